@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install gilbench's build and runtime dependencies from Debian 12 packages.
+# Idempotent: packages already installed are skipped, and apt is not touched at all
+# when nothing is missing. Needs root (or sudo) only when something must be installed.
+#
+#   scripts/install-deps.sh            # build + run + test dependencies
+#   scripts/install-deps.sh --slurm    # also slurm-wlm and munge (local Slurm tests)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  openmpi-bin libopenmpi-dev
+  libboost-dev libboost-mpi-dev libboost-serialization-dev
+  libcurl4-openssl-dev
+  libhdf5-dev hdf5-tools
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest
+)
+for arg in "$@"; do
+  case "$arg" in
+    --slurm) packages+=(slurm-wlm munge) ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

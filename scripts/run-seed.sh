@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install, build and run the seed experiment on the embedded server:
+#   mpirun -np 2 gilbench run jobs/seed.toml -o results/seed.h5
+# Prints the table and the results file. Extra arguments go to `gilbench run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh >/dev/null
+source scripts/mpi-env.sh
+out=${GILBENCH_SEED_OUTPUT:-results/seed.h5}
+mpirun -np 2 build/gilbench run jobs/seed.toml -o "$out" "$@"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install, build and run every test (unit, MPI integration, Python) through ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+source scripts/mpi-env.sh
+ctest --test-dir "${GILBENCH_BUILD_DIR:-build}" --output-on-failure -j "${GILBENCH_JOBS:-$(nproc)}"

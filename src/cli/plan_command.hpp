@@ -1,0 +1,18 @@
+// `gilbench plan JOB` and `gilbench validate JOB`: check a job file without running it.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace gilbench::cli {
+
+struct PlanOptions {
+    std::string job_path;
+    bool validate_only = false;
+};
+
+void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& exit_code);
+int run_plan(const PlanOptions& options);
+
+}  // namespace gilbench::cli

@@ -1,0 +1,54 @@
+#include "cli/provenance.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include "http/client.hpp"
+
+namespace gilbench::cli {
+
+std::string utc_now_iso8601() {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string mpi_library_version() {
+    char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int len = 0;
+    MPI_Get_library_version(buf, &len);
+    std::string s(buf, static_cast<std::size_t>(len));
+    if (auto nl = s.find_first_of(",\n"); nl != std::string::npos) s.resize(nl);
+    return s;
+}
+
+std::string compiler_version() {
+#if defined(__clang__)
+    return fmt::format("clang {}", __clang_version__);
+#elif defined(__GNUC__)
+    return fmt::format("gcc {}", __VERSION__);
+#else
+    return "unknown";
+#endif
+}
+
+store::FileInfo file_info(const std::string& command_line) {
+    store::FileInfo info;
+    info.gilbench_version = GILBENCH_VERSION;
+    info.git_sha = GILBENCH_GIT_SHA;
+    info.created_utc = utc_now_iso8601();
+    info.command_line = command_line;
+    info.mpi_library = mpi_library_version();
+    info.curl_version = http::curl_version();
+    info.compiler = compiler_version();
+    return info;
+}
+
+}  // namespace gilbench::cli

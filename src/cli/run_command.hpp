@@ -1,0 +1,24 @@
+// `gilbench run JOB -o FILE`: run a job under MPI, write HDF5, print the tables.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "job/job.hpp"
+
+namespace gilbench::cli {
+
+struct RunOptions {
+    std::string job_path;
+    std::string output;            // empty: results/<job name>.h5
+    job::Overrides overrides;
+    std::string command_line;      // as typed, for provenance
+    bool quiet = false;
+};
+
+void setup_run(CLI::App& app, RunOptions& options, int& exit_code);
+int run_run(const RunOptions& options);
+
+}  // namespace gilbench::cli

@@ -1,0 +1,143 @@
+// The emulated Global Interpreter Lock. See gil.cpp for the protocol (modelled on
+// CPython's Python/ceval_gil.c). Threads that share one Gil are the threads of one
+// emulated interpreter; each has its own ThreadState.
+//
+//   Gil gil(config);
+//   ThreadState ts(/*id=*/0, /*tracing=*/false);
+//   gil.take(ts);                 // as PyEval_RestoreThread
+//   ... interpreter runs, checking gil.eval_breaker() at its check points ...
+//   gil.drop(ts);                 // as PyEval_SaveThread (voluntary: no hand-off)
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "gil/clock.hpp"
+
+namespace gilbench::gil {
+
+enum class Policy {
+    new_gil,  // CPython >= 3.2: switch interval, drop requests, forced switching
+    old_gil,  // CPython 2: release + re-acquire every check_interval ticks, no hand-off
+    none,     // free-threaded CPython: no lock at all
+};
+
+std::optional<Policy> parse_policy(std::string_view name);  // "new" | "old" | "none"
+std::string_view to_string(Policy p);
+
+struct Config {
+    Policy policy = Policy::new_gil;
+    std::chrono::nanoseconds switch_interval = std::chrono::milliseconds(5);  // new GIL
+    int check_interval = 100;     // old GIL: ticks between release/re-acquire
+    bool force_switching = true;  // new GIL: the dropper waits until another thread took it
+};
+
+struct ThreadStats {
+    std::int64_t acquisitions = 0;   // successful takes
+    std::int64_t forced_drops = 0;   // drops because another thread asked (eval breaker)
+    std::int64_t drop_requests = 0;  // drop requests this thread set while waiting
+    double wait_s = 0.0;             // time spent in take() before holding
+    double hold_s = 0.0;             // time between take and drop
+};
+
+enum class EventKind : std::uint8_t { request, take, drop, io_start, io_end };
+std::string_view to_string(EventKind k);
+
+struct TraceEvent {
+    double t_s;       // seconds since the Gil's epoch
+    EventKind kind;
+};
+
+// Per-thread state. Owned and touched only by its thread (and by the Gil on that
+// thread's behalf), so it needs no locking; read it after the thread has finished.
+class ThreadState {
+public:
+    explicit ThreadState(int id, bool tracing = false, std::size_t trace_capacity = 1 << 20);
+    int id() const { return id_; }
+    const ThreadStats& stats() const { return stats_; }
+    const std::vector<TraceEvent>& trace() const { return trace_; }
+    std::int64_t trace_dropped() const { return trace_dropped_; }  // events past capacity
+
+private:
+    friend class Gil;
+    int id_;
+    bool tracing_;
+    std::size_t trace_capacity_;
+    ThreadStats stats_;
+    std::vector<TraceEvent> trace_;
+    std::int64_t trace_dropped_ = 0;
+    Clock::time_point taken_at_{};
+    int ticker_ = 0;  // old GIL: ticks left before the next release
+};
+
+class Gil {
+public:
+    explicit Gil(Config config, Clock& clock = steady_clock());
+    Gil(const Gil&) = delete;
+    Gil& operator=(const Gil&) = delete;
+
+    const Config& config() const { return config_; }
+
+    // Block until `ts` holds the GIL (policy none: returns at once, counting nothing).
+    void take(ThreadState& ts);
+    // Release the GIL voluntarily (blocking call). Sets no drop request. As CPython's
+    // drop_gil, if another thread has already asked for a drop (and forced switching is on),
+    // waits until some other thread has taken the GIL; otherwise returns at once.
+    void drop(ThreadState& ts);
+
+    // The eval breaker: the interpreter tests this at its check points (backward jumps).
+    // A relaxed load, as CPython's _Py_atomic_load_relaxed(&eval_breaker).
+    bool eval_breaker() const noexcept { return eval_breaker_.load(std::memory_order_relaxed); }
+    // Called by the interpreter when eval_breaker() was true: forced drop, then take.
+    void handle_eval_breaker(ThreadState& ts);
+
+    // Old GIL: the interpreter calls this on every tick-costing instruction. Every
+    // check_interval ticks the holder releases and immediately re-acquires (no hand-off).
+    // Other policies: a no-op. Inline so the new/none hot path is a single compare.
+    void tick(ThreadState& ts) {
+        if (config_.policy == Policy::old_gil && --ts.ticker_ < 0) periodic_release(ts);
+    }
+
+    // Trace timestamps are seconds since the epoch (default: construction time).
+    void set_epoch(Clock::time_point epoch) { epoch_ = epoch; }
+    // Record an event on ts's trace (used by workloads for io_start / io_end).
+    void record(ThreadState& ts, EventKind kind);
+
+    // Real hand-offs so far (CPython's switch_number).
+    std::uint64_t switch_number() const;
+
+private:
+    void periodic_release(ThreadState& ts);
+    void drop_and_retake(ThreadState& ts, std::unique_lock<std::mutex>& lock);
+    void wait_while_locked(ThreadState& ts, std::unique_lock<std::mutex>& lock);
+    void acquire_locked(ThreadState& ts, Clock::time_point wait_start);
+    // Returns the time of the drop, where the next wait's accounting may start.
+    Clock::time_point release_locked(ThreadState& ts, std::unique_lock<std::mutex>& lock);
+    void record_at(ThreadState& ts, EventKind kind, Clock::time_point t);
+
+    // The members mirror CPython's struct _gil_runtime_state (Include/internal/pycore_gil.h).
+    Config config_;
+    Clock& clock_;
+    Clock::time_point epoch_;
+    // Set together with drop_request_; read without the mutex at every check point, so atomic.
+    std::atomic<bool> eval_breaker_{false};
+    mutable std::mutex mutex_;     // guards everything below except the switch pair's wait
+    std::condition_variable cond_;  // signalled (one waiter) on every release
+    // Forced switching: a forced-out holder waits on switch_cond_ until last_holder_ changes.
+    // last_holder_ and switch_number_ are written holding both mutexes, read holding either.
+    std::mutex switch_mutex_;
+    std::condition_variable switch_cond_;
+    bool locked_ = false;
+    const ThreadState* last_holder_ = nullptr;
+    std::uint64_t switch_number_ = 0;  // +1 when the taker differs from the last holder
+    std::uint64_t releases_ = 0;  // every release; tells a waiter's real wake-up from a spurious one
+    bool drop_request_ = false;   // a waiter asked the holder to drop (CPython's gil_drop_request)
+};
+
+}  // namespace gilbench::gil

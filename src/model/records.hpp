@@ -1,0 +1,55 @@
+// Records the runner produces and the store/report consume. Plain structs only:
+// field names match the HDF5 columns (docs/hdf5-schema.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gilbench::model {
+
+// One trial of one cell. Wall time = latest worker end - earliest worker start.
+struct TrialRecord {
+    std::int32_t cell = 0;
+    std::int32_t trial = 0;        // 0-based, warm-ups first
+    bool warmup = false;
+    double wall_s = 0.0;
+};
+
+// One worker (thread) in one trial. Times are seconds since the trial's start barrier
+// on the worker's own rank.
+struct WorkerRecord {
+    std::int32_t cell = 0;
+    std::int32_t trial = 0;
+    std::int32_t rank = 0;
+    std::int32_t thread = 0;
+    std::int32_t node = 0;         // index into the run's `hosts` attribute
+    double start_s = 0.0;
+    double end_s = 0.0;
+    std::int64_t ops = 0;          // countdown iterations or completed requests
+    std::int64_t gil_acquisitions = 0;
+    double gil_wait_s = 0.0;
+    double gil_hold_s = 0.0;
+    std::int64_t gil_forced_drops = 0;
+    std::int64_t io_requests = 0;
+    std::int64_t io_errors = 0;
+};
+
+// One GIL or I/O event of a traced trial.
+struct TraceRecord {
+    std::int32_t cell = 0;
+    std::int32_t trial = 0;
+    std::int32_t rank = 0;
+    std::int32_t thread = 0;
+    double t_s = 0.0;              // seconds since the trial's start barrier on that rank
+    std::string event;             // request | take | drop | io_start | io_end
+};
+
+// Everything rank 0 holds after gathering one trial.
+struct TrialResult {
+    TrialRecord trial;
+    std::vector<WorkerRecord> workers;
+    std::vector<TraceRecord> trace;
+};
+
+}  // namespace gilbench::model

@@ -1,0 +1,224 @@
+#include "runner/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <latch>
+#include <map>
+#include <thread>
+
+#include <boost/mpi/collectives.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include "gil/gil.hpp"
+#include "workloads/workload.hpp"
+
+// Boost.Serialization of the plain records, kept here so model/ stays dependency-free.
+namespace boost::serialization {
+template <class Archive>
+void serialize(Archive& ar, gilbench::model::WorkerRecord& w, unsigned) {
+    ar & w.cell & w.trial & w.rank & w.thread & w.node & w.start_s & w.end_s & w.ops & w.gil_acquisitions &
+        w.gil_wait_s & w.gil_hold_s & w.gil_forced_drops & w.io_requests & w.io_errors;
+}
+template <class Archive>
+void serialize(Archive& ar, gilbench::model::TraceRecord& t, unsigned) {
+    ar & t.cell & t.trial & t.rank & t.thread & t.t_s & t.event;
+}
+template <class Archive>
+void serialize(Archive& ar, gilbench::runner::LocalTrial& l, unsigned) {
+    ar & l.workers & l.trace & l.first_error;
+}
+}  // namespace boost::serialization
+
+namespace gilbench::runner {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+double seconds_between(clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+gil::Config gil_config(const model::Cell& cell) {
+    gil::Config cfg;
+    cfg.policy = gil::parse_policy(cell.gil).value_or(gil::Policy::new_gil);
+    cfg.switch_interval = std::chrono::nanoseconds(static_cast<std::int64_t>(cell.switch_interval_s * 1e9));
+    cfg.check_interval = cell.check_interval;
+    return cfg;
+}
+
+std::string io_url_for(const model::Cell& cell, const RunSettings& settings) {
+    if (cell.workload != model::Workload::io) return {};
+    if (!cell.url.empty()) return cell.url;
+    return workloads::embedded_url(settings.embedded_base_url, cell.latency_s);
+}
+
+// Any rank's stop request stops all of them at the same trial boundary.
+bool agree_to_stop(const boost::mpi::communicator& comm, const RunSettings& settings) {
+    const int mine = settings.stop_requested && settings.stop_requested->load() ? 1 : 0;
+    return boost::mpi::all_reduce(comm, mine, boost::mpi::maximum<int>()) != 0;
+}
+
+}  // namespace
+
+Topology discover_topology(const boost::mpi::communicator& world) {
+    MPI_Comm shared = MPI_COMM_NULL;
+    MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, world.rank(), MPI_INFO_NULL, &shared);
+    Topology topo;
+    topo.node_comm = boost::mpi::communicator(shared, boost::mpi::comm_take_ownership);
+    topo.node_rank = topo.node_comm.rank();
+    topo.node_size = topo.node_comm.size();
+
+    // A node is named by the world rank of its first rank; number nodes in that order.
+    int leader = world.rank();
+    boost::mpi::broadcast(topo.node_comm, leader, 0);
+    std::vector<int> leaders;
+    boost::mpi::all_gather(world, leader, leaders);
+    std::vector<int> distinct = leaders;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    topo.node = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), leader) - distinct.begin());
+
+    char name[MPI_MAX_PROCESSOR_NAME] = {};
+    int len = 0;
+    MPI_Get_processor_name(name, &len);
+    std::vector<std::string> names;
+    boost::mpi::all_gather(world, std::string(name, static_cast<std::size_t>(len)), names);
+    for (int l : distinct) topo.hosts.push_back(names[static_cast<std::size_t>(l)]);
+    return topo;
+}
+
+void sleeping_barrier(const boost::mpi::communicator& comm) {
+    MPI_Request req = MPI_REQUEST_NULL;
+    MPI_Ibarrier(comm, &req);
+    int done = 0;
+    // Short sleeps at first keep the start skew small; longer ones keep idle ranks cheap.
+    auto pause = std::chrono::microseconds(20);
+    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE)) {
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(1000));
+    }
+}
+
+LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
+                           const std::function<void()>& start_barrier) {
+    const int n = cell.threads;
+    gil::Gil gil(gil_config(cell));
+    std::vector<gil::ThreadState> states;
+    std::vector<std::unique_ptr<workloads::Worker>> workers;
+    states.reserve(static_cast<std::size_t>(n));
+    for (int t = 0; t < n; ++t) {
+        states.emplace_back(t, cell.trace);
+        workers.push_back(workloads::make_worker(cell, io_url));
+    }
+
+    LocalTrial out;
+    out.workers.resize(static_cast<std::size_t>(n));
+    std::vector<workloads::Outcome> outcomes(static_cast<std::size_t>(n));
+    clock::time_point t0;
+    std::latch ready(n), go(1);
+    std::vector<std::thread> threads;
+    threads.reserve(static_cast<std::size_t>(n));
+    for (int t = 0; t < n; ++t) {
+        threads.emplace_back([&, t] {
+            const auto i = static_cast<std::size_t>(t);
+            const std::int64_t work = model::work_of_worker(cell, rank * n + t);
+            ready.count_down();
+            go.wait();
+            const auto start = clock::now();
+            gil.take(states[i]);  // a new Python thread first waits for the GIL
+            outcomes[i] = workers[i]->run(gil, states[i], work);
+            gil.drop(states[i]);
+            const auto end = clock::now();
+            auto& w = out.workers[i];
+            w.start_s = seconds_between(t0, start);
+            w.end_s = seconds_between(t0, end);
+        });
+    }
+    ready.wait();
+    start_barrier();
+    t0 = clock::now();
+    gil.set_epoch(t0);
+    go.count_down();
+    for (auto& th : threads) th.join();
+
+    for (int t = 0; t < n; ++t) {
+        const auto i = static_cast<std::size_t>(t);
+        const gil::ThreadStats& s = states[i].stats();
+        auto& w = out.workers[i];
+        w.cell = cell.index;
+        w.trial = trial;
+        w.rank = rank;
+        w.thread = t;
+        w.node = node;
+        w.ops = outcomes[i].ops;
+        w.gil_acquisitions = s.acquisitions;
+        w.gil_wait_s = s.wait_s;
+        w.gil_hold_s = s.hold_s;
+        w.gil_forced_drops = s.forced_drops;
+        w.io_requests = outcomes[i].io_requests;
+        w.io_errors = outcomes[i].io_errors;
+        if (out.first_error.empty()) out.first_error = outcomes[i].first_error;
+        for (const gil::TraceEvent& e : states[i].trace())
+            out.trace.push_back({cell.index, trial, rank, t, e.t_s, std::string(gil::to_string(e.kind))});
+    }
+    return out;
+}
+
+RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topology,
+                     const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink) {
+    const auto run_start = clock::now();
+    for (std::size_t ci = 0; ci < cells.size(); ++ci) {
+        const model::Cell& cell = cells[ci];
+        const bool member = world.rank() < cell.ranks;
+        const boost::mpi::communicator sub = world.split(member ? 0 : 1);
+        bool stop = false;
+        if (member) {
+            const std::string url = io_url_for(cell, settings);
+            const int trials = cell.warmups + cell.repeats;
+            for (int trial = 0; trial < trials && !stop; ++trial) {
+                LocalTrial local = run_local_trial(cell, trial, world.rank(), topology.node, url,
+                                                   [&] { sleeping_barrier(sub); });
+                sleeping_barrier(sub);  // nobody spins in the gather while others still measure
+                std::vector<LocalTrial> all;
+                boost::mpi::gather(sub, local, all, 0);
+                if (sub.rank() == 0) {
+                    model::TrialResult result;
+                    result.trial = {cell.index, trial, trial < cell.warmups, 0.0};
+                    double first = 0.0, last = 0.0;
+                    bool any = false;
+                    std::string error;
+                    for (auto& l : all) {
+                        for (const auto& w : l.workers) {
+                            first = any ? std::min(first, w.start_s) : w.start_s;
+                            last = any ? std::max(last, w.end_s) : w.end_s;
+                            any = true;
+                        }
+                        result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
+                        result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
+                                            std::make_move_iterator(l.trace.end()));
+                        if (error.empty()) error = l.first_error;
+                    }
+                    result.trial.wall_s = last - first;
+                    if (sink) sink->on_trial(cell, result);
+                    if (settings.progress) {
+                        std::string line = fmt::format(
+                            "cell {}/{} {}: trial {}/{}{} wall {:.3f} s (elapsed {:.1f} s)", ci + 1, cells.size(),
+                            cell.name, trial + 1, trials, trial < cell.warmups ? " (warm-up)" : "",
+                            result.trial.wall_s, seconds_between(run_start, clock::now()));
+                        if (!error.empty()) line += fmt::format("; I/O errors, first: {}", error);
+                        settings.progress(line);
+                    }
+                }
+                stop = agree_to_stop(sub, settings);
+            }
+        }
+        sleeping_barrier(world);  // ranks that sat this cell out wait here, asleep
+        if (agree_to_stop(world, settings)) return RunOutcome::interrupted;
+    }
+    return RunOutcome::complete;
+}
+
+}  // namespace gilbench::runner

@@ -1,0 +1,357 @@
+// The results file. Every public call silences HDF5's own stderr printing and turns a failure
+// into one std::runtime_error naming the file, the run and the fix, with HDF5's message.
+#include "store/results_file.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+
+#include "store/h5_handles.hpp"
+#include "store/rows.hpp"
+
+namespace gilbench::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Rows per chunk: large enough that gzip has something to work on, small enough that the
+// per-trial rewrite of the last, partly filled chunk stays cheap.
+constexpr hsize_t chunk_rows = 1024;
+constexpr const char* runs_group = "runs";
+
+std::string utc_now() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+// Runs f; a failure gets `context` in front of its message.
+template <class F>
+auto with_context(const std::string& context, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        throw std::runtime_error(context + ": " + e.what());
+    }
+}
+
+// "run-007" -> 7; anything else -> -1.
+long run_number(const std::string& name) {
+    constexpr std::string_view prefix = "run-";
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return -1;
+    long n = -1;
+    const char* first = name.data() + prefix.size();
+    const char* last = name.data() + name.size();
+    const auto [end, ec] = std::from_chars(first, last, n);
+    return ec == std::errc() && end == last ? n : -1;
+}
+
+// One past the highest existing number, so run names follow creation order even if an
+// earlier run was deleted by hand.
+std::string next_run_name(hid_t runs) {
+    long next = 0;
+    for (const auto& child : h5::child_names(runs, "/runs")) {
+        const long n = run_number(child);
+        if (n >= next) next = n + 1;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "run-%03ld", next);
+    return buf;
+}
+
+void write_root_attrs(hid_t root, const FileInfo& info) {
+    h5::write_string_attr(root, "schema", schema);
+    h5::write_string_attr(root, "gilbench_version", info.gilbench_version);
+    h5::write_string_attr(root, "git_sha", info.git_sha);
+    h5::write_string_attr(root, "created_utc",
+                          info.created_utc.empty() ? utc_now() : info.created_utc);
+    h5::write_string_attr(root, "command_line", detail::to_valid_utf8(info.command_line));
+    h5::write_string_attr(root, "mpi_library", info.mpi_library);
+    h5::write_string_attr(root, "hdf5_version", h5::library_version());
+    h5::write_string_attr(root, "curl_version", info.curl_version);
+    h5::write_string_attr(root, "compiler", info.compiler);
+}
+
+}  // namespace
+
+const char* to_string(RunStatus s) {
+    switch (s) {
+        case RunStatus::running: return "running";
+        case RunStatus::complete: return "complete";
+        case RunStatus::interrupted: return "interrupted";
+        case RunStatus::failed: return "failed";
+    }
+    return "unknown";
+}
+
+struct detail::file_state {
+    std::string path;
+    FileInfo info;  // also stamped on each run: a later run may come from another build
+    h5::file file;
+};
+
+struct detail::run_state {
+    std::shared_ptr<detail::file_state> file;  // keeps the file open while the run is written
+    std::string name;                         // "run-000"
+    std::string context;                      // "results file 'x.h5', run run-000"
+    h5::group group;
+    h5::table cells;
+    h5::table trials;
+    h5::table workers;
+    h5::table trace;
+
+    void flush() const { h5::flush(file->file.get(), file->path); }
+};
+
+namespace {
+
+std::unique_ptr<detail::file_state> create_file(const std::string& path, const FileInfo& info) {
+    const std::string what = "cannot create results file " + in_quotes(path);
+    fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    const fs::file_status dir_status = fs::status(dir, ec);
+    if (dir_status.type() == fs::file_type::not_found) {
+        throw std::runtime_error(what + ": directory " + in_quotes(dir.string()) +
+                                 " does not exist: create it first (mkdir -p " + dir.string() +
+                                 ") or choose another -o path");
+    }
+    if (dir_status.type() != fs::file_type::directory) {
+        throw std::runtime_error(what + ": " + in_quotes(dir.string()) +
+                                 " is not a directory: choose another -o path");
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        throw std::runtime_error(what + ": directory " + in_quotes(dir.string()) +
+                                 " is not writable (" + std::strerror(errno) +
+                                 "): choose a writable directory with -o");
+    }
+
+    auto impl = std::make_unique<detail::file_state>();
+    impl->path = path;
+    impl->info = info;
+    try {
+        impl->file = h5::create_file(path);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(what + ": " + e.what() + ": check that directory " +
+                                 in_quotes(dir.string()) + " is writable and has free space");
+    }
+    try {
+        write_root_attrs(impl->file.get(), info);
+        h5::create_group(impl->file.get(), runs_group);
+        h5::flush(impl->file.get(), path);
+    } catch (const std::exception& e) {
+        // A file without its root attributes would be refused by the next run as "not
+        // gilbench/1"; remove it so the same -o path works once the problem is fixed.
+        impl->file.reset();
+        fs::remove(path, ec);
+        throw std::runtime_error(what + ": " + e.what() + " (the partial file was removed)");
+    }
+    return impl;
+}
+
+std::unique_ptr<detail::file_state> open_file(const std::string& path, const FileInfo& info,
+                                             fs::file_type type) {
+    const std::string file = "results file " + in_quotes(path);
+    if (type == fs::file_type::directory) {
+        throw std::runtime_error(file + " is a directory: pass a file name with -o, e.g. -o " +
+                                 (fs::path(path) / "results.h5").string());
+    }
+    std::string why;
+    const std::optional<bool> hdf5 = h5::is_hdf5(path, &why);
+    if (!hdf5) {
+        throw std::runtime_error("cannot read " + file + ": " + why + ": check its permissions");
+    }
+    if (!*hdf5) {
+        throw std::runtime_error(file + " exists and is not an HDF5 file: choose another -o path "
+                                 "(gilbench never overwrites other files)");
+    }
+
+    auto impl = std::make_unique<detail::file_state>();
+    impl->path = path;
+    impl->info = info;
+    if (::access(path.c_str(), W_OK) != 0) {
+        throw std::runtime_error(file + " is not writable (" + std::strerror(errno) +
+                                 "): fix its permissions or choose another -o path");
+    }
+    try {
+        impl->file = h5::open_file_rw(path);
+    } catch (const std::exception& e) {
+        // HDF5 has no error code for a lock conflict, only this text in its stack.
+        const std::string why = e.what();
+        const bool locked = why.find("unable to lock file") != std::string::npos;
+        throw std::runtime_error(
+            "cannot open " + file + " for writing: " + why +
+            (locked ? ": another process (a running gilbench?) has it open; wait for it to "
+                      "finish or choose another -o path"
+                    : ": the file may be damaged; choose another -o path"));
+    }
+
+    std::optional<std::string> found;
+    try {
+        found = h5::read_string_attr(impl->file.get(), "schema");
+    } catch (const std::exception&) {
+        found = "(not a string)";
+    }
+    if (!found) {
+        throw std::runtime_error(file + " is not a " + schema +
+                                 " file (it has no schema attribute): choose another -o path");
+    }
+    if (*found != schema) {
+        throw std::runtime_error(file + " is not a " + schema + " file (schema attribute is " +
+                                 in_quotes(*found) + "): choose another -o path");
+    }
+    with_context(file, [&] {
+        if (!h5::link_exists(impl->file.get(), runs_group)) {
+            h5::create_group(impl->file.get(), runs_group);
+        }
+    });
+    return impl;
+}
+
+}  // namespace
+
+ResultsFile ResultsFile::open_or_create(const std::string& path, const FileInfo& info) {
+    const h5::error_silencer quiet;
+    if (path.empty()) {
+        throw std::runtime_error("results file path is empty: pass one with -o FILE");
+    }
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (st.type() == fs::file_type::not_found) return ResultsFile(create_file(path, info));
+    if (st.type() == fs::file_type::none || st.type() == fs::file_type::unknown) {
+        throw std::runtime_error("cannot check results file " + in_quotes(path) + ": " +
+                                 ec.message() + ": check the permissions of its directory");
+    }
+    return ResultsFile(open_file(path, info, st.type()));
+}
+
+ResultsFile::ResultsFile(std::shared_ptr<detail::file_state> state) : state_(std::move(state)) {}
+ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
+ResultsFile& ResultsFile::operator=(ResultsFile&&) noexcept = default;
+
+ResultsFile::~ResultsFile() {
+    // Closing may print through HDF5's default handler; keep stderr for our own messages.
+    const h5::error_silencer quiet;
+    state_.reset();
+}
+
+RunWriter ResultsFile::begin_run(const RunInfo& info) {
+    const h5::error_silencer quiet;
+    const std::string file = "results file " + in_quotes(state_->path);
+    h5::group runs = with_context(file, [&] { return h5::open_group(state_->file.get(), runs_group); });
+    const std::string name = with_context(file, [&] { return next_run_name(runs.get()); });
+
+    auto w = std::make_unique<detail::run_state>();
+    w->file = state_;
+    w->name = name;
+    w->context = file + ", run " + name;
+    const std::string path = std::string("/") + runs_group + "/" + name;
+    try {
+        w->group = h5::create_group(runs.get(), name);
+        const hid_t g = w->group.get();
+        h5::write_string_attr(g, "job", detail::to_valid_utf8(info.job));
+        h5::write_string_attr(g, "job_path", detail::to_valid_utf8(info.job_path));
+        h5::write_string_attr(g, "status", to_string(RunStatus::running));
+        h5::write_string_attr(g, "started_utc",
+                              info.started_utc.empty() ? utc_now() : info.started_utc);
+        h5::write_string_attr(g, "finished_utc", "");
+        h5::write_int_attr(g, "ranks", info.ranks);
+        h5::write_int_attr(g, "nodes", info.nodes);
+        std::vector<std::string> hosts;
+        for (const auto& h : info.hosts) hosts.push_back(detail::to_valid_utf8(h));
+        h5::write_string_array_attr(g, "hosts", hosts);
+        // Provenance of this run; the root attributes describe only the run that created
+        // the file.
+        h5::write_string_attr(g, "gilbench_version", state_->info.gilbench_version);
+        h5::write_string_attr(g, "git_sha", state_->info.git_sha);
+        h5::write_string_attr(g, "command_line", detail::to_valid_utf8(state_->info.command_line));
+
+        w->cells = h5::table(g, "cells", path + "/cells", detail::cell_row_type(), chunk_rows);
+        w->trials = h5::table(g, "trials", path + "/trials", detail::trial_row_type(), chunk_rows);
+        w->workers =
+            h5::table(g, "workers", path + "/workers", detail::worker_row_type(), chunk_rows);
+        w->trace = h5::table(g, "trace", path + "/trace", detail::trace_row_type(), chunk_rows);
+        w->flush();
+    } catch (const std::exception& e) {
+        // Unlink the half-made run so readers never meet a run without its tables.
+        w->group.reset();
+        if (h5::link_exists(runs.get(), name)) {
+            try {
+                h5::delete_link(runs.get(), name);
+            } catch (const std::exception&) {
+                // the original error matters more
+            }
+        }
+        throw std::runtime_error(file + ": cannot start run " + name + ": " + e.what());
+    }
+    return RunWriter(std::move(w));
+}
+
+RunWriter::RunWriter(std::unique_ptr<detail::run_state> state) : state_(std::move(state)) {}
+RunWriter::RunWriter(RunWriter&&) noexcept = default;
+RunWriter& RunWriter::operator=(RunWriter&&) noexcept = default;
+
+RunWriter::~RunWriter() {
+    const h5::error_silencer quiet;
+    state_.reset();
+}
+
+const std::string& RunWriter::name() const { return state_->name; }
+
+void RunWriter::add_cells(const std::vector<model::Cell>& cells) {
+    const h5::error_silencer quiet;
+    with_context(state_->context + ": cannot add " + std::to_string(cells.size()) + " cells", [&] {
+        detail::string_arena strings;
+        std::vector<detail::cell_row> rows;
+        rows.reserve(cells.size());
+        for (const auto& c : cells) rows.push_back(detail::to_row(c, strings));
+        state_->cells.append(rows.data(), rows.size());
+        state_->flush();
+    });
+}
+
+void RunWriter::add_trial(const model::TrialResult& result) {
+    const h5::error_silencer quiet;
+    const std::string what = state_->context + ": cannot add trial " +
+                             std::to_string(result.trial.trial) + " of cell " +
+                             std::to_string(result.trial.cell);
+    with_context(what, [&] {
+        state_->workers.append(result.workers.data(), result.workers.size());
+        detail::string_arena strings;
+        std::vector<detail::trace_row> trace;
+        trace.reserve(result.trace.size());
+        for (const auto& t : result.trace) trace.push_back(detail::to_row(t, strings));
+        state_->trace.append(trace.data(), trace.size());
+        // The trial row goes last: a trial listed in `trials` always has its workers.
+        const detail::trial_row trial = detail::to_row(result.trial);
+        state_->trials.append(&trial, 1);
+        state_->flush();
+    });
+}
+
+void RunWriter::set_status(RunStatus status) {
+    const h5::error_silencer quiet;
+    with_context(state_->context + ": cannot set status " + in_quotes(to_string(status)), [&] {
+        const hid_t g = state_->group.get();
+        h5::write_string_attr(g, "status", to_string(status));
+        // "" while running, as at the start, so a resumed run does not look finished.
+        h5::write_string_attr(g, "finished_utc", status == RunStatus::running ? "" : utc_now());
+        state_->flush();
+    });
+}
+
+}  // namespace gilbench::store

@@ -1,0 +1,181 @@
+#include "store/rows.hpp"
+
+#include <cstddef>
+
+namespace gilbench::store::detail {
+
+// offsetof on these standard-layout structs; a macro keeps the HDF5 name and the C++ field
+// in step, so a column can never be stored under the wrong name.
+#define GILBENCH_MEMBER(type, row, field, h5type) \
+    h5::insert_member((type).get(), #field, offsetof(row, field), (h5type))
+
+h5::datatype cell_row_type() {
+    h5::datatype t = h5::create_compound(sizeof(cell_row), "cells row");
+    const h5::datatype str = h5::vlen_utf8_string();
+    GILBENCH_MEMBER(t, cell_row, cell, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, cell_row, name, str.get());
+    GILBENCH_MEMBER(t, cell_row, workload, str.get());
+    GILBENCH_MEMBER(t, cell_row, gil, str.get());
+    GILBENCH_MEMBER(t, cell_row, ranks, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, cell_row, threads, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, cell_row, work, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, cell_row, scaling, str.get());
+    GILBENCH_MEMBER(t, cell_row, switch_interval_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, cell_row, check_interval, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, cell_row, url, str.get());
+    GILBENCH_MEMBER(t, cell_row, latency_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, cell_row, keep_alive, H5T_NATIVE_UINT8);
+    GILBENCH_MEMBER(t, cell_row, repeats, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, cell_row, warmups, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, cell_row, trace, H5T_NATIVE_UINT8);
+    return t;
+}
+
+h5::datatype trial_row_type() {
+    h5::datatype t = h5::create_compound(sizeof(trial_row), "trials row");
+    GILBENCH_MEMBER(t, trial_row, cell, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, trial_row, trial, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, trial_row, warmup, H5T_NATIVE_UINT8);
+    GILBENCH_MEMBER(t, trial_row, wall_s, H5T_NATIVE_DOUBLE);
+    return t;
+}
+
+h5::datatype worker_row_type() {
+    using model::WorkerRecord;
+    h5::datatype t = h5::create_compound(sizeof(WorkerRecord), "workers row");
+    GILBENCH_MEMBER(t, WorkerRecord, cell, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, WorkerRecord, trial, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, WorkerRecord, rank, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, WorkerRecord, thread, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, WorkerRecord, node, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, WorkerRecord, start_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, WorkerRecord, end_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, WorkerRecord, ops, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, WorkerRecord, gil_acquisitions, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, WorkerRecord, gil_wait_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, WorkerRecord, gil_hold_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, WorkerRecord, gil_forced_drops, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, WorkerRecord, io_requests, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, WorkerRecord, io_errors, H5T_NATIVE_INT64);
+    return t;
+}
+
+h5::datatype trace_row_type() {
+    h5::datatype t = h5::create_compound(sizeof(trace_row), "trace row");
+    const h5::datatype str = h5::vlen_utf8_string();
+    GILBENCH_MEMBER(t, trace_row, cell, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, trace_row, trial, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, trace_row, rank, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, trace_row, thread, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, trace_row, t_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, trace_row, event, str.get());
+    return t;
+}
+
+#undef GILBENCH_MEMBER
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid (truncated,
+// overlong, a surrogate, or above U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char b0 = byte(i);
+    if (b0 < 0x80) return 1;
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        len = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        len = 3;
+        if (b0 == 0xE0) lo = 0xA0;  // overlong
+        if (b0 == 0xED) hi = 0x9F;  // surrogates
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        len = 4;
+        if (b0 == 0xF0) lo = 0x90;  // overlong
+        if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+        return 0;
+    }
+    if (i + len > s.size()) return 0;
+    if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < len; ++k) {
+        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+    }
+    return len;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t len = utf8_sequence_length(s, i);
+        if (len == 0) return false;
+        i += len;
+    }
+    return true;
+}
+
+std::string to_valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t len = utf8_sequence_length(s, i);
+        if (len == 0) {
+            out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER, one per bad byte
+            ++i;
+        } else {
+            out.append(s.substr(i, len));
+            i += len;
+        }
+    }
+    return out;
+}
+
+const char* string_arena::utf8(const std::string& s) {
+    if (is_valid_utf8(s)) return s.c_str();
+    return copies_.emplace_back(to_valid_utf8(s)).c_str();
+}
+
+cell_row to_row(const model::Cell& c, string_arena& strings) {
+    return cell_row{
+        .cell = c.index,
+        .name = strings.utf8(c.name),
+        .workload = model::to_string(c.workload),
+        .gil = strings.utf8(c.gil),
+        .ranks = c.ranks,
+        .threads = c.threads,
+        .work = c.work,
+        .scaling = model::to_string(c.scaling),
+        .switch_interval_s = c.switch_interval_s,
+        .check_interval = c.check_interval,
+        .url = strings.utf8(c.url),
+        .latency_s = c.latency_s,
+        .keep_alive = static_cast<std::uint8_t>(c.keep_alive ? 1 : 0),
+        .repeats = c.repeats,
+        .warmups = c.warmups,
+        .trace = static_cast<std::uint8_t>(c.trace ? 1 : 0),
+    };
+}
+
+trial_row to_row(const model::TrialRecord& t) {
+    return trial_row{
+        .cell = t.cell,
+        .trial = t.trial,
+        .warmup = static_cast<std::uint8_t>(t.warmup ? 1 : 0),
+        .wall_s = t.wall_s,
+    };
+}
+
+trace_row to_row(const model::TraceRecord& t, string_arena& strings) {
+    return trace_row{
+        .cell = t.cell,
+        .trial = t.trial,
+        .rank = t.rank,
+        .thread = t.thread,
+        .t_s = t.t_s,
+        .event = strings.utf8(t.event),
+    };
+}
+
+}  // namespace gilbench::store::detail

@@ -1,0 +1,79 @@
+// Internal to store/: the in-memory row layouts of the four tables, their HDF5 compound
+// types, and the conversion from the model structs. Field names here ARE the schema
+// (docs/hdf5-schema.md); h5py and pandas see exactly these names.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "model/cell.hpp"
+#include "model/records.hpp"
+#include "store/h5_handles.hpp"
+
+namespace gilbench::store::detail {
+
+// Strings are const char* because that is how HDF5 takes variable-length strings; they point
+// into the model structs or into a string_arena, both alive until the write returns.
+struct cell_row {
+    std::int32_t cell;
+    const char* name;
+    const char* workload;
+    const char* gil;
+    std::int32_t ranks;
+    std::int32_t threads;
+    std::int64_t work;
+    const char* scaling;
+    double switch_interval_s;
+    std::int32_t check_interval;
+    const char* url;
+    double latency_s;
+    std::uint8_t keep_alive;
+    std::int32_t repeats;
+    std::int32_t warmups;
+    std::uint8_t trace;
+};
+
+struct trial_row {
+    std::int32_t cell;
+    std::int32_t trial;
+    std::uint8_t warmup;
+    double wall_s;
+};
+
+// Workers are written straight from model::WorkerRecord (all numeric, names already match).
+
+struct trace_row {
+    std::int32_t cell;
+    std::int32_t trial;
+    std::int32_t rank;
+    std::int32_t thread;
+    double t_s;
+    const char* event;
+};
+
+h5::datatype cell_row_type();
+h5::datatype trial_row_type();
+h5::datatype worker_row_type();
+h5::datatype trace_row_type();
+
+bool is_valid_utf8(std::string_view s);
+// s with every invalid UTF-8 sequence replaced by U+FFFD, so readers never fail to decode.
+std::string to_valid_utf8(std::string_view s);
+
+// Hands out C strings that are valid UTF-8: the original when it already is (the usual
+// case, no copy), otherwise a repaired copy kept alive by the arena.
+class string_arena {
+public:
+    const char* utf8(const std::string& s);
+
+private:
+    std::deque<std::string> copies_;  // deque: growing never moves earlier copies
+};
+
+cell_row to_row(const model::Cell& c, string_arena& strings);
+trial_row to_row(const model::TrialRecord& t);
+trace_row to_row(const model::TraceRecord& t, string_arena& strings);
+
+}  // namespace gilbench::store::detail

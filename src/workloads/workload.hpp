@@ -1,0 +1,37 @@
+// Workloads: what one worker thread does in a trial. The runner owns timing, barriers,
+// GIL setup and records; a workload only runs bytecode under the GIL it is given.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gil/gil.hpp"
+#include "model/cell.hpp"
+
+namespace gilbench::workloads {
+
+struct Outcome {
+    std::int64_t ops = 0;          // countdown iterations or completed requests
+    std::int64_t io_requests = 0;  // requests attempted
+    std::int64_t io_errors = 0;    // requests that failed (transport error or HTTP >= 400)
+    std::string first_error;       // the first failure's message, for the log
+};
+
+// One per worker thread, created before the trial's start barrier so that setup
+// (an HTTP client) is not timed.
+class Worker {
+public:
+    virtual ~Worker() = default;
+    // Runs `work` units. Called with the GIL held by `ts`; returns still holding it.
+    virtual Outcome run(gil::Gil& gil, gil::ThreadState& ts, std::int64_t work) = 0;
+};
+
+// `io_url` is the full URL an io worker GETs (the embedded server's, with its delay, or
+// the user's); unused by cpu workers.
+std::unique_ptr<Worker> make_worker(const model::Cell& cell, const std::string& io_url);
+
+// The URL an io cell requests from the embedded server at `base_url` ("http://host:port/").
+std::string embedded_url(const std::string& base_url, double latency_s);
+
+}  // namespace gilbench::workloads

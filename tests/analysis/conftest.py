@@ -1,0 +1,14 @@
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--results", action="store", default=None,
+                     help="HDF5 file written by the small seed job")
+
+
+@pytest.fixture(scope="session")
+def results_file(request):
+    path = request.config.getoption("--results")
+    if not path:
+        pytest.fail("pass --results FILE (ctest does this after running the small seed job)")
+    return path

@@ -1,0 +1,214 @@
+// Single-thread behaviour of the GIL: parsing, validation, statistics, trace bookkeeping,
+// misuse errors, and the `none` and `old` policies' counting.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "gil/gil.hpp"
+#include "gil/manual_clock.hpp"
+
+namespace gilbench::gil {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(GilPolicy, ParsesTheThreeNamesAndRoundTrips) {
+    for (Policy p : {Policy::new_gil, Policy::old_gil, Policy::none}) {
+        const auto parsed = parse_policy(to_string(p));
+        ASSERT_TRUE(parsed.has_value()) << to_string(p);
+        EXPECT_EQ(*parsed, p);
+    }
+    EXPECT_FALSE(parse_policy("").has_value());
+    EXPECT_FALSE(parse_policy("New").has_value());
+    EXPECT_FALSE(parse_policy("free").has_value());
+}
+
+TEST(GilPolicy, EventKindNames) {
+    EXPECT_EQ(to_string(EventKind::request), "request");
+    EXPECT_EQ(to_string(EventKind::take), "take");
+    EXPECT_EQ(to_string(EventKind::drop), "drop");
+    EXPECT_EQ(to_string(EventKind::io_start), "io_start");
+    EXPECT_EQ(to_string(EventKind::io_end), "io_end");
+}
+
+TEST(GilConfig, RejectsNonPositiveIntervals) {
+    Config bad_switch;
+    bad_switch.switch_interval = 0ns;
+    EXPECT_THROW(Gil{bad_switch}, std::runtime_error);
+    Config bad_check;
+    bad_check.policy = Policy::old_gil;
+    bad_check.check_interval = 0;
+    EXPECT_THROW(Gil{bad_check}, std::runtime_error);
+    // Settings of the other policy are not checked.
+    Config none;
+    none.policy = Policy::none;
+    none.switch_interval = 0ns;
+    none.check_interval = 0;
+    EXPECT_NO_THROW(Gil{none});
+}
+
+TEST(GilNew, UncontendedTakeDropCountsExactTimes) {
+    ManualClock clock;
+    Gil gil(Config{}, clock);
+    ThreadState ts(3, /*tracing=*/true);
+    clock.advance(2ms);  // trace times are relative to the Gil's construction
+    gil.take(ts);
+    clock.advance(7ms);
+    gil.drop(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 1);
+    EXPECT_EQ(ts.stats().forced_drops, 0);
+    EXPECT_EQ(ts.stats().drop_requests, 0);
+    EXPECT_DOUBLE_EQ(ts.stats().wait_s, 0.0);
+    EXPECT_DOUBLE_EQ(ts.stats().hold_s, 0.007);
+    EXPECT_FALSE(gil.eval_breaker());
+    EXPECT_EQ(gil.switch_number(), 1u);
+    ASSERT_EQ(ts.trace().size(), 2u);
+    EXPECT_EQ(ts.trace()[0].kind, EventKind::take);
+    EXPECT_DOUBLE_EQ(ts.trace()[0].t_s, 0.002);
+    EXPECT_EQ(ts.trace()[1].kind, EventKind::drop);
+    EXPECT_DOUBLE_EQ(ts.trace()[1].t_s, 0.009);
+}
+
+TEST(GilNew, RetakeBySameThreadIsNotASwitch) {
+    Gil gil(Config{});
+    ThreadState a(0), b(1);
+    gil.take(a);
+    gil.drop(a);
+    gil.take(a);
+    gil.drop(a);
+    EXPECT_EQ(gil.switch_number(), 1u);
+    gil.take(b);
+    gil.drop(b);
+    EXPECT_EQ(gil.switch_number(), 2u);
+    EXPECT_EQ(a.stats().acquisitions, 2);
+}
+
+TEST(GilNew, MisuseIsReportedNotDeadlocked) {
+    Gil gil(Config{});
+    ThreadState a(0), b(1);
+    EXPECT_THROW(gil.drop(a), std::runtime_error);  // never taken
+    gil.take(a);
+    EXPECT_THROW(gil.take(a), std::runtime_error);  // would wait for itself forever
+    EXPECT_THROW(gil.drop(b), std::runtime_error);  // b does not hold it
+    gil.drop(a);
+}
+
+TEST(GilNew, HandleEvalBreakerWithoutRequestDoesNothing) {
+    Gil gil(Config{});
+    ThreadState a(0, true);
+    gil.take(a);
+    gil.handle_eval_breaker(a);
+    gil.drop(a);
+    EXPECT_EQ(a.stats().forced_drops, 0);
+    EXPECT_EQ(a.stats().acquisitions, 1);
+    EXPECT_EQ(a.trace().size(), 2u);
+}
+
+TEST(GilTrace, CapacityIsRespectedAndOverflowCounted) {
+    Gil gil(Config{});
+    ThreadState ts(0, /*tracing=*/true, /*trace_capacity=*/3);
+    for (int i = 0; i < 3; ++i) {
+        gil.take(ts);
+        gil.drop(ts);
+    }
+    EXPECT_EQ(ts.trace().size(), 3u);
+    EXPECT_EQ(ts.trace_dropped(), 3);
+    EXPECT_EQ(ts.stats().acquisitions, 3);  // statistics do not depend on the trace
+}
+
+TEST(GilTrace, RecordUsesEpochAndIsOffWithoutTracing) {
+    ManualClock clock;
+    Gil gil(Config{}, clock);
+    gil.set_epoch(clock.now() + 1s);
+    clock.advance(1500ms);
+    ThreadState traced(0, true), untraced(1, false);
+    gil.record(traced, EventKind::io_start);
+    gil.record(untraced, EventKind::io_start);
+    ASSERT_EQ(traced.trace().size(), 1u);
+    EXPECT_EQ(traced.trace()[0].kind, EventKind::io_start);
+    EXPECT_DOUBLE_EQ(traced.trace()[0].t_s, 0.5);
+    EXPECT_TRUE(untraced.trace().empty());
+    EXPECT_EQ(untraced.trace_dropped(), 0);
+}
+
+TEST(GilNone, TakeAndDropDoNothing) {
+    Config config;
+    config.policy = Policy::none;
+    Gil gil(config);
+    ThreadState a(0, true), b(1, true);
+    gil.take(a);
+    gil.take(b);  // free-threaded: both "hold" at once without blocking
+    for (int i = 0; i < 1000; ++i) gil.tick(a);
+    gil.handle_eval_breaker(a);
+    gil.drop(a);
+    gil.drop(b);
+    gil.drop(b);  // no lock, so no misuse to detect either
+    EXPECT_FALSE(gil.eval_breaker());
+    EXPECT_EQ(gil.switch_number(), 0u);
+    for (const ThreadState* ts : {&a, &b}) {
+        EXPECT_EQ(ts->stats().acquisitions, 0);
+        EXPECT_DOUBLE_EQ(ts->stats().hold_s, 0.0);
+        EXPECT_TRUE(ts->trace().empty());
+    }
+}
+
+TEST(GilOld, ReleasesAndRetakesEveryCheckIntervalTicks) {
+    ManualClock clock;
+    Config config;
+    config.policy = Policy::old_gil;
+    config.check_interval = 4;
+    Gil gil(config, clock);
+    ThreadState ts(0, true);
+    gil.take(ts);
+    for (int i = 0; i < 3; ++i) gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 1);
+    gil.tick(ts);  // the 4th tick: release and re-acquire
+    EXPECT_EQ(ts.stats().acquisitions, 2);
+    for (int i = 0; i < 4; ++i) gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 3);
+    gil.drop(ts);
+    // Nobody else wanted it: the same thread re-took it, which is not a switch.
+    EXPECT_EQ(gil.switch_number(), 1u);
+    EXPECT_EQ(ts.stats().forced_drops, 0);
+    EXPECT_FALSE(gil.eval_breaker());
+    const EventKind expected[] = {EventKind::take, EventKind::drop, EventKind::take,
+                                  EventKind::drop, EventKind::take, EventKind::drop};
+    ASSERT_EQ(ts.trace().size(), std::size(expected));
+    for (std::size_t i = 0; i < std::size(expected); ++i) {
+        EXPECT_EQ(ts.trace()[i].kind, expected[i]) << "event " << i;
+    }
+}
+
+TEST(GilOld, TickerRestartsOnEveryTake) {
+    Config config;
+    config.policy = Policy::old_gil;
+    config.check_interval = 5;
+    Gil gil(config);
+    ThreadState ts(0);
+    gil.take(ts);
+    for (int i = 0; i < 4; ++i) gil.tick(ts);
+    gil.drop(ts);  // e.g. a blocking call: the next hold starts a full check interval
+    gil.take(ts);
+    for (int i = 0; i < 4; ++i) gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 2);
+    gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 3);
+    gil.drop(ts);
+}
+
+TEST(GilNewAndNone, TickIsANoOp) {
+    for (Policy p : {Policy::new_gil, Policy::none}) {
+        Config config;
+        config.policy = p;
+        Gil gil(config);
+        ThreadState ts(0);
+        gil.take(ts);
+        for (int i = 0; i < 100000; ++i) gil.tick(ts);
+        gil.drop(ts);
+        EXPECT_LE(ts.stats().acquisitions, 1) << to_string(p);
+    }
+}
+
+}  // namespace
+}  // namespace gilbench::gil

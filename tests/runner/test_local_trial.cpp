@@ -1,0 +1,97 @@
+// run_local_trial without MPI: the barrier is a plain function, the I/O target a local server.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "http/client.hpp"
+#include "http/server.hpp"
+#include "runner/runner.hpp"
+#include "workloads/workload.hpp"
+
+using gilbench::model::Cell;
+using gilbench::model::Workload;
+using gilbench::runner::run_local_trial;
+
+namespace {
+Cell make_cell(Workload w, int threads, std::int64_t work) {
+    Cell c;
+    c.index = 3;
+    c.name = "t";
+    c.workload = w;
+    c.threads = threads;
+    c.work = work;
+    c.switch_interval_s = 0.0005;
+    c.trace = true;
+    return c;
+}
+}  // namespace
+
+TEST(LocalTrial, CpuThreadsSplitTheWorkAndFillEveryField) {
+    const Cell cell = make_cell(Workload::cpu, 3, 300001);
+    int barriers = 0;
+    const auto out = run_local_trial(cell, 2, /*rank=*/0, /*node=*/0, "", [&] { ++barriers; });
+    EXPECT_EQ(barriers, 1);
+    ASSERT_EQ(out.workers.size(), 3u);
+    std::int64_t total = 0;
+    for (int t = 0; t < 3; ++t) {
+        const auto& w = out.workers[static_cast<std::size_t>(t)];
+        EXPECT_EQ(w.cell, 3);
+        EXPECT_EQ(w.trial, 2);
+        EXPECT_EQ(w.thread, t);
+        EXPECT_GE(w.start_s, 0.0);
+        EXPECT_GE(w.end_s, w.start_s);
+        EXPECT_GE(w.gil_acquisitions, 1);
+        EXPECT_LE(w.gil_hold_s + w.gil_wait_s, w.end_s - w.start_s + 1e-6);
+        total += w.ops;
+    }
+    EXPECT_EQ(total, 300001);
+    EXPECT_FALSE(out.trace.empty());
+}
+
+TEST(LocalTrial, RankOffsetsTheWorkSplit) {
+    // 2 ranks x 2 threads over 10 steps: workers 0,1 take 3 each, workers 2,3 take 2 each.
+    Cell cell = make_cell(Workload::cpu, 2, 10);
+    cell.ranks = 2;
+    const auto rank1 = run_local_trial(cell, 0, /*rank=*/1, 0, "", [] {});
+    EXPECT_EQ(rank1.workers[0].ops + rank1.workers[1].ops, 4);
+    EXPECT_EQ(rank1.workers[0].rank, 1);
+}
+
+TEST(LocalTrial, IoThreadsReleaseTheGilWhileWaiting) {
+    gilbench::http::global_init();
+    gilbench::http::DelayServer server({});
+    const Cell cell = make_cell(Workload::io, 2, 4);
+    const std::string url = gilbench::workloads::embedded_url(server.base_url(), 0.05);
+    const auto out = run_local_trial(cell, 0, 0, 0, url, [] {});
+    ASSERT_EQ(out.workers.size(), 2u);
+    for (const auto& w : out.workers) {
+        EXPECT_EQ(w.io_requests, 2);
+        EXPECT_EQ(w.io_errors, 0);
+        EXPECT_EQ(w.ops, 2);
+        EXPECT_GE(w.end_s - w.start_s, 2 * 0.05);  // each request waits at least the latency
+    }
+    EXPECT_EQ(server.requests_served(), 4u);
+    // Released GIL: some request of thread 0 is in flight while one of thread 1 is.
+    auto starts = [&](int th) {
+        std::vector<std::pair<double, double>> v;
+        double open = -1;
+        for (const auto& e : out.trace)
+            if (e.thread == th && e.event == "io_start") open = e.t_s;
+            else if (e.thread == th && e.event == "io_end") v.emplace_back(open, e.t_s);
+        return v;
+    };
+    bool overlapped = false;
+    for (auto a : starts(0))
+        for (auto b : starts(1)) overlapped |= std::min(a.second, b.second) > std::max(a.first, b.first);
+    EXPECT_TRUE(overlapped);
+}
+
+TEST(LocalTrial, IoErrorsAreCountedNotThrown) {
+    gilbench::http::global_init();
+    const Cell cell = make_cell(Workload::io, 1, 2);
+    const auto out = run_local_trial(cell, 0, 0, 0, "http://127.0.0.1:9/", [] {});
+    EXPECT_EQ(out.workers[0].io_requests, 2);
+    EXPECT_EQ(out.workers[0].io_errors, 2);
+    EXPECT_EQ(out.workers[0].ops, 0);
+    EXPECT_NE(out.first_error.find("127.0.0.1:9"), std::string::npos) << out.first_error;
+}

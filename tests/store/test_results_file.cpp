@@ -1,0 +1,686 @@
+// The results file end to end: what other processes (h5dump, a later run, h5py) find in it.
+#include "store/results_file.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include "h5_read.hpp"
+
+namespace gilbench::store {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace gilbench::store::test;
+
+// "2024-05-01T12:00:00Z". Checked by hand: std::regex trips a GCC 12 false warning under
+// the sanitizer builds.
+bool is_iso_utc(const std::string& s) {
+    const std::string shape = "dddd-dd-ddTdd:dd:ddZ";
+    if (s.size() != shape.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(s[i])) : s[i] != shape[i]) return false;
+    }
+    return true;
+}
+
+FileInfo sample_file_info() {
+    FileInfo info;
+    info.gilbench_version = "0.1.0";
+    info.git_sha = "abc123def456";
+    info.created_utc = "2024-05-01T12:00:00Z";
+    info.command_line = "gilbench run jobs/seed.toml -o seed.h5";
+    info.mpi_library = "Open MPI v4.1.4";
+    info.curl_version = "libcurl/7.88.1";
+    info.compiler = "GCC 12.2.0";
+    return info;
+}
+
+RunInfo sample_run_info() {
+    RunInfo info;
+    info.job = "[defaults]\nrepeats = 3\n";
+    info.job_path = "jobs/seed.toml";
+    info.started_utc = "2024-05-01T12:00:01Z";
+    info.ranks = 4;
+    info.nodes = 2;
+    info.hosts = {"node-a", "node-b"};
+    return info;
+}
+
+model::Cell make_cell(int index, std::string name) {
+    model::Cell c;
+    c.index = index;
+    c.name = std::move(name);
+    c.workload = index % 2 == 0 ? model::Workload::cpu : model::Workload::io;
+    c.ranks = 1 + index;
+    c.threads = 2 + index;
+    c.work = 50'000'000LL * (index + 1);
+    c.scaling = index % 2 == 0 ? model::Scaling::strong : model::Scaling::weak;
+    c.gil = index % 3 == 0 ? "new" : "old";
+    c.switch_interval_s = 0.005 * (index + 1);
+    c.check_interval = 100 + index;
+    c.url = index == 1 ? "http://127.0.0.1:8080/n" : "";
+    c.latency_s = 0.75 * index;
+    c.keep_alive = index == 1;
+    c.repeats = 3 + index;
+    c.warmups = index % 2;
+    c.trace = index == 2;
+    return c;
+}
+
+// A trial whose every number is derived from (cell, trial) so a read-back can be checked.
+model::TrialResult make_trial(int cell, int trial, int workers, int events) {
+    model::TrialResult r;
+    r.trial = {.cell = cell, .trial = trial, .warmup = trial == 0, .wall_s = 1.0 + cell + trial / 8.0};
+    for (int w = 0; w < workers; ++w) {
+        model::WorkerRecord rec;
+        rec.cell = cell;
+        rec.trial = trial;
+        rec.rank = w / 2;
+        rec.thread = w % 2;
+        rec.node = w / 4;
+        rec.start_s = 0.001 * w;
+        rec.end_s = 1.0 + 0.5 * w;
+        rec.ops = 1'000'000LL * (w + 1) + trial;
+        rec.gil_acquisitions = 10 * w + cell;
+        rec.gil_wait_s = 0.25 * w;
+        rec.gil_hold_s = 0.125 * w;
+        rec.gil_forced_drops = w + trial;
+        rec.io_requests = 5 * w;
+        rec.io_errors = w % 3;
+        r.workers.push_back(rec);
+    }
+    static const std::array<const char*, 5> names = {"request", "take", "drop", "io_start", "io_end"};
+    for (int e = 0; e < events; ++e) {
+        r.trace.push_back({.cell = cell, .trial = trial, .rank = e % 3, .thread = e % 2,
+                           .t_s = 1e-6 * e, .event = names[static_cast<std::size_t>(e) % names.size()]});
+    }
+    return r;
+}
+
+class ResultsFileTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "gilbench-store-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+        path_ = (dir_ / "results.h5").string();
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::permissions(dir_, fs::perms::owner_all, ec);
+        fs::remove_all(dir_, ec);
+    }
+
+    // The message of the exception open_or_create throws for `path` ("" if none).
+    static std::string open_error(const std::string& path) {
+        try {
+            ResultsFile::open_or_create(path, sample_file_info());
+        } catch (const std::runtime_error& e) {
+            return e.what();
+        }
+        return "";
+    }
+
+    fs::path dir_;
+    std::string path_;
+};
+
+TEST_F(ResultsFileTest, CreateWritesRootAttributes) {
+    { ResultsFile::open_or_create(path_, sample_file_info()); }
+    h5::file f = open_ro(path_);
+    EXPECT_EQ(string_attr(f.get(), "/", "schema"), "gilbench/1");
+    EXPECT_EQ(string_attr(f.get(), "/", "gilbench_version"), "0.1.0");
+    EXPECT_EQ(string_attr(f.get(), "/", "git_sha"), "abc123def456");
+    EXPECT_EQ(string_attr(f.get(), "/", "created_utc"), "2024-05-01T12:00:00Z");
+    EXPECT_EQ(string_attr(f.get(), "/", "command_line"), "gilbench run jobs/seed.toml -o seed.h5");
+    EXPECT_EQ(string_attr(f.get(), "/", "mpi_library"), "Open MPI v4.1.4");
+    EXPECT_EQ(string_attr(f.get(), "/", "curl_version"), "libcurl/7.88.1");
+    EXPECT_EQ(string_attr(f.get(), "/", "compiler"), "GCC 12.2.0");
+    unsigned major = 0, minor = 0, release = 0;
+    H5get_libversion(&major, &minor, &release);
+    EXPECT_EQ(string_attr(f.get(), "/", "hdf5_version"),
+              std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release));
+    EXPECT_GT(H5Lexists(f.get(), "/runs", H5P_DEFAULT), 0);
+}
+
+TEST_F(ResultsFileTest, RootAttributesAreUtf8VariableLengthStrings) {
+    { ResultsFile::open_or_create(path_, sample_file_info()); }
+    h5::file f = open_ro(path_);
+    h5::attribute a(H5Aopen_by_name(f.get(), "/", "schema", H5P_DEFAULT, H5P_DEFAULT));
+    h5::datatype t(H5Aget_type(a.get()));
+    EXPECT_EQ(H5Tget_class(t.get()), H5T_STRING);
+    EXPECT_GT(H5Tis_variable_str(t.get()), 0);
+    EXPECT_EQ(H5Tget_cset(t.get()), H5T_CSET_UTF8);
+}
+
+TEST_F(ResultsFileTest, EmptyCreatedUtcIsFilledWithNow) {
+    FileInfo info = sample_file_info();
+    info.created_utc.clear();
+    { ResultsFile::open_or_create(path_, info); }
+    h5::file f = open_ro(path_);
+    EXPECT_TRUE(is_iso_utc(string_attr(f.get(), "/", "created_utc")));
+}
+
+TEST_F(ResultsFileTest, ReopenAddsNextRunAndKeepsRootAttributes) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        EXPECT_EQ(file.begin_run(sample_run_info()).name(), "run-000");
+    }
+    FileInfo second = sample_file_info();
+    second.created_utc = "2030-01-01T00:00:00Z";
+    second.git_sha = "fedcba987654";
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, second);
+        EXPECT_EQ(file.begin_run(sample_run_info()).name(), "run-001");
+        EXPECT_EQ(file.begin_run(sample_run_info()).name(), "run-002");
+    }
+    h5::file f = open_ro(path_);
+    EXPECT_EQ(string_attr(f.get(), "/", "created_utc"), "2024-05-01T12:00:00Z");
+    // Each run records the build that wrote it.
+    EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "git_sha"), "abc123def456");
+    EXPECT_EQ(string_attr(f.get(), "/runs/run-001", "git_sha"), "fedcba987654");
+}
+
+TEST_F(ResultsFileTest, RunAttributesAreWritten) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+    }
+    h5::file f = open_ro(path_);
+    const char* run = "/runs/run-000";
+    EXPECT_EQ(string_attr(f.get(), run, "job"), "[defaults]\nrepeats = 3\n");
+    EXPECT_EQ(string_attr(f.get(), run, "job_path"), "jobs/seed.toml");
+    EXPECT_EQ(string_attr(f.get(), run, "status"), "running");  // no set_status was called
+    EXPECT_EQ(string_attr(f.get(), run, "started_utc"), "2024-05-01T12:00:01Z");
+    EXPECT_EQ(string_attr(f.get(), run, "finished_utc"), "");
+    EXPECT_EQ(int_attr(f.get(), run, "ranks"), 4);
+    EXPECT_EQ(int_attr(f.get(), run, "nodes"), 2);
+    EXPECT_EQ(string_array_attr(f.get(), run, "hosts"), (std::vector<std::string>{"node-a", "node-b"}));
+    EXPECT_EQ(string_attr(f.get(), run, "command_line"), "gilbench run jobs/seed.toml -o seed.h5");
+    EXPECT_EQ(string_attr(f.get(), run, "gilbench_version"), "0.1.0");
+}
+
+TEST_F(ResultsFileTest, EmptyHostsIsAZeroLengthAttribute) {
+    RunInfo info = sample_run_info();
+    info.hosts.clear();
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(info);
+    }
+    h5::file f = open_ro(path_);
+    EXPECT_TRUE(string_array_attr(f.get(), "/runs/run-000", "hosts").empty());
+}
+
+TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+    }
+    h5::file f = open_ro(path_);
+    const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
+        {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "work", "scaling",
+                   "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
+                   "repeats", "warmups", "trace"}},
+        {"trials", {"cell", "trial", "warmup", "wall_s"}},
+        {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
+                     "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
+                     "io_requests", "io_errors"}},
+        {"trace", {"cell", "trial", "rank", "thread", "t_s", "event"}},
+    };
+    for (const auto& [name, fields] : tables) {
+        SCOPED_TRACE(name);
+        h5::dataset ds = open_dataset(f.get(), "/runs/run-000/" + name);
+        EXPECT_EQ(field_names(ds.get()), fields);
+        EXPECT_EQ(rows(ds.get()), 0u);
+        // Extendible, chunked and compressed.
+        h5::dataspace space(H5Dget_space(ds.get()));
+        hsize_t dims = 1, maxdims = 0;
+        H5Sget_simple_extent_dims(space.get(), &dims, &maxdims);
+        EXPECT_EQ(maxdims, H5S_UNLIMITED);
+        h5::plist dcpl(H5Dget_create_plist(ds.get()));
+        EXPECT_EQ(H5Pget_layout(dcpl.get()), H5D_CHUNKED);
+        unsigned flags = 0;
+        EXPECT_GE(H5Pget_filter_by_id2(dcpl.get(), H5Z_FILTER_DEFLATE, &flags, nullptr, nullptr,
+                                       0, nullptr, nullptr), 0);
+    }
+    // Field types: numbers as documented, strings variable-length UTF-8.
+    h5::dataset workers = open_dataset(f.get(), "/runs/run-000/workers");
+    for (const char* field : {"cell", "trial", "rank", "thread", "node"}) {
+        h5::datatype t = field_type(workers.get(), field);
+        EXPECT_EQ(H5Tget_class(t.get()), H5T_INTEGER) << field;
+        EXPECT_EQ(H5Tget_size(t.get()), 4u) << field;
+    }
+    for (const char* field : {"ops", "gil_acquisitions", "gil_forced_drops", "io_requests", "io_errors"}) {
+        h5::datatype t = field_type(workers.get(), field);
+        EXPECT_EQ(H5Tget_class(t.get()), H5T_INTEGER) << field;
+        EXPECT_EQ(H5Tget_size(t.get()), 8u) << field;
+    }
+    for (const char* field : {"start_s", "end_s", "gil_wait_s", "gil_hold_s"}) {
+        h5::datatype t = field_type(workers.get(), field);
+        EXPECT_EQ(H5Tget_class(t.get()), H5T_FLOAT) << field;
+        EXPECT_EQ(H5Tget_size(t.get()), 8u) << field;
+    }
+    h5::dataset cells = open_dataset(f.get(), "/runs/run-000/cells");
+    for (const char* field : {"name", "workload", "gil", "scaling", "url"}) {
+        h5::datatype t = field_type(cells.get(), field);
+        EXPECT_GT(H5Tis_variable_str(t.get()), 0) << field;
+        EXPECT_EQ(H5Tget_cset(t.get()), H5T_CSET_UTF8) << field;
+    }
+    for (const char* field : {"keep_alive", "trace"}) {
+        h5::datatype t = field_type(cells.get(), field);
+        EXPECT_EQ(H5Tget_size(t.get()), 1u) << field;
+        EXPECT_EQ(H5Tget_sign(t.get()), H5T_SGN_NONE) << field;
+    }
+}
+
+TEST_F(ResultsFileTest, CellsRoundTripOverSeveralAppends) {
+    std::vector<model::Cell> cells;
+    for (int i = 0; i < 5; ++i) cells.push_back(make_cell(i, "cell-" + std::to_string(i)));
+    cells[3].name = "café ☕";  // non-ASCII survives as UTF-8
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({cells.begin(), cells.begin() + 3});
+        run.add_cells({cells.begin() + 3, cells.end()});
+    }
+    h5::file f = open_ro(path_);
+    h5::dataset ds = open_dataset(f.get(), "/runs/run-000/cells");
+    ASSERT_EQ(rows(ds.get()), cells.size());
+    const auto cell = column<std::int32_t>(ds.get(), "cell");
+    const auto name = string_column(ds.get(), "name");
+    const auto workload = string_column(ds.get(), "workload");
+    const auto gil = string_column(ds.get(), "gil");
+    const auto ranks = column<std::int32_t>(ds.get(), "ranks");
+    const auto threads = column<std::int32_t>(ds.get(), "threads");
+    const auto work = column<std::int64_t>(ds.get(), "work");
+    const auto scaling = string_column(ds.get(), "scaling");
+    const auto switch_interval = column<double>(ds.get(), "switch_interval_s");
+    const auto check_interval = column<std::int32_t>(ds.get(), "check_interval");
+    const auto url = string_column(ds.get(), "url");
+    const auto latency = column<double>(ds.get(), "latency_s");
+    const auto keep_alive = column<std::uint8_t>(ds.get(), "keep_alive");
+    const auto repeats = column<std::int32_t>(ds.get(), "repeats");
+    const auto warmups = column<std::int32_t>(ds.get(), "warmups");
+    const auto trace = column<std::uint8_t>(ds.get(), "trace");
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        SCOPED_TRACE(i);
+        const model::Cell& c = cells[i];
+        EXPECT_EQ(cell[i], c.index);
+        EXPECT_EQ(name[i], c.name);
+        EXPECT_EQ(workload[i], model::to_string(c.workload));
+        EXPECT_EQ(gil[i], c.gil);
+        EXPECT_EQ(ranks[i], c.ranks);
+        EXPECT_EQ(threads[i], c.threads);
+        EXPECT_EQ(work[i], c.work);
+        EXPECT_EQ(scaling[i], model::to_string(c.scaling));
+        EXPECT_EQ(switch_interval[i], c.switch_interval_s);
+        EXPECT_EQ(check_interval[i], c.check_interval);
+        EXPECT_EQ(url[i], c.url);
+        EXPECT_EQ(latency[i], c.latency_s);
+        EXPECT_EQ(keep_alive[i], c.keep_alive ? 1 : 0);
+        EXPECT_EQ(repeats[i], c.repeats);
+        EXPECT_EQ(warmups[i], c.warmups);
+        EXPECT_EQ(trace[i], c.trace ? 1 : 0);
+    }
+}
+
+TEST_F(ResultsFileTest, InvalidUtf8IsRepairedNotStoredRaw) {
+    std::vector<model::Cell> cells = {make_cell(0, std::string("bad\xff") + "name")};
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells(cells);
+    }
+    h5::file f = open_ro(path_);
+    h5::dataset ds = open_dataset(f.get(), "/runs/run-000/cells");
+    EXPECT_EQ(string_column(ds.get(), "name"), (std::vector<std::string>{"bad\xEF\xBF\xBDname"}));
+}
+
+TEST_F(ResultsFileTest, TrialsWorkersAndTraceRoundTripAcrossChunks) {
+    // 3 cells x 6 trials x 8 workers, and enough trace events to span several 1024-row chunks.
+    std::vector<model::TrialResult> results;
+    for (int cell = 0; cell < 3; ++cell) {
+        for (int trial = 0; trial < 6; ++trial) {
+            results.push_back(make_trial(cell, trial, 8, cell == 1 ? 400 : 0));
+        }
+    }
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        for (const auto& r : results) run.add_trial(r);
+    }
+    h5::file f = open_ro(path_);
+
+    h5::dataset trials = open_dataset(f.get(), "/runs/run-000/trials");
+    ASSERT_EQ(rows(trials.get()), results.size());
+    const auto t_cell = column<std::int32_t>(trials.get(), "cell");
+    const auto t_trial = column<std::int32_t>(trials.get(), "trial");
+    const auto t_warmup = column<std::uint8_t>(trials.get(), "warmup");
+    const auto t_wall = column<double>(trials.get(), "wall_s");
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const model::TrialRecord& t = results[i].trial;
+        EXPECT_EQ(t_cell[i], t.cell);
+        EXPECT_EQ(t_trial[i], t.trial);
+        EXPECT_EQ(t_warmup[i], t.warmup ? 1 : 0);
+        EXPECT_EQ(t_wall[i], t.wall_s);
+    }
+
+    std::vector<model::WorkerRecord> want_workers;
+    std::vector<model::TraceRecord> want_trace;
+    for (const auto& r : results) {
+        want_workers.insert(want_workers.end(), r.workers.begin(), r.workers.end());
+        want_trace.insert(want_trace.end(), r.trace.begin(), r.trace.end());
+    }
+
+    h5::dataset workers = open_dataset(f.get(), "/runs/run-000/workers");
+    ASSERT_EQ(rows(workers.get()), want_workers.size());
+    const auto w_cell = column<std::int32_t>(workers.get(), "cell");
+    const auto w_trial = column<std::int32_t>(workers.get(), "trial");
+    const auto w_rank = column<std::int32_t>(workers.get(), "rank");
+    const auto w_thread = column<std::int32_t>(workers.get(), "thread");
+    const auto w_node = column<std::int32_t>(workers.get(), "node");
+    const auto w_start = column<double>(workers.get(), "start_s");
+    const auto w_end = column<double>(workers.get(), "end_s");
+    const auto w_ops = column<std::int64_t>(workers.get(), "ops");
+    const auto w_acq = column<std::int64_t>(workers.get(), "gil_acquisitions");
+    const auto w_wait = column<double>(workers.get(), "gil_wait_s");
+    const auto w_hold = column<double>(workers.get(), "gil_hold_s");
+    const auto w_drops = column<std::int64_t>(workers.get(), "gil_forced_drops");
+    const auto w_req = column<std::int64_t>(workers.get(), "io_requests");
+    const auto w_err = column<std::int64_t>(workers.get(), "io_errors");
+    for (std::size_t i = 0; i < want_workers.size(); ++i) {
+        SCOPED_TRACE(i);
+        const model::WorkerRecord& w = want_workers[i];
+        EXPECT_EQ(w_cell[i], w.cell);
+        EXPECT_EQ(w_trial[i], w.trial);
+        EXPECT_EQ(w_rank[i], w.rank);
+        EXPECT_EQ(w_thread[i], w.thread);
+        EXPECT_EQ(w_node[i], w.node);
+        EXPECT_EQ(w_start[i], w.start_s);
+        EXPECT_EQ(w_end[i], w.end_s);
+        EXPECT_EQ(w_ops[i], w.ops);
+        EXPECT_EQ(w_acq[i], w.gil_acquisitions);
+        EXPECT_EQ(w_wait[i], w.gil_wait_s);
+        EXPECT_EQ(w_hold[i], w.gil_hold_s);
+        EXPECT_EQ(w_drops[i], w.gil_forced_drops);
+        EXPECT_EQ(w_req[i], w.io_requests);
+        EXPECT_EQ(w_err[i], w.io_errors);
+    }
+
+    h5::dataset trace = open_dataset(f.get(), "/runs/run-000/trace");
+    ASSERT_EQ(rows(trace.get()), want_trace.size());
+    ASSERT_GT(want_trace.size(), 2048u);
+    const auto e_cell = column<std::int32_t>(trace.get(), "cell");
+    const auto e_trial = column<std::int32_t>(trace.get(), "trial");
+    const auto e_rank = column<std::int32_t>(trace.get(), "rank");
+    const auto e_thread = column<std::int32_t>(trace.get(), "thread");
+    const auto e_t = column<double>(trace.get(), "t_s");
+    const auto e_event = string_column(trace.get(), "event");
+    for (std::size_t i = 0; i < want_trace.size(); ++i) {
+        const model::TraceRecord& e = want_trace[i];
+        ASSERT_EQ(e_cell[i], e.cell) << i;
+        ASSERT_EQ(e_trial[i], e.trial) << i;
+        ASSERT_EQ(e_rank[i], e.rank) << i;
+        ASSERT_EQ(e_thread[i], e.thread) << i;
+        ASSERT_EQ(e_t[i], e.t_s) << i;
+        ASSERT_EQ(e_event[i], e.event) << i;
+    }
+}
+
+TEST_F(ResultsFileTest, SetStatusWritesStatusAndFinishedUtc) {
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    RunWriter run = file.begin_run(sample_run_info());
+    run.set_status(RunStatus::complete);
+    {
+        h5::file f = open_ro(path_);
+        EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "status"), "complete");
+        EXPECT_TRUE(is_iso_utc(string_attr(f.get(), "/runs/run-000", "finished_utc")));
+    }
+    run.set_status(RunStatus::running);  // e.g. a resumed run: no longer finished
+    {
+        h5::file f = open_ro(path_);
+        EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "status"), "running");
+        EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "finished_utc"), "");
+    }
+}
+
+TEST(RunStatusTest, NamesMatchTheSchema) {
+    EXPECT_STREQ(to_string(RunStatus::running), "running");
+    EXPECT_STREQ(to_string(RunStatus::complete), "complete");
+    EXPECT_STREQ(to_string(RunStatus::interrupted), "interrupted");
+    EXPECT_STREQ(to_string(RunStatus::failed), "failed");
+}
+
+TEST_F(ResultsFileTest, RunWriterOutlivesResultsFile) {
+    std::optional<RunWriter> run;
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        run.emplace(file.begin_run(sample_run_info()));
+    }
+    run->add_trial(make_trial(0, 0, 2, 0));
+    RunWriter moved = std::move(*run);
+    moved.add_trial(make_trial(0, 1, 2, 0));
+    moved.set_status(RunStatus::complete);
+    run.reset();
+    h5::file f = open_ro(path_);
+    h5::dataset trials = open_dataset(f.get(), "/runs/run-000/trials");
+    EXPECT_EQ(rows(trials.get()), 2u);
+}
+
+// Runs `cmd` and returns its standard output.
+std::string run_command(const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return out;
+    std::array<char, 4096> buf;
+    std::size_t n = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    ::pclose(p);
+    return out;
+}
+
+TEST_F(ResultsFileTest, FlushedTrialIsReadableByH5dumpWhileWriterIsOpen) {
+    const std::string h5dump = GILBENCH_H5DUMP;
+    if (h5dump.empty() || !fs::exists(h5dump)) GTEST_SKIP() << "h5dump not installed (hdf5-tools)";
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    RunWriter run = file.begin_run(sample_run_info());
+    model::TrialResult r = make_trial(7, 3, 2, 0);
+    r.trial.wall_s = 12.375;  // a value h5dump prints exactly
+    run.add_trial(r);
+    // The writer holds HDF5's file lock; a reader that only looks has to skip it.
+    const std::string out = run_command("HDF5_USE_FILE_LOCKING=FALSE " + h5dump +
+                                        " -d /runs/run-000/trials " + path_ + " 2>&1");
+    EXPECT_NE(out.find("12.375"), std::string::npos) << out;
+    EXPECT_NE(out.find("DATASPACE  SIMPLE { ( 1 ) / ( H5S_UNLIMITED ) }"), std::string::npos) << out;
+}
+
+TEST_F(ResultsFileTest, KilledWriterLeavesEveryFlushedTrial) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // The child dies without any destructor or HDF5 close, like a run killed by Slurm.
+        try {
+            ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+            RunWriter run = file.begin_run(sample_run_info());
+            run.add_cells({make_cell(0, "seed")});
+            run.add_trial(make_trial(0, 0, 4, 10));
+            run.add_trial(make_trial(0, 1, 4, 10));
+            ::_exit(0);
+        } catch (...) {
+            ::_exit(1);
+        }
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    {
+        h5::file f = open_ro(path_);
+        EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "status"), "running");
+        EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/cells").get()), 1u);
+        EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/trials").get()), 2u);
+        EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/workers").get()), 8u);
+        EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/trace").get()), 20u);
+        h5::dataset trials = open_dataset(f.get(), "/runs/run-000/trials");
+        EXPECT_EQ(column<double>(trials.get(), "wall_s"),
+                  (std::vector<double>{make_trial(0, 0, 1, 0).trial.wall_s,
+                                       make_trial(0, 1, 1, 0).trial.wall_s}));
+    }
+    // The same file takes the next run without any repair step.
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    EXPECT_EQ(file.begin_run(sample_run_info()).name(), "run-001");
+}
+
+TEST_F(ResultsFileTest, RefusesAnotherSchema) {
+    {
+        h5::file f(H5Fcreate(path_.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT));
+        h5::write_string_attr(f.get(), "schema", "other/3");
+    }
+    const std::string msg = open_error(path_);
+    EXPECT_NE(msg.find("results file '" + path_ + "' is not a gilbench/1 file (schema attribute is 'other/3')"),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("choose another -o path"), std::string::npos) << msg;
+}
+
+TEST_F(ResultsFileTest, RefusesHdf5FileWithoutSchema) {
+    { h5::file f(H5Fcreate(path_.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT)); }
+    const std::string msg = open_error(path_);
+    EXPECT_NE(msg.find("is not a gilbench/1 file (it has no schema attribute)"), std::string::npos) << msg;
+}
+
+TEST_F(ResultsFileTest, RefusesNonHdf5FileAndLeavesItAlone) {
+    { std::ofstream(path_) << "not hdf5\n"; }
+    const std::string msg = open_error(path_);
+    EXPECT_NE(msg.find("results file '" + path_ + "' exists and is not an HDF5 file"), std::string::npos) << msg;
+    std::ifstream in(path_);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "not hdf5");
+}
+
+TEST_F(ResultsFileTest, RefusesDirectoryAsPath) {
+    const std::string msg = open_error(dir_.string());
+    EXPECT_NE(msg.find("is a directory"), std::string::npos) << msg;
+}
+
+TEST_F(ResultsFileTest, MissingDirectorySaysCreateIt) {
+    const std::string missing = (dir_ / "no-such-dir").string();
+    const std::string msg = open_error(missing + "/out.h5");
+    EXPECT_NE(msg.find("directory '" + missing + "' does not exist"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mkdir -p " + missing), std::string::npos) << msg;
+    EXPECT_FALSE(fs::exists(missing));
+}
+
+// Reads everything from fd until EOF.
+std::string read_all(int fd) {
+    std::string out;
+    std::array<char, 1024> buf;
+    ssize_t n = 0;
+    while ((n = ::read(fd, buf.data(), buf.size())) > 0) out.append(buf.data(), static_cast<std::size_t>(n));
+    return out;
+}
+
+// open_or_create's error for `path` as seen by an unprivileged user: root writes anywhere,
+// so when the tests run as root the attempt is made in a child that drops to "nobody".
+std::string open_error_unprivileged(const std::string& path) {
+    int fds[2];
+    if (::pipe(fds) != 0) return "pipe failed";
+    const pid_t child = ::fork();
+    if (child < 0) return "fork failed";
+    if (child == 0) {
+        ::close(fds[0]);
+        if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(2);
+        std::string msg;
+        try {
+            ResultsFile::open_or_create(path, sample_file_info());
+        } catch (const std::runtime_error& e) {
+            msg = e.what();
+        }
+        const ssize_t written = ::write(fds[1], msg.data(), msg.size());
+        ::_exit(written == static_cast<ssize_t>(msg.size()) ? 0 : 3);
+    }
+    ::close(fds[1]);
+    std::string msg = read_all(fds[0]);
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "child failed: " + std::to_string(status);
+    return msg;
+}
+
+constexpr fs::perms read_only_for_all = fs::perms::owner_read | fs::perms::owner_exec |
+                                        fs::perms::group_read | fs::perms::group_exec |
+                                        fs::perms::others_read | fs::perms::others_exec;
+
+TEST_F(ResultsFileTest, UnwritableDirectoryIsRefused) {
+    const fs::path locked = dir_ / "locked";
+    fs::create_directory(locked);
+    fs::permissions(locked, read_only_for_all);
+    fs::permissions(dir_, fs::perms::all);  // let an unprivileged child reach `locked`
+    const std::string target = (locked / "out.h5").string();
+    const std::string msg = open_error_unprivileged(target);
+    EXPECT_NE(msg.find("directory '" + locked.string() + "' is not writable"), std::string::npos) << msg;
+    EXPECT_FALSE(fs::exists(target));
+}
+
+TEST_F(ResultsFileTest, ReadOnlyResultsFileIsRefused) {
+    { ResultsFile::open_or_create(path_, sample_file_info()); }
+    fs::permissions(path_, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(dir_, fs::perms::all);
+    const std::string msg = open_error_unprivileged(path_);
+    EXPECT_NE(msg.find("results file '" + path_ + "' is not writable"), std::string::npos) << msg;
+}
+
+TEST_F(ResultsFileTest, FileHeldByAnotherWriterIsRefused) {
+    int ready[2], done[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    ASSERT_EQ(::pipe(done), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::alarm(30);  // never outlive a parent that failed before releasing us
+        ::close(ready[0]);
+        ::close(done[1]);
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        (void)!::write(ready[1], "r", 1);
+        char c = 0;
+        (void)!::read(done[0], &c, 1);  // returns at EOF: the parent closed its end
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(done[0]);
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    const std::string msg = open_error(path_);
+    ::close(done[1]);
+    ::close(ready[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_NE(msg.find("unable to lock file"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("another process (a running gilbench?) has it open"), std::string::npos) << msg;
+}
+
+TEST_F(ResultsFileTest, DamagedFileGivesHdf5ReasonAndPrintsNothing) {
+    { ResultsFile::open_or_create(path_, sample_file_info()); }
+    fs::resize_file(path_, 200);  // the signature survives, the rest is cut off
+    ::testing::internal::CaptureStderr();
+    const std::string msg = open_error(path_);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(msg.find("cannot open results file '" + path_ + "' for writing: H5Fopen failed"),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("truncated file"), std::string::npos) << msg;  // HDF5's own words
+    EXPECT_EQ(err, "");  // HDF5's automatic stack printing is off
+}
+
+}  // namespace
+}  // namespace gilbench::store
