@@ -1,3 +1,4 @@
+"""Shared by the Python tests: the HDF5 file that ctest's small seed job wrote."""
 import pytest
 
 
