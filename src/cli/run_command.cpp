@@ -67,7 +67,7 @@ std::string default_output(const job::Job& job) { return fmt::format("results/{}
 std::string check_urls(const job::Job& job) {
     std::set<std::string> urls;
     for (const auto& c : job.cells)
-        if (c.workload == model::Workload::io && !c.url.empty()) urls.insert(c.url);
+        if (c.workload != model::Workload::cpu && !c.url.empty()) urls.insert(c.url);
     http::HttpClient client(http::ClientConfig{.timeout = std::chrono::milliseconds(10000)});
     for (const auto& url : urls) {
         const http::GetResult r = client.get(url);

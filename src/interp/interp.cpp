@@ -9,7 +9,9 @@
 // * old-GIL ticks are charged on COMPARE_OP, BINARY_OP, the backward jump and calls: the
 //   instructions CPython 2 did not route through its tick-free `fast_next_opcode` path, so
 //   a countdown costs 3 ticks per iteration as it did there;
-// * the blocking call drops the GIL around the callback (Py_BEGIN/END_ALLOW_THREADS).
+// * CALL_NATIVE calls a C++ function with the GIL held, as CPython calls a C function; the
+//   function itself releases the GIL around what blocks (Py_BEGIN/END_ALLOW_THREADS), as
+//   CPython's socket module does, possibly several times per call.
 // Dispatch is a plain switch in a loop (computed goto would need a GCC extension); it runs
 // the countdown at several hundred million instructions per second.
 #include "interp/interp.hpp"
@@ -29,7 +31,7 @@ enum class Op : std::uint8_t {
     binary_op,                  // a, b -> (a <op arg> b)
     pop_jump_forward_if_false,  // pop; if false: pc += arg
     pop_jump_backward_if_true,  // pop; if true: pc -= arg, then eval-breaker check
-    call_blocking,              // pop i; drop GIL; blocking(i); take GIL
+    call_native,                // pop i; native(i), called with the GIL held
     return_value,               // pop and leave
 };
 
@@ -50,7 +52,7 @@ struct Code {
 constexpr std::size_t stack_size = 4;
 
 RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::ThreadState& ts,
-               const std::function<void(std::int64_t)>* blocking) {
+               const std::function<void(std::int64_t)>* native) {
     std::array<std::int64_t, stack_size> stack{};
     std::int64_t* sp = stack.data();
     const Instr* pc = code.instrs.data();
@@ -98,19 +100,10 @@ RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::Threa
                 if (gil.eval_breaker()) gil.handle_eval_breaker(ts);
             }
             break;
-        case Op::call_blocking: {
+        case Op::call_native:
             gil.tick(ts);
-            const std::int64_t arg = *--sp;
-            gil.drop(ts);
-            try {
-                (*blocking)(arg);
-            } catch (...) {
-                gil.take(ts);  // the caller's contract: it holds the GIL whatever happens
-                throw;
-            }
-            gil.take(ts);
+            (*native)(*--sp);
             break;
-        }
         case Op::return_value:
             --sp;
             return {iterations, instructions};
@@ -144,9 +137,9 @@ const Code& countdown_code() {
     return code;
 }
 
-// `i = 0; while i < count: blocking(i); i += 1`, the same loop shape as the countdown;
-// CALL_BLOCKING stands for CPython's LOAD_GLOBAL/PRECALL/CALL/POP_TOP of a C function.
-const Code& blocking_loop_code() {
+// `i = 0; while i < count: native(i); i += 1`, the same loop shape as the countdown;
+// CALL_NATIVE stands for CPython's LOAD_GLOBAL/PRECALL/CALL/POP_TOP of a C function.
+const Code& call_loop_code() {
     static const Code code{
         {
             {Op::resume, 0},
@@ -155,7 +148,7 @@ const Code& blocking_loop_code() {
             {Op::compare_op, compare_lt},
             {Op::pop_jump_forward_if_false, 10},  // -> exit
             {Op::load_fast, 0},                   // body:
-            {Op::call_blocking, 0},
+            {Op::call_native, 0},
             {Op::load_fast, 0},
             {Op::load_const, 1},  // 1
             {Op::binary_op, binary_inplace_add},
@@ -179,10 +172,26 @@ RunResult run_countdown(gil::Gil& gil, gil::ThreadState& ts, std::int64_t n) {
     return eval(countdown_code(), locals.data(), gil, ts, nullptr);
 }
 
+RunResult run_call_loop(gil::Gil& gil, gil::ThreadState& ts, std::int64_t count,
+                        const std::function<void(std::int64_t i)>& native) {
+    std::array<std::int64_t, 2> locals{0, count};
+    return eval(call_loop_code(), locals.data(), gil, ts, &native);
+}
+
+void without_gil(gil::Gil& gil, gil::ThreadState& ts, const std::function<void()>& blocking) {
+    gil.drop(ts);
+    try {
+        blocking();
+    } catch (...) {
+        gil.take(ts);  // the caller's contract: it holds the GIL whatever happens
+        throw;
+    }
+    gil.take(ts);
+}
+
 RunResult run_blocking_loop(gil::Gil& gil, gil::ThreadState& ts, std::int64_t count,
                             const std::function<void(std::int64_t i)>& blocking) {
-    std::array<std::int64_t, 2> locals{0, count};
-    return eval(blocking_loop_code(), locals.data(), gil, ts, &blocking);
+    return run_call_loop(gil, ts, count, [&](std::int64_t i) { without_gil(gil, ts, [&] { blocking(i); }); });
 }
 
 }  // namespace gilbench::interp

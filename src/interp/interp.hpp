@@ -24,9 +24,18 @@ inline constexpr std::int64_t countdown_fixed_instructions = 7;  // RESUME, test
 // holds it on return. result.iterations == n for n >= 0.
 RunResult run_countdown(gil::Gil& gil, gil::ThreadState& ts, std::int64_t n);
 
-// `for i in range(count): blocking(i)` as bytecode; the blocking-call op releases the
-// GIL around `blocking` (Py_BEGIN/END_ALLOW_THREADS). Same GIL contract as above; if
-// `blocking` throws, the GIL is taken back before the exception propagates.
+// `for i in range(count): native(i)` as bytecode: `native` is called with the GIL held,
+// as CPython calls a C function, and releases it itself around what blocks (see
+// without_gil), once or several times per call. Same GIL contract as above.
+RunResult run_call_loop(gil::Gil& gil, gil::ThreadState& ts, std::int64_t count,
+                        const std::function<void(std::int64_t i)>& native);
+
+// Py_BEGIN_ALLOW_THREADS; blocking(); Py_END_ALLOW_THREADS. Called with the GIL held; holds
+// it again on return, also when `blocking` throws (the exception then propagates).
+void without_gil(gil::Gil& gil, gil::ThreadState& ts, const std::function<void()>& blocking);
+
+// `for i in range(count): blocking(i)`, each call releasing the GIL around all of
+// `blocking`: run_call_loop + without_gil. Same GIL contract as above.
 RunResult run_blocking_loop(gil::Gil& gil, gil::ThreadState& ts, std::int64_t count,
                             const std::function<void(std::int64_t i)>& blocking);
 

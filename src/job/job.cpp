@@ -15,7 +15,7 @@ namespace gilbench::job {
 namespace {
 
 constexpr std::array cell_keys{
-    "name",     "workload",     "ranks", "threads",    "work",    "scaling", "gil",
+    "name",     "workload",     "ranks", "threads",    "io_threads", "work",    "scaling", "gil",
     "switch_interval", "check_interval", "url", "latency", "keep_alive", "repeats",
     "warmups",  "trace",
 };
@@ -137,9 +137,22 @@ model::Cell parse_cell(const toml::table& t, const toml::table* defaults, int in
     c.index = index;
     c.name = get.string("name", fmt::format("cell-{}", index));
     if (c.name.empty()) report.fail(get.find("name"), "name", "must not be empty");
-    c.workload = get.choice("workload", std::nullopt, {"cpu", "io"}) == "cpu" ? model::Workload::cpu : model::Workload::io;
+    const std::string workload = get.choice("workload", std::nullopt, {"cpu", "io", "mixed"});
+    c.workload = workload == "cpu" ? model::Workload::cpu
+                 : workload == "io" ? model::Workload::io
+                                    : model::Workload::mixed;
     c.ranks = static_cast<int>(get.integer("ranks", 1, 1, 1 << 20));
     c.threads = static_cast<int>(get.integer("threads", 1, 1, 4096));
+    if (c.workload == model::Workload::mixed) {
+        c.io_threads = static_cast<int>(get.integer("io_threads", 1, 1, c.threads));
+        if (c.io_threads >= c.threads)
+            report.fail(get.find("threads"), "threads",
+                        fmt::format("a mixed cell needs CPU threads beside its {} I/O thread(s), got threads = {}; "
+                                    "raise threads or use workload = \"io\"",
+                                    c.io_threads, c.threads));
+    } else if (const toml::node* n = t.get("io_threads")) {
+        report.fail(n, "io_threads", "only applies to workload = \"mixed\"");
+    }
     c.work = get.integer("work", std::nullopt, 1, std::int64_t{1} << 50);
     c.scaling = get.choice("scaling", "strong", {"strong", "weak"}) == "strong" ? model::Scaling::strong
                                                                               : model::Scaling::weak;
@@ -153,11 +166,12 @@ model::Cell parse_cell(const toml::table& t, const toml::table* defaults, int in
     c.repeats = static_cast<int>(get.integer("repeats", 3, 1, 1000000));
     c.warmups = static_cast<int>(get.integer("warmups", 1, 0, 1000000));
     c.trace = get.boolean("trace", false);
-    if (c.scaling == model::Scaling::strong && c.work < c.workers())
+    if (c.scaling == model::Scaling::strong && c.work < c.work_sharers())
         report.fail(get.find("work"), "work",
                     fmt::format("{} is less than the cell's {} workers ({} ranks x {} threads) under strong "
                                 "scaling; raise work or use scaling = \"weak\"",
-                                c.work, c.workers(), c.ranks, c.threads));
+                                c.work, c.work_sharers(), c.ranks,
+                                c.workload == model::Workload::mixed ? c.io_threads : c.threads));
     return c;
 }
 
@@ -171,7 +185,7 @@ int Job::max_ranks() const {
 
 bool Job::uses_embedded_server() const {
     return std::any_of(cells.begin(), cells.end(),
-                       [](const model::Cell& c) { return c.workload == model::Workload::io && c.url.empty(); });
+                       [](const model::Cell& c) { return c.workload != model::Workload::cpu && c.url.empty(); });
 }
 
 Job parse_job(std::string_view text, std::string_view source_name) {

@@ -2,7 +2,7 @@
 //
 //   [job]       name, description
 //   [defaults]  any cell key, inherited by every cell
-//   [[cell]]    name, workload, ranks, threads, work, scaling, gil, switch_interval,
+//   [[cell]]    name, workload, ranks, threads, io_threads, work, scaling, gil, switch_interval,
 //               check_interval, url, latency, keep_alive, repeats, warmups, trace
 #pragma once
 

@@ -7,7 +7,9 @@
 
 namespace gilbench::model {
 
-enum class Workload { cpu, io };
+// mixed: `io_threads` threads per rank do HTTP GETs while the others count down until they
+// are done: the convoy case, where the figure is the I/O threads' per-request latency.
+enum class Workload { cpu, io, mixed };
 enum class Scaling { strong, weak };
 
 struct Cell {
@@ -16,7 +18,8 @@ struct Cell {
     Workload workload = Workload::cpu;
     int ranks = 1;                 // MPI ranks (processes) taking part
     int threads = 1;               // threads per rank, sharing that rank's GIL
-    std::int64_t work = 0;         // countdown steps (cpu) or HTTP requests (io)
+    int io_threads = 0;            // mixed only: threads per rank doing requests (the first ones)
+    std::int64_t work = 0;         // countdown steps (cpu) or HTTP requests (io, mixed)
     Scaling scaling = Scaling::strong;  // strong: work is the total; weak: work per worker
     std::string gil = "new";       // GIL policy name: new | old | none
     double switch_interval_s = 0.005;
@@ -29,16 +32,30 @@ struct Cell {
     bool trace = false;            // record GIL/IO events into /runs/<run>/trace
 
     int workers() const { return ranks * threads; }
+    // Workers that share `work`: every worker, or only the I/O threads of a mixed cell.
+    int work_sharers() const { return ranks * (workload == Workload::mixed ? io_threads : threads); }
+    // Does thread `t` of a rank do requests?
+    bool is_io_thread(int t) const {
+        return workload == Workload::io || (workload == Workload::mixed && t < io_threads);
+    }
 };
 
-inline const char* to_string(Workload w) { return w == Workload::cpu ? "cpu" : "io"; }
+inline const char* to_string(Workload w) {
+    switch (w) {
+        case Workload::cpu: return "cpu";
+        case Workload::io: return "io";
+        case Workload::mixed: return "mixed";
+    }
+    return "?";
+}
 inline const char* to_string(Scaling s) { return s == Scaling::strong ? "strong" : "weak"; }
 
-// Work of one worker: strong scaling splits the total as evenly as possible
-// (the first `total % workers` workers take one more), weak scaling gives each the full amount.
+// Work of one of the cell's work sharers (numbered rank-major: rank * sharers per rank +
+// thread): strong scaling splits the total as evenly as possible (the first
+// `total % sharers` take one more), weak scaling gives each the full amount.
 inline std::int64_t work_of_worker(const Cell& c, int worker) {
     if (c.scaling == Scaling::weak) return c.work;
-    const std::int64_t n = c.workers();
+    const std::int64_t n = c.work_sharers();
     return c.work / n + (worker < c.work % n ? 1 : 0);
 }
 

@@ -45,11 +45,24 @@ struct TraceRecord {
     std::string event;             // request | take | drop | io_start | io_end
 };
 
+// One HTTP request of an io or mixed cell: its latency is end_s - start_s.
+struct RequestRecord {
+    std::int32_t cell = 0;
+    std::int32_t trial = 0;
+    std::int32_t rank = 0;
+    std::int32_t thread = 0;
+    std::int32_t request = 0;      // 0-based, per thread
+    double start_s = 0.0;          // seconds since the trial's start barrier on that rank
+    double end_s = 0.0;
+    std::uint8_t ok = 0;           // 1: HTTP 2xx; 0: transport error or other status
+};
+
 // Everything rank 0 holds after gathering one trial.
 struct TrialResult {
     TrialRecord trial;
     std::vector<WorkerRecord> workers;
     std::vector<TraceRecord> trace;
+    std::vector<RequestRecord> requests;
 };
 
 }  // namespace gilbench::model

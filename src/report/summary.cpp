@@ -52,6 +52,7 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
     std::array<std::array<const CellTimes*, 2>, 3> slot{};
     bool any = false;
     for (const auto& c : cells) {
+        if (c.cell.workload == model::Workload::mixed) continue;  // the convoy case has its own figure
         const auto row = row_of(c.cell);
         const int col = c.cell.workload == model::Workload::cpu ? 0 : 1;
         if (row && !slot[*row][col]) {

@@ -27,8 +27,12 @@ void serialize(Archive& ar, gilbench::model::TraceRecord& t, unsigned) {
     ar & t.cell & t.trial & t.rank & t.thread & t.t_s & t.event;
 }
 template <class Archive>
+void serialize(Archive& ar, gilbench::model::RequestRecord& r, unsigned) {
+    ar & r.cell & r.trial & r.rank & r.thread & r.request & r.start_s & r.end_s & r.ok;
+}
+template <class Archive>
 void serialize(Archive& ar, gilbench::runner::LocalTrial& l, unsigned) {
-    ar & l.workers & l.trace & l.first_error;
+    ar & l.workers & l.trace & l.requests & l.first_error;
 }
 }  // namespace boost::serialization
 
@@ -50,7 +54,7 @@ gil::Config gil_config(const model::Cell& cell) {
 }
 
 std::string io_url_for(const model::Cell& cell, const RunSettings& settings) {
-    if (cell.workload != model::Workload::io) return {};
+    if (cell.workload == model::Workload::cpu) return {};
     if (!cell.url.empty()) return cell.url;
     return workloads::embedded_url(settings.embedded_base_url, cell.latency_s);
 }
@@ -108,11 +112,17 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
     gil::Gil gil(gil_config(cell));
     std::vector<gil::ThreadState> states;
     std::vector<std::unique_ptr<workloads::Worker>> workers;
+    // Mixed cells: the CPU threads run until the rank's last I/O thread is done.
+    std::atomic<bool> io_done{false};
+    std::atomic<int> io_running{0};
     states.reserve(static_cast<std::size_t>(n));
     for (int t = 0; t < n; ++t) {
         states.emplace_back(t, cell.trace);
-        workers.push_back(workloads::make_worker(cell, io_url));
+        workers.push_back(workloads::make_worker(cell, t, io_url, &io_done));
+        if (cell.is_io_thread(t)) ++io_running;
     }
+    // Work is shared by the I/O threads of a mixed cell, by every thread otherwise.
+    const int sharers_per_rank = cell.work_sharers() / cell.ranks;
 
     LocalTrial out;
     out.workers.resize(static_cast<std::size_t>(n));
@@ -124,13 +134,16 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
     for (int t = 0; t < n; ++t) {
         threads.emplace_back([&, t] {
             const auto i = static_cast<std::size_t>(t);
-            const std::int64_t work = model::work_of_worker(cell, rank * n + t);
+            const bool io = cell.is_io_thread(t);
+            const std::int64_t work =
+                io || cell.workload != model::Workload::mixed ? model::work_of_worker(cell, rank * sharers_per_rank + t) : 0;
             ready.count_down();
             go.wait();
             const auto start = clock::now();
             gil.take(states[i]);  // a new Python thread first waits for the GIL
             outcomes[i] = workers[i]->run(gil, states[i], work);
             gil.drop(states[i]);
+            if (io && --io_running == 0) io_done = true;
             const auto end = clock::now();
             auto& w = out.workers[i];
             w.start_s = seconds_between(t0, start);
@@ -163,6 +176,11 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
         if (out.first_error.empty()) out.first_error = outcomes[i].first_error;
         for (const gil::TraceEvent& e : states[i].trace())
             out.trace.push_back({cell.index, trial, rank, t, e.t_s, std::string(gil::to_string(e.kind))});
+        const auto& reqs = outcomes[i].requests;
+        for (std::size_t k = 0; k < reqs.size(); ++k)
+            out.requests.push_back({cell.index, trial, rank, t, static_cast<std::int32_t>(k),
+                                    seconds_between(t0, reqs[k].start), seconds_between(t0, reqs[k].end),
+                                    static_cast<std::uint8_t>(reqs[k].ok ? 1 : 0)});
     }
     return out;
 }
@@ -199,6 +217,7 @@ RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topo
                         result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
                         result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
                                             std::make_move_iterator(l.trace.end()));
+                        result.requests.insert(result.requests.end(), l.requests.begin(), l.requests.end());
                         if (error.empty()) error = l.first_error;
                     }
                     result.trial.wall_s = last - first;

@@ -40,6 +40,7 @@ public:
 struct LocalTrial {
     std::vector<model::WorkerRecord> workers;
     std::vector<model::TraceRecord> trace;
+    std::vector<model::RequestRecord> requests;
     std::string first_error;  // first I/O error of any thread, for the log
 };
 

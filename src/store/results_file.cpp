@@ -113,6 +113,7 @@ struct detail::run_state {
     h5::table trials;
     h5::table workers;
     h5::table trace;
+    h5::table requests;
 
     void flush() const { h5::flush(file->file.get(), file->path); }
 };
@@ -285,6 +286,8 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         w->workers =
             h5::table(g, "workers", path + "/workers", detail::worker_row_type(), chunk_rows);
         w->trace = h5::table(g, "trace", path + "/trace", detail::trace_row_type(), chunk_rows);
+        w->requests =
+            h5::table(g, "requests", path + "/requests", detail::request_row_type(), chunk_rows);
         w->flush();
     } catch (const std::exception& e) {
         // Unlink the half-made run so readers never meet a run without its tables.
@@ -336,6 +339,7 @@ void RunWriter::add_trial(const model::TrialResult& result) {
         trace.reserve(result.trace.size());
         for (const auto& t : result.trace) trace.push_back(detail::to_row(t, strings));
         state_->trace.append(trace.data(), trace.size());
+        state_->requests.append(result.requests.data(), result.requests.size());
         // The trial row goes last: a trial listed in `trials` always has its workers.
         const detail::trial_row trial = detail::to_row(result.trial);
         state_->trials.append(&trial, 1);

@@ -18,6 +18,7 @@ h5::datatype cell_row_type() {
     GILBENCH_MEMBER(t, cell_row, gil, str.get());
     GILBENCH_MEMBER(t, cell_row, ranks, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, cell_row, threads, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, cell_row, io_threads, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, cell_row, work, H5T_NATIVE_INT64);
     GILBENCH_MEMBER(t, cell_row, scaling, str.get());
     GILBENCH_MEMBER(t, cell_row, switch_interval_s, H5T_NATIVE_DOUBLE);
@@ -69,6 +70,20 @@ h5::datatype trace_row_type() {
     GILBENCH_MEMBER(t, trace_row, thread, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, trace_row, t_s, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, trace_row, event, str.get());
+    return t;
+}
+
+h5::datatype request_row_type() {
+    using model::RequestRecord;
+    h5::datatype t = h5::create_compound(sizeof(RequestRecord), "requests row");
+    GILBENCH_MEMBER(t, RequestRecord, cell, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, RequestRecord, trial, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, RequestRecord, rank, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, RequestRecord, thread, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, RequestRecord, request, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, RequestRecord, start_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, RequestRecord, end_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, RequestRecord, ok, H5T_NATIVE_UINT8);
     return t;
 }
 
@@ -145,6 +160,7 @@ cell_row to_row(const model::Cell& c, string_arena& strings) {
         .gil = strings.utf8(c.gil),
         .ranks = c.ranks,
         .threads = c.threads,
+        .io_threads = c.io_threads,
         .work = c.work,
         .scaling = model::to_string(c.scaling),
         .switch_interval_s = c.switch_interval_s,

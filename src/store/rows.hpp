@@ -23,6 +23,7 @@ struct cell_row {
     const char* gil;
     std::int32_t ranks;
     std::int32_t threads;
+    std::int32_t io_threads;
     std::int64_t work;
     const char* scaling;
     double switch_interval_s;
@@ -42,7 +43,8 @@ struct trial_row {
     double wall_s;
 };
 
-// Workers are written straight from model::WorkerRecord (all numeric, names already match).
+// Workers and requests are written straight from model::WorkerRecord / RequestRecord (all
+// numeric, names already match).
 
 struct trace_row {
     std::int32_t cell;
@@ -57,6 +59,7 @@ h5::datatype cell_row_type();
 h5::datatype trial_row_type();
 h5::datatype worker_row_type();
 h5::datatype trace_row_type();
+h5::datatype request_row_type();
 
 bool is_valid_utf8(std::string_view s);
 // s with every invalid UTF-8 sequence replaced by U+FFFD, so readers never fail to decode.

@@ -112,7 +112,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[[cell]]\nname='a'\nworkload='cpu'\nwork=1\n[[cell]]\nname='a'\nworkload='cpu'\nwork=1\n",
                "bad.toml:6: key 'name': 'a' is used by two cells"},
         BadJob{"[defaults]\nrepeat=3\n[[cell]]\nworkload='cpu'\nwork=1\n", "key 'repeat': is not a default"},
-        BadJob{"[jobs]\nname='x'\n", "key 'jobs': is not a job section"}));
+        BadJob{"[jobs]\nname='x'\n", "key 'jobs': is not a job section"},
+        BadJob{"[[cell]]\nworkload='mixed'\nwork=5\nthreads=1\n", "a mixed cell needs CPU threads beside"},
+        BadJob{"[[cell]]\nworkload='io'\nwork=5\nio_threads=1\n", "key 'io_threads': only applies to workload"}));
+
+TEST(Job, MixedCellSplitsWorkOverItsIoThreadsOnly) {
+    const gj::Job job = gj::parse_job("[[cell]]\nworkload='mixed'\nwork=10\nthreads=3\nranks=2\n");
+    const auto& c = job.cells[0];
+    EXPECT_EQ(c.workload, Workload::mixed);
+    EXPECT_EQ(c.io_threads, 1);  // default: one I/O thread beside the CPU threads
+    EXPECT_EQ(c.work_sharers(), 2);
+    EXPECT_EQ(work_of_worker(c, 0), 5);
+    EXPECT_TRUE(c.is_io_thread(0));
+    EXPECT_FALSE(c.is_io_thread(1));
+    EXPECT_TRUE(job.uses_embedded_server());
+}
 
 TEST(Job, MissingFileNamesThePath) {
     try {

@@ -95,3 +95,31 @@ TEST(LocalTrial, IoErrorsAreCountedNotThrown) {
     EXPECT_EQ(out.workers[0].ops, 0);
     EXPECT_NE(out.first_error.find("127.0.0.1:9"), std::string::npos) << out.first_error;
 }
+
+TEST(LocalTrial, MixedCellCpuThreadsRunUntilTheIoThreadIsDone) {
+    gilbench::http::global_init();
+    gilbench::http::DelayServer server({});
+    Cell cell = make_cell(Workload::mixed, 3, 3);  // 1 I/O thread doing 3 requests, 2 CPU threads
+    cell.io_threads = 1;
+    cell.trace = false;
+    const std::string url = gilbench::workloads::embedded_url(server.base_url(), 0.01);
+    const auto out = run_local_trial(cell, 0, 0, 0, url, [] {});
+    ASSERT_EQ(out.workers.size(), 3u);
+    const auto& io = out.workers[0];
+    EXPECT_EQ(io.io_requests, 3);
+    EXPECT_EQ(io.ops, 3);
+    ASSERT_EQ(out.requests.size(), 3u);
+    for (std::size_t k = 0; k < 3; ++k) {
+        EXPECT_EQ(out.requests[k].thread, 0);
+        EXPECT_EQ(out.requests[k].request, static_cast<int>(k));
+        EXPECT_EQ(out.requests[k].ok, 1);
+        EXPECT_GE(out.requests[k].end_s - out.requests[k].start_s, 0.01);  // the server's delay
+        EXPECT_GE(out.requests[k].start_s, io.start_s);
+    }
+    for (int t = 1; t < 3; ++t) {
+        const auto& cpu = out.workers[static_cast<std::size_t>(t)];
+        EXPECT_EQ(cpu.io_requests, 0);
+        EXPECT_GT(cpu.ops, 0);                   // counted down while the requests waited
+        EXPECT_GE(cpu.end_s, out.requests.back().end_s);  // and stopped only after the last one
+    }
+}

@@ -228,7 +228,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
     }
     h5::file f = open_ro(path_);
     const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
-        {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "work", "scaling",
+        {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
                    "repeats", "warmups", "trace"}},
         {"trials", {"cell", "trial", "warmup", "wall_s"}},
@@ -236,6 +236,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
                      "io_requests", "io_errors"}},
         {"trace", {"cell", "trial", "rank", "thread", "t_s", "event"}},
+        {"requests", {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"}},
     };
     for (const auto& [name, fields] : tables) {
         SCOPED_TRACE(name);
@@ -682,5 +683,34 @@ TEST_F(ResultsFileTest, DamagedFileGivesHdf5ReasonAndPrintsNothing) {
     EXPECT_EQ(err, "");  // HDF5's automatic stack printing is off
 }
 
+TEST_F(ResultsFileTest, RequestsRoundTrip) {
+    model::TrialResult r = make_trial(4, 1, 2, 0);
+    for (int k = 0; k < 5; ++k)
+        r.requests.push_back({4, 1, 0, k % 2, k, 0.1 * k, 0.1 * k + 0.05, static_cast<std::uint8_t>(k != 3)});
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_trial(r);
+    }
+    h5::file f = open_ro(path_);
+    h5::dataset req = open_dataset(f.get(), "/runs/run-000/requests");
+    ASSERT_EQ(rows(req.get()), 5u);
+    const auto cell = column<std::int32_t>(req.get(), "cell");
+    const auto thread = column<std::int32_t>(req.get(), "thread");
+    const auto request = column<std::int32_t>(req.get(), "request");
+    const auto start = column<double>(req.get(), "start_s");
+    const auto end = column<double>(req.get(), "end_s");
+    const auto ok = column<std::uint8_t>(req.get(), "ok");
+    for (std::size_t k = 0; k < 5; ++k) {
+        EXPECT_EQ(cell[k], 4);
+        EXPECT_EQ(thread[k], static_cast<std::int32_t>(k % 2));
+        EXPECT_EQ(request[k], static_cast<std::int32_t>(k));
+        EXPECT_EQ(start[k], 0.1 * static_cast<double>(k));
+        EXPECT_EQ(end[k], 0.1 * static_cast<double>(k) + 0.05);
+        EXPECT_EQ(ok[k], k != 3 ? 1 : 0);
+    }
+}
+
 }  // namespace
 }  // namespace gilbench::store
+
