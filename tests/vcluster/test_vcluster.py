@@ -1,0 +1,107 @@
+"""gilbench across the nodes of a virtual cluster (scripts/vcluster), and a clean teardown.
+
+Needs root with CAP_SYS_ADMIN/CAP_NET_ADMIN; elsewhere every test is skipped with the reason.
+Only addresses inside the cluster's namespaces are used; nothing is sent from this namespace.
+"""
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[2]
+VCLUSTER = SOURCE / "scripts" / "vcluster"
+GILBENCH = os.environ.get("GILBENCH", str(SOURCE / "build" / "gilbench"))
+JOB = Path(__file__).resolve().parent / "multi_node.toml"
+SUBNET = "10.231.0.0/24"
+
+
+def can_make_namespaces():
+    if os.geteuid() != 0:
+        return "not root"
+    r = subprocess.run(["unshare", "--net", "--uts", "--mount", "true"], capture_output=True, text=True)
+    return None if r.returncode == 0 else f"unshare failed: {r.stderr.strip()}"
+
+
+why_not = can_make_namespaces()
+pytestmark = pytest.mark.skipif(why_not is not None,
+                                reason=f"virtual cluster needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN: {why_not}")
+
+
+def vc(*args, timeout=120, env_dir=None, check=True):
+    env = dict(os.environ, VCLUSTER_DIR=str(env_dir))
+    r = subprocess.run([str(VCLUSTER), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
+    if check and r.returncode != 0:
+        raise AssertionError(f"vcluster {' '.join(map(str, args))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def namespaces_of_pause_processes():
+    out = set()
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if (p / "comm").read_text().strip() == "sleep":
+                    out.add(os.readlink(p / "ns" / "net"))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    state = tmp_path_factory.mktemp("vc") / "state"
+    before_ns = namespaces_of_pause_processes()
+    vc("up", 3, env_dir=state)
+    try:
+        yield state
+    finally:
+        vc("down", env_dir=state, check=False)
+    # Teardown left nothing behind: no guard route, no node processes, no state.
+    routes = subprocess.run(["ip", "route", "show", SUBNET], capture_output=True, text=True).stdout
+    assert "blackhole" not in routes
+    assert namespaces_of_pause_processes() <= before_ns
+    assert not state.exists()
+
+
+def test_nodes_have_their_own_names_and_addresses(cluster):
+    for i in (1, 2, 3):
+        assert vc("exec", f"node{i}", "hostname", env_dir=cluster).stdout.strip() == f"node{i}"
+        addrs = vc("exec", f"node{i}", "ip", "-brief", "addr", "show", "eth0", env_dir=cluster).stdout
+        assert f"10.231.0.{10 + i}/24" in addrs
+    # The guard route protects the root namespace while the cluster is up.
+    assert "blackhole" in subprocess.run(["ip", "route", "show", SUBNET], capture_output=True, text=True).stdout
+
+
+def test_up_twice_is_harmless(cluster):
+    r = vc("up", 3, env_dir=cluster)
+    assert "already up" in r.stdout
+
+
+def test_gilbench_spans_three_nodes(cluster, tmp_path):
+    out = tmp_path / "multi.h5"
+    r = vc("mpirun", "-np", 4, "--map-by", "node", GILBENCH, "run", JOB, "-o", out, "-q",
+           env_dir=cluster, timeout=240)
+    assert "results:" in r.stdout
+    with h5py.File(out, "r") as f:
+        g = f["runs"]["run-000"]
+        assert g.attrs["status"] == "complete"
+        hosts = [h.decode() if isinstance(h, bytes) else h for h in g.attrs["hosts"]]
+        assert sorted(hosts) == ["node1", "node2", "node3"]
+        assert int(g.attrs["nodes"]) == 3
+        cells = [n.decode() for n in g["cells"]["name"]]
+        trials, workers = g["trials"][:], g["workers"][:]
+        assert len(trials) == len(cells) * 3  # 1 warm-up + 2 repeats each
+        # --map-by node: ranks 0..3 on node1, node2, node3, node1.
+        placement = {int(r): hosts[int(n)] for r, n in zip(workers["rank"], workers["node"])}
+        assert placement == {0: "node1", 1: "node2", 2: "node3", 3: "node1"}
+        for name in ("io-4-ranks", "io-4-ranks-2-threads"):
+            c = cells.index(name)
+            w = workers[workers["cell"] == c]
+            assert len(np.unique(w["node"])) == 3
+            # Each rank requested 127.0.0.1 inside its own node: only that node's embedded
+            # server can answer there, so no errors means every node served its own ranks.
+            assert int(w["io_errors"].sum()) == 0
+            assert int(w["ops"].sum()) == int(w["io_requests"].sum()) > 0
