@@ -4,7 +4,7 @@
 # when nothing is missing. Needs root (or sudo) only when something must be installed.
 #
 #   scripts/install-deps.sh            # build + run + test dependencies
-#   scripts/install-deps.sh --slurm    # also slurm-wlm and munge (local Slurm tests)
+#   scripts/install-deps.sh --slurm    # also slurm-wlm and munge: scripts/slurm-local, tests/slurm
 set -euo pipefail
 
 packages=(

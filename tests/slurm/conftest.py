@@ -1,0 +1,39 @@
+"""Fixtures: a throw-away local Slurm per pytest process (see slurm_cluster.py)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from slurm_cluster import SLURM_LOCAL, Cluster, ps_in, ps_of
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    start = subprocess.run([str(SLURM_LOCAL), "start", "--cpus", "4", "--watch", str(os.getpid()),
+                            "--max-time", "900"], capture_output=True, text=True, timeout=120)
+    if start.returncode == 77:
+        pytest.skip(f"local Slurm cannot start: {start.stderr.strip()}")
+    assert start.returncode == 0, f"scripts/slurm-local start failed:\n{start.stderr}"
+    folder = start.stdout.strip().splitlines()[-1]
+    ok = False
+    try:
+        yield Cluster(folder)
+        ok = True
+    finally:
+        stop = subprocess.run([str(SLURM_LOCAL), "stop", folder], capture_output=True, text=True, timeout=120)
+        left = ps_of(folder)
+        if stop.returncode == 0 and not left and ok:
+            shutil.rmtree(folder, ignore_errors=True)
+        assert stop.returncode == 0, f"scripts/slurm-local stop failed:\n{stop.stderr}"
+        assert not left, f"processes of {folder} left after stop: {sorted(left)}"
+
+
+@pytest.fixture
+def cluster(slurm, tmp_path):
+    """The session's cluster, with this test's submit directory (tmp_path)."""
+    slurm.cwd = tmp_path
+    yield slurm
+    # Nothing of this test may still run: its jobs ran in tmp_path.
+    left = ps_in(tmp_path)
+    assert not left, f"processes still running in {tmp_path}: {sorted(left)}"
