@@ -9,3 +9,7 @@ scripts/build.sh >/dev/null
 source scripts/mpi-env.sh
 out=${GILBENCH_SEED_OUTPUT:-results/seed.h5}
 mpirun -np 2 build/gilbench run jobs/seed.toml -o "$out" "$@"
+
+# The report of this run: report/seed/report.md (+ report.html, PNG figures); see analysis/README.md.
+report=${GILBENCH_SEED_REPORT:-report/seed}
+/usr/bin/python3 analysis/gilbench-report "$out" -o "$report"

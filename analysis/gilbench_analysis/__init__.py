@@ -1,5 +1,18 @@
-"""Offline analysis of gilbench results files (schema gilbench/1)."""
-from .load import Results, SchemaError, load, list_runs
-from .tables import seed_table, cell_summary
+"""Offline analysis of gilbench results files (schema gilbench/1, docs/hdf5-schema.md).
 
-__all__ = ["Results", "SchemaError", "load", "list_runs", "seed_table", "cell_summary"]
+    import sys; sys.path.insert(0, "analysis")
+    from gilbench_analysis import load, seed_table, scaling_families
+    r = load("results/seed.h5")              # DataFrames: r.cells, r.trials, r.workers, r.trace, r.requests
+    print(seed_table(r))
+
+Modules: load (the loader), tables (per-cell statistics, the seed table), scaling (speed-up,
+efficiency, Amdahl/Gustafson fits, Karp–Flatt), latency (per-request latency), timeline (who held
+the GIL when), sweep (switch-interval sweeps), compare (two runs), report and plots (the report;
+only these import matplotlib), cli (the command lines in analysis/).
+"""
+from .load import Results, SchemaError, list_runs, load
+from .scaling import fit_amdahl, fit_gustafson, karp_flatt, scaling_families
+from .tables import cell_summary, seed_summary, seed_table
+
+__all__ = ["Results", "SchemaError", "load", "list_runs", "seed_table", "seed_summary", "cell_summary",
+           "scaling_families", "fit_amdahl", "fit_gustafson", "karp_flatt"]

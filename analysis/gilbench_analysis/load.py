@@ -1,4 +1,14 @@
-"""Turns a gilbench HDF5 file into pandas DataFrames (docs/hdf5-schema.md)."""
+"""Turns a gilbench HDF5 file (schema gilbench/1, docs/hdf5-schema.md) into pandas DataFrames.
+
+    from gilbench_analysis import load
+    r = load("results/seed.h5")            # the latest run; load(path, "run-000") for another
+    r.cells, r.trials, r.workers, r.trace, r.requests, r.attrs
+
+Fields are read by name, never by position, and tables or fields that a file does not have yet
+(`requests`, `cells.io_threads`, ...) come back empty or with their documented default, so
+files of older and newer gilbench/1 writers load alike. Runs that were interrupted (or are
+still being written) load too: only trials that are in `trials` count, as the schema says.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,15 +18,37 @@ import numpy as np
 import pandas as pd
 
 SCHEMA = "gilbench/1"
-TABLES = ("cells", "trials", "workers", "trace")
+TABLES = ("cells", "trials", "workers", "trace", "requests")
+
+# Columns each table is guaranteed to have after loading, with their dtype. A table missing
+# from the file comes back empty with these columns, and a column missing from an older file
+# gets 0 or "" (cells.io_threads: 0, as the schema says for cells that are not mixed), so code
+# downstream needs no special case.
+COLUMNS = {
+    "cells": {"cell": "int32", "name": "object", "workload": "object", "gil": "object",
+              "ranks": "int32", "threads": "int32", "work": "int64", "scaling": "object",
+              "switch_interval_s": "float64", "check_interval": "int32", "url": "object",
+              "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
+              "warmups": "int32", "trace": "uint8", "io_threads": "int32"},
+    "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64"},
+    "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
+                "node": "int32", "start_s": "float64", "end_s": "float64", "ops": "int64",
+                "gil_acquisitions": "int64", "gil_wait_s": "float64", "gil_hold_s": "float64",
+                "gil_forced_drops": "int64", "io_requests": "int64", "io_errors": "int64"},
+    "trace": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
+              "t_s": "float64", "event": "object"},
+    "requests": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
+                 "request": "int32", "start_s": "float64", "end_s": "float64", "ok": "uint8"},
+}
 
 
 class SchemaError(ValueError):
-    """The file is not a gilbench/1 results file."""
+    """The file is not a readable gilbench/1 results file (or lacks the run asked for)."""
 
 
 @dataclass
 class Results:
+    """One run of a results file. Warm-up trials are kept (flagged); see `measured`."""
     path: str
     run: str
     root: dict
@@ -24,16 +56,44 @@ class Results:
     cells: pd.DataFrame
     trials: pd.DataFrame
     workers: pd.DataFrame
-    trace: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trace: pd.DataFrame = field(default_factory=lambda: _empty("trace"))
+    requests: pd.DataFrame = field(default_factory=lambda: _empty("requests"))
+    notes: list = field(default_factory=list)   # what the loader had to work around
 
     @property
     def status(self) -> str:
         return self.attrs.get("status", "")
 
+    @property
+    def hosts(self) -> list:
+        hosts = self.attrs.get("hosts", [])
+        return [hosts] if isinstance(hosts, str) else list(hosts)
+
+    @property
+    def measured(self) -> pd.DataFrame:
+        """Trials that count in statistics: warm-ups left out."""
+        return self.trials[self.trials["warmup"] == 0]
+
+    def cell(self, key) -> pd.Series:
+        """A cell's row by index (int) or name (str)."""
+        cells = self.cells
+        match = cells[cells["cell"] == key] if isinstance(key, (int, np.integer)) else cells[cells["name"] == key]
+        if match.empty:
+            raise KeyError(f"{self.path} /runs/{self.run}: no cell {key!r}; "
+                           f"cells are {', '.join(cells['name'])}")
+        return match.iloc[0]
+
+    def label(self) -> str:
+        return f"{self.path} /runs/{self.run}"
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMNS[name].items()})
+
 
 def _text(value):
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        return value.decode("utf-8", errors="replace")
     if isinstance(value, np.ndarray):
         return [_text(v) for v in value.tolist()]
     if isinstance(value, np.generic):
@@ -41,45 +101,120 @@ def _text(value):
     return value
 
 
-def _frame(dataset) -> pd.DataFrame:
-    df = pd.DataFrame(dataset[:])
+def _decode(column: pd.Series) -> pd.Series:
+    # Decode each distinct value once: a trace has millions of rows but five event names.
+    codes, uniques = pd.factorize(column, sort=False)
+    names = np.array([_text(u) for u in uniques] + [""], dtype=object)
+    return pd.Series(names[codes], index=column.index, dtype=object)
+
+
+def _read_table(node, name: str) -> pd.DataFrame:
+    # The schema allows a compound dataset or a group with one dataset per column; a group
+    # lists its members alphabetically, so put the documented columns first, in their order.
+    if isinstance(node, h5py.Group):
+        names = [n for n in node if isinstance(node[n], h5py.Dataset)]
+        names = [n for n in COLUMNS[name] if n in names] + [n for n in names if n not in COLUMNS[name]]
+        df = pd.DataFrame({n: node[n][:] for n in names})
+    else:
+        df = pd.DataFrame(node[:])
     for col in df.columns:
         if df[col].dtype == object:
-            df[col] = df[col].map(_text)
+            df[col] = _decode(df[col])
     return df
 
 
-def _open_checked(path: str) -> h5py.File:
+def _with_defaults(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty and len(df.columns) == 0:
+        return _empty(name)
+    df = df.copy()
+    for col, dtype in COLUMNS[name].items():
+        if col in df.columns:
+            continue
+        if dtype == "object":
+            df[col] = ""
+        else:
+            df[col] = pd.Series(0, index=df.index, dtype=dtype)
+    return df
+
+
+def _open_checked(path: str) -> tuple[h5py.File, bool]:
+    """Opens read-only; returns (file, was_locked). A run still writing holds the HDF5 lock,
+    so a refused open is retried without locking, which the schema allows for readers."""
     try:
-        f = h5py.File(path, "r")
+        f, locked = h5py.File(path, "r"), False
+    except FileNotFoundError as e:
+        raise SchemaError(f"{path}: no such file; pass a results file written by `gilbench run -o FILE`") from e
     except OSError as e:
-        raise SchemaError(f"{path}: not a readable HDF5 file ({e}); pass a file written by gilbench run") from e
+        if "lock" not in str(e).lower():
+            raise SchemaError(f"{path}: not a readable HDF5 file ({e}); "
+                              "pass a results file written by `gilbench run -o FILE`") from e
+        try:
+            f, locked = h5py.File(path, "r", locking=False), True
+        except OSError as e2:
+            raise SchemaError(f"{path}: cannot read it while it is being written ({e2}); "
+                              "wait for the run to finish or copy the file") from e2
     schema = _text(f.attrs.get("schema", ""))
     if schema != SCHEMA:
         f.close()
-        raise SchemaError(f"{path}: schema is {schema!r}, expected {SCHEMA!r}; "
-                          "this is not a gilbench results file (or one of another version)")
-    return f
+        found = f"schema {schema!r}" if schema else "no 'schema' attribute"
+        raise SchemaError(f"{path}: has {found}, expected {SCHEMA!r}: it is not a gilbench results "
+                          "file of this version; write it with `gilbench run` (docs/hdf5-schema.md)")
+    return f, locked
 
 
 def list_runs(path: str) -> list[str]:
-    with _open_checked(path) as f:
-        return sorted(f.get("runs", {}).keys())
+    f, _ = _open_checked(path)
+    with f:
+        return sorted(f["runs"].keys()) if "runs" in f else []
 
 
-def load(path: str, run: str | None = None) -> Results:
-    """Loads one run (default: the latest) of a results file, complete or interrupted."""
-    with _open_checked(path) as f:
-        runs = sorted(f.get("runs", {}).keys())
+def load(path: str, run: str | None = None, *, trace: bool = True) -> Results:
+    """Loads one run (default: the latest) of a results file: complete, interrupted or running.
+
+    trace=False skips the trace table (it can hold millions of rows)."""
+    path = str(path)
+    f, was_locked = _open_checked(path)
+    with f:
+        runs = sorted(f["runs"].keys()) if "runs" in f else []
         if not runs:
-            raise SchemaError(f"{path}: has no runs yet")
+            raise SchemaError(f"{path}: has no runs yet (the first trial has not finished); "
+                              "run `gilbench run JOB -o FILE` to completion, or wait")
         if run is None:
             run = runs[-1]
         if run not in runs:
-            raise SchemaError(f"{path}: no run {run!r}; it has {', '.join(runs)}")
+            raise SchemaError(f"{path}: no run {run!r}; it has {', '.join(runs)} (pass one of them as --run)")
         g = f["runs"][run]
-        frames = {name: _frame(g[name]) if name in g else pd.DataFrame() for name in TABLES}
-        return Results(path=path, run=run,
-                       root={k: _text(v) for k, v in f.attrs.items()},
-                       attrs={k: _text(v) for k, v in g.attrs.items()},
-                       **frames)
+        frames = {}
+        for name in TABLES:
+            if name == "trace" and not trace:
+                frames[name] = _empty(name)
+            else:
+                frames[name] = _with_defaults(name, _read_table(g[name], name) if name in g else _empty(name))
+        results = Results(path=path, run=run,
+                          root={k: _text(v) for k, v in f.attrs.items()},
+                          attrs={k: _text(v) for k, v in g.attrs.items()}, **frames)
+    if was_locked:
+        results.notes.append("read while the run was still writing it (HDF5 file lock bypassed)")
+    _drop_unfinished(results)
+    _add_hosts(results)
+    return results
+
+
+def _drop_unfinished(r: Results) -> None:
+    # A run killed mid-trial may leave workers/trace/requests rows whose trial never reached
+    # `trials` (the writer appends `trials` last): join on trials to ignore them.
+    keys = pd.MultiIndex.from_frame(r.trials[["cell", "trial"]])
+    for name in ("workers", "trace", "requests"):
+        df = getattr(r, name)
+        if df.empty:
+            continue
+        keep = pd.MultiIndex.from_frame(df[["cell", "trial"]]).isin(keys)
+        if not keep.all():
+            r.notes.append(f"{(~keep).sum()} {name} rows of unfinished trials left out")
+            setattr(r, name, df[keep].reset_index(drop=True))
+
+
+def _add_hosts(r: Results) -> None:
+    hosts = r.hosts
+    if not r.workers.empty:
+        r.workers["host"] = [hosts[n] if 0 <= n < len(hosts) else f"node {n}" for n in r.workers["node"]]

@@ -1,13 +1,17 @@
-"""The analysis loader on a file written by the real binary (the small seed job of ctest)."""
+"""The analysis loader on files written by the real binary (ctest's small jobs), on edited
+copies of them (tables gilbench does not write yet, an interrupted tail) and on wrong files."""
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "analysis"))
-from gilbench_analysis import SchemaError, cell_summary, list_runs, load, seed_table  # noqa: E402
+from gilbench_analysis import SchemaError, cell_summary, list_runs, load, seed_table
+from h5edit import copy_file, read_table, rewrite_table
 
 TOOL = Path(__file__).resolve().parents[2] / "analysis" / "gilbench-table"
 
@@ -20,7 +24,31 @@ def test_loads_every_table(results_file):
     assert {"cell", "trial", "warmup", "wall_s"} <= set(r.trials.columns)
     assert {"rank", "thread", "node", "gil_forced_drops", "io_errors"} <= set(r.workers.columns)
     assert set(r.trace["event"]) >= {"take", "drop", "io_start", "io_end"}
+    assert isinstance(r.trace["event"].iloc[0], str)
     assert r.run in list_runs(results_file)
+    assert r.root["schema"] == "gilbench/1"
+    assert r.notes == []
+
+
+def test_tables_and_fields_of_older_files_get_their_defaults(results_file, tmp_path):
+    # Files written before the mixed workload have no `requests` table and no cells.io_threads.
+    path = copy_file(results_file, tmp_path / "old.h5")
+    with h5py.File(path, "a") as f:
+        g = f["runs"][list_runs(path)[-1]]
+        if "requests" in g:
+            del g["requests"]
+        cells = read_table(g, "cells")
+        rewrite_table(g, "cells", cells.drop(columns=["io_threads"], errors="ignore"))
+    r = load(path)
+    assert r.requests.empty
+    assert {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"} <= set(r.requests.columns)
+    assert (r.cells["io_threads"] == 0).all()   # the schema's value for cells that are not mixed
+    assert r.cells["io_threads"].dtype == np.int32
+
+
+def test_hosts(results_file):
+    r = load(results_file)
+    assert r.hosts and set(r.workers["host"]) <= set(r.hosts)
 
 
 def test_summary_and_seed_table(results_file):
@@ -34,16 +62,102 @@ def test_summary_and_seed_table(results_file):
     assert t.notna().all().all()
 
 
+def test_trace_off_skips_the_trace(results_file):
+    r = load(results_file, trace=False)
+    assert r.trace.empty and "event" in r.trace.columns and not r.workers.empty
+
+
+def test_columnar_tables_load_like_compound_ones(results_file, tmp_path):
+    # The schema allows a table to be a group with one dataset per column.
+    path = copy_file(results_file, tmp_path / "columnar.h5")
+    with h5py.File(path, "a") as f:
+        g = f["runs"][list_runs(results_file)[-1]]
+        workers = g["workers"][:]
+        del g["workers"]
+        cols = g.create_group("workers")
+        for name in workers.dtype.names:
+            cols[name] = workers[name]
+    a, b = load(results_file), load(path)
+    assert a.workers.equals(b.workers)
+
+
+def test_unfinished_trial_rows_are_left_out(results_file, tmp_path):
+    # A run killed mid-trial: workers/trace rows of a trial that never reached `trials`.
+    path = copy_file(results_file, tmp_path / "cut.h5")
+    run = list_runs(results_file)[-1]
+    with h5py.File(path, "a") as f:
+        g = f["runs"][run]
+        trials = read_table(g, "trials")
+        last = trials.iloc[-1]
+        rewrite_table(g, "trials", trials.iloc[:-1])
+        g.attrs["status"] = "running"
+    r = load(path)
+    assert r.status == "running"
+    gone = (r.workers["cell"] == last["cell"]) & (r.workers["trial"] == last["trial"])
+    assert not gone.any()
+    assert any("unfinished trials left out" in n for n in r.notes)
+    assert len(r.trials) == len(load(results_file).trials) - 1
+
+
+def test_reads_an_interrupted_run_of_the_real_binary(gilbench_binary, tmp_path):
+    mpiexec, exe = gilbench_binary
+    job = tmp_path / "long.toml"
+    job.write_text('[defaults]\nworkload = "cpu"\nwork = 1_000_000\nwarmups = 0\nrepeats = 400\n'
+                   '[[cell]]\nname = "a"\nthreads = 2\n[[cell]]\nname = "never-reached"\n')
+    out = tmp_path / "int.h5"
+    proc = subprocess.Popen([mpiexec, "-n", "1", exe, "run", str(job), "-o", str(out), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # Read while the run writes (the loader falls back to an unlocked read), until some
+        # trials are in; then interrupt as Slurm's --signal would (mpirun forwards SIGUSR1).
+        seen, deadline = None, time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                seen = load(str(out))
+                if len(seen.trials) >= 3:
+                    break
+            except (SchemaError, OSError, KeyError):   # not created yet, or caught mid-write
+                pass
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            pytest.fail(f"gilbench ended before it was interrupted (rc {proc.returncode}): {proc.communicate()[1]}")
+        assert seen is not None and len(seen.trials) >= 3, "no trial appeared within 60 s"
+        assert seen.status == "running"
+        proc.send_signal(signal.SIGUSR1)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    r = load(str(out))
+    assert r.status == "interrupted"
+    s = cell_summary(r).set_index("name")
+    assert s.at["a", "count"] >= 3 and s.at["never-reached", "count"] == 0
+    assert not r.workers.empty
+
+
 def test_rejects_other_schema(tmp_path):
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as f:
         f.attrs["schema"] = "something/2"
-    with pytest.raises(SchemaError, match="expected 'gilbench/1'"):
+    with pytest.raises(SchemaError, match="has schema 'something/2', expected 'gilbench/1'"):
         load(str(other))
+    plain = tmp_path / "plain.h5"
+    with h5py.File(plain, "w") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(SchemaError, match="no 'schema' attribute, expected 'gilbench/1'"):
+        load(str(plain))
     not_h5 = tmp_path / "x.h5"
     not_h5.write_text("hello")
     with pytest.raises(SchemaError, match="not a readable HDF5 file"):
         load(str(not_h5))
+    with pytest.raises(SchemaError, match="no such file"):
+        load(str(tmp_path / "missing.h5"))
+
+
+def test_unknown_run_names_the_runs(results_file):
+    with pytest.raises(SchemaError, match=r"no run 'run-999'; it has run-000"):
+        load(results_file, "run-999")
 
 
 def test_command_line_tool(results_file, tmp_path):

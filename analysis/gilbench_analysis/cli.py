@@ -1,0 +1,95 @@
+"""Command-line entry points, kept thin: parse arguments, load, call the library, print.
+
+The scripts in analysis/ (gilbench-table, gilbench-report) only call these functions, so tests
+can run them without a subprocess.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .load import SchemaError, load
+
+
+def _labels(paths, runs, given) -> list[str]:
+    """Names for the runs in legends: --label, else the file names, made unique."""
+    if given:
+        return given
+    labels = [Path(p).stem for p in paths]
+    if len(set(labels)) < len(labels):
+        labels = [f"{Path(p).parent.name}/{Path(p).stem}" for p in paths]
+    if len(set(labels)) < len(labels):
+        labels = [f"{l} {r.run}" for l, r in zip(labels, runs)]
+    return labels
+
+
+def _timeline_arg(text: str):
+    cell, _, trial = text.partition(":")
+    if trial and not trial.isdigit():
+        raise argparse.ArgumentTypeError(f"--timeline {text!r}: expected CELL or CELL:TRIAL with TRIAL a number")
+    return cell, int(trial) if trial else None
+
+
+def report_main(argv=None, doc: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gilbench-report", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+", metavar="FILE", help="results file(s) written by gilbench run; two to compare")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for report.md, report.html and the PNGs (an earlier report's figures there are replaced)")
+    parser.add_argument("--run", action="append", default=[], metavar="RUN",
+                        help="run to read (default: the latest); once per FILE, in order")
+    parser.add_argument("--label", action="append", default=[], metavar="NAME",
+                        help="name of each FILE in a comparison (default: the file names)")
+    parser.add_argument("--timeline", action="append", default=[], type=_timeline_arg, metavar="CELL[:TRIAL]",
+                        help="draw the GIL timeline of this traced cell (name or index) and trial; repeatable "
+                             "(default: one multi-thread cell per workload)")
+    parser.add_argument("--max-events", type=int, default=4000,
+                        help="trace events per timeline; longer traces show only their start (default 4000)")
+    parser.add_argument("--no-html", action="store_true", help="write report.md only")
+    args = parser.parse_args(argv)
+    if len(args.files) > 2:
+        parser.error(f"takes one FILE, or two to compare; got {len(args.files)}")
+    if args.run and len(args.run) != len(args.files):
+        parser.error(f"give --run once per FILE ({len(args.files)}), or not at all")
+    if args.label and len(args.label) != len(args.files):
+        parser.error(f"give --label once per FILE ({len(args.files)}), or not at all")
+
+    try:
+        runs = [load(p, args.run[i] if args.run else None) for i, p in enumerate(args.files)]
+        labels = _labels(args.files, runs, args.label)
+        from .report import ReportOptions, write_report   # matplotlib: only once the input is good
+        written = write_report(list(zip(labels, runs)), args.output,
+                               ReportOptions(html=not args.no_html, timeline=args.timeline, max_events=args.max_events))
+    except SchemaError as e:
+        print(f"gilbench-report: error: {e}", file=sys.stderr)
+        return 1
+    except (KeyError, ValueError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"gilbench-report: error: {msg}", file=sys.stderr)
+        return 1
+    print(f"report: {written.markdown}" + (f" and {written.html}" if written.html else "")
+          + f", {len(written.figures)} figures")
+    for note in written.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def table_main(argv=None, doc: str | None = None) -> int:
+    from .tables import cell_summary, seed_table
+    parser = argparse.ArgumentParser(prog="gilbench-table", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", help="HDF5 file written by gilbench run")
+    parser.add_argument("--run", help="run name (default: the latest)")
+    args = parser.parse_args(argv)
+    try:
+        results = load(args.file, args.run)
+    except SchemaError as e:
+        print(f"gilbench-table: error: {e}", file=sys.stderr)
+        return 1
+    print(f"{results.path} /runs/{results.run} status={results.status}")
+    print(cell_summary(results).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    table = seed_table(results)
+    if not table.empty:
+        print()
+        print(table.to_string(float_format=lambda v: f"{v:.3f} s"))
+    return 0

@@ -1,0 +1,457 @@
+"""The report: one run (or two side by side) → report.md, report.html and PNG figures.
+
+    from gilbench_analysis import load
+    from gilbench_analysis.report import write_report
+    write_report([("seed", load("results/seed.h5"))], "report/seed")
+
+Each section checks that the run has data for it; one without gets a one-line note saying what
+was missing and how to get it, and the rest of the report is written all the same.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import plots
+from .compare import cell_comparison, match_by_key, ratio_text, unmatched_cells
+from .document import Document, to_html, to_markdown
+from .latency import latency_summary, request_latencies
+from .load import Results
+from .scaling import fit_table, scaling_families
+from .sweep import sweep_families, sweep_table
+from .tables import cell_summary, gil_summary, seed_summary
+from .timeline import pick_trials, timeline, timeline_stats
+
+
+@dataclass
+class ReportOptions:
+    html: bool = True
+    timeline: list = field(default_factory=list)   # [(cell name or index, trial or None)] to draw
+    max_events: int = 4000                         # per timeline; beyond it only the start is drawn
+
+
+@dataclass
+class Written:
+    markdown: str
+    html: str | None
+    figures: list
+    notes: list
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+def fmt_s(v) -> str:
+    """Seconds with 4 significant digits; '–' for missing."""
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:.4g}"
+
+
+def fmt_ms(v) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v * 1e3:.3g}" if abs(v) < 1 else f"{v * 1e3:.0f}"
+
+
+def fmt_pct(v) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v * 100:.0f} %"
+
+
+def fmt_num(v, digits=3) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _spread(med, lo, hi) -> str:
+    if not np.isfinite(med):
+        return "–"
+    return f"{fmt_s(med)} ({fmt_s(lo)}–{fmt_s(hi)})"
+
+
+def _slug(text: str) -> str:
+    s = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
+    return "-".join(p for p in s.split("-") if p)[:60]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections. Each takes runs = [(label, Results)] (one or two) and the Document to extend.
+
+def section_metadata(doc: Document, runs):
+    rows = [("file", lambda r: r.path), ("run", lambda r: f"/runs/{r.run}"), ("status", lambda r: r.status),
+            ("job", lambda r: r.attrs.get("job_path", "")),
+            ("started / finished (UTC)", lambda r: f"{r.attrs.get('started_utc', '')} / {r.attrs.get('finished_utc', '') or '–'}"),
+            ("MPI ranks / nodes", lambda r: f"{r.attrs.get('ranks', '?')} / {r.attrs.get('nodes', '?')}"),
+            ("hosts", lambda r: ", ".join(r.hosts) or "–"),
+            ("gilbench", lambda r: f"{r.attrs.get('gilbench_version', r.root.get('gilbench_version', '?'))} "
+                                   f"({r.attrs.get('git_sha', r.root.get('git_sha', '?'))})"),
+            ("MPI library", lambda r: r.root.get("mpi_library", "?")),
+            ("HDF5 / libcurl / compiler", lambda r: f"{r.root.get('hdf5_version', '?')} / {r.root.get('curl_version', '?')} / "
+                                                    f"{r.root.get('compiler', '?')}"),
+            ("command line", lambda r: f"`{r.attrs.get('command_line', r.root.get('command_line', ''))}`")]
+    table = pd.DataFrame({"": [name for name, _ in rows],
+                          **{label: [get(r) for _, get in rows] for label, r in runs}})
+    if len(runs) == 1:
+        table.columns = ["", "value"]
+    doc.table(table)
+    for label, r in runs:
+        prefix = f"{label}: " if len(runs) > 1 else ""
+        if r.status != "complete":
+            measured = r.measured["cell"].nunique()
+            doc.note(f"{prefix}run status is '{r.status}': {measured} of {len(r.cells)} cells have measured trials; "
+                     "everything below uses the trials that finished")
+        for n in r.notes:
+            doc.note(prefix + n)
+
+
+def section_cells(doc: Document, runs):
+    doc.heading("Cells")
+    if len(runs) == 2:
+        (la, a), (lb, b) = runs
+        table = cell_comparison(a, b)
+        if table.empty:
+            doc.note("the two runs have no cell in common (by name or by workload, shape, GIL and work)")
+            return
+        out = pd.DataFrame({
+            "cell": table["name"], "workload": table["workload"],
+            "P × T": [f"{p} × {t}" for p, t in zip(table["ranks"], table["threads"])], "GIL": table["gil"],
+            f"{la}: median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(table["median_a"], table["min_a"], table["max_a"])],
+            f"{lb}: median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(table["median_b"], table["min_b"], table["max_b"])],
+            f"{lb} / {la}": [ratio_text(r) for r in table["ratio"]]})
+        doc.table(out, "Median wall time of the measured trials; spread = fastest–slowest repeat.")
+        path = plots.compare_cells_figure(table, [la, lb], doc.outdir / "compare-cells.png")
+        doc.figure(Path(path).name, f"Median wall time per cell, {la} (filled circles) and {lb} (open squares); "
+                                    f"whiskers span the fastest to the slowest repeat; right: the ratio {lb} / {la}.")
+        ma, mb = unmatched_cells(a, b, table)
+        if ma or mb:
+            doc.note(f"cells without a partner: {la}: {', '.join(ma) or 'none'}; {lb}: {', '.join(mb) or 'none'}")
+        return
+    _, r = runs[0]
+    s = cell_summary(r).merge(gil_summary(r), on="cell", how="left")
+    out = pd.DataFrame({
+        "#": s["cell"], "cell": s["name"], "workload": s["workload"], "GIL": s["gil"],
+        "P × T": [f"{p} × {t}" for p, t in zip(s["ranks"], s["threads"])],
+        "work": [f"{int(w):,}" for w in s["work"]], "n": s["count"],
+        "median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(s["median"], s["min"], s["max"])],
+        "GIL wait": [fmt_pct(v) for v in s["wait_share"]],
+        "forced drops / trial": [fmt_num(v, 0) for v in s["forced_drops"]]})
+    doc.table(out, "n = measured trials (warm-ups left out). GIL wait = time the workers spent waiting for their "
+                   "rank's GIL, as a share of their busy time.")
+
+
+def section_seed(doc: Document, runs):
+    doc.heading("Seed table: threads against processes")
+    summaries = [(label, seed_summary(r)) for label, r in runs]
+    if all(s.empty for _, s in summaries):
+        doc.note("skipped: no cpu or io cell with 1 × 1, 1 × T or P × 1 workers was measured "
+                 "(run jobs/seed.toml for this table)")
+        return
+    rows = ["single thread", "multi thread", "multi process"]
+    table = {"median wall time, s (min–max)": rows}
+    for label, s in summaries:
+        for w, wname in (("cpu", "CPU-bound"), ("io", "I/O-bound")):
+            d = s[s["workload"] == w].set_index("layout")
+            if d.empty:
+                continue
+            col = wname if len(runs) == 1 else f"{label}: {wname}"
+            table[col] = [f"{_spread(d.at[l, 'median'], d.at[l, 'min'], d.at[l, 'max'])}, {d.at[l, 'ratio']:.2f}×"
+                          if l in d.index else "–" for l in rows]
+    doc.table(pd.DataFrame(table),
+              "Median over measured repeats, (fastest–slowest), and the ratio to the single thread of the same "
+              "workload. Threads share their rank's GIL; ranks are processes with a GIL each.")
+    for label, s in summaries:
+        used = ", ".join(f"{l}: `{n}` ({p} × {t}, n = {c})" for l, n, p, t, c in
+                         zip(s["layout"], s["name"], s["ranks"], s["threads"], s["count"]))
+        doc.para(("" if len(runs) == 1 else f"{label} — ") + "cells used: " + used + ".")
+    path = plots.seed_figure(summaries, doc.outdir / "seed.png")
+    doc.figure(Path(path).name, "Median wall time of the seed experiment's layouts; whiskers: fastest–slowest "
+                                "repeat; numbers: ratio to one thread (lower is faster).")
+
+
+def section_scaling(doc: Document, runs):
+    doc.heading("Strong and weak scaling")
+    fams = [(label, scaling_families(r)) for label, r in runs]
+    if all(not f for _, f in fams):
+        doc.note("skipped: no family of cells with a 1 × 1 baseline and more workers "
+                 "(same workload and work; run jobs/scaling.toml)")
+        return
+    doc.para("N = P × T workers (P ranks, T threads per rank). Strong scaling keeps the total work: speed-up "
+             "S = T₁/T(N), efficiency S/N, Amdahl's law T(N) = T₁(s + (1−s)/N) fitted to every measured trial; "
+             "the Karp–Flatt metric e = (1/S − 1/N)/(1 − 1/N) is the serial fraction each N implies (an e that "
+             "grows with N means overhead such as GIL contention, not a fixed serial part). Weak scaling keeps the "
+             "work per worker: scaled speed-up S = N·T₁/T(N), efficiency T₁/T(N), Gustafson's law S = N − s(N − 1); "
+             "Karp–Flatt assumes fixed total work, so weak-scaling figures show the wall time instead. "
+             "T₁ is the median of the 1 × 1 cell of the same GIL policy; error bars span the fastest to the slowest "
+             "repeat.")
+    if len(runs) == 1:
+        pairs = [(f, None) for f in fams[0][1]]
+    else:
+        pairs = match_by_key(fams[0][1], fams[1][1], key=lambda f: f.key,
+                             loose_key=lambda f: (f.workload, f.scaling))
+    for i, (fa, fb) in enumerate(pairs):
+        present = [(label, f) for (label, _), f in zip(runs, (fa, fb)) if f is not None]
+        family = present[0][1]
+        doc.heading(family.title, 3)
+        title = None
+        if len(runs) == 2 and len(present) == 1:
+            doc.note(f"only in {present[0][0]}")
+        elif len(present) == 2 and fa.key != fb.key:
+            title = "\n".join(f"{label}: {f.title}" for label, f in present)
+            doc.note("matched by workload and scaling only, the work or I/O target differs: "
+                     + "; ".join(f"{label}: {f.title}" for label, f in present)
+                     + ". Compare speed-ups and efficiencies, not times.")
+        name = f"scaling-{i + 1}-{family.workload}-{family.scaling}.png"
+        path = plots.scaling_figure(present, doc.outdir / name, title)
+        curves = ", ".join(s.label for s in family.series)
+        doc.figure(Path(path).name, f"{family.title}: (a) speed-up, dashed: ideal, dotted: {family.law} fit; "
+                                    f"(b) efficiency; (c) {'Karp–Flatt metric' if family.scaling == 'strong' else 'wall time'}. "
+                                    f"Curves: {curves}.")
+        fits = []
+        for label, f in present:
+            t = fit_table(f)
+            if t.empty:
+                continue
+            fits.append(pd.DataFrame({
+                **({"run": label} if len(runs) > 1 else {}),
+                "series": t["series"], "baseline (T₁)": [f"`{b}` ({fmt_s(v)} s)" for b, v in zip(t["baseline"], t["t1_s"])],
+                f"{family.law} serial fraction s": [fmt_num(v) for v in t["serial_fraction"]],
+                "trials / worker counts": [f"{p} / {d}" for p, d in zip(t["points"], t["distinct_n"])],
+                "RMS residual": [fmt_s(v) + (" s" if family.law == "Amdahl" else "") for v in t["rms"]],
+                "note": t["note"]}))
+        if fits:
+            doc.table(pd.concat(fits, ignore_index=True),
+                      f"{family.law} fits by least squares; s = 0: perfectly parallel, s = 1: no gain from more workers.")
+        pts = []
+        for label, f in present:
+            for s in f.series:
+                p = s.points[s.points["n"] > 1]
+                pts.append(pd.DataFrame({
+                    **({"run": label} if len(runs) > 1 else {}),
+                    "series": s.label, "cell": p["name"], "P × T": [f"{a} × {b}" for a, b in zip(p["ranks"], p["threads"])],
+                    "n": p["trials"], "median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(p["t_median"], p["t_min"], p["t_max"])],
+                    "speed-up": [fmt_num(v, 2) for v in p["speedup"]], "efficiency": [fmt_pct(v) for v in p["efficiency"]],
+                    **({"Karp–Flatt e": [fmt_num(v) for v in p["karp_flatt"]]} if f.scaling == "strong" else {})}))
+        if pts:
+            doc.table(pd.concat(pts, ignore_index=True))
+
+
+def _resolve_cell(r: Results, key) -> int:
+    if isinstance(key, str) and key.isdigit():
+        key = int(key)
+    return int(r.cell(key)["cell"])
+
+
+def section_timeline(doc: Document, runs, options: ReportOptions):
+    doc.heading("GIL timeline")
+    picks = []
+    for label, r in runs:
+        chosen = []
+        if options.timeline:
+            for key, trial in options.timeline:
+                cell = _resolve_cell(r, key)
+                if trial is None:
+                    traced = r.trace.loc[r.trace["cell"] == cell, "trial"]
+                    measured = set(r.measured.loc[r.measured["cell"] == cell, "trial"])
+                    choices = sorted(set(traced) & measured) or sorted(set(traced))
+                    if not choices:
+                        doc.note(f"{label}: cell '{r.cell(cell)['name']}' has no traced trial (set trace = true)")
+                        continue
+                    trial = choices[0]
+                chosen.append((cell, int(trial)))
+        else:
+            chosen = pick_trials(r)
+        picks.append(chosen)
+    if all(not p for p in picks):
+        doc.note("skipped: no traced trial with two or more threads on a rank (set trace = true in a "
+                 "multi-thread cell, or run with --trace)")
+        return
+    doc.para("One lane per thread: when it held its rank's GIL (solid), when it was in a blocking call with the GIL "
+             "released (hatched) and when it waited for the GIL (pale); ▼ marks a drop request, set by a thread that "
+             "waited a whole switch interval. Times are from the trial's start barrier.")
+    # With two runs, pair the pictures by workload so like is drawn beside like.
+    kinds = lambda r, p: r.cell(p[0])["workload"]  # noqa: E731
+    if len(runs) == 1:
+        groups = [[(runs[0][0], runs[0][1], p)] for p in picks[0]]
+    else:
+        pairs = match_by_key([(runs[0][1], p) for p in picks[0]], [(runs[1][1], p) for p in picks[1]],
+                             key=lambda rp: kinds(*rp))
+        groups = [[(runs[i][0], rp[0], rp[1]) for i, rp in enumerate(pair) if rp is not None] for pair in pairs]
+    for i, group in enumerate(groups):
+        tls = [(label, timeline(r, cell, trial, options.max_events)) for label, r, (cell, trial) in group]
+        tl0 = tls[0][1]
+        doc.heading(f"{group[0][1].cell(tl0.cell)['workload']}: cell '{tl0.name}', trial {tl0.trial}", 3)
+        path = plots.timeline_figure(tls, doc.outdir / f"timeline-{i + 1}-{_slug(tl0.name)}.png")
+        doc.figure(Path(path).name, f"GIL timeline of cell '{tl0.name}', trial {tl0.trial}; holds shorter than "
+                   f"{plots.MIN_HOLD_FRACTION:.1%} of the axis are widened to stay visible"
+                   + (f" (first {tl0.truncated_at * 1e3:.1f} ms of the trace)" if tl0.truncated_at else "") + ".")
+        stats = []
+        for label, tl in tls:
+            st = timeline_stats(tl)
+            stats.append(pd.DataFrame({
+                **({"run": label} if len(tls) > 1 else {}),
+                "rank": st["rank"], "thread": st["thread"], "holds GIL (ms)": [fmt_ms(v) for v in st["hold"]],
+                "in I/O (ms)": [fmt_ms(v) for v in st["io"]], "waits (ms)": [fmt_ms(v) for v in st["wait"]],
+                "GIL takes": st["takes"].astype(int), "drop requests set": st["drop_requests"].astype(int)}))
+        doc.table(pd.concat(stats, ignore_index=True))
+
+
+def _latency_curves(r: Results, lat: pd.DataFrame, cells: pd.DataFrame):
+    out = []
+    for _, c in cells.iterrows():
+        values = lat.loc[(lat["cell"] == c["cell"]) & (lat["ok"] == 1), "latency_s"].to_numpy()
+        if len(values):
+            out.append((f"{c['name']}, {c['ranks']}×{c['threads']}", values, float(c["latency_s"])))
+    return out
+
+
+def section_latency(doc: Document, runs, max_curves: int = 8):
+    doc.heading("I/O latency")
+    data = [(label, r, *request_latencies(r)) for label, r in runs]
+    if all(src == "" for *_, src in data):
+        doc.note("skipped: no per-request latencies (no `requests` rows and no traced io cell among the measured trials; "
+                 "set trace = true in an io cell, or use a gilbench that writes `requests`)")
+        return
+    sources = {label: src for label, _, _, src in data}
+    how = {"requests": "from the `requests` table (end_s − start_s: the whole GET as the calling code sees it, "
+                       "GIL re-take included)",
+           "trace": "from the trace (the file has no `requests` table): each blocking call from `io_start` to the "
+                    "thread's next GIL `take` after `io_end`, i.e. until the calling code could run again (GIL "
+                    "re-take included); builds that wrote no `requests` table made one such call per request",
+           "": "none"}
+    doc.para("Latency of each HTTP request of the measured trials, "
+             + "; ".join(f"{label}: {how[src]}" if len(runs) > 1 else how[src] for label, src in sources.items()) + ".")
+    # Alone: io cells.
+    curves = []
+    for label, r, lat, src in data:
+        io_cells = r.cells[(r.cells["workload"] == "io") & r.cells["cell"].isin(lat["cell"].unique() if not lat.empty else [])]
+        curves.append((label, _latency_curves(r, lat, io_cells)[:max_curves]))
+    if any(c for _, c in curves):
+        path = plots.latency_cdf_figure(curves, doc.outdir / "latency-cdf.png", "I/O threads alone (io cells)")
+        doc.figure(Path(path).name, "Cumulative distribution of request latency in the io cells (no CPU-bound "
+                                    "thread); dotted: the embedded server's delay, the floor.")
+    summaries = []
+    for label, r, lat, src in data:
+        s = latency_summary(lat, r)
+        if s.empty:
+            continue
+        summaries.append(pd.DataFrame({
+            **({"run": label} if len(runs) > 1 else {}),
+            "cell": s["name"], "workload": s["workload"], "GIL": s["gil"],
+            "P × T": [f"{p} × {t}" for p, t in zip(s["ranks"], s["threads"])],
+            "CPU threads beside": s["cpu_threads"].astype(int), "requests": s["requests"], "failed": s["failed"],
+            "server delay (ms)": [fmt_ms(v) for v in s["latency_s"]], "median (ms)": [fmt_ms(v) for v in s["median_s"]],
+            "p90 (ms)": [fmt_ms(v) for v in s["p90_s"]], "p99 (ms)": [fmt_ms(v) for v in s["p99_s"]],
+            "max (ms)": [fmt_ms(v) for v in s["max_s"]], "median − delay (ms)": [fmt_ms(v) for v in s["extra_s"]]}))
+    if summaries:
+        doc.table(pd.concat(summaries, ignore_index=True))
+    section_convoy(doc, runs, data)
+
+
+def convoy_cells(summary: pd.DataFrame, mixed: pd.DataFrame) -> pd.Series:
+    """Which rows of a latency summary the convoy figure shows: the mixed cells, and as "I/O
+    alone" the io cells at the same server delay, preferably of the same shape as the mixed
+    cells' I/O part (same ranks, threads = their io_threads)."""
+    is_mixed = summary["cell"].isin(mixed["cell"])
+    io = (summary["workload"] == "io") & summary["latency_s"].isin(set(mixed["latency_s"]))
+    shapes = set(zip(mixed["ranks"], mixed["io_threads"], mixed["latency_s"]))
+    same_shape = io & [(p, t, l) in shapes for p, t, l in zip(summary["ranks"], summary["threads"], summary["latency_s"])]
+    return is_mixed | (same_shape if same_shape.any() else io)
+
+
+def section_convoy(doc: Document, runs, data):
+    doc.heading("Convoy effect: I/O beside CPU-bound threads", 3)
+    per_run = []
+    for label, r, lat, src in data:
+        mixed = r.cells[(r.cells["workload"] == "mixed")]
+        s = latency_summary(lat, r) if not lat.empty else pd.DataFrame()
+        if s.empty or not s["cell"].isin(mixed["cell"]).any():
+            per_run.append((label, None))
+            continue
+        lat_ok = lat[lat["ok"] == 1]
+        s = s.assign(lat=[lat_ok.loc[lat_ok["cell"] == c, "latency_s"].to_numpy() for c in s["cell"]])
+        per_run.append((label, s[convoy_cells(s, mixed)]))
+    if all(d is None for _, d in per_run):
+        doc.note("skipped: no mixed-workload cell with per-request latencies (the convoy case needs cells with "
+                 "workload = \"mixed\", traced or with a `requests` table)")
+        return
+    present = [(label, d) for label, d in per_run if d is not None]
+    path = plots.convoy_figure(present, doc.outdir / "convoy.png")
+    doc.figure(Path(path).name, "(a) I/O threads' request latency alone (grey) and beside CPU-bound threads of the "
+                                "same rank; (b) median and 99th percentile above the server's delay. An I/O thread back "
+                                "from its call must take the GIL from a CPU-bound thread, which can cost up to a switch "
+                                "interval per re-acquisition (the convoy effect, bpo-7946).")
+
+
+def section_sweep(doc: Document, runs):
+    doc.heading("Switch-interval sweep")
+    fams = [(label, sweep_families(r)) for label, r in runs]
+    if all(not f for _, f in fams):
+        doc.note("skipped: no cells that differ only in the new GIL's switch interval "
+                 "(run jobs/switch-interval.toml, or cells with several switch_interval values)")
+        return
+    present = [(label, f) for label, f in fams if f]
+    path = plots.sweep_figure(present, doc.outdir / "switch-interval.png")
+    doc.figure(Path(path).name, "Against the new GIL's switch interval: (a) wall time of the CPU-bound work, "
+                                "(b) I/O request latency, (c) GIL hand-offs forced by drop requests, with the "
+                                "1/interval line one forced hand-off per interval would give.")
+    for label, fs in present:
+        for f in fs:
+            t = sweep_table(f)
+            cols = {"switch interval (ms)": [f"{v * 1e3:g}" for v in t["switch_interval_s"]]}
+            if "cpu_median_s" in t:
+                cols["CPU time median (min–max) s"] = [_spread(m, lo, hi) for m, lo, hi in
+                                                       zip(t["cpu_median_s"], t["cpu_min_s"], t["cpu_max_s"])]
+            if "io_median_s" in t:
+                cols["latency median (ms)"] = [fmt_ms(v) for v in t["io_median_s"]]
+                cols["p90 (ms)"] = [fmt_ms(v) for v in t["io_p90_s"]]
+                cols["p99 (ms)"] = [fmt_ms(v) for v in t["io_p99_s"]]
+            if "forced_drops_per_s" in t:
+                cols["forced drops / s"] = [fmt_num(v, 0) for v in t["forced_drops_per_s"]]
+            doc.table(pd.DataFrame(cols), (f"{label}: " if len(runs) > 1 else "") + f"{f.label}.")
+
+
+# ---------------------------------------------------------------------------------------------
+
+def build(runs, outdir, options: ReportOptions | None = None) -> Document:
+    """The report Document for one run or two; figures are written into outdir meanwhile."""
+    options = options or ReportOptions()
+    if len(runs) == 1:
+        title = f"gilbench report: {Path(runs[0][1].path).name} /runs/{runs[0][1].run}"
+    elif len(runs) == 2:
+        title = f"gilbench comparison: {runs[0][0]} and {runs[1][0]}"
+    else:
+        raise ValueError(f"a report takes one run or two to compare, got {len(runs)}")
+    doc = Document(title, outdir=Path(outdir))
+    doc.outdir.mkdir(parents=True, exist_ok=True)
+    section_metadata(doc, runs)
+    section_cells(doc, runs)
+    section_seed(doc, runs)
+    section_scaling(doc, runs)
+    section_timeline(doc, runs, options)
+    section_latency(doc, runs)
+    section_sweep(doc, runs)
+    return doc
+
+
+# The figures a report writes; an earlier report's in the same folder are removed first, so the
+# folder never mixes figures of two runs.
+FIGURE_PATTERNS = ("seed.png", "scaling-*.png", "timeline-*.png", "latency-cdf.png", "convoy.png",
+                   "switch-interval.png", "compare-cells.png")
+
+
+def write_report(runs, outdir, options: ReportOptions | None = None) -> Written:
+    options = options or ReportOptions()
+    for pattern in FIGURE_PATTERNS:
+        for old in Path(outdir).glob(pattern):
+            old.unlink()
+    doc = build(runs, outdir, options)
+    md = Path(outdir) / "report.md"
+    md.write_text(to_markdown(doc), encoding="utf-8")
+    page = None
+    if options.html:
+        page = Path(outdir) / "report.html"
+        page.write_text(to_html(doc), encoding="utf-8")
+    return Written(markdown=str(md), html=str(page) if page else None,
+                   figures=[str(Path(outdir) / f) for f in doc.figures], notes=doc.notes)
