@@ -8,7 +8,9 @@ scripts/install-deps.sh
 scripts/build.sh >/dev/null
 source scripts/mpi-env.sh
 out=${GILBENCH_SEED_OUTPUT:-results/seed.h5}
-mpirun -np 2 build/gilbench run jobs/seed.toml -o "$out" "$@"
+# --bind-to none: Open MPI would pin each of the 2 ranks to one core, and with it both threads
+# of the multi-thread cells; CPython's threads may run on any core.
+mpirun -np 2 --bind-to none build/gilbench run jobs/seed.toml -o "$out" "$@"
 
 # The report of this run: report/seed/report.md (+ report.html, PNG figures); see analysis/README.md.
 report=${GILBENCH_SEED_REPORT:-report/seed}

@@ -1,5 +1,7 @@
 #include "cli/plan_command.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "job/job.hpp"
@@ -7,8 +9,12 @@
 namespace gilbench::cli {
 
 void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& exit_code) {
-    CLI::App* p = app.add_subcommand("plan", "Print the cells a job file expands to, without running anything");
-    p->add_option("job", plan.job_path, "Job file (TOML), e.g. jobs/seed.toml")->required();
+    CLI::App* p = app.add_subcommand("plan", "Print the cells a job file expands to (sweeps included), without running anything");
+    p->add_option("job", plan.job_path, "Job file (TOML), e.g. jobs/scaling.toml")->required();
+    p->add_option("--threads", plan.overrides.threads, "Show the plan as `run --threads N` would run it");
+    p->add_option("--repeats", plan.overrides.repeats, "Show the plan as `run --repeats N` would run it");
+    p->add_option("--warmups", plan.overrides.warmups, "Show the plan as `run --warmups N` would run it");
+    p->add_option("--time-budget", plan.overrides.time_budget_s, "Show the plan as `run --time-budget S` would run it");
     p->callback([&] { exit_code = run_plan(plan); });
 
     CLI::App* v = app.add_subcommand("validate", "Check a job file and report the first problem (file:line: key)");
@@ -23,22 +29,37 @@ int run_plan(const PlanOptions& options) {
     job::Job job;
     try {
         job = job::load_job(options.job_path);
+        job::apply_overrides(job, options.overrides);
     } catch (const job::JobError& e) {
         fmt::print(stderr, "gilbench: error: {}\n", e.what());
         return 1;
     }
+    long trials = 0;
+    for (const auto& c : job.cells) trials += c.warmups + c.repeats;
     if (options.validate_only) {
-        fmt::print("{}: ok, {} cells, needs {} ranks\n", options.job_path, job.cells.size(), job.max_ranks());
+        fmt::print("{}: ok, {} cells, needs {} ranks, {} trials\n", options.job_path, job.cells.size(),
+                   job.max_ranks(), trials);
         return 0;
     }
-    fmt::print("job '{}': {} cells, needs mpirun -np {} (at least)\n", job.name, job.cells.size(), job.max_ranks());
-    fmt::print("{:>3}  {:<24} {:<4} {:>5} {:>7} {:>12} {:<6} {:<4} {:>9} {:>9} {:>7} {:>7}\n", "#", "name", "load",
-               "ranks", "threads", "work", "scale", "gil", "switch s", "latency", "warmups", "repeats");
-    for (const auto& c : job.cells)
-        fmt::print("{:>3}  {:<24} {:<4} {:>5} {:>7} {:>12} {:<6} {:<4} {:>9.6f} {:>9.3f} {:>7} {:>7}{}\n", c.index,
-                   c.name, model::to_string(c.workload), c.ranks, c.threads, c.work, model::to_string(c.scaling),
-                   c.gil, c.switch_interval_s, c.latency_s, c.warmups, c.repeats,
-                   c.url.empty() ? "" : "  url " + c.url);
+    fmt::print("job '{}': {} cells, {} trials; needs mpirun -np {} (at least)\n", job.name, job.cells.size(), trials,
+               job.max_ranks());
+    std::size_t name_w = 4;
+    for (const auto& c : job.cells) name_w = std::max(name_w, c.name.size());
+    fmt::print("{:>3}  {:<{}}  {:<5} {:>5} {:>7} {:>12} {:<6} {:<4} {:>9} {:>9} {:>7} {:>7} {:>8}\n", "#", "name",
+               name_w, "load", "ranks", "threads", "work", "scale", "gil", "switch s", "latency", "warmups", "repeats",
+               "budget s");
+    for (const auto& c : job.cells) {
+        std::string extra;
+        if (c.workload == model::Workload::mixed) extra += fmt::format("  io_threads {}", c.io_threads);
+        if (c.gil == "old") extra += fmt::format("  check_interval {}", c.check_interval);
+        if (!c.url.empty()) extra += "  url " + c.url;
+        if (c.keep_alive) extra += "  keep_alive";
+        if (c.trace) extra += "  trace";
+        fmt::print("{:>3}  {:<{}}  {:<5} {:>5} {:>7} {:>12} {:<6} {:<4} {:>9.6f} {:>9.3f} {:>7} {:>7} {:>8}{}\n",
+                   c.index, c.name, name_w, model::to_string(c.workload), c.ranks, c.threads, c.work,
+                   model::to_string(c.scaling), c.gil, c.switch_interval_s, c.latency_s, c.warmups, c.repeats,
+                   c.time_budget_s > 0 ? fmt::format("{}", c.time_budget_s) : "-", extra);
+    }
     return 0;
 }
 

@@ -5,10 +5,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "job/job.hpp"
+
 namespace gilbench::cli {
 
 struct PlanOptions {
     std::string job_path;
+    job::Overrides overrides;  // plan: the run options that change cells
     bool validate_only = false;
 };
 

@@ -1,12 +1,14 @@
 #include "cli/provenance.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 
 #include <fmt/format.h>
 #include <mpi.h>
 
 #include "http/client.hpp"
+#include "runner/host_info.hpp"
 
 namespace gilbench::cli {
 
@@ -48,6 +50,25 @@ store::FileInfo file_info(const std::string& command_line) {
     info.mpi_library = mpi_library_version();
     info.curl_version = http::curl_version();
     info.compiler = compiler_version();
+    return info;
+}
+
+store::RunInfo run_info(const job::Job& job, const runner::Topology& topology, int world_size) {
+    store::RunInfo info;
+    info.job = job.text;
+    info.job_path = job.path;
+    info.job_name = job.name;
+    info.started_utc = utc_now_iso8601();
+    info.ranks = world_size;
+    info.nodes = static_cast<int>(topology.hosts.size());
+    info.hosts = topology.hosts;
+    info.cpu_model = topology.cpu_model;
+    info.cores = topology.cores;
+    info.ranks_per_node = topology.ranks_per_node;
+    info.rank_node = topology.rank_node;
+    info.rank_cpus = topology.rank_cpus;
+    if (const char* id = std::getenv("SLURM_JOB_ID")) info.slurm_job_id = id;
+    info.os = runner::os_description();
     return info;
 }
 

@@ -1,47 +1,41 @@
 #include "cli/run_command.hpp"
 
-#include <atomic>
+#include <limits.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
 #include <fmt/format.h>
 
 #include "cli/provenance.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
+#include "report/progress.hpp"
 #include "report/summary.hpp"
+#include "runner/interrupt.hpp"
 #include "runner/runner.hpp"
 #include "store/results_file.hpp"
 
 namespace gilbench::cli {
 namespace {
 
-// The one piece of global state: a signal handler can only reach a global.
-std::atomic<bool> stop_requested{false};
-std::atomic<int> stop_signal{0};
-
-extern "C" void on_stop_signal(int sig) {
-    stop_signal.store(sig);
-    stop_requested.store(true);
-}
-
-// SIGTERM (scancel, Slurm's time limit), SIGUSR1 (Slurm's --signal warning), SIGINT (Ctrl-C):
-// finish the current trial, flush, mark the run interrupted.
-void install_stop_handlers() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
-}
+using steady = std::chrono::steady_clock;
 
 // Rank 0 decides, everybody learns the verdict: a non-empty message means all ranks stop.
 bool failed_everywhere(const boost::mpi::communicator& world, std::string& message) {
@@ -63,6 +57,15 @@ bool any_failed(const boost::mpi::communicator& world, const std::string& mine) 
 
 std::string default_output(const job::Job& job) { return fmt::format("results/{}.h5", job.name); }
 
+const char* signal_name(int sig) {
+    switch (sig) {
+        case SIGTERM: return "SIGTERM";
+        case SIGINT: return "SIGINT";
+        case SIGUSR1: return "SIGUSR1";
+    }
+    return "a signal";
+}
+
 // Probes every external URL once, so a typo fails in a second instead of after a sweep.
 std::string check_urls(const job::Job& job) {
     std::set<std::string> urls;
@@ -79,30 +82,411 @@ std::string check_urls(const job::Job& job) {
     return {};
 }
 
-// Writes each trial to HDF5 as it arrives and keeps the wall times for the tables.
-class StoreSink final : public runner::TrialSink {
+// ---- progress display ---------------------------------------------------------------------
+
+enum class ProgressMode { none, lines, bar };
+
+bool is_terminal_path(const std::string& p) { return p.rfind("/dev/pts/", 0) == 0 || p.rfind("/dev/tty", 0) == 0; }
+
+// mpirun hands its ranks a pipe for stderr (and a pty for stdout, even when redirected), so
+// isatty alone never sees the user's terminal: look at the launcher's stderr too.
+bool stderr_is_terminal() {
+    if (::isatty(STDERR_FILENO)) return true;
+    char target[PATH_MAX] = {};
+    const std::string link = fmt::format("/proc/{}/fd/2", ::getppid());
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    return n > 0 && is_terminal_path(std::string(target, static_cast<std::size_t>(n)));
+}
+
+ProgressMode choose_progress(const RunOptions& o) {
+    if (o.quiet || o.progress == "none") return ProgressMode::none;
+    if (o.progress == "lines") return ProgressMode::lines;
+    if (o.progress == "bar") return ProgressMode::bar;
+    return stderr_is_terminal() ? ProgressMode::bar : ProgressMode::lines;
+}
+
+std::size_t terminal_width() {
+    if (const char* c = std::getenv("COLUMNS"); c && std::atoi(c) > 20) return static_cast<std::size_t>(std::atoi(c));
+    return 100;
+}
+
+// ---- what rank 0 keeps while the run goes on ---------------------------------------------
+
+// Writes each trial to HDF5 as it arrives, keeps what the summary and tables need, shows
+// progress, and is what the signal watcher uses to abandon the run: every file access holds
+// `mutex_`, so the watcher never writes in the middle of a trial.
+class Recorder final : public runner::TrialSink {
 public:
-    StoreSink(store::RunWriter& writer, const std::vector<model::Cell>& cells) : writer_(writer) {
-        for (const auto& c : cells) times_.push_back({c, {}});
+    Recorder(store::RunWriter& writer, const std::vector<model::Cell>& cells, const store::StoredRun* stored,
+             std::vector<int> node_map, ProgressMode mode, std::string resume_hint)
+        : writer_(writer),
+          cells_(cells),
+          per_cell_(cells.size()),
+          node_map_(std::move(node_map)),
+          mode_(mode),
+          resume_hint_(std::move(resume_hint)),
+          progress_(planned(cells, stored)),
+          start_(steady::now()) {
+        stored_trials_ = static_cast<int>(writer_.trials_written());
+        if (stored) {
+            for (const auto& t : stored->trials) keep_trial(t);
+            for (const auto& w : stored->workers) keep_worker(w);
+            for (const auto& s : stored->summary)
+                if (s.cell >= 0 && static_cast<std::size_t>(s.cell) < per_cell_.size())
+                    per_cell_[static_cast<std::size_t>(s.cell)].written_state = s.state;
+        } else {
+            for (auto& c : per_cell_) c.written_state = "pending";  // add_cells wrote these rows
+        }
+        // A live bar also moves during long trials: redraw it every second.
+        if (mode_ == ProgressMode::bar) ticker_ = std::thread([this] { tick(); });
     }
-    void on_trial(const model::Cell& cell, const model::TrialResult& r) override {
-        writer_.add_trial(r);
-        ++trials_;
-        if (!r.trial.warmup) times_[static_cast<std::size_t>(cell.index)].wall_s.push_back(r.trial.wall_s);
+
+    void on_trial(const model::Cell& cell, std::size_t position, const model::TrialResult& r) override {
+        std::lock_guard lock(mutex_);
+        if (final_) return;
+        if (node_map_.empty()) {
+            writer_.add_trial(r);
+            keep(r);
+        } else {
+            model::TrialResult mapped = r;  // a resumed run numbers nodes by its merged hosts list
+            for (auto& w : mapped.workers) w.node = node_map_[static_cast<std::size_t>(w.node)];
+            writer_.add_trial(mapped);
+            keep(mapped);
+        }
+        ++new_trials_;
+        const double now = seconds();
+        progress_.trial_done(position, now);
+        const report::TrialUpdate u{position, r.trial.trial, r.trial.warmup, r.trial.wall_s};
+        if (mode_ == ProgressMode::lines) {
+            std::string line = report::progress_line(progress_, u, now);
+            if (!r.first_error.empty()) line += fmt::format("; I/O errors, first: {}", r.first_error);
+            fmt::print(stderr, "gilbench: {}\n", line);
+        } else if (mode_ == ProgressMode::bar) {
+            if (!r.first_error.empty())
+                note(fmt::format("cell '{}' trial {}: I/O errors, first: {}", cell.name, r.trial.trial, r.first_error));
+            last_update_ = u;
+            draw_bar(now);
+        }
     }
-    const std::vector<report::CellTimes>& times() const { return times_; }
-    int trials() const { return trials_; }
+
+    ~Recorder() override {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ticker_ = true;
+        }
+        tick_cv_.notify_all();
+        if (ticker_.joinable()) ticker_.join();
+    }
+
+    void on_cell_end(const model::Cell& cell, std::size_t position, runner::CellEnd end) override {
+        std::lock_guard lock(mutex_);
+        if (final_) return;
+        PerCell& pc = per_cell_[position];
+        pc.state = end == runner::CellEnd::complete ? report::CellState::complete
+                   : end == runner::CellEnd::budget ? report::CellState::budget
+                   : pc.trials.empty()              ? report::CellState::pending
+                                                    : report::CellState::partial;
+        pc.ended = true;
+        write_summary_row(cell, pc);
+        progress_.cell_done(position, seconds());
+        if (end == runner::CellEnd::budget && mode_ != ProgressMode::none) {
+            int measured = 0;
+            for (const auto& t : pc.trials) measured += !t.warmup;
+            note(fmt::format("cell {}/{} {}: time budget of {} reached; {} of {} repeats ran", position + 1,
+                             cells_.size(), cell.name, report::format_duration(cell.time_budget_s), measured,
+                             cell.repeats));
+        }
+    }
+
+    // The run ended (complete, interrupted after a trial, or failed): summary rows for the
+    // cells that never reported, then the status. Returns false if the watcher got there first.
+    bool finish(store::RunStatus status) {
+        std::lock_guard lock(mutex_);
+        if (final_) return false;
+        end_bar();
+        close_run(status);
+        return true;
+    }
+
+    // The signal watcher's way out: mark the run interrupted with what is stored, once.
+    void abandon(int sig) {
+        std::lock_guard lock(mutex_);
+        if (final_) return;
+        end_bar();
+        close_run(store::RunStatus::interrupted);
+        fmt::print(stderr,
+                   "gilbench: {}: abandoned the trial in progress; the {} finished trials are saved in {} (/runs/{}, "
+                   "status 'interrupted')\ngilbench: to finish the run: {}\n",
+                   signal_name(sig), stored_trials_ + new_trials_, output_name(), writer_.name(), resume_hint_);
+        std::fflush(stderr);
+    }
+
+    // From another thread (the signal watcher): a line between bar redraws.
+    void say(const std::string& text) {
+        std::lock_guard lock(mutex_);
+        note(text);
+    }
 
 private:
+    void note(const std::string& text) {
+        if (mode_ == ProgressMode::none) return;
+        fmt::print(stderr, "{}gilbench: {}\n", bar_shown_ ? "\r\x1b[K" : "", text);
+        std::fflush(stderr);
+    }
+
+public:
+    std::vector<model::CellSummaryRecord> summary() const {
+        std::vector<model::CellSummaryRecord> rows;
+        for (std::size_t i = 0; i < cells_.size(); ++i) rows.push_back(summary_of(cells_[i], per_cell_[i]));
+        return rows;
+    }
+
+    std::vector<report::CellTimes> times() const {
+        std::vector<report::CellTimes> out;
+        for (std::size_t i = 0; i < cells_.size(); ++i) {
+            report::CellTimes ct{cells_[i], {}};
+            for (const auto& t : per_cell_[i].trials)
+                if (!t.warmup) ct.wall_s.push_back(t.wall_s);
+            out.push_back(std::move(ct));
+        }
+        return out;
+    }
+
+    int new_trials() const { return new_trials_; }
+    int stored_trials() const { return stored_trials_; }
+    void set_output_name(std::string name) { output_ = std::move(name); }
+
+private:
+    struct PerCell {
+        std::vector<model::TrialRecord> trials;
+        std::vector<model::WorkerRecord> spans;  // one per (trial, rank): its threads' span
+        report::CellState state = report::CellState::pending;
+        bool ended = false;          // reported by the runner on this pass
+        int new_trials = 0;          // trials run on this pass
+        std::string written_state;   // the summary row in the file ("" if none)
+    };
+
+    static std::vector<report::PlannedCell> planned(const std::vector<model::Cell>& cells,
+                                                    const store::StoredRun* stored) {
+        std::vector<report::PlannedCell> out;
+        for (const auto& c : cells) out.push_back({c.name, c.warmups + c.repeats, 0, false, c.time_budget_s});
+        if (stored)
+            for (const auto& t : stored->trials)
+                if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < out.size()) ++out[static_cast<std::size_t>(t.cell)].done;
+        return out;
+    }
+
+    double seconds() const { return std::chrono::duration<double>(steady::now() - start_).count(); }
+    std::string output_name() const { return output_; }
+
+    void draw_bar(double now) {
+        if (!last_update_) return;
+        fmt::print(stderr, "\r\x1b[K{}", report::progress_bar(progress_, *last_update_, now, terminal_width() - 1));
+        std::fflush(stderr);
+        bar_shown_ = true;
+    }
+
+    void tick() {
+        std::unique_lock lock(mutex_);
+        while (!stop_ticker_ && !final_) {
+            tick_cv_.wait_for(lock, std::chrono::seconds(1));
+            if (!stop_ticker_ && !final_) draw_bar(seconds());
+        }
+    }
+
+    void end_bar() {
+        if (bar_shown_) fmt::print(stderr, "\n");
+        bar_shown_ = false;
+    }
+
+    void keep_trial(const model::TrialRecord& t) {
+        if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < per_cell_.size())
+            per_cell_[static_cast<std::size_t>(t.cell)].trials.push_back(t);
+    }
+    // Only a rank's span matters for the statistics: keep one record per (trial, rank).
+    void keep_worker(const model::WorkerRecord& w) {
+        if (w.cell < 0 || static_cast<std::size_t>(w.cell) >= per_cell_.size()) return;
+        auto& spans = per_cell_[static_cast<std::size_t>(w.cell)].spans;
+        for (auto it = spans.rbegin(); it != spans.rend(); ++it)
+            if (it->trial == w.trial && it->rank == w.rank) {
+                it->start_s = std::min(it->start_s, w.start_s);
+                it->end_s = std::max(it->end_s, w.end_s);
+                return;
+            }
+        model::WorkerRecord span;
+        span.cell = w.cell;
+        span.trial = w.trial;
+        span.rank = w.rank;
+        span.start_s = w.start_s;
+        span.end_s = w.end_s;
+        spans.push_back(span);
+    }
+    void keep(const model::TrialResult& r) {
+        keep_trial(r.trial);
+        ++per_cell_[static_cast<std::size_t>(r.trial.cell)].new_trials;
+        for (const auto& w : r.workers) keep_worker(w);
+    }
+
+    static model::CellSummaryRecord summary_of(const model::Cell& cell, const PerCell& pc) {
+        report::CellState state = pc.state;
+        if (!pc.ended && !pc.written_state.empty()) {
+            // Not reached on this pass: what the file says (a resumed run's earlier cells).
+            for (auto s : {report::CellState::pending, report::CellState::partial, report::CellState::budget,
+                           report::CellState::complete})
+                if (pc.written_state == report::to_string(s)) state = s;
+        }
+        return report::summarize_cell(cell, state, pc.trials, pc.spans);
+    }
+
+    // Summary rows for the cells that got trials on this pass but never ended (the one cut
+    // short), then the final status.
+    void close_run(store::RunStatus status) {
+        for (std::size_t i = 0; i < cells_.size(); ++i)
+            if (!per_cell_[i].ended && per_cell_[i].new_trials > 0) {
+                per_cell_[i].state = report::CellState::partial;
+                write_summary_row(cells_[i], per_cell_[i]);
+            }
+        writer_.set_status(status);
+        final_ = true;
+    }
+
+    void write_summary_row(const model::Cell& cell, PerCell& pc) {
+        const model::CellSummaryRecord row = report::summarize_cell(cell, pc.state, pc.trials, pc.spans);
+        // A resumed run reports its finished cells again: leave rows that would not change.
+        if (row.state == pc.written_state && pc.new_trials == 0) return;
+        writer_.write_summary({row});
+        pc.written_state = row.state;
+    }
+
+    std::mutex mutex_;
     store::RunWriter& writer_;
-    std::vector<report::CellTimes> times_;
-    int trials_ = 0;
+    const std::vector<model::Cell>& cells_;
+    std::vector<PerCell> per_cell_;
+    std::vector<int> node_map_;  // topology node -> index in the run's hosts (resumed runs)
+    ProgressMode mode_;
+    std::string resume_hint_;
+    report::Progress progress_;
+    steady::time_point start_;
+    std::string output_;
+    bool bar_shown_ = false;
+    bool final_ = false;
+    std::optional<report::TrialUpdate> last_update_;  // what the bar shows
+    bool stop_ticker_ = false;
+    std::condition_variable tick_cv_;
+    int stored_trials_ = 0;
+    int new_trials_ = 0;
+    std::thread ticker_;  // last member: started once everything it uses exists
+};
+
+// ---- the results file ---------------------------------------------------------------------
+
+// A refusal about --resume or --overwrite: its message is complete as it is.
+class TargetError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Rank 0's choice of file and run, made before any work.
+struct Target {
+    std::optional<store::ResultsFile> file;
+    std::string resume_name;              // "" : a new run
+    std::optional<store::StoredRun> stored;
+    std::string note;                     // said before the run starts
+};
+
+bool resumable(const std::string& status) { return status == "interrupted" || status == "running" || status == "failed"; }
+
+Target open_target(const RunOptions& o, const job::Job& job, const std::string& output) {
+    Target t;
+    if (o.resume && o.overwrite)
+        throw TargetError("--resume continues a run in the results file and --overwrite deletes the file: "
+                          "use one of them");
+    const bool exists = std::filesystem::exists(output);
+    const auto parent = std::filesystem::path(output).parent_path();
+    if (!parent.empty() && !exists) std::filesystem::create_directories(parent);
+    const store::FileInfo info = file_info(o.command_line);
+    t.file.emplace(o.overwrite ? store::ResultsFile::create_replacing(output, info)
+                               : store::ResultsFile::open_or_create(output, info));
+    if (!o.resume) return t;
+    if (!exists) {
+        t.note = fmt::format("nothing to resume in {} (no such file): starting a new run", output);
+        return t;
+    }
+    const std::vector<store::RunListing> runs = t.file->runs();
+    std::vector<const store::RunListing*> unfinished, same_job;
+    for (const auto& r : runs)
+        if (resumable(r.status)) {
+            unfinished.push_back(&r);
+            if (r.job == job.text) same_job.push_back(&r);
+        }
+    if (unfinished.empty())
+        throw TargetError(
+            runs.empty() ? fmt::format("nothing to resume in '{}': it has no runs; run without --resume", output)
+                         : fmt::format("nothing to resume in '{}': its {} run(s) are complete (the latest is {}); run "
+                                       "without --resume to add a new run",
+                                       output, runs.size(), runs.back().name));
+    if (same_job.empty())
+        throw TargetError(fmt::format(
+            "cannot resume in '{}': its unfinished run {} ran another job (its text, attribute 'job' of /runs/{}, "
+            "differs from {}); pass the job file that run used, or run without --resume to add a new run",
+            output, unfinished.back()->name, unfinished.back()->name, job.path));
+    const store::RunListing& run = *same_job.back();
+    store::StoredRun stored = t.file->read_run(run.name);
+    if (const std::string diff = job::plan_difference(stored.cells, job.cells); !diff.empty())
+        throw TargetError(fmt::format("cannot resume /runs/{} in '{}': the plan differs: {}; resume with the "
+                                      "options the run started with (--repeats, --threads, --gil, ...)",
+                                      run.name, output, diff));
+    t.resume_name = run.name;
+    t.note = fmt::format("resuming /runs/{} (status '{}', {} finished trials) in {}", run.name, run.status,
+                         stored.trials.size(), output);
+    t.stored = std::move(stored);
+    return t;
+}
+
+// What the runner may skip: each cell's stored trials, and cells whose budget ran out.
+runner::Done done_of(const store::StoredRun& stored, std::size_t cells) {
+    runner::Done d;
+    d.trials.resize(cells);
+    d.closed.assign(cells, 0);
+    for (const auto& t : stored.trials)
+        if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < cells) d.trials[static_cast<std::size_t>(t.cell)].push_back(t.trial);
+    for (const auto& s : stored.summary)
+        if (s.state == "budget" && s.cell >= 0 && static_cast<std::size_t>(s.cell) < cells)
+            d.closed[static_cast<std::size_t>(s.cell)] = 1;
+    return d;
+}
+
+// The hosts of a resumed run: its own, then any new ones; node_map sends this pass's node
+// numbers to their place in that list.
+std::vector<std::string> merge_hosts(const std::vector<std::string>& stored, const std::vector<std::string>& now,
+                                     std::vector<int>& node_map) {
+    std::vector<std::string> merged = stored;
+    node_map.clear();
+    for (const auto& h : now) {
+        auto it = std::find(merged.begin(), merged.end(), h);
+        if (it == merged.end()) it = merged.insert(merged.end(), h);
+        node_map.push_back(static_cast<int>(it - merged.begin()));
+    }
+    return merged;
+}
+
+std::string resume_command(const job::Job& job, const std::string& output, int world_size) {
+    return fmt::format("mpirun -np {} gilbench run {} -o {} --resume", world_size, job.path, output);
+}
+
+// Clears the watcher's actions when run_job returns: they refer to its locals.
+struct AbandonGuard {
+    ~AbandonGuard() {
+        runner::on_abandon(nullptr);
+        runner::on_stop_note(nullptr);
+    }
 };
 
 int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
+    const bool root = world.rank() == 0;
     // 1. The job: rank 0 reads the file (other nodes may not see the same path), all parse it.
     std::string text, error;
-    if (world.rank() == 0) {
+    if (root) {
         try {
             text = job::load_job(options.job_path).text;
         } catch (const std::exception& e) {
@@ -115,12 +499,12 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     try {
         job::apply_overrides(job, options.overrides);
     } catch (const job::JobError& e) {
-        if (world.rank() == 0) fmt::print(stderr, "gilbench: error: {}\n", e.what());
+        if (root) fmt::print(stderr, "gilbench: error: {}\n", e.what());
         return 1;
     }
     for (const auto& c : job.cells)
         if (c.ranks > world.size()) {
-            if (world.rank() == 0)
+            if (root)
                 fmt::print(stderr, "gilbench: error: cell '{}' needs {} ranks, got {}: run with mpirun -np {}\n",
                            c.name, c.ranks, world.size(), job.max_ranks());
             return 1;
@@ -128,7 +512,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     if (const char* ntasks = std::getenv("SLURM_NTASKS"); ntasks && std::getenv("SLURM_JOB_ID")) {
         // The known failure: srun without a matching --mpi starts N singletons of 1 rank each.
         if (std::atoi(ntasks) != world.size()) {
-            if (world.rank() == 0)
+            if (root)
                 fmt::print(stderr,
                            "gilbench: error: Slurm started {} tasks but MPI sees {} rank(s): launch with "
                            "srun --mpi=pmix (or mpirun inside the allocation)\n",
@@ -137,19 +521,21 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         }
     }
 
-    // 2. The results file, opened before any work so a bad path costs nothing.
+    // 2. The results file, opened (and the run to resume found) before any work, so a bad
+    //    path or a mismatched resume costs nothing.
     const std::string output = options.output.empty() ? default_output(job) : options.output;
-    std::optional<store::ResultsFile> file;
-    if (world.rank() == 0) {
+    Target target;
+    if (root) {
         try {
-            const auto parent = std::filesystem::path(output).parent_path();
-            if (!parent.empty()) std::filesystem::create_directories(parent);
-            file.emplace(store::ResultsFile::open_or_create(output, file_info(options.command_line)));
+            target = open_target(options, job, output);
+        } catch (const TargetError& e) {
+            error = e.what();
         } catch (const std::exception& e) {
             error = fmt::format("cannot write results to '{}': {}", output, e.what());
         }
     }
     if (failed_everywhere(world, error)) return 1;
+    if (root && !target.note.empty()) fmt::print(stderr, "gilbench: {}\n", target.note);
 
     // 3. Where ranks live, and one embedded server per node.
     http::global_init();
@@ -169,49 +555,88 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     boost::mpi::broadcast(topo.node_comm, port, 0);
     runner::RunSettings settings;
     if (port) settings.embedded_base_url = fmt::format("http://127.0.0.1:{}/", port);
-    settings.stop_requested = &stop_requested;
-    if (world.rank() == 0) {
-        error = check_urls(job);
-        if (!options.quiet) settings.progress = [](const std::string& line) { fmt::print(stderr, "gilbench: {}\n", line); };
+    settings.stop_requested = &runner::stop_requested();
+    if (root) error = check_urls(job);
+    if (failed_everywhere(world, error)) return 1;
+    if (root)
+        for (const auto& w : runner::oversubscription_warnings(job.cells, topo)) fmt::print(stderr, "gilbench: warning: {}\n", w);
+
+    // 4. The run: a new one, or the one being resumed.
+    if (root && target.stored) settings.done = done_of(*target.stored, job.cells.size());
+    boost::mpi::broadcast(world, settings.done.trials, 0);
+    boost::mpi::broadcast(world, settings.done.closed, 0);
+    const ProgressMode mode = choose_progress(options);
+    std::optional<store::RunWriter> writer;
+    std::unique_ptr<Recorder> recorder;
+    AbandonGuard guard;
+    if (root) {
+        try {
+            std::vector<int> node_map;
+            if (target.stored) {
+                writer.emplace(target.file->resume_run(target.resume_name, utc_now_iso8601()));
+                const auto hosts = merge_hosts(target.stored->hosts, topo.hosts, node_map);
+                if (hosts != target.stored->hosts) writer->set_hosts(hosts);
+            } else {
+                writer.emplace(target.file->begin_run(run_info(job, topo, world.size())));
+                writer->add_cells(job.cells);
+            }
+            recorder = std::make_unique<Recorder>(*writer, job.cells, target.stored ? &*target.stored : nullptr,
+                                                  std::move(node_map), mode, resume_command(job, output, world.size()));
+            recorder->set_output_name(output);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
     }
     if (failed_everywhere(world, error)) return 1;
-
-    // 4. Run, writing every trial as it finishes.
-    std::optional<store::RunWriter> writer;
-    std::optional<StoreSink> sink;
-    if (world.rank() == 0) {
-        store::RunInfo info;
-        info.job = job.text;
-        info.job_path = job.path;
-        info.started_utc = utc_now_iso8601();
-        info.ranks = world.size();
-        info.nodes = static_cast<int>(topo.hosts.size());
-        info.hosts = topo.hosts;
-        writer.emplace(file->begin_run(info));
-        writer->add_cells(job.cells);
-        sink.emplace(*writer, job.cells);
-        fmt::print(stderr, "gilbench: job '{}': {} cells on {} rank(s), {} node(s); writing {} ({})\n", job.name,
-                   job.cells.size(), world.size(), topo.hosts.size(), output, writer->name());
+    if (root) {
+        Recorder* r = recorder.get();
+        runner::on_abandon([r](int sig) { r->abandon(sig); });
+        runner::on_stop_note([r](int sig) {
+            r->say(fmt::format("{}: stopping after the current trial (send SIGTERM, or {} again, to stop at once)",
+                                signal_name(sig), signal_name(sig)));
+        });
+        std::size_t trials = 0;
+        for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
+        fmt::print(stderr, "gilbench: job '{}': {} cells, {} trials on {} rank(s), {} node(s); writing {} (/runs/{})\n",
+                   job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, writer->name());
     }
     runner::RunOutcome outcome = runner::RunOutcome::complete;
     try {
-        outcome = runner::run_cells(world, topo, job.cells, settings, sink ? &*sink : nullptr);
+        outcome = runner::run_cells(world, topo, job.cells, settings, recorder.get());
     } catch (...) {
-        if (writer) writer->set_status(store::RunStatus::failed);
+        if (recorder) {
+            try {
+                recorder->finish(store::RunStatus::failed);
+            } catch (...) {
+                // the original error matters more
+            }
+        }
         throw;
     }
 
     // 5. Report.
-    if (world.rank() != 0) return outcome == runner::RunOutcome::complete ? 0 : 1;
+    // Rank 0 gives the verdict (its exit status). Another rank leaving non-zero first would
+    // make mpirun kill rank 0 while it still marks the run.
+    if (!root) return 0;
     const bool complete = outcome == runner::RunOutcome::complete;
-    writer->set_status(complete ? store::RunStatus::complete : store::RunStatus::interrupted);
-    fmt::print("\n{}", report::format_cell_table(sink->times()));
-    if (auto seed = report::format_seed_table(sink->times())) fmt::print("\n{}", *seed);
-    fmt::print("\nresults: {} (/runs/{}, {} trials)\n", output, writer->name(), sink->trials());
+    if (!recorder->finish(complete ? store::RunStatus::complete : store::RunStatus::interrupted))
+        return 128 + runner::stop_signal();
+    fmt::print("\n{}", report::format_cell_table(job.cells, recorder->summary()));
+    if (auto seed = report::format_seed_table(recorder->times())) fmt::print("\n{}", *seed);
+    if (recorder->stored_trials() > 0)
+        fmt::print("\nresults: {} (/runs/{}, {} trials: {} from before the resume, {} now)\n", output, writer->name(),
+                   recorder->stored_trials() + recorder->new_trials(), recorder->stored_trials(), recorder->new_trials());
+    else
+        fmt::print("\nresults: {} (/runs/{}, {} trials)\n", output, writer->name(), recorder->new_trials());
+    std::fflush(stdout);
     if (!complete) {
-        fmt::print(stderr, "gilbench: interrupted by signal {}: the {} finished trials are saved in {} (/runs/{})\n",
-                   stop_signal.load(), sink->trials(), output, writer->name());
-        return 128 + stop_signal.load();
+        const int sig = runner::stop_signal();
+        fmt::print(stderr,
+                   "gilbench: interrupted by {} (signal {}): the {} finished trials are saved in {} (/runs/{}, status "
+                   "'interrupted')\ngilbench: to finish the run: {}\n",
+                   signal_name(sig), sig, recorder->stored_trials() + recorder->new_trials(), output, writer->name(),
+                   resume_command(job, output, world.size()));
+        return 128 + sig;
     }
     return 0;
 }
@@ -222,24 +647,40 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
     CLI::App* run = app.add_subcommand("run", "Run a job file under MPI and write every trial to HDF5");
     run->footer(
         "Ranks are the processes: start with mpirun -np P (at least the largest `ranks` of any cell).\n"
-        "Each trial is appended and flushed as it finishes; SIGTERM/SIGINT/SIGUSR1 end the run after\n"
-        "the current trial with status 'interrupted'. An existing results file gets a new run added,\n"
-        "never overwritten.\n"
+        "Every trial is appended and flushed as it finishes. An existing results file gets a new run\n"
+        "added (/runs/run-001, ...), never overwritten unless --overwrite is given.\n"
+        "Stopping: SIGUSR1 (Slurm's --signal warning; mpirun forwards it) ends the run after the current\n"
+        "trial; SIGTERM, SIGINT or a second SIGUSR1 abandon the current trial at once. Either way the run\n"
+        "is marked 'interrupted', the exit status is 128 + the signal, and --resume finishes it.\n"
         "Example: mpirun -np 2 gilbench run jobs/seed.toml -o results/seed.h5");
     run->add_option("job", o.job_path, "Job file (TOML), e.g. jobs/seed.toml")->required();
     run->add_option("-o,--output", o.output, "Results file (HDF5); default results/<job name>.h5");
+    run->add_flag("--resume", o.resume,
+                  "Continue the latest unfinished (interrupted/running/failed) run of this job in the -o file: "
+                  "finished trials are not repeated; a missing file starts a new run");
+    run->add_flag("--overwrite", o.overwrite,
+                  "Delete an existing results file (gilbench files only) and start a new one, instead of adding a "
+                  "run to it");
     run->add_option("--url", o.overrides.url,
                     "Send the I/O requests here (http:// or https://) instead of the embedded server");
     run->add_option("--latency", o.overrides.latency_s, "Embedded server delay per request, seconds (overrides the job)");
     run->add_option("--repeats", o.overrides.repeats, "Measured trials per cell (overrides the job)");
-    run->add_option("--warmups", o.overrides.warmups, "Unrecorded-in-tables warm-up trials per cell (overrides the job)");
+    run->add_option("--warmups", o.overrides.warmups, "Warm-up trials per cell, stored but left out of the statistics "
+                                                      "(overrides the job)");
+    run->add_option("--threads", o.overrides.threads,
+                    "Threads per rank for every cell (overrides the job), e.g. --threads $SLURM_CPUS_PER_TASK");
+    run->add_option("--time-budget", o.overrides.time_budget_s,
+                    "Seconds per cell, warm-ups included: no new repeat starts after it (at least one runs); 0: none");
     run->add_option("--gil", o.overrides.gil, "GIL policy for every cell: new, old or none");
     run->add_option("--switch-interval", o.overrides.switch_interval_s, "New-GIL switch interval, seconds");
     // A callback, not an optional<bool>: CLI11 would set the optional to false when the flag is
     // absent, which would switch off `trace = true` from the job.
     run->add_flag_callback("--trace", [&o] { o.overrides.trace = true; },
                            "Record GIL take/drop/request and I/O events of every trial");
-    run->add_flag("-q,--quiet", o.quiet, "No per-trial progress lines on stderr");
+    run->add_option("--progress", o.progress,
+                    "Progress on stderr: auto (a live bar on a terminal, else one line per trial), bar, lines, none")
+        ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+    run->add_flag("-q,--quiet", o.quiet, "No progress on stderr (= --progress none)");
     run->callback([&] { exit_code = run_run(o); });
 }
 
@@ -247,7 +688,7 @@ int run_run(const RunOptions& options) {
     // Only rank 0's main thread talks MPI: the worker threads never do.
     boost::mpi::environment env(boost::mpi::threading::funneled);
     boost::mpi::communicator world;
-    install_stop_handlers();
+    runner::install_stop_signals(world.rank() == 0);
     try {
         return run_job(options, world);
     } catch (const std::exception& e) {

@@ -15,7 +15,10 @@ struct RunOptions {
     std::string output;            // empty: results/<job name>.h5
     job::Overrides overrides;
     std::string command_line;      // as typed, for provenance
-    bool quiet = false;
+    bool quiet = false;            // = progress "none"
+    std::string progress = "auto"; // auto | bar | lines | none
+    bool resume = false;           // continue the latest unfinished run of this job in -o
+    bool overwrite = false;        // replace an existing results file instead of adding a run
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

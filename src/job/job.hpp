@@ -3,7 +3,14 @@
 //   [job]       name, description
 //   [defaults]  any cell key, inherited by every cell
 //   [[cell]]    name, workload, ranks, threads, io_threads, work, scaling, gil, switch_interval,
-//               check_interval, url, latency, keep_alive, repeats, warmups, trace
+//               check_interval, url, latency, keep_alive, repeats, warmups, trace, time_budget,
+//               zip
+//
+// Sweeps: a setting given as a list (`ranks = [1, 2, 4]`) makes the cell a sweep. The cell
+// expands to one cell per point of the cartesian product of its lists, the first list in the
+// file varying slowest; `zip = ["workload", "work"]` makes the named lists advance together
+// instead. A name may hold placeholders ("cpu-{ranks}x{threads}"); swept settings it does not
+// name are appended as "-key=value", so every expanded cell has its own name.
 #pragma once
 
 #include <optional>
@@ -42,11 +49,20 @@ struct Overrides {
     std::optional<std::string> gil;
     std::optional<double> switch_interval_s;
     std::optional<bool> trace;
+    std::optional<int> threads;          // e.g. $SLURM_CPUS_PER_TASK
+    std::optional<double> time_budget_s;
 };
+
+// The most cells one job may expand to: a typo in a sweep should not plan a million runs.
+inline constexpr std::size_t max_cells = 100000;
 
 Job parse_job(std::string_view text, std::string_view source_name = "<string>");
 Job load_job(const std::string& path);  // reads the file, then parse_job
 // Applies overrides and re-validates; throws JobError naming the option.
 void apply_overrides(Job& job, const Overrides& overrides);
+
+// The first setting in which two plans differ, e.g. "cell 3 'cpu-2x1': repeats is 5, was 3";
+// "" if they are the same (--resume checks that it continues the same plan).
+std::string plan_difference(const std::vector<model::Cell>& before, const std::vector<model::Cell>& now);
 
 }  // namespace gilbench::job

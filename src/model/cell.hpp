@@ -30,6 +30,9 @@ struct Cell {
     int repeats = 3;
     int warmups = 1;
     bool trace = false;            // record GIL/IO events into /runs/<run>/trace
+    // Seconds; 0: none. Once a cell has run this long (warm-ups included) and has at least one
+    // measured trial, it starts no further repeats.
+    double time_budget_s = 0.0;
 
     int workers() const { return ranks * threads; }
     // Workers that share `work`: every worker, or only the I/O threads of a mixed cell.

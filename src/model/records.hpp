@@ -57,12 +57,32 @@ struct RequestRecord {
     std::uint8_t ok = 0;           // 1: HTTP 2xx; 0: transport error or other status
 };
 
+// Statistics of one cell's measured trials: /runs/<run>/summary (docs/hdf5-schema.md).
+struct CellSummaryRecord {
+    std::int32_t cell = 0;
+    std::string state;             // complete | budget | partial | pending
+    std::int32_t trials = 0;       // trials stored, warm-ups included
+    std::int32_t n = 0;            // measured trials the statistics use
+    double median_s = 0.0;
+    double min_s = 0.0;
+    double max_s = 0.0;
+    double mean_s = 0.0;
+    double std_s = 0.0;            // sample standard deviation; 0 when n < 2
+    double ci_low_s = 0.0;         // order-statistic confidence interval of the median
+    double ci_high_s = 0.0;
+    double ci_level = 0.0;         // its actual coverage: 0.95 or more once n >= 6
+    double rank_min_s = 0.0;       // per-rank time (a rank's own span, mean over trials):
+    double rank_avg_s = 0.0;       //   min, mean and max across the cell's ranks
+    double rank_max_s = 0.0;
+};
+
 // Everything rank 0 holds after gathering one trial.
 struct TrialResult {
     TrialRecord trial;
     std::vector<WorkerRecord> workers;
     std::vector<TraceRecord> trace;
     std::vector<RequestRecord> requests;
+    std::string first_error;       // first I/O error of any worker, for the log (not stored)
 };
 
 }  // namespace gilbench::model

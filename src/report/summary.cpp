@@ -3,11 +3,42 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include <fmt/format.h>
 
 namespace gilbench::report {
+
+MedianInterval median_interval(const std::vector<double>& sorted, double confidence) {
+    MedianInterval ci;
+    const std::size_t n = sorted.size();
+    if (n == 0) return ci;
+    // P(B <= k) for B ~ Binomial(n, 1/2), summed term by term in log space: C(n, k) / 2^n
+    // under- or overflows doubles long before n gets large.
+    const double log_total = static_cast<double>(n) * std::log(2.0);
+    auto term = [&](std::size_t k) {
+        return std::exp(std::lgamma(static_cast<double>(n) + 1) - std::lgamma(static_cast<double>(k) + 1) -
+                        std::lgamma(static_cast<double>(n - k) + 1) - log_total);
+    };
+    // [x(j), x(n+1-j)] (1-based) covers the median with probability 1 - 2 P(B <= j-1).
+    // j = 1 is [min, max], the widest there is: kept even when it falls short of `confidence`.
+    std::size_t best = 1;
+    double cdf = term(0);  // P(B <= best - 1)
+    double best_level = std::max(0.0, 1.0 - 2.0 * cdf);
+    for (std::size_t j = 2; 2 * j <= n + 1; ++j) {
+        const double next = cdf + term(j - 1);  // P(B <= j - 1)
+        const double level = 1.0 - 2.0 * next;
+        if (level < confidence) break;
+        cdf = next;
+        best = j;
+        best_level = level;
+    }
+    ci.low = sorted[best - 1];
+    ci.high = sorted[n - best];
+    ci.level = best_level;
+    return ci;
+}
 
 Summary summarize(std::vector<double> v) {
     Summary s;
@@ -22,22 +53,126 @@ Summary summarize(std::vector<double> v) {
     if (n >= 2) {
         double ss = 0.0;
         for (double x : v) ss += (x - s.mean) * (x - s.mean);
+        // Rounding can make a tiny negative; a variance is never below 0.
         s.stddev = std::sqrt(std::max(0.0, ss / static_cast<double>(n - 1)));
     }
+    s.ci = median_interval(v);
     return s;
 }
 
-std::string format_cell_table(const std::vector<CellTimes>& cells) {
-    std::size_t name_w = 4;
-    for (const auto& c : cells) name_w = std::max(name_w, c.cell.name.size());
-    std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4} {:>3} {:>10} {:>10} {:>10}\n", "cell", name_w,
-                                  "workload", "ranks", "threads", "gil", "n", "median s", "min s", "max s");
-    for (const auto& c : cells) {
-        const Summary s = summarize(c.wall_s);
-        out += fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4} {:>3} {:>10.4f} {:>10.4f} {:>10.4f}\n", c.cell.name,
-                           name_w, model::to_string(c.cell.workload), c.cell.ranks, c.cell.threads, c.cell.gil, s.n,
-                           s.median, s.min, s.max);
+RankSpread rank_spread(const std::vector<model::WorkerRecord>& workers) {
+    RankSpread out;
+    // (trial, rank) -> the rank's earliest start and latest end in that trial
+    std::map<std::pair<int, int>, std::pair<double, double>> spans;
+    for (const auto& w : workers) {
+        const auto key = std::make_pair(w.trial, w.rank);
+        auto [it, fresh] = spans.try_emplace(key, w.start_s, w.end_s);
+        if (!fresh) {
+            it->second.first = std::min(it->second.first, w.start_s);
+            it->second.second = std::max(it->second.second, w.end_s);
+        }
     }
+    std::map<int, std::pair<double, int>> per_rank;  // rank -> (sum of spans, trials)
+    for (const auto& [key, span] : spans) {
+        auto& acc = per_rank[key.second];
+        acc.first += span.second - span.first;
+        acc.second += 1;
+    }
+    if (per_rank.empty()) return out;
+    out.ranks = static_cast<int>(per_rank.size());
+    bool first = true;
+    double sum = 0.0;
+    for (const auto& [rank, acc] : per_rank) {
+        const double mean = acc.first / acc.second;
+        out.min = first ? mean : std::min(out.min, mean);
+        out.max = first ? mean : std::max(out.max, mean);
+        sum += mean;
+        first = false;
+    }
+    out.avg = sum / out.ranks;
+    return out;
+}
+
+const char* to_string(CellState s) {
+    switch (s) {
+        case CellState::pending: return "pending";
+        case CellState::partial: return "partial";
+        case CellState::budget: return "budget";
+        case CellState::complete: return "complete";
+    }
+    return "?";
+}
+
+model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state,
+                                        const std::vector<model::TrialRecord>& trials,
+                                        const std::vector<model::WorkerRecord>& workers) {
+    model::CellSummaryRecord r;
+    r.cell = cell.index;
+    r.state = to_string(state);
+    std::vector<double> walls;
+    std::vector<int> measured;  // trial numbers that count
+    for (const auto& t : trials) {
+        if (t.cell != cell.index) continue;
+        ++r.trials;
+        if (t.warmup) continue;
+        walls.push_back(t.wall_s);
+        measured.push_back(t.trial);
+    }
+    const Summary s = summarize(walls);
+    r.n = s.n;
+    r.median_s = s.median;
+    r.min_s = s.min;
+    r.max_s = s.max;
+    r.mean_s = s.mean;
+    r.std_s = s.stddev;
+    r.ci_low_s = s.ci.low;
+    r.ci_high_s = s.ci.high;
+    r.ci_level = s.ci.level;
+    std::sort(measured.begin(), measured.end());
+    std::vector<model::WorkerRecord> mine;
+    for (const auto& w : workers)
+        if (w.cell == cell.index && std::binary_search(measured.begin(), measured.end(), w.trial)) mine.push_back(w);
+    const RankSpread spread = rank_spread(mine);
+    r.rank_min_s = spread.min;
+    r.rank_avg_s = spread.avg;
+    r.rank_max_s = spread.max;
+    return r;
+}
+
+std::string format_cell_table(const std::vector<model::Cell>& cells,
+                              const std::vector<model::CellSummaryRecord>& summary) {
+    std::size_t name_w = 4;
+    for (const auto& c : cells) name_w = std::max(name_w, c.name.size());
+    std::map<int, const model::CellSummaryRecord*> by_cell;
+    for (const auto& s : summary) by_cell[s.cell] = &s;
+
+    std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4} {:<6} {:>3} {:>9} {:>21} {:>9} {:>9} {:>9} {:>9}  {}\n",
+                                  "cell", name_w, "workload", "ranks", "threads", "gil", "scale", "n", "median s",
+                                  "95% CI of median", "min s", "max s", "mean s", "std s", "ranks min/avg/max s");
+    bool narrow = false;  // an interval below 95%
+    for (const auto& c : cells) {
+        const auto it = by_cell.find(c.index);
+        const model::CellSummaryRecord empty{};
+        const model::CellSummaryRecord& s = it != by_cell.end() ? *it->second : empty;
+        std::string line = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4} {:<6} {:>3}", c.name, name_w,
+                                       model::to_string(c.workload), c.ranks, c.threads, c.gil,
+                                       model::to_string(c.scaling), s.n);
+        if (s.n == 0) {
+            line += fmt::format(" {:>9}", "-");
+        } else {
+            const bool flagged = s.ci_level < 0.95;
+            narrow = narrow || flagged;
+            line += fmt::format(" {:>9.4f} {:>20}{} {:>9.4f} {:>9.4f} {:>9.4f} {:>9.4f}  {:.4f}/{:.4f}/{:.4f}",
+                                s.median_s, fmt::format("[{:.4f}, {:.4f}]", s.ci_low_s, s.ci_high_s),
+                                flagged ? "*" : " ", s.min_s, s.max_s, s.mean_s, s.std_s, s.rank_min_s,
+                                s.rank_avg_s, s.rank_max_s);
+        }
+        if (!s.state.empty() && s.state != "complete") line += fmt::format("  ({})", s.state);
+        out += line + "\n";
+    }
+    if (narrow)
+        out += "* fewer than 6 measured trials: no order-statistic interval reaches 95%; shown is [min, max],\n"
+               "  which covers the median with probability 1 - 2^(1-n) (n = 3: 75%, n = 5: 94%)\n";
     return out;
 }
 
@@ -72,7 +207,7 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         return std::string();
     };
     auto value = [](const CellTimes* c) {
-        if (!c) return std::string("-");
+        if (!c || c->wall_s.empty()) return std::string("-");
         const Summary s = summarize(c->wall_s);
         return fmt::format("{:.3f} s", s.median);
     };

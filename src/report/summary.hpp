@@ -7,8 +7,21 @@
 #include <vector>
 
 #include "model/cell.hpp"
+#include "model/records.hpp"
 
 namespace gilbench::report {
+
+// A confidence interval of the median from order statistics: [x(j), x(n+1-j)] (1-based,
+// sorted) covers the population median with probability 1 - 2 P(B <= j-1), B ~ Binomial(n,
+// 1/2), whatever the distribution. The narrowest such interval with coverage >= the level
+// asked for is chosen. Below n = 6 none reaches 95%: then it is [min, max] and `level` says
+// what it really covers (0.75 for n = 3, 0.9375 for n = 5).
+struct MedianInterval {
+    double low = 0.0;
+    double high = 0.0;
+    double level = 0.0;  // actual coverage; 0 for n <= 1
+};
+MedianInterval median_interval(const std::vector<double>& sorted, double confidence = 0.95);
 
 struct Summary {
     int n = 0;
@@ -17,9 +30,31 @@ struct Summary {
     double max = 0.0;
     double mean = 0.0;
     double stddev = 0.0;  // sample standard deviation; 0 when n < 2
+    MedianInterval ci;    // 95% interval of the median
 };
 
 Summary summarize(std::vector<double> values);
+
+// Across the ranks of a cell: each rank's own time in a trial is the span of its threads
+// (latest end - earliest start); averaged over the trials given, then min, mean and max over
+// the ranks (as OSU's benchmarks report). All 0 without workers.
+struct RankSpread {
+    int ranks = 0;
+    double min = 0.0;
+    double avg = 0.0;
+    double max = 0.0;
+};
+RankSpread rank_spread(const std::vector<model::WorkerRecord>& workers);
+
+// How a cell ended, as stored in summary.state.
+enum class CellState { pending, partial, budget, complete };
+const char* to_string(CellState s);
+
+// The summary row of one cell from its stored trials and workers (any cell's rows may be
+// passed: the cell's are picked out; warm-ups are left out of the statistics).
+model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state,
+                                        const std::vector<model::TrialRecord>& trials,
+                                        const std::vector<model::WorkerRecord>& workers);
 
 // Measured wall times (repeats only, no warm-ups) of each cell, indexed like the job's cells.
 struct CellTimes {
@@ -27,8 +62,10 @@ struct CellTimes {
     std::vector<double> wall_s;
 };
 
-// One line per cell: name, workload, ranks x threads, gil, n, median/min/max seconds.
-std::string format_cell_table(const std::vector<CellTimes>& cells);
+// One line per cell: layout, n, median and its 95% interval, min/max/mean/std, and the
+// per-rank min/avg/max; a note under it explains intervals below 95%.
+std::string format_cell_table(const std::vector<model::Cell>& cells,
+                              const std::vector<model::CellSummaryRecord>& summary);
 
 // The seed's table: rows single thread (1x1), multi thread (1 rank, T>1), multi process
 // (P>1 ranks, 1 thread); columns CPU-bound and I/O-bound; median seconds. std::nullopt when

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <latch>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <boost/mpi/collectives.hpp>
@@ -13,6 +14,7 @@
 #include <mpi.h>
 
 #include "gil/gil.hpp"
+#include "runner/host_info.hpp"
 #include "workloads/workload.hpp"
 
 // Boost.Serialization of the plain records, kept here so model/ stays dependency-free.
@@ -65,6 +67,31 @@ bool agree_to_stop(const boost::mpi::communicator& comm, const RunSettings& sett
     return boost::mpi::all_reduce(comm, mine, boost::mpi::maximum<int>()) != 0;
 }
 
+// What the ranks of a cell agree on after each trial.
+enum : int { stop_flag = 1, budget_flag = 2 };
+
+// Rank 0's view of one trial: every rank's records joined, wall time = latest end - earliest start.
+model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {
+    model::TrialResult result;
+    result.trial = {cell.index, trial, trial < cell.warmups, 0.0};
+    double first = 0.0, last = 0.0;
+    bool any = false;
+    for (auto& l : all) {
+        for (const auto& w : l.workers) {
+            first = any ? std::min(first, w.start_s) : w.start_s;
+            last = any ? std::max(last, w.end_s) : w.end_s;
+            any = true;
+        }
+        result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
+        result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
+                            std::make_move_iterator(l.trace.end()));
+        result.requests.insert(result.requests.end(), l.requests.begin(), l.requests.end());
+        if (result.first_error.empty()) result.first_error = l.first_error;
+    }
+    result.trial.wall_s = last - first;
+    return result;
+}
+
 }  // namespace
 
 Topology discover_topology(const boost::mpi::communicator& world) {
@@ -88,10 +115,74 @@ Topology discover_topology(const boost::mpi::communicator& world) {
     char name[MPI_MAX_PROCESSOR_NAME] = {};
     int len = 0;
     MPI_Get_processor_name(name, &len);
-    std::vector<std::string> names;
+    std::vector<std::string> names, models;
+    std::vector<int> online;
     boost::mpi::all_gather(world, std::string(name, static_cast<std::size_t>(len)), names);
-    for (int l : distinct) topo.hosts.push_back(names[static_cast<std::size_t>(l)]);
+    boost::mpi::all_gather(world, cpu_model(), models);
+    boost::mpi::all_gather(world, online_cpus(), online);
+    boost::mpi::all_gather(world, affinity_cpus(), topo.rank_cpus);
+    boost::mpi::all_gather(world, topo.node, topo.rank_node);
+    // Per node, as its first rank sees it.
+    for (int l : distinct) {
+        const auto i = static_cast<std::size_t>(l);
+        topo.hosts.push_back(names[i]);
+        topo.cpu_model.push_back(models[i]);
+        topo.cores.push_back(online[i]);
+    }
+    topo.ranks_per_node.assign(distinct.size(), 0);
+    for (int n : topo.rank_node) ++topo.ranks_per_node[static_cast<std::size_t>(n)];
     return topo;
+}
+
+std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell>& cells, const Topology& topo) {
+    // The worst case over all cells, per node and per rank: a sweep gives two lines, not one
+    // per cell. (Open MPI binds each rank to one core by default when ranks <= cores.)
+    struct Worst {
+        int cells = 0;
+        double ratio = 0.0;  // threads per CPU
+        int threads = 0, cpus = 0, where = -1;
+        std::string cell;
+        void note(int t, int c, int w, const std::string& name) {
+            if (static_cast<double>(t) / c <= ratio) return;
+            ratio = static_cast<double>(t) / c;
+            threads = t, cpus = c, where = w, cell = name;
+        }
+    } node, rank;
+    for (const auto& c : cells) {
+        // I/O threads spend the trial waiting for responses: only cells that compute count.
+        if (c.workload == model::Workload::io) continue;
+        std::vector<int> per_node(topo.cores.size(), 0);
+        bool rank_over = false, node_over = false;
+        for (int r = 0; r < c.ranks && r < static_cast<int>(topo.rank_node.size()); ++r) {
+            const auto i = static_cast<std::size_t>(r);
+            per_node[static_cast<std::size_t>(topo.rank_node[i])] += c.threads;
+            if (c.threads > topo.rank_cpus[i]) {
+                rank_over = true;
+                rank.note(c.threads, topo.rank_cpus[i], r, c.name);
+            }
+        }
+        for (std::size_t n = 0; n < per_node.size(); ++n)
+            if (per_node[n] > topo.cores[n]) {
+                node_over = true;
+                node.note(per_node[n], topo.cores[n], static_cast<int>(n), c.name);
+            }
+        node.cells += node_over;
+        rank.cells += rank_over;
+    }
+    std::vector<std::string> out;
+    if (node.cells > 0)
+        out.push_back(fmt::format("{} cell(s) run more threads on a node than it has CPUs, up to {} threads on {} "
+                                  "({} CPUs) in cell '{}': threads share cores, so those times include the "
+                                  "oversubscription; use fewer ranks or threads per node, or more nodes",
+                                  node.cells, node.threads, topo.hosts[static_cast<std::size_t>(node.where)],
+                                  node.cpus, node.cell));
+    if (rank.cells > 0)
+        out.push_back(fmt::format("{} cell(s) run more threads on a rank than it may use CPUs (its affinity mask), "
+                                  "up to {} threads on rank {} bound to {} CPU(s) in cell '{}': its threads take turns "
+                                  "on those CPUs; give each rank T CPUs (mpirun --map-by slot:PE=T, or --bind-to "
+                                  "none; srun -c T) or lower threads (--threads)",
+                                  rank.cells, rank.threads, rank.where, rank.cpus, rank.cell));
+    return out;
 }
 
 void sleeping_barrier(const boost::mpi::communicator& comm) {
@@ -187,54 +278,63 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
 
 RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topology,
                      const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink) {
-    const auto run_start = clock::now();
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
+        const int trials = cell.warmups + cell.repeats;
+        // Trials a resumed run has already: every rank holds the same lists, so all skip alike
+        // without talking.
+        std::set<int> stored;
+        if (ci < settings.done.trials.size()) stored.insert(settings.done.trials[ci].begin(), settings.done.trials[ci].end());
+        const bool closed = ci < settings.done.closed.size() && settings.done.closed[ci];
+        auto pending_after = [&](int t) {
+            for (int u = t + 1; u < trials; ++u)
+                if (!stored.count(u)) return true;
+            return false;
+        };
+        if (closed || !pending_after(-1)) {
+            if (sink && world.rank() == 0) sink->on_cell_end(cell, ci, closed ? CellEnd::budget : CellEnd::complete);
+            continue;
+        }
+
         const bool member = world.rank() < cell.ranks;
         const boost::mpi::communicator sub = world.split(member ? 0 : 1);
-        bool stop = false;
+        CellEnd end = CellEnd::complete;
         if (member) {
             const std::string url = io_url_for(cell, settings);
-            const int trials = cell.warmups + cell.repeats;
-            for (int trial = 0; trial < trials && !stop; ++trial) {
+            int measured = 0;
+            for (int t : stored) measured += t >= cell.warmups;
+            const auto cell_start = clock::now();
+            for (int trial = 0; trial < trials; ++trial) {
+                if (stored.count(trial)) continue;
                 LocalTrial local = run_local_trial(cell, trial, world.rank(), topology.node, url,
                                                    [&] { sleeping_barrier(sub); });
                 sleeping_barrier(sub);  // nobody spins in the gather while others still measure
                 std::vector<LocalTrial> all;
                 boost::mpi::gather(sub, local, all, 0);
                 if (sub.rank() == 0) {
-                    model::TrialResult result;
-                    result.trial = {cell.index, trial, trial < cell.warmups, 0.0};
-                    double first = 0.0, last = 0.0;
-                    bool any = false;
-                    std::string error;
-                    for (auto& l : all) {
-                        for (const auto& w : l.workers) {
-                            first = any ? std::min(first, w.start_s) : w.start_s;
-                            last = any ? std::max(last, w.end_s) : w.end_s;
-                            any = true;
-                        }
-                        result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
-                        result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
-                                            std::make_move_iterator(l.trace.end()));
-                        result.requests.insert(result.requests.end(), l.requests.begin(), l.requests.end());
-                        if (error.empty()) error = l.first_error;
-                    }
-                    result.trial.wall_s = last - first;
-                    if (sink) sink->on_trial(cell, result);
-                    if (settings.progress) {
-                        std::string line = fmt::format(
-                            "cell {}/{} {}: trial {}/{}{} wall {:.3f} s (elapsed {:.1f} s)", ci + 1, cells.size(),
-                            cell.name, trial + 1, trials, trial < cell.warmups ? " (warm-up)" : "",
-                            result.trial.wall_s, seconds_between(run_start, clock::now()));
-                        if (!error.empty()) line += fmt::format("; I/O errors, first: {}", error);
-                        settings.progress(line);
-                    }
+                    model::TrialResult result = join_trial(cell, trial, all);
+                    if (sink) sink->on_trial(cell, ci, result);
                 }
-                stop = agree_to_stop(sub, settings);
+                measured += trial >= cell.warmups;
+                int flags = settings.stop_requested && settings.stop_requested->load() ? stop_flag : 0;
+                // The budget is rank 0's clock alone: one decision, shared. At least one repeat
+                // runs, and warm-ups always all run.
+                if (sub.rank() == 0 && cell.time_budget_s > 0 && measured >= 1 && pending_after(trial) &&
+                    std::chrono::duration<double>(clock::now() - cell_start).count() >= cell.time_budget_s)
+                    flags |= budget_flag;
+                flags = boost::mpi::all_reduce(sub, flags, boost::mpi::bitwise_or<int>());
+                if (flags & stop_flag) {
+                    end = pending_after(trial) ? CellEnd::interrupted : CellEnd::complete;
+                    break;
+                }
+                if (flags & budget_flag) {
+                    end = CellEnd::budget;
+                    break;
+                }
             }
         }
         sleeping_barrier(world);  // ranks that sat this cell out wait here, asleep
+        if (sink && world.rank() == 0) sink->on_cell_end(cell, ci, end);
         if (agree_to_stop(world, settings)) return RunOutcome::interrupted;
     }
     return RunOutcome::complete;

@@ -19,21 +19,41 @@
 namespace gilbench::runner {
 
 // Where this rank lives. Nodes are found with a shared-memory split (MPI_Comm_split_type),
-// so ranks on one host share a node id whatever their host names are.
+// so ranks on one host share a node id whatever their host names are. Everything but
+// node_comm is the same on every rank.
 struct Topology {
     int node = 0;                    // this rank's node, index into hosts
     int node_rank = 0;               // rank within the node
     int node_size = 1;               // ranks on this node
     std::vector<std::string> hosts;  // one name per node, node 0 first (holds world rank 0)
+    std::vector<std::string> cpu_model;   // per node
+    std::vector<int> cores;               // per node: online CPUs
+    std::vector<int> ranks_per_node;      // per node
+    std::vector<int> rank_node;           // per world rank
+    std::vector<int> rank_cpus;           // per world rank: CPUs in its affinity mask
     boost::mpi::communicator node_comm;
 };
 Topology discover_topology(const boost::mpi::communicator& world);
+
+// Cells that put more threads on a node, or on a rank, than there are CPUs for them: their
+// times measure the oversubscription, not the GIL. One message per problem ("" if none).
+std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell>& cells, const Topology& topology);
+
+// How a cell's run ended on this pass.
+enum class CellEnd {
+    complete,     // every planned trial is stored
+    budget,       // its time budget ran out after at least one repeat
+    interrupted,  // a stop request came first
+};
 
 // Receives each finished trial on rank 0, in order. Writing results happens here.
 class TrialSink {
 public:
     virtual ~TrialSink() = default;
-    virtual void on_trial(const model::Cell& cell, const model::TrialResult& result) = 0;
+    // `position` is the cell's place in the plan (= cell.index for a whole plan).
+    virtual void on_trial(const model::Cell& cell, std::size_t position, const model::TrialResult& result) = 0;
+    // After the cell's last trial of this pass (also when nothing was left to run).
+    virtual void on_cell_end(const model::Cell& /*cell*/, std::size_t /*position*/, CellEnd /*end*/) {}
 };
 
 // What one rank measured in one trial (its threads), before the gather.
@@ -50,13 +70,19 @@ struct LocalTrial {
 LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
                            const std::function<void()>& start_barrier);
 
+// A resumed run: what is stored already. Must be the same on every rank.
+struct Done {
+    std::vector<std::vector<int>> trials;  // per cell: the trial numbers stored
+    std::vector<char> closed;              // per cell: 1 = nothing more to run (its budget ran out)
+};
+
 struct RunSettings {
     // Base URL of this node's embedded server ("" if none runs); io cells without a url use it.
     std::string embedded_base_url;
     // Set asynchronously (signal handler); checked after every trial, agreed across ranks.
     const std::atomic<bool>* stop_requested = nullptr;
-    // Rank 0 only: one progress line per trial.
-    std::function<void(const std::string&)> progress;
+    // Trials to skip (--resume); empty: run everything.
+    Done done;
 };
 
 enum class RunOutcome { complete, interrupted };

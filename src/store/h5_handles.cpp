@@ -201,6 +201,44 @@ void write_int_attr(hid_t loc, const char* name, int value) {
     check(H5Awrite(attr.get(), H5T_NATIVE_INT, &value), "H5Awrite", name);
 }
 
+void write_int_array_attr(hid_t loc, const char* name, const std::vector<int>& values) {
+    const hsize_t n = values.size();
+    dataspace space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
+    attribute attr = create_attr(loc, name, H5T_STD_I32LE, space.get());
+    if (!values.empty()) check(H5Awrite(attr.get(), H5T_NATIVE_INT, values.data()), "H5Awrite", name);
+}
+
+std::vector<std::string> read_string_array_attr(hid_t loc, const char* name) {
+    std::vector<std::string> out;
+    if (!check_tri(H5Aexists(loc, name), "H5Aexists", name)) return out;
+    attribute attr(check_id(H5Aopen(loc, name, H5P_DEFAULT), "H5Aopen", name));
+    dataspace space(check_id(H5Aget_space(attr.get()), "H5Aget_space", name));
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    if (n <= 0) return out;
+    datatype type = vlen_utf8_string();
+    std::vector<char*> raw(static_cast<std::size_t>(n), nullptr);
+    check(H5Aread(attr.get(), type.get(), raw.data()), "H5Aread", name);
+    for (char* s : raw) out.emplace_back(s != nullptr ? s : "");
+    (void)H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, raw.data());
+    return out;
+}
+
+datatype common_members(hid_t full, hid_t stored, std::string_view what) {
+    datatype out = create_compound(H5Tget_size(full), what);
+    const int n = H5Tget_nmembers(full);
+    for (int i = 0; i < n; ++i) {
+        const auto u = static_cast<unsigned>(i);
+        char* name = H5Tget_member_name(full, u);
+        const bool present = name != nullptr && H5Tget_member_index(stored, name) >= 0;
+        if (present) {
+            datatype member(check_id(H5Tget_member_type(full, u), "H5Tget_member_type", what));
+            insert_member(out.get(), name, H5Tget_member_offset(full, u), member.get());
+        }
+        H5free_memory(name);
+    }
+    return out;
+}
+
 std::optional<std::string> read_string_attr(hid_t loc, const char* name) {
     if (!check_tri(H5Aexists(loc, name), "H5Aexists", name)) return std::nullopt;
     attribute attr(check_id(H5Aopen(loc, name, H5P_DEFAULT), "H5Aopen", name));
@@ -265,6 +303,44 @@ void table::append(const void* rows, hsize_t n) {
         throw;
     }
     size_ = new_size;
+}
+
+table table::open(hid_t loc, const std::string& name, std::string path, datatype row_type) {
+    table t;
+    t.row_type_ = std::move(row_type);
+    t.path_ = std::move(path);
+    t.dataset_ = dataset(check_id(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", t.path_));
+    dataspace space(check_id(H5Dget_space(t.dataset_.get()), "H5Dget_space", t.path_));
+    if (H5Sget_simple_extent_ndims(space.get()) != 1)
+        throw std::runtime_error("'" + t.path_ + "' is not a 1-D table");
+    check(H5Sget_simple_extent_dims(space.get(), &t.size_, nullptr), "H5Sget_simple_extent_dims", t.path_);
+    return t;
+}
+
+void table::read(hid_t mem_type, void* out) const {
+    if (size_ == 0) return;
+    check(H5Dread(dataset_.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), "H5Dread", path_);
+}
+
+datatype table::stored_type() const {
+    return datatype(check_id(H5Dget_type(dataset_.get()), "H5Dget_type", path_));
+}
+
+void table::write_at(hsize_t first, const void* rows, hsize_t n) {
+    if (n == 0) return;
+    if (first + n > size_) throw std::runtime_error("'" + path_ + "': write past the end of the table");
+    dataspace file_space(check_id(H5Dget_space(dataset_.get()), "H5Dget_space", path_));
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &first, nullptr, &n, nullptr),
+          "H5Sselect_hyperslab", path_);
+    dataspace mem_space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", path_));
+    check(H5Dwrite(dataset_.get(), row_type_.get(), mem_space.get(), file_space.get(), H5P_DEFAULT, rows),
+          "H5Dwrite", path_);
+}
+
+void table::truncate(hsize_t n) {
+    if (n >= size_) return;
+    check(H5Dset_extent(dataset_.get(), &n), "H5Dset_extent", path_);
+    size_ = n;
 }
 
 }  // namespace gilbench::store::h5

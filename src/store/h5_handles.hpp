@@ -108,8 +108,16 @@ datatype packed_copy(hid_t type, std::string_view what);
 void write_string_attr(hid_t loc, const char* name, const std::string& value);
 void write_string_array_attr(hid_t loc, const char* name, const std::vector<std::string>& values);
 void write_int_attr(hid_t loc, const char* name, int value);
+void write_int_array_attr(hid_t loc, const char* name, const std::vector<int>& values);
 // nullopt if the attribute does not exist; throws if it is not a scalar string.
 std::optional<std::string> read_string_attr(hid_t loc, const char* name);
+// Every element of a string attribute (a scalar gives one); empty if it does not exist.
+std::vector<std::string> read_string_array_attr(hid_t loc, const char* name);
+
+// A copy of the memory compound `full` holding only the members that `stored` (a dataset's
+// type) also has, at the same offsets: reading with it leaves the other members of the
+// caller's struct as they were, so files from older writers read with their defaults.
+datatype common_members(hid_t full, hid_t stored, std::string_view what);
 
 // An extendible, chunked, gzip-compressed 1-D table of compound rows.
 class table {
@@ -118,8 +126,19 @@ public:
     // Creates `name` under `loc` empty; `path` names it in messages ("/runs/run-000/workers").
     table(hid_t loc, const std::string& name, std::string path, datatype row_type,
           hsize_t chunk_rows);
+    // Opens the existing table `name` under `loc` to append to it (a resumed run).
+    static table open(hid_t loc, const std::string& name, std::string path, datatype row_type);
     // Grows the dataset by n rows and writes them from `rows` (n packed rows of the row type).
     void append(const void* rows, hsize_t n);
+    // Reads every row into `out` (size() elements of `mem_type`, which may name a subset of
+    // the fields by name). Variable-length strings are the caller's to reclaim.
+    void read(hid_t mem_type, void* out) const;
+    // The stored row type (a dataset's own, as written).
+    datatype stored_type() const;
+    // Overwrites n rows starting at row `first` (first + n <= size()).
+    void write_at(hsize_t first, const void* rows, hsize_t n);
+    // Drops rows from the end: only n rows are kept.
+    void truncate(hsize_t n);
     hsize_t size() const noexcept { return size_; }
     const std::string& path() const noexcept { return path_; }
 

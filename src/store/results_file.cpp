@@ -4,12 +4,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <set>
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
@@ -86,6 +89,17 @@ void write_root_attrs(hid_t root, const FileInfo& info) {
     h5::write_string_attr(root, "compiler", info.compiler);
 }
 
+// The build and libraries that wrote a run (the root has the same for the file's creator).
+void write_build_attrs(hid_t run, const FileInfo& info) {
+    h5::write_string_attr(run, "gilbench_version", info.gilbench_version);
+    h5::write_string_attr(run, "git_sha", info.git_sha);
+    h5::write_string_attr(run, "command_line", detail::to_valid_utf8(info.command_line));
+    h5::write_string_attr(run, "mpi_library", info.mpi_library);
+    h5::write_string_attr(run, "hdf5_version", h5::library_version());
+    h5::write_string_attr(run, "curl_version", info.curl_version);
+    h5::write_string_attr(run, "compiler", info.compiler);
+}
+
 }  // namespace
 
 const char* to_string(RunStatus s) {
@@ -114,6 +128,7 @@ struct detail::run_state {
     h5::table workers;
     h5::table trace;
     h5::table requests;
+    h5::table summary;
 
     void flush() const { h5::flush(file->file.get(), file->path); }
 };
@@ -240,6 +255,29 @@ ResultsFile ResultsFile::open_or_create(const std::string& path, const FileInfo&
     return ResultsFile(open_file(path, info, st.type()));
 }
 
+ResultsFile ResultsFile::create_replacing(const std::string& path, const FileInfo& info) {
+    const h5::error_silencer quiet;
+    if (path.empty()) {
+        throw std::runtime_error("results file path is empty: pass one with -o FILE");
+    }
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (st.type() != fs::file_type::not_found) {
+        // Opening it first proves it is a gilbench/1 file nobody else holds; only then delete.
+        try {
+            ResultsFile(open_file(path, info, st.type()));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string(e.what()) +
+                                     " (--overwrite replaces only gilbench results files)");
+        }
+        if (!fs::remove(path, ec) && ec) {
+            throw std::runtime_error("cannot delete results file " + in_quotes(path) +
+                                     " to overwrite it: " + ec.message());
+        }
+    }
+    return ResultsFile(create_file(path, info));
+}
+
 ResultsFile::ResultsFile(std::shared_ptr<detail::file_state> state) : state_(std::move(state)) {}
 ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
 ResultsFile& ResultsFile::operator=(ResultsFile&&) noexcept = default;
@@ -248,6 +286,31 @@ ResultsFile::~ResultsFile() {
     // Closing may print through HDF5's default handler; keep stderr for our own messages.
     const h5::error_silencer quiet;
     state_.reset();
+}
+
+const std::string& ResultsFile::path() const { return state_->path; }
+
+std::vector<RunListing> ResultsFile::runs() const {
+    const h5::error_silencer quiet;
+    const std::string file = "results file " + in_quotes(state_->path);
+    return with_context(file, [&] {
+        std::vector<RunListing> out;
+        h5::group runs = h5::open_group(state_->file.get(), runs_group);
+        std::vector<std::string> names = h5::child_names(runs.get(), "/runs");
+        std::sort(names.begin(), names.end(),
+                  [](const std::string& a, const std::string& b) { return run_number(a) < run_number(b); });
+        for (const auto& name : names) {
+            if (run_number(name) < 0) continue;
+            h5::group g = h5::open_group(runs.get(), name);
+            RunListing r;
+            r.name = name;
+            r.status = h5::read_string_attr(g.get(), "status").value_or("");
+            r.job = h5::read_string_attr(g.get(), "job").value_or("");
+            r.started_utc = h5::read_string_attr(g.get(), "started_utc").value_or("");
+            out.push_back(std::move(r));
+        }
+        return out;
+    });
 }
 
 RunWriter ResultsFile::begin_run(const RunInfo& info) {
@@ -277,9 +340,19 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_string_array_attr(g, "hosts", hosts);
         // Provenance of this run; the root attributes describe only the run that created
         // the file.
-        h5::write_string_attr(g, "gilbench_version", state_->info.gilbench_version);
-        h5::write_string_attr(g, "git_sha", state_->info.git_sha);
-        h5::write_string_attr(g, "command_line", detail::to_valid_utf8(state_->info.command_line));
+        write_build_attrs(g, state_->info);
+        h5::write_string_attr(g, "job_name", detail::to_valid_utf8(info.job_name));
+        std::vector<std::string> models;
+        for (const auto& m : info.cpu_model) models.push_back(detail::to_valid_utf8(m));
+        h5::write_string_array_attr(g, "cpu_model", models);
+        h5::write_int_array_attr(g, "cores", info.cores);
+        h5::write_int_array_attr(g, "ranks_per_node", info.ranks_per_node);
+        h5::write_int_array_attr(g, "rank_node", info.rank_node);
+        h5::write_int_array_attr(g, "rank_cpus", info.rank_cpus);
+        h5::write_string_attr(g, "slurm_job_id", detail::to_valid_utf8(info.slurm_job_id));
+        h5::write_string_attr(g, "os", detail::to_valid_utf8(info.os));
+        h5::write_string_array_attr(g, "resumed_utc", {});
+        h5::write_string_array_attr(g, "resume_command_lines", {});
 
         w->cells = h5::table(g, "cells", path + "/cells", detail::cell_row_type(), chunk_rows);
         w->trials = h5::table(g, "trials", path + "/trials", detail::trial_row_type(), chunk_rows);
@@ -288,6 +361,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         w->trace = h5::table(g, "trace", path + "/trace", detail::trace_row_type(), chunk_rows);
         w->requests =
             h5::table(g, "requests", path + "/requests", detail::request_row_type(), chunk_rows);
+        w->summary = h5::table(g, "summary", path + "/summary", detail::summary_row_type(), chunk_rows);
         w->flush();
     } catch (const std::exception& e) {
         // Unlink the half-made run so readers never meet a run without its tables.
@@ -304,6 +378,160 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
     return RunWriter(std::move(w));
 }
 
+namespace {
+
+// The (cell, trial) key of a row, read by field name from any of the per-trial tables.
+struct trial_key {
+    std::int32_t cell;
+    std::int32_t trial;
+};
+
+h5::datatype trial_key_type() {
+    h5::datatype t = h5::create_compound(sizeof(trial_key), "(cell, trial)");
+    h5::insert_member(t.get(), "cell", offsetof(trial_key, cell), H5T_NATIVE_INT32);
+    h5::insert_member(t.get(), "trial", offsetof(trial_key, trial), H5T_NATIVE_INT32);
+    return t;
+}
+
+std::vector<trial_key> read_keys(const h5::table& t) {
+    std::vector<trial_key> keys(t.size());
+    t.read(trial_key_type().get(), keys.data());
+    return keys;
+}
+
+// Rows are written trial by trial, the `trials` row last: the rows of a trial that never
+// reached `trials` sit at the end of the table. Drops them; returns how many.
+std::size_t drop_unfinished_tail(h5::table& t, const std::set<std::pair<int, int>>& finished) {
+    const std::vector<trial_key> keys = read_keys(t);
+    std::size_t keep = keys.size();
+    while (keep > 0 && !finished.count({keys[keep - 1].cell, keys[keep - 1].trial})) --keep;
+    const std::size_t dropped = keys.size() - keep;
+    t.truncate(keep);
+    return dropped;
+}
+
+// Reads a table of rows that hold variable-length strings, converts each row, then hands
+// the strings back to HDF5.
+template <class Row, class Out>
+std::vector<Out> read_rows_with_strings(const h5::table& t, const h5::datatype& full_type, std::string_view what) {
+    const h5::datatype stored = t.stored_type();
+    const h5::datatype mem = h5::common_members(full_type.get(), stored.get(), what);
+    std::vector<Row> rows(t.size());
+    std::memset(static_cast<void*>(rows.data()), 0, rows.size() * sizeof(Row));
+    t.read(mem.get(), rows.data());
+    std::vector<Out> out;
+    out.reserve(rows.size());
+    for (const Row& r : rows) out.push_back(detail::from_row(r));
+    if (!rows.empty()) {
+        const hsize_t n = rows.size();
+        h5::dataspace space(h5::check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", what));
+        (void)H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, rows.data());
+    }
+    return out;
+}
+
+}  // namespace
+
+namespace {
+
+// The tables of an existing run, opened to read or append; runs from before `requests` and
+// `summary` existed get them (empty) when `create_missing`.
+void open_tables(detail::run_state& w, const std::string& path, bool create_missing) {
+    const hid_t g = w.group.get();
+    w.cells = h5::table::open(g, "cells", path + "/cells", detail::cell_row_type());
+    w.trials = h5::table::open(g, "trials", path + "/trials", detail::trial_row_type());
+    w.workers = h5::table::open(g, "workers", path + "/workers", detail::worker_row_type());
+    w.trace = h5::table::open(g, "trace", path + "/trace", detail::trace_row_type());
+    auto open_or_make = [&](const char* name, h5::datatype type) {
+        if (h5::link_exists(g, name)) return h5::table::open(g, name, path + "/" + name, std::move(type));
+        if (create_missing) return h5::table(g, name, path + "/" + name, std::move(type), chunk_rows);
+        return h5::table();
+    };
+    w.requests = open_or_make("requests", detail::request_row_type());
+    w.summary = open_or_make("summary", detail::summary_row_type());
+}
+
+std::set<std::pair<int, int>> finished_trials(const h5::table& trials) {
+    std::set<std::pair<int, int>> finished;
+    for (const auto& k : read_keys(trials)) finished.insert({k.cell, k.trial});
+    return finished;
+}
+
+}  // namespace
+
+StoredRun ResultsFile::read_run(const std::string& name) const {
+    const h5::error_silencer quiet;
+    const std::string path = std::string("/") + runs_group + "/" + name;
+    return with_context("results file " + in_quotes(state_->path) + ", run " + name + ": cannot read it", [&] {
+        StoredRun stored;
+        detail::run_state w;
+        h5::group runs = h5::open_group(state_->file.get(), runs_group);
+        if (!h5::link_exists(runs.get(), name)) throw std::runtime_error("there is no " + path);
+        w.group = h5::open_group(runs.get(), name);
+        open_tables(w, path, false);
+        {
+            const h5::datatype full = detail::trial_row_type();
+            const h5::datatype stored_type = w.trials.stored_type();
+            const h5::datatype mem = h5::common_members(full.get(), stored_type.get(), "trials row");
+            std::vector<detail::trial_row> rows(w.trials.size());
+            w.trials.read(mem.get(), rows.data());
+            for (const auto& r : rows) stored.trials.push_back({r.cell, r.trial, r.warmup != 0, r.wall_s});
+        }
+        const std::set<std::pair<int, int>> finished = finished_trials(w.trials);
+        {
+            const h5::datatype full = detail::worker_row_type();
+            const h5::datatype stored_type = w.workers.stored_type();
+            const h5::datatype mem = h5::common_members(full.get(), stored_type.get(), "workers row");
+            std::vector<model::WorkerRecord> rows(w.workers.size());
+            w.workers.read(mem.get(), rows.data());
+            for (const auto& r : rows)
+                if (finished.count({r.cell, r.trial})) stored.workers.push_back(r);
+        }
+        stored.cells = read_rows_with_strings<detail::cell_row, model::Cell>(w.cells, detail::cell_row_type(),
+                                                                             "cells row");
+        if (w.summary.path().size() > 0)
+            stored.summary = read_rows_with_strings<detail::summary_row, model::CellSummaryRecord>(
+                w.summary, detail::summary_row_type(), "summary row");
+        stored.hosts = h5::read_string_array_attr(w.group.get(), "hosts");
+        return stored;
+    });
+}
+
+RunWriter ResultsFile::resume_run(const std::string& name, const std::string& started_utc,
+                                  std::size_t* dropped_rows) {
+    const h5::error_silencer quiet;
+    const std::string file = "results file " + in_quotes(state_->path);
+    auto w = std::make_unique<detail::run_state>();
+    w->file = state_;
+    w->name = name;
+    w->context = file + ", run " + name;
+    const std::string path = std::string("/") + runs_group + "/" + name;
+    with_context(w->context + ": cannot resume it", [&] {
+        h5::group runs = h5::open_group(state_->file.get(), runs_group);
+        if (!h5::link_exists(runs.get(), name)) throw std::runtime_error("there is no " + path);
+        w->group = h5::open_group(runs.get(), name);
+        const hid_t g = w->group.get();
+        open_tables(*w, path, true);
+        const std::set<std::pair<int, int>> finished = finished_trials(w->trials);
+        const std::size_t dropped = drop_unfinished_tail(w->workers, finished) +
+                                    drop_unfinished_tail(w->trace, finished) +
+                                    drop_unfinished_tail(w->requests, finished);
+        if (dropped_rows != nullptr) *dropped_rows = dropped;
+
+        // Who continued the run, and when; the run's own attributes keep its first start.
+        std::vector<std::string> resumed = h5::read_string_array_attr(g, "resumed_utc");
+        resumed.push_back(started_utc.empty() ? utc_now() : started_utc);
+        h5::write_string_array_attr(g, "resumed_utc", resumed);
+        std::vector<std::string> commands = h5::read_string_array_attr(g, "resume_command_lines");
+        commands.push_back(detail::to_valid_utf8(state_->info.command_line));
+        h5::write_string_array_attr(g, "resume_command_lines", commands);
+        h5::write_string_attr(g, "status", to_string(RunStatus::running));
+        h5::write_string_attr(g, "finished_utc", "");
+        w->flush();
+    });
+    return RunWriter(std::move(w));
+}
+
 RunWriter::RunWriter(std::unique_ptr<detail::run_state> state) : state_(std::move(state)) {}
 RunWriter::RunWriter(RunWriter&&) noexcept = default;
 RunWriter& RunWriter::operator=(RunWriter&&) noexcept = default;
@@ -315,6 +543,8 @@ RunWriter::~RunWriter() {
 
 const std::string& RunWriter::name() const { return state_->name; }
 
+std::size_t RunWriter::trials_written() const { return static_cast<std::size_t>(state_->trials.size()); }
+
 void RunWriter::add_cells(const std::vector<model::Cell>& cells) {
     const h5::error_silencer quiet;
     with_context(state_->context + ": cannot add " + std::to_string(cells.size()) + " cells", [&] {
@@ -323,6 +553,48 @@ void RunWriter::add_cells(const std::vector<model::Cell>& cells) {
         rows.reserve(cells.size());
         for (const auto& c : cells) rows.push_back(detail::to_row(c, strings));
         state_->cells.append(rows.data(), rows.size());
+        // One summary row per cell from the start, "pending" until the cell runs.
+        std::vector<detail::summary_row> pending;
+        for (const auto& c : cells) {
+            model::CellSummaryRecord s;
+            s.cell = c.index;
+            s.state = "pending";
+            pending.push_back(detail::to_row(s, strings));
+        }
+        state_->summary.append(pending.data(), pending.size());
+        state_->flush();
+    });
+}
+
+void RunWriter::write_summary(const std::vector<model::CellSummaryRecord>& rows) {
+    const h5::error_silencer quiet;
+    with_context(state_->context + ": cannot write the summary", [&] {
+        detail::string_arena strings;
+        for (const auto& r : rows) {
+            const detail::summary_row row = detail::to_row(r, strings);
+            const auto at = static_cast<hsize_t>(r.cell);
+            // Rows are indexed by cell; a run from an older writer may not have them yet.
+            while (state_->summary.size() < at) {
+                model::CellSummaryRecord p;
+                p.cell = static_cast<std::int32_t>(state_->summary.size());
+                p.state = "pending";
+                const detail::summary_row pending = detail::to_row(p, strings);
+                state_->summary.append(&pending, 1);
+            }
+            if (state_->summary.size() == at) state_->summary.append(&row, 1);
+            else state_->summary.write_at(at, &row, 1);
+        }
+        state_->flush();
+    });
+}
+
+void RunWriter::set_hosts(const std::vector<std::string>& hosts) {
+    const h5::error_silencer quiet;
+    with_context(state_->context + ": cannot write hosts", [&] {
+        std::vector<std::string> clean;
+        for (const auto& h : hosts) clean.push_back(detail::to_valid_utf8(h));
+        h5::write_string_array_attr(state_->group.get(), "hosts", clean);
+        h5::write_int_attr(state_->group.get(), "nodes", static_cast<int>(hosts.size()));
         state_->flush();
     });
 }

@@ -1,8 +1,8 @@
 // The HDF5 results file (schema "gilbench/1", docs/hdf5-schema.md), written by rank 0.
 // Tables are extendible chunked compound datasets; every append is followed by a flush,
 // so an interrupted run keeps every finished trial.
-// Use a ResultsFile and its RunWriters from one thread. The file stays open (and HDF5-locked
-// against other writers) until the ResultsFile and all its RunWriters are gone.
+// Use a ResultsFile and its RunWriters from one thread at a time. The file stays open (and
+// HDF5-locked against other writers) until the ResultsFile and all its RunWriters are gone.
 #pragma once
 
 #include <memory>
@@ -16,7 +16,8 @@ namespace gilbench::store {
 
 inline constexpr const char* schema = "gilbench/1";
 
-// Root attributes, written when the file is created.
+// Root attributes, written when the file is created (and repeated on each run: a later run
+// may come from another build or machine).
 struct FileInfo {
     std::string gilbench_version;
     std::string git_sha;
@@ -28,17 +29,45 @@ struct FileInfo {
     // hdf5_version is filled in by the store itself
 };
 
-// Attributes of /runs/<run>.
+// Attributes of /runs/<run>. Per-node arrays are indexed like `hosts` (= workers.node),
+// per-rank arrays by world rank.
 struct RunInfo {
     std::string job;               // the TOML text
     std::string job_path;
+    std::string job_name;
     std::string started_utc;       // ISO 8601; empty: the store writes the current time
     int ranks = 0;                 // world size
     int nodes = 0;
     std::vector<std::string> hosts;  // index = node id used in workers.node
+    std::vector<std::string> cpu_model;   // per node, from /proc/cpuinfo
+    std::vector<int> cores;               // per node: online CPUs
+    std::vector<int> ranks_per_node;      // per node
+    std::vector<int> rank_node;           // per rank: its node
+    std::vector<int> rank_cpus;           // per rank: CPUs it may run on (affinity mask)
+    std::string slurm_job_id;      // "" outside Slurm
+    std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
 };
 
 enum class RunStatus { running, complete, interrupted, failed };
+const char* to_string(RunStatus s);
+
+// A run as listed in a file: enough to choose one to resume.
+struct RunListing {
+    std::string name;              // "run-003"
+    std::string status;
+    std::string job;               // its TOML text
+    std::string started_utc;
+};
+
+// What a stored run holds (to resume it). Only finished trials (those in `trials`) count:
+// workers of a trial that was cut short are left out.
+struct StoredRun {
+    std::vector<model::Cell> cells;                  // fields older files lack keep defaults
+    std::vector<model::TrialRecord> trials;
+    std::vector<model::WorkerRecord> workers;
+    std::vector<model::CellSummaryRecord> summary;   // empty if the run has none
+    std::vector<std::string> hosts;
+};
 
 class RunWriter;
 namespace detail {
@@ -52,14 +81,28 @@ public:
     // add another run. Throws std::runtime_error naming the path, the problem and the fix
     // (not writable, not HDF5, another schema) with HDF5's own message.
     static ResultsFile open_or_create(const std::string& path, const FileInfo& info);
+    // As open_or_create, but an existing file is deleted first (--overwrite). Only a gilbench/1
+    // file that no other process holds is deleted; anything else is refused and left alone.
+    static ResultsFile create_replacing(const std::string& path, const FileInfo& info);
 
     ResultsFile(ResultsFile&&) noexcept;
     ResultsFile& operator=(ResultsFile&&) noexcept;
     ~ResultsFile();
 
+    const std::string& path() const;
+    std::vector<RunListing> runs() const;  // in name order (= creation order)
+
     // Creates /runs/<name> (name: "run-000", "run-001", ...: one past the highest existing)
-    // with empty cells/trials/workers/trace tables and status "running".
+    // with empty tables and status "running".
     RunWriter begin_run(const RunInfo& info);
+
+    // Reads /runs/<name> back without changing anything.
+    StoredRun read_run(const std::string& name) const;
+    // Reopens /runs/<name> to continue it: drops the rows of trials that never reached
+    // `trials` (their count goes to *dropped_rows), records the resume (resumed_utc,
+    // resume_command_lines) and sets the status back to "running".
+    RunWriter resume_run(const std::string& name, const std::string& started_utc,
+                         std::size_t* dropped_rows = nullptr);
 
 private:
     explicit ResultsFile(std::shared_ptr<detail::file_state> state);
@@ -73,8 +116,13 @@ public:
     ~RunWriter();  // never throws; leaves the status as it was
 
     const std::string& name() const;
+    std::size_t trials_written() const;  // rows in `trials`, resumed ones included
     void add_cells(const std::vector<model::Cell>& cells);      // appends + flushes
     void add_trial(const model::TrialResult& result);           // appends + flushes
+    // Replaces /runs/<run>/summary with these rows (one per cell); flushes.
+    void write_summary(const std::vector<model::CellSummaryRecord>& rows);
+    // Replaces the hosts and nodes attributes (a resumed run may add hosts); flushes.
+    void set_hosts(const std::vector<std::string>& hosts);
     void set_status(RunStatus status);  // + finished_utc: now, or "" for running; flushes
 
 private:
@@ -82,7 +130,5 @@ private:
     explicit RunWriter(std::unique_ptr<detail::run_state> state);
     std::unique_ptr<detail::run_state> state_;
 };
-
-const char* to_string(RunStatus s);
 
 }  // namespace gilbench::store

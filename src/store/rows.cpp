@@ -29,6 +29,28 @@ h5::datatype cell_row_type() {
     GILBENCH_MEMBER(t, cell_row, repeats, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, cell_row, warmups, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, cell_row, trace, H5T_NATIVE_UINT8);
+    GILBENCH_MEMBER(t, cell_row, time_budget_s, H5T_NATIVE_DOUBLE);
+    return t;
+}
+
+h5::datatype summary_row_type() {
+    h5::datatype t = h5::create_compound(sizeof(summary_row), "summary row");
+    const h5::datatype str = h5::vlen_utf8_string();
+    GILBENCH_MEMBER(t, summary_row, cell, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, summary_row, state, str.get());
+    GILBENCH_MEMBER(t, summary_row, trials, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, summary_row, n, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, summary_row, median_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, min_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, max_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, mean_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, std_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, ci_low_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, ci_high_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, ci_level, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, rank_min_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, rank_avg_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, rank_max_s, H5T_NATIVE_DOUBLE);
     return t;
 }
 
@@ -171,6 +193,77 @@ cell_row to_row(const model::Cell& c, string_arena& strings) {
         .repeats = c.repeats,
         .warmups = c.warmups,
         .trace = static_cast<std::uint8_t>(c.trace ? 1 : 0),
+        .time_budget_s = c.time_budget_s,
+    };
+}
+
+summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings) {
+    return summary_row{
+        .cell = s.cell,
+        .state = strings.utf8(s.state),
+        .trials = s.trials,
+        .n = s.n,
+        .median_s = s.median_s,
+        .min_s = s.min_s,
+        .max_s = s.max_s,
+        .mean_s = s.mean_s,
+        .std_s = s.std_s,
+        .ci_low_s = s.ci_low_s,
+        .ci_high_s = s.ci_high_s,
+        .ci_level = s.ci_level,
+        .rank_min_s = s.rank_min_s,
+        .rank_avg_s = s.rank_avg_s,
+        .rank_max_s = s.rank_max_s,
+    };
+}
+
+namespace {
+std::string text_of(const char* s) { return s != nullptr ? s : ""; }
+}  // namespace
+
+model::Cell from_row(const cell_row& r) {
+    model::Cell c;
+    c.index = r.cell;
+    c.name = text_of(r.name);
+    const std::string workload = text_of(r.workload);
+    c.workload = workload == "io" ? model::Workload::io
+                 : workload == "mixed" ? model::Workload::mixed
+                                       : model::Workload::cpu;
+    c.gil = text_of(r.gil);
+    c.ranks = r.ranks;
+    c.threads = r.threads;
+    c.io_threads = r.io_threads;
+    c.work = r.work;
+    c.scaling = text_of(r.scaling) == "weak" ? model::Scaling::weak : model::Scaling::strong;
+    c.switch_interval_s = r.switch_interval_s;
+    c.check_interval = r.check_interval;
+    c.url = text_of(r.url);
+    c.latency_s = r.latency_s;
+    c.keep_alive = r.keep_alive != 0;
+    c.repeats = r.repeats;
+    c.warmups = r.warmups;
+    c.trace = r.trace != 0;
+    c.time_budget_s = r.time_budget_s;
+    return c;
+}
+
+model::CellSummaryRecord from_row(const summary_row& r) {
+    return model::CellSummaryRecord{
+        .cell = r.cell,
+        .state = text_of(r.state),
+        .trials = r.trials,
+        .n = r.n,
+        .median_s = r.median_s,
+        .min_s = r.min_s,
+        .max_s = r.max_s,
+        .mean_s = r.mean_s,
+        .std_s = r.std_s,
+        .ci_low_s = r.ci_low_s,
+        .ci_high_s = r.ci_high_s,
+        .ci_level = r.ci_level,
+        .rank_min_s = r.rank_min_s,
+        .rank_avg_s = r.rank_avg_s,
+        .rank_max_s = r.rank_max_s,
     };
 }
 

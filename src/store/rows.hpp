@@ -1,4 +1,4 @@
-// Internal to store/: the in-memory row layouts of the four tables, their HDF5 compound
+// Internal to store/: the in-memory row layouts of the tables, their HDF5 compound
 // types, and the conversion from the model structs. Field names here ARE the schema
 // (docs/hdf5-schema.md); h5py and pandas see exactly these names.
 #pragma once
@@ -34,6 +34,7 @@ struct cell_row {
     std::int32_t repeats;
     std::int32_t warmups;
     std::uint8_t trace;
+    double time_budget_s;
 };
 
 struct trial_row {
@@ -55,7 +56,27 @@ struct trace_row {
     const char* event;
 };
 
+// One row of /runs/<run>/summary (model::CellSummaryRecord with a C string).
+struct summary_row {
+    std::int32_t cell;
+    const char* state;
+    std::int32_t trials;
+    std::int32_t n;
+    double median_s;
+    double min_s;
+    double max_s;
+    double mean_s;
+    double std_s;
+    double ci_low_s;
+    double ci_high_s;
+    double ci_level;
+    double rank_min_s;
+    double rank_avg_s;
+    double rank_max_s;
+};
+
 h5::datatype cell_row_type();
+h5::datatype summary_row_type();
 h5::datatype trial_row_type();
 h5::datatype worker_row_type();
 h5::datatype trace_row_type();
@@ -78,5 +99,9 @@ private:
 cell_row to_row(const model::Cell& c, string_arena& strings);
 trial_row to_row(const model::TrialRecord& t);
 trace_row to_row(const model::TraceRecord& t, string_arena& strings);
+summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings);
+// Back from rows read out of a file (strings copied; the caller reclaims the row's).
+model::Cell from_row(const cell_row& r);
+model::CellSummaryRecord from_row(const summary_row& r);
 
 }  // namespace gilbench::store::detail

@@ -106,3 +106,25 @@ def test_validate_and_plan():
     plan = subprocess.run([GILBENCH, "plan", str(SEED)], capture_output=True, text=True, timeout=30)
     assert plan.returncode == 0
     assert plan.stdout.count("cpu-") == 3 and plan.stdout.count("io-") == 3
+
+
+def test_plan_expands_sweeps_without_running():
+    job = SOURCE / "jobs" / "scaling.toml"
+    plan = subprocess.run([GILBENCH, "plan", str(job)], capture_output=True, text=True, timeout=30)
+    assert plan.returncode == 0, plan.stderr
+    assert "job 'scaling': 64 cells" in plan.stdout and "needs mpirun -np 4" in plan.stdout
+    for name in ("cpu-strong-1x1", "cpu-weak-4x4", "io-strong-3x2", "io-weak-2x4"):
+        assert f" {name} " in plan.stdout, name
+    # --threads collapses the threads lists, as `run --threads` would
+    t = subprocess.run([GILBENCH, "plan", str(job), "--threads", "2"], capture_output=True, text=True, timeout=30)
+    rows = [l for l in t.stdout.splitlines() if l.strip()[:1].isdigit()]
+    assert len(rows) == 64 and all(l.split()[4] == "2" for l in rows)
+
+
+def test_validate_names_file_line_and_key_in_a_sweep(tmp_path):
+    job = tmp_path / "sweep.toml"
+    job.write_text("[[cell]]\nname = '{scaling}'\nworkload = 'cpu'\nscaling = ['strong', 'weak']\n"
+                   "work = [10, 20, 30]\nzip = ['scaling', 'work']\n")
+    p = subprocess.run([GILBENCH, "validate", str(job)], capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert f"{job}:5: key 'work': has 3 values but 'scaling' has 2" in p.stderr, p.stderr

@@ -147,7 +147,9 @@ def test_cpu_threads_never_hold_the_gil_at_once(run, trial):
 def test_io_threads_wait_for_responses_at_the_same_time(run, trial):
     io = thread_intervals(run, "io-multi-thread", trial, "io_start", "io_end")
     assert sorted(io) == [0, 1]
-    assert len(io[0]) == 2 and len(io[1]) == 2
+    # Each thread's 2 requests give at least one GIL-free stretch each (one per blocking step
+    # of the GET when the client releases the GIL around each socket call).
+    assert len(io[0]) >= 2 and len(io[1]) >= 2
     together = sum(overlap(a, b) for a in io[0] for b in io[1])
     # Each request waits >= 50 ms at the server; with the GIL released the two threads'
     # requests run side by side for most of that time.

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "job/job.hpp"
 
@@ -155,4 +158,216 @@ TEST(Job, OverridesApplyToEveryCellAndAreChecked) {
     gj::Overrides bad_gil;
     bad_gil.gil = "fast";
     EXPECT_THROW(gj::apply_overrides(job, bad_gil), gj::JobError);
+}
+
+// ---- sweeps -------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<std::string> names_of(const gj::Job& job) {
+    std::vector<std::string> names;
+    for (const auto& c : job.cells) names.push_back(c.name);
+    return names;
+}
+
+// The text after "# key: " in the file's comment lines ("" if absent).
+std::string header(const std::filesystem::path& file, const std::string& key) {
+    std::ifstream in(file);
+    std::string line;
+    const std::string prefix = "# " + key + ": ";
+    while (std::getline(in, line) && line.rfind("#", 0) == 0)
+        if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
+    return "";
+}
+
+std::vector<std::filesystem::path> files_in(const std::string& dir) {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::directory_iterator(std::string(GILBENCH_SOURCE_DIR) + "/" + dir))
+        if (e.path().extension() == ".toml") out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+TEST(Sweep, ListsExpandToTheirProductFirstListSlowest) {
+    const gj::Job job = gj::parse_job(R"(
+[[cell]]
+name = "c-{ranks}-{threads}"
+workload = "cpu"
+work = 64
+ranks = [1, 2]
+threads = [1, 2, 4]
+)");
+    EXPECT_EQ(names_of(job), (std::vector<std::string>{"c-1-1", "c-1-2", "c-1-4", "c-2-1", "c-2-2", "c-2-4"}));
+    for (std::size_t i = 0; i < job.cells.size(); ++i) EXPECT_EQ(job.cells[i].index, static_cast<int>(i));
+    EXPECT_EQ(job.cells[5].ranks, 2);
+    EXPECT_EQ(job.cells[5].threads, 4);
+    EXPECT_EQ(job.max_ranks(), 2);
+}
+
+TEST(Sweep, OrderFollowsTheFileNotTheKeyNames) {
+    // threads is written first here, so it varies slowest.
+    const gj::Job job = gj::parse_job("[[cell]]\nname='c-{ranks}-{threads}'\nworkload='cpu'\nwork=8\n"
+                                      "threads = [1, 2]\nranks = [1, 2]\n");
+    EXPECT_EQ(names_of(job), (std::vector<std::string>{"c-1-1", "c-2-1", "c-1-2", "c-2-2"}));
+}
+
+TEST(Sweep, ZipAdvancesListsTogether) {
+    const gj::Job job = gj::parse_job(R"(
+[[cell]]
+name = "{workload}-{ranks}"
+workload = ["cpu", "io"]
+work = [1000, 10]
+latency = [0, 0.5]
+zip = ["workload", "work", "latency"]
+ranks = [1, 2]
+)");
+    ASSERT_EQ(job.cells.size(), 4u);
+    EXPECT_EQ(names_of(job), (std::vector<std::string>{"cpu-1", "cpu-2", "io-1", "io-2"}));
+    EXPECT_EQ(job.cells[0].work, 1000);
+    EXPECT_EQ(job.cells[2].workload, Workload::io);
+    EXPECT_EQ(job.cells[2].work, 10);
+    EXPECT_DOUBLE_EQ(job.cells[3].latency_s, 0.5);
+    EXPECT_DOUBLE_EQ(job.cells[1].latency_s, 0.0);
+}
+
+TEST(Sweep, SeveralZipGroups) {
+    const gj::Job job = gj::parse_job(R"(
+[[cell]]
+name = "x"
+workload = "cpu"
+work = [10, 20]
+scaling = ["strong", "weak"]
+ranks = [1, 2]
+threads = [1, 2]
+zip = [["work", "scaling"], ["ranks", "threads"]]
+)");
+    ASSERT_EQ(job.cells.size(), 4u);  // 2 x 2, not 16
+    EXPECT_EQ(job.cells[1].ranks, 2);
+    EXPECT_EQ(job.cells[1].threads, 2);
+    EXPECT_EQ(job.cells[1].scaling, Scaling::strong);
+    EXPECT_EQ(job.cells[3].scaling, Scaling::weak);
+    // Neither axis is named in "x": each adds its first key.
+    EXPECT_EQ(job.cells[3].name, "x-work=20-ranks=2");
+}
+
+TEST(Sweep, ACellSettingReplacesAListFromDefaults) {
+    const gj::Job job = gj::parse_job(R"(
+[defaults]
+ranks = [1, 2, 4]
+[[cell]]
+name = "swept-{ranks}"
+workload = "cpu"
+work = 8
+[[cell]]
+name = "single"
+workload = "cpu"
+work = 8
+ranks = 2
+)");
+    EXPECT_EQ(names_of(job), (std::vector<std::string>{"swept-1", "swept-2", "swept-4", "single"}));
+    EXPECT_EQ(job.cells[3].index, 3);
+}
+
+TEST(Sweep, UnnamedSweptCellsAreNumberedByPlanPosition) {
+    const gj::Job job = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=8\n[[cell]]\nworkload='cpu'\nwork=8\nthreads=[1,2]\n");
+    EXPECT_EQ(names_of(job), (std::vector<std::string>{"cell-0", "cell-1", "cell-2"}));
+}
+
+TEST(Sweep, TooManyCellsIsRefused) {
+    std::string list = "[";
+    for (int i = 1; i <= 400; ++i) list += std::to_string(i) + (i < 400 ? "," : "]");
+    const std::string msg = error_of("[[cell]]\nworkload='cpu'\nscaling='weak'\nwork=" + list + "\nthreads=" + list + "\n");
+    EXPECT_NE(msg.find("expands to more than 100000 cells"), std::string::npos) << msg;
+}
+
+TEST(Job, TimeBudgetIsReadAndOverridden) {
+    gj::Job job = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=8\ntime_budget=1.5\n[[cell]]\nworkload='cpu'\nwork=8\n");
+    EXPECT_DOUBLE_EQ(job.cells[0].time_budget_s, 1.5);
+    EXPECT_DOUBLE_EQ(job.cells[1].time_budget_s, 0.0);
+    gj::Overrides o;
+    o.time_budget_s = 3;
+    gj::apply_overrides(job, o);
+    EXPECT_DOUBLE_EQ(job.cells[1].time_budget_s, 3.0);
+}
+
+TEST(Job, ThreadsOverrideSetsEveryCellAndIsChecked) {
+    gj::Job job = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=100\nthreads=[1,2]\n"
+                                "[[cell]]\nname='m'\nworkload='mixed'\nwork=4\nthreads=3\nio_threads=2\n");
+    gj::Overrides o;
+    o.threads = 4;
+    gj::Job wide = job;
+    gj::apply_overrides(wide, o);
+    for (const auto& c : wide.cells) EXPECT_EQ(c.threads, 4);
+    o.threads = 2;  // the mixed cell needs io_threads + 1 = 3
+    try {
+        gj::apply_overrides(job, o);
+        FAIL() << "expected JobError";
+    } catch (const gj::JobError& e) {
+        EXPECT_NE(std::string(e.what()).find("option --threads: cell 'm' is mixed with io_threads = 2, so it needs at "
+                                             "least 3 threads, got 2"),
+                  std::string::npos)
+            << e.what();
+    }
+    gj::Job tiny = gj::parse_job("[[cell]]\nname='t'\nworkload='cpu'\nwork=2\n");
+    o.threads = 3;
+    EXPECT_THROW(gj::apply_overrides(tiny, o), gj::JobError);  // 2 steps for 3 workers
+}
+
+TEST(Job, PlanDifferenceNamesTheFirstChangedSetting) {
+    const gj::Job a = gj::parse_job("[[cell]]\nname='x'\nworkload='cpu'\nwork=8\nrepeats=3\n");
+    gj::Job b = a;
+    EXPECT_EQ(gj::plan_difference(a.cells, b.cells), "");
+    b.cells[0].repeats = 5;
+    EXPECT_EQ(gj::plan_difference(a.cells, b.cells), "cell 0 'x': repeats is 5, was 3");
+    b.cells.push_back(b.cells[0]);
+    EXPECT_EQ(gj::plan_difference(a.cells, b.cells), "the job now has 2 cells, the run had 1");
+}
+
+TEST(JobFiles, GoodFilesGiveTheCellsTheyAnnounce) {
+    const auto files = files_in("tests/job/good");
+    ASSERT_GE(files.size(), 4u);
+    for (const auto& f : files) {
+        SCOPED_TRACE(f.string());
+        gj::Job job;
+        ASSERT_NO_THROW(job = gj::load_job(f.string()));
+        EXPECT_EQ(std::to_string(job.cells.size()), header(f, "cells"));
+        std::string names;
+        for (const auto& c : job.cells) names += (names.empty() ? "" : ", ") + c.name;
+        EXPECT_EQ(names, header(f, "names"));
+    }
+}
+
+TEST(JobFiles, BadFilesFailWithTheMessageTheyAnnounce) {
+    const auto files = files_in("tests/job/bad");
+    ASSERT_GE(files.size(), 10u);
+    for (const auto& f : files) {
+        SCOPED_TRACE(f.string());
+        const std::string expected = header(f, "error");
+        ASSERT_FALSE(expected.empty()) << "the file needs a '# error: ...' line";
+        try {
+            gj::load_job(f.string());
+            ADD_FAILURE() << "expected JobError";
+        } catch (const gj::JobError& e) {
+            const std::string msg = e.what();
+            EXPECT_EQ(msg.rfind(f.string(), 0), 0u) << "the message starts with the file: " << msg;
+            EXPECT_NE(msg.find(expected), std::string::npos) << "message was: " << msg;
+        }
+    }
+}
+
+TEST(JobFiles, ShippedJobsAreValid) {
+    for (const auto& f : files_in("jobs")) {
+        SCOPED_TRACE(f.string());
+        EXPECT_NO_THROW(gj::load_job(f.string()));
+    }
+    const gj::Job scaling = gj::load_job(std::string(GILBENCH_SOURCE_DIR) + "/jobs/scaling.toml");
+    EXPECT_EQ(scaling.max_ranks(), 4);
+    std::set<std::string> kinds;
+    for (const auto& c : scaling.cells)
+        kinds.insert(std::string(to_string(c.workload)) + "/" + to_string(c.scaling) + "/" + std::to_string(c.ranks) +
+                     "x" + std::to_string(c.threads));
+    EXPECT_EQ(kinds.size(), scaling.cells.size());
+    EXPECT_EQ(scaling.cells.size(), 2u * 2u * 4u * 4u);  // workloads x modes x P x T
 }

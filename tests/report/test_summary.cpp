@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <regex>
 
+#include "report/progress.hpp"
 #include "report/summary.hpp"
 
 using gilbench::report::CellTimes;
@@ -58,5 +60,197 @@ TEST(SeedTable, PlacesCellsByLayoutAndWorkload) {
 TEST(SeedTable, AbsentWhenNoCellFits) {
     const std::vector<CellTimes> cells{cell("x", gilbench::model::Workload::cpu, 2, 2, {1.0})};
     EXPECT_FALSE(gilbench::report::format_seed_table(cells));
-    EXPECT_NE(gilbench::report::format_cell_table(cells).find("x "), std::string::npos);
+}
+
+// ---- the median's confidence interval ------------------------------------------------------
+
+using gilbench::report::median_interval;
+
+TEST(MedianInterval, EmptyAndOneSample) {
+    const auto none = median_interval({});
+    EXPECT_EQ(none.level, 0.0);
+    const auto one = median_interval({4.0});
+    EXPECT_EQ(one.low, 4.0);
+    EXPECT_EQ(one.high, 4.0);
+    EXPECT_EQ(one.level, 0.0);  // one sample says nothing about where the median is
+}
+
+TEST(MedianInterval, BelowSixSamplesItIsMinToMaxWithItsTrueCoverage) {
+    const auto two = median_interval({1.0, 2.0});
+    EXPECT_EQ(two.low, 1.0);
+    EXPECT_EQ(two.high, 2.0);
+    EXPECT_DOUBLE_EQ(two.level, 0.5);  // 1 - 2 / 2^2
+    const auto five = median_interval({1, 2, 3, 4, 5});
+    EXPECT_EQ(five.low, 1.0);
+    EXPECT_EQ(five.high, 5.0);
+    EXPECT_NEAR(five.level, 0.9375, 1e-12);  // 1 - 2 / 2^5
+}
+
+TEST(MedianInterval, MatchesTheBinomialTable) {
+    // n = 6: [x(1), x(6)] covers 1 - 2/64 = 0.96875; [x(2), x(5)] only 0.78.
+    const auto six = median_interval({1, 2, 3, 4, 5, 6});
+    EXPECT_EQ(six.low, 1.0);
+    EXPECT_EQ(six.high, 6.0);
+    EXPECT_NEAR(six.level, 0.96875, 1e-12);
+    // n = 10: [x(2), x(9)] covers 1 - 2 * 11/1024 = 0.978515625.
+    std::vector<double> ten;
+    for (int i = 1; i <= 10; ++i) ten.push_back(i);
+    const auto t = median_interval(ten);
+    EXPECT_EQ(t.low, 2.0);
+    EXPECT_EQ(t.high, 9.0);
+    EXPECT_NEAR(t.level, 0.978515625, 1e-12);
+    // n = 100: the textbook interval is [x(40), x(61)] at 0.9648.
+    std::vector<double> hundred;
+    for (int i = 1; i <= 100; ++i) hundred.push_back(i);
+    const auto h = median_interval(hundred);
+    EXPECT_EQ(h.low, 40.0);
+    EXPECT_EQ(h.high, 61.0);
+    EXPECT_NEAR(h.level, 0.9648, 1e-4);
+}
+
+TEST(MedianInterval, LargeSamplesDoNotOverflow) {
+    std::vector<double> v(20000);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+    const auto ci = median_interval(v);
+    EXPECT_GE(ci.level, 0.95);
+    EXPECT_LT(ci.level, 0.96);
+    EXPECT_LT(ci.low, 10000.0);
+    EXPECT_GT(ci.high, 10000.0);
+    EXPECT_NEAR(ci.high - ci.low, 2 * 1.96 * 0.5 * std::sqrt(20000.0), 3.0);  // normal approximation
+}
+
+TEST(Summary, CarriesTheMedianInterval) {
+    const auto s = summarize({5, 1, 4, 2, 6, 3});
+    EXPECT_EQ(s.ci.low, 1.0);
+    EXPECT_EQ(s.ci.high, 6.0);
+}
+
+// ---- across ranks -------------------------------------------------------------------------
+
+namespace {
+gilbench::model::WorkerRecord worker(int trial, int rank, int thread, double start, double end) {
+    gilbench::model::WorkerRecord w;
+    w.trial = trial;
+    w.rank = rank;
+    w.thread = thread;
+    w.start_s = start;
+    w.end_s = end;
+    return w;
+}
+}  // namespace
+
+TEST(RankSpread, SpanPerRankMeanOverTrialsThenMinAvgMax) {
+    using gilbench::report::rank_spread;
+    EXPECT_EQ(rank_spread({}).ranks, 0);
+    // rank 0: spans 1.0 and 3.0 (mean 2.0); rank 1: spans 0.5 (two threads) and 1.5 (mean 1.0)
+    const auto s = rank_spread({worker(0, 0, 0, 0.0, 1.0), worker(1, 0, 0, 0.0, 3.0), worker(0, 1, 0, 0.1, 0.4),
+                                worker(0, 1, 1, 0.2, 0.6), worker(1, 1, 0, 0.5, 2.0)});
+    EXPECT_EQ(s.ranks, 2);
+    EXPECT_DOUBLE_EQ(s.min, 1.0);
+    EXPECT_DOUBLE_EQ(s.max, 2.0);
+    EXPECT_DOUBLE_EQ(s.avg, 1.5);
+}
+
+TEST(SummarizeCell, LeavesWarmupsAndOtherCellsOut) {
+    gilbench::model::Cell c;
+    c.index = 1;
+    c.warmups = 1;
+    std::vector<gilbench::model::TrialRecord> trials{
+        {1, 0, true, 100.0}, {1, 1, false, 2.0}, {1, 2, false, 4.0}, {0, 1, false, 50.0}};
+    std::vector<gilbench::model::WorkerRecord> workers{worker(0, 0, 0, 0, 100), worker(1, 0, 0, 0, 2),
+                                                       worker(2, 0, 0, 0, 4)};
+    for (auto& w : workers) w.cell = 1;
+    const auto r = gilbench::report::summarize_cell(c, gilbench::report::CellState::partial, trials, workers);
+    EXPECT_EQ(r.cell, 1);
+    EXPECT_EQ(r.state, "partial");
+    EXPECT_EQ(r.trials, 3);
+    EXPECT_EQ(r.n, 2);
+    EXPECT_DOUBLE_EQ(r.median_s, 3.0);
+    EXPECT_DOUBLE_EQ(r.rank_avg_s, 3.0);  // the warm-up's 100 s span is left out
+    EXPECT_DOUBLE_EQ(r.ci_level, 0.5);
+    const auto none = gilbench::report::summarize_cell(c, gilbench::report::CellState::pending, {}, {});
+    EXPECT_EQ(none.n, 0);
+    EXPECT_EQ(none.state, "pending");
+}
+
+TEST(CellTable, ShowsStatisticsAndFlagsNarrowIntervals) {
+    gilbench::model::Cell a, b;
+    a.index = 0;
+    a.name = "alpha";
+    b.index = 1;
+    b.name = "beta";
+    gilbench::model::CellSummaryRecord sa;
+    sa.cell = 0;
+    sa.state = "complete";
+    sa.n = 3;
+    sa.median_s = 1.25;
+    sa.ci_low_s = 1.0;
+    sa.ci_high_s = 1.5;
+    sa.ci_level = 0.75;
+    gilbench::model::CellSummaryRecord sb;
+    sb.cell = 1;
+    sb.state = "pending";
+    const std::string t = gilbench::report::format_cell_table({a, b}, {sa, sb});
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nalpha .* 3 +1\.2500 +\[1\.0000, 1\.5000\]\*)"))) << t;
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nbeta .* 0 +- +\(pending\))"))) << t;
+    EXPECT_NE(t.find("* fewer than 6 measured trials"), std::string::npos) << t;
+}
+
+// ---- progress -----------------------------------------------------------------------------
+
+using gilbench::report::PlannedCell;
+using gilbench::report::Progress;
+
+TEST(Progress, NoEstimateUntilATrialIsTimed) {
+    Progress p({PlannedCell{"a", 4, 0, false, 0.0}});
+    EXPECT_FALSE(p.remaining_s());
+    EXPECT_EQ(p.fraction_done(), 0.0);
+}
+
+TEST(Progress, EstimatesFromTheCellsOwnTrialsThenTheRunsMean) {
+    Progress p({PlannedCell{"a", 4, 0, false, 0.0}, PlannedCell{"b", 2, 0, false, 0.0}});
+    p.trial_done(0, 1.0);
+    p.trial_done(0, 2.0);  // cell a: 1 s per trial
+    ASSERT_TRUE(p.remaining_s());
+    EXPECT_DOUBLE_EQ(*p.remaining_s(), 2 * 1.0 + 2 * 1.0);  // b not started: the run's mean
+    EXPECT_DOUBLE_EQ(p.fraction_done(), 2.0 / 6.0);
+    EXPECT_DOUBLE_EQ(*p.remaining_s(2.5), 3.5);  // half a second into the next trial
+    p.trial_done(0, 3.0);
+    p.trial_done(0, 4.0);
+    p.cell_done(0, 4.0);
+    p.trial_done(1, 7.0);  // cell b: 3 s per trial
+    EXPECT_DOUBLE_EQ(*p.remaining_s(), 3.0);
+}
+
+TEST(Progress, BudgetCapsTheEstimateAndClosedCellsCountAsDone) {
+    Progress p({PlannedCell{"a", 100, 0, false, 5.0}});
+    p.trial_done(0, 1.0);
+    EXPECT_DOUBLE_EQ(*p.remaining_s(), (5.0 - 1.0) + 1.0);  // not 99 s
+    p.cell_done(0, 5.0);
+    EXPECT_DOUBLE_EQ(*p.remaining_s(), 0.0);
+    EXPECT_DOUBLE_EQ(p.fraction_done(), 1.0);
+}
+
+TEST(Progress, ResumedTrialsCountAsDone) {
+    Progress p({PlannedCell{"a", 4, 3, false, 0.0}});
+    EXPECT_DOUBLE_EQ(p.fraction_done(), 0.75);
+}
+
+TEST(Progress, LineAndBarSayWhereTheRunIs) {
+    Progress p({PlannedCell{"first", 2, 0, false, 0.0}, PlannedCell{"second", 3, 0, false, 0.0}});
+    p.trial_done(0, 0.5);
+    const gilbench::report::TrialUpdate u{0, 0, true, 0.25};
+    EXPECT_EQ(gilbench::report::progress_line(p, u, 0.5),
+              "cell 1/2 first: trial 1/2 (warm-up) wall 0.250 s (elapsed 0.5 s, left ~2.0 s)");
+    const std::string bar = gilbench::report::progress_bar(p, u, 0.5, 200);
+    EXPECT_EQ(bar.rfind("[####....................]  20%  cell 1/2  trial 1/2", 0), 0u) << bar;
+    EXPECT_LE(gilbench::report::progress_bar(p, u, 0.5, 30).size(), 30u);
+}
+
+TEST(Progress, DurationsReadAsAPersonWouldWriteThem) {
+    using gilbench::report::format_duration;
+    EXPECT_EQ(format_duration(4.24), "4.2 s");
+    EXPECT_EQ(format_duration(185), "3m05s");
+    EXPECT_EQ(format_duration(3720), "1h02m");
+    EXPECT_EQ(format_duration(-1), "0.0 s");
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "h5_read.hpp"
+#include "store/rows.hpp"
 
 namespace gilbench::store {
 namespace {
@@ -230,13 +231,15 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
     const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
         {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
-                   "repeats", "warmups", "trace"}},
+                   "repeats", "warmups", "trace", "time_budget_s"}},
         {"trials", {"cell", "trial", "warmup", "wall_s"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
                      "io_requests", "io_errors"}},
         {"trace", {"cell", "trial", "rank", "thread", "t_s", "event"}},
         {"requests", {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"}},
+        {"summary", {"cell", "state", "trials", "n", "median_s", "min_s", "max_s", "mean_s", "std_s", "ci_low_s",
+                     "ci_high_s", "ci_level", "rank_min_s", "rank_avg_s", "rank_max_s"}},
     };
     for (const auto& [name, fields] : tables) {
         SCOPED_TRACE(name);
@@ -711,6 +714,226 @@ TEST_F(ResultsFileTest, RequestsRoundTrip) {
     }
 }
 
+
+// ---- provenance, resume, summary, overwrite -------------------------------------------------
+
+TEST_F(ResultsFileTest, RunRecordsTheMachineAndTheBuild) {
+    RunInfo info = sample_run_info();
+    info.job_name = "seed";
+    info.cpu_model = {"Xeon A", "Xeon B"};
+    info.cores = {16, 8};
+    info.ranks_per_node = {3, 1};
+    info.rank_node = {0, 0, 0, 1};
+    info.rank_cpus = {4, 4, 4, 8};
+    info.slurm_job_id = "4242";
+    info.os = "Linux 6.1.0 x86_64";
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(info);
+    }
+    h5::file f = open_ro(path_);
+    const char* run = "/runs/run-000";
+    EXPECT_EQ(string_array_attr(f.get(), run, "cpu_model"), (std::vector<std::string>{"Xeon A", "Xeon B"}));
+    EXPECT_EQ(string_attr(f.get(), run, "slurm_job_id"), "4242");
+    EXPECT_EQ(string_attr(f.get(), run, "job_name"), "seed");
+    EXPECT_EQ(string_attr(f.get(), run, "os"), "Linux 6.1.0 x86_64");
+    EXPECT_EQ(string_attr(f.get(), run, "mpi_library"), "Open MPI v4.1.4");
+    EXPECT_EQ(string_attr(f.get(), run, "curl_version"), "libcurl/7.88.1");
+    EXPECT_EQ(string_attr(f.get(), run, "compiler"), "GCC 12.2.0");
+    EXPECT_FALSE(string_attr(f.get(), run, "hdf5_version").empty());
+    EXPECT_TRUE(string_array_attr(f.get(), run, "resumed_utc").empty());
+    auto ints = [&](const char* name) {
+        h5::attribute a(H5Aopen_by_name(f.get(), run, name, H5P_DEFAULT, H5P_DEFAULT));
+        h5::dataspace space(H5Aget_space(a.get()));
+        std::vector<int> v(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
+        H5Aread(a.get(), H5T_NATIVE_INT, v.data());
+        return v;
+    };
+    EXPECT_EQ(ints("cores"), (std::vector<int>{16, 8}));
+    EXPECT_EQ(ints("ranks_per_node"), (std::vector<int>{3, 1}));
+    EXPECT_EQ(ints("rank_node"), (std::vector<int>{0, 0, 0, 1}));
+    EXPECT_EQ(ints("rank_cpus"), (std::vector<int>{4, 4, 4, 8}));
+}
+
+TEST_F(ResultsFileTest, SummaryStartsPendingAndRowsAreReplacedInPlace) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({make_cell(0, "a"), make_cell(1, "b"), make_cell(2, "c")});
+        model::CellSummaryRecord s;
+        s.cell = 1;
+        s.state = "complete";
+        s.n = 3;
+        s.median_s = 1.5;
+        s.ci_level = 0.75;
+        run.write_summary({s});
+        s.median_s = 2.5;  // written again: still one row per cell
+        run.write_summary({s});
+    }
+    h5::file f = open_ro(path_);
+    h5::dataset ds = open_dataset(f.get(), "/runs/run-000/summary");
+    EXPECT_EQ(string_column(ds.get(), "state"), (std::vector<std::string>{"pending", "complete", "pending"}));
+    EXPECT_EQ(column<std::int32_t>(ds.get(), "cell"), (std::vector<std::int32_t>{0, 1, 2}));
+    EXPECT_EQ(column<double>(ds.get(), "median_s"), (std::vector<double>{0.0, 2.5, 0.0}));
+    EXPECT_EQ(column<std::int32_t>(ds.get(), "n"), (std::vector<std::int32_t>{0, 3, 0}));
+}
+
+TEST_F(ResultsFileTest, RunsAreListedWithStatusAndJob) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter a = file.begin_run(sample_run_info());
+        a.set_status(RunStatus::complete);
+        RunInfo other = sample_run_info();
+        other.job = "[[cell]]\n";
+        RunWriter b = file.begin_run(other);
+        b.set_status(RunStatus::interrupted);
+    }
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    const auto runs = file.runs();
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[0].name, "run-000");
+    EXPECT_EQ(runs[0].status, "complete");
+    EXPECT_EQ(runs[1].name, "run-001");
+    EXPECT_EQ(runs[1].status, "interrupted");
+    EXPECT_EQ(runs[1].job, "[[cell]]\n");
+    EXPECT_EQ(file.path(), path_);
+}
+
+// Rows a killed writer leaves behind: workers and trace of a trial that never reached
+// `trials` (appended here the way add_trial starts a trial).
+void append_unfinished_trial(const std::string& path, int cell, int trial) {
+    h5::file f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    h5::group g(H5Gopen2(f.get(), "/runs/run-000", H5P_DEFAULT));
+    const model::TrialResult r = make_trial(cell, trial, 3, 2);
+    h5::table workers = h5::table::open(g.get(), "workers", "workers", detail::worker_row_type());
+    workers.append(r.workers.data(), r.workers.size());
+    detail::string_arena strings;
+    std::vector<detail::trace_row> trace;
+    for (const auto& t : r.trace) trace.push_back(detail::to_row(t, strings));
+    h5::table tr = h5::table::open(g.get(), "trace", "trace", detail::trace_row_type());
+    tr.append(trace.data(), trace.size());
+    H5Fflush(f.get(), H5F_SCOPE_GLOBAL);
+}
+
+TEST_F(ResultsFileTest, ResumeDropsTheRowsOfTheCutTrialAndContinues) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({make_cell(0, "a"), make_cell(1, "b")});
+        run.add_trial(make_trial(0, 0, 4, 5));
+        run.add_trial(make_trial(0, 1, 4, 5));
+        run.set_status(RunStatus::interrupted);
+    }
+    append_unfinished_trial(path_, 0, 2);
+
+    FileInfo resumer = sample_file_info();
+    resumer.command_line = "gilbench run --resume";
+    ResultsFile file = ResultsFile::open_or_create(path_, resumer);
+    const StoredRun stored = file.read_run("run-000");
+    ASSERT_EQ(stored.cells.size(), 2u);
+    EXPECT_EQ(stored.cells[1].name, "b");
+    EXPECT_EQ(stored.cells[1].repeats, make_cell(1, "b").repeats);
+    ASSERT_EQ(stored.trials.size(), 2u);
+    EXPECT_EQ(stored.trials[1].trial, 1);
+    EXPECT_EQ(stored.workers.size(), 8u);  // the cut trial's 3 rows left out
+    EXPECT_EQ(stored.hosts, (std::vector<std::string>{"node-a", "node-b"}));
+    EXPECT_EQ(stored.summary.size(), 2u);
+
+    std::size_t dropped = 0;
+    {
+        RunWriter run = file.resume_run("run-000", "2024-05-02T00:00:00Z", &dropped);
+        EXPECT_EQ(dropped, 3u + 2u);  // 3 workers, 2 trace events
+        EXPECT_EQ(run.trials_written(), 2u);
+        run.add_trial(make_trial(0, 2, 4, 5));
+        run.set_hosts({"node-a", "node-b", "node-c"});
+        run.set_status(RunStatus::complete);
+    }
+    file = ResultsFile::open_or_create(path_, sample_file_info());  // closes the writer's handle first
+    (void)file;
+    h5::file f = open_ro(path_);
+    const char* run = "/runs/run-000";
+    h5::dataset workers = open_dataset(f.get(), "/runs/run-000/workers");
+    EXPECT_EQ(rows(workers.get()), 12u);
+    EXPECT_EQ(column<std::int32_t>(workers.get(), "trial"),
+              (std::vector<std::int32_t>{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}));
+    EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/trace").get()), 15u);
+    EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/trials").get()), 3u);
+    EXPECT_EQ(string_attr(f.get(), run, "status"), "complete");
+    EXPECT_EQ(string_array_attr(f.get(), run, "resumed_utc"), (std::vector<std::string>{"2024-05-02T00:00:00Z"}));
+    EXPECT_EQ(string_array_attr(f.get(), run, "resume_command_lines"),
+              (std::vector<std::string>{"gilbench run --resume"}));
+    EXPECT_EQ(string_attr(f.get(), run, "started_utc"), "2024-05-01T12:00:01Z");  // the first start stays
+    EXPECT_EQ(string_array_attr(f.get(), run, "hosts"), (std::vector<std::string>{"node-a", "node-b", "node-c"}));
+    EXPECT_EQ(int_attr(f.get(), run, "nodes"), 3);
+}
+
+TEST_F(ResultsFileTest, ResumingARunWithoutSummaryGivesItOne) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({make_cell(0, "a"), make_cell(1, "b")});
+    }
+    {
+        // As an older gilbench wrote it: no summary table.
+        h5::file f(H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+        ASSERT_GE(H5Ldelete(f.get(), "/runs/run-000/summary", H5P_DEFAULT), 0);
+    }
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        EXPECT_TRUE(file.read_run("run-000").summary.empty());
+        RunWriter run = file.resume_run("run-000", "");
+        model::CellSummaryRecord s;
+        s.cell = 1;
+        s.state = "complete";
+        run.write_summary({s});
+    }
+    h5::file f = open_ro(path_);
+    h5::dataset ds = open_dataset(f.get(), "/runs/run-000/summary");
+    EXPECT_EQ(string_column(ds.get(), "state"), (std::vector<std::string>{"pending", "complete"}));
+}
+
+TEST_F(ResultsFileTest, ReadingAMissingRunSaysSo) {
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    try {
+        file.read_run("run-007");
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("there is no /runs/run-007"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(ResultsFileTest, OverwriteReplacesAResultsFile) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter a = file.begin_run(sample_run_info());
+        RunWriter b = file.begin_run(sample_run_info());
+    }
+    {
+        ResultsFile file = ResultsFile::create_replacing(path_, sample_file_info());
+        EXPECT_TRUE(file.runs().empty());
+        EXPECT_EQ(file.begin_run(sample_run_info()).name(), "run-000");
+    }
+    // A path that does not exist yet is simply created.
+    const std::string fresh = (dir_ / "fresh.h5").string();
+    ResultsFile file = ResultsFile::create_replacing(fresh, sample_file_info());
+    EXPECT_TRUE(file.runs().empty());
+}
+
+TEST_F(ResultsFileTest, OverwriteLeavesOtherFilesAlone) {
+    const std::string notes = (dir_ / "notes.h5").string();
+    std::ofstream(notes) << "precious";
+    try {
+        ResultsFile::create_replacing(notes, sample_file_info());
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("--overwrite replaces only gilbench results files"), std::string::npos)
+            << e.what();
+    }
+    std::ifstream in(notes);
+    std::string text;
+    std::getline(in, text);
+    EXPECT_EQ(text, "precious");
+}
+
 }  // namespace
 }  // namespace gilbench::store
-
