@@ -509,17 +509,17 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                            c.name, c.ranks, world.size(), job.max_ranks());
             return 1;
         }
-    if (const char* ntasks = std::getenv("SLURM_NTASKS"); ntasks && std::getenv("SLURM_JOB_ID")) {
-        // The known failure: srun without a matching --mpi starts N singletons of 1 rank each.
-        if (std::atoi(ntasks) != world.size()) {
-            if (root)
-                fmt::print(stderr,
-                           "gilbench: error: Slurm started {} tasks but MPI sees {} rank(s): launch with "
-                           "srun --mpi=pmix (or mpirun inside the allocation)\n",
-                           ntasks, world.size());
-            return 1;
-        }
-    }
+    // The known failure: srun without a matching --mpi starts N singletons of 1 rank each.
+    // Rank 0 alone decides: ranks that mpirun starts on other nodes of an allocation inherit
+    // the SLURM_* variables of its daemon step (SLURM_NTASKS = nodes), and a check made on
+    // every rank would send some ranks home while others wait in the next collective.
+    std::string slurm_error;
+    if (const char* ntasks = std::getenv("SLURM_NTASKS"); root && ntasks && std::getenv("SLURM_JOB_ID"))
+        if (std::atoi(ntasks) != world.size())
+            slurm_error = fmt::format("Slurm started {} tasks but MPI sees {} rank(s): launch with srun --mpi=pmix "
+                                      "(or mpirun inside the allocation)",
+                                      ntasks, world.size());
+    if (failed_everywhere(world, slurm_error)) return 1;
 
     // 2. The results file, opened (and the run to resume found) before any work, so a bad
     //    path or a mismatched resume costs nothing.

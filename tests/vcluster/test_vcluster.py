@@ -11,58 +11,31 @@ import h5py
 import numpy as np
 import pytest
 
-SOURCE = Path(__file__).resolve().parents[2]
-VCLUSTER = SOURCE / "scripts" / "vcluster"
-GILBENCH = os.environ.get("GILBENCH", str(SOURCE / "build" / "gilbench"))
+from vc_helpers import GILBENCH, SUBNET, can_make_namespaces, node_namespaces, processes_in, vc
+
 JOB = Path(__file__).resolve().parent / "multi_node.toml"
-SUBNET = "10.231.0.0/24"
-
-
-def can_make_namespaces():
-    if os.geteuid() != 0:
-        return "not root"
-    r = subprocess.run(["unshare", "--net", "--uts", "--mount", "true"], capture_output=True, text=True)
-    return None if r.returncode == 0 else f"unshare failed: {r.stderr.strip()}"
-
 
 why_not = can_make_namespaces()
 pytestmark = pytest.mark.skipif(why_not is not None,
                                 reason=f"virtual cluster needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN: {why_not}")
 
 
-def vc(*args, timeout=120, env_dir=None, check=True):
-    env = dict(os.environ, VCLUSTER_DIR=str(env_dir))
-    r = subprocess.run([str(VCLUSTER), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
-    if check and r.returncode != 0:
-        raise AssertionError(f"vcluster {' '.join(map(str, args))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    return r
-
-
-def namespaces_of_pause_processes():
-    out = set()
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if (p / "comm").read_text().strip() == "sleep":
-                    out.add(os.readlink(p / "ns" / "net"))
-            except OSError:
-                pass
-    return out
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     state = tmp_path_factory.mktemp("vc") / "state"
-    before_ns = namespaces_of_pause_processes()
-    vc("up", 3, env_dir=state)
+    # --watch: should this process die without its teardown, the cluster goes down by itself.
+    vc("up", 3, "--watch", os.getpid(), env_dir=state)
+    namespaces = node_namespaces(state)
     try:
         yield state
     finally:
         vc("down", env_dir=state, check=False)
-    # Teardown left nothing behind: no guard route, no node processes, no state.
+    # Teardown left nothing behind: no guard route, nothing in the nodes' namespaces (their
+    # pause processes included), no state.
     routes = subprocess.run(["ip", "route", "show", SUBNET], capture_output=True, text=True).stdout
     assert "blackhole" not in routes
-    assert namespaces_of_pause_processes() <= before_ns
+    assert len(namespaces) == 3
+    assert not processes_in(namespaces)
     assert not state.exists()
 
 
