@@ -1,6 +1,8 @@
 #include "cli/run_command.hpp"
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netdb.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -53,6 +55,20 @@ bool any_failed(const boost::mpi::communicator& world, const std::string& mine) 
         for (std::size_t r = 0; r < all.size() && first.empty(); ++r)
             if (!all[r].empty()) first = fmt::format("rank {}: {}", r, all[r]);
     return failed_everywhere(world, first);
+}
+
+// The IPv4 address of `name` (an address is returned as it is), for binding a server.
+std::string resolve_ipv4(const std::string& name) {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    addrinfo* found = nullptr;
+    if (const int rc = getaddrinfo(name.c_str(), nullptr, &hints, &found); rc != 0)
+        throw std::runtime_error(fmt::format("cannot resolve '{}': {}; give the node's IP address", name,
+                                             gai_strerror(rc)));
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr, text, sizeof text);
+    freeaddrinfo(found);
+    return text;
 }
 
 std::string default_output(const job::Job& job) { return fmt::format("results/{}.h5", job.name); }
@@ -542,19 +558,40 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     const runner::Topology topo = runner::discover_topology(world);
     std::unique_ptr<http::DelayServer> server;
     int port = 0;
-    if (job.uses_embedded_server() && topo.node_rank == 0) {
-        try {
-            server = std::make_unique<http::DelayServer>(http::ServerConfig{});
-            port = server->port();
-        } catch (const std::exception& e) {
-            error = fmt::format("embedded HTTP server on {}: {}", topo.hosts[static_cast<std::size_t>(topo.node)],
-                                e.what());
-        }
-    }
-    if (any_failed(world, error)) return 1;
-    boost::mpi::broadcast(topo.node_comm, port, 0);
     runner::RunSettings settings;
-    if (port) settings.embedded_base_url = fmt::format("http://127.0.0.1:{}/", port);
+    if (job.uses_embedded_server() && !options.shared_server.empty()) {
+        // Opt-in model of a shared remote service: rank 0's node serves every node, on the
+        // address given (so its requests cross the network), not on loopback.
+        std::string address;
+        if (root) {
+            try {
+                address = resolve_ipv4(options.shared_server);
+                http::ServerConfig config;
+                config.bind_address = address;
+                server = std::make_unique<http::DelayServer>(config);
+                port = server->port();
+            } catch (const std::exception& e) {
+                error = fmt::format("--shared-server {}: {}", options.shared_server, e.what());
+            }
+        }
+        if (failed_everywhere(world, error)) return 1;
+        boost::mpi::broadcast(world, address, 0);
+        boost::mpi::broadcast(world, port, 0);
+        settings.embedded_base_url = fmt::format("http://{}:{}/", address, port);
+    } else {
+        if (job.uses_embedded_server() && topo.node_rank == 0) {
+            try {
+                server = std::make_unique<http::DelayServer>(http::ServerConfig{});
+                port = server->port();
+            } catch (const std::exception& e) {
+                error = fmt::format("embedded HTTP server on {}: {}",
+                                    topo.hosts[static_cast<std::size_t>(topo.node)], e.what());
+            }
+        }
+        if (any_failed(world, error)) return 1;
+        boost::mpi::broadcast(topo.node_comm, port, 0);
+        if (port) settings.embedded_base_url = fmt::format("http://127.0.0.1:{}/", port);
+    }
     settings.stop_requested = &runner::stop_requested();
     if (root) error = check_urls(job);
     if (failed_everywhere(world, error)) return 1;
@@ -577,7 +614,11 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                 const auto hosts = merge_hosts(target.stored->hosts, topo.hosts, node_map);
                 if (hosts != target.stored->hosts) writer->set_hosts(hosts);
             } else {
-                writer.emplace(target.file->begin_run(run_info(job, topo, world.size())));
+                store::RunInfo info = run_info(job, topo, world.size());
+                if (job.uses_embedded_server())
+                    info.embedded_server = options.shared_server.empty() ? "per-node 127.0.0.1"
+                                                                         : settings.embedded_base_url;
+                writer.emplace(target.file->begin_run(info));
                 writer->add_cells(job.cells);
             }
             recorder = std::make_unique<Recorder>(*writer, job.cells, target.stored ? &*target.stored : nullptr,
@@ -628,6 +669,8 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                    recorder->stored_trials() + recorder->new_trials(), recorder->stored_trials(), recorder->new_trials());
     else
         fmt::print("\nresults: {} (/runs/{}, {} trials)\n", output, writer->name(), recorder->new_trials());
+    if (server && !options.shared_server.empty())
+        fmt::print("shared server {} served {} requests\n", settings.embedded_base_url, server->requests_served());
     std::fflush(stdout);
     if (!complete) {
         const int sig = runner::stop_signal();
@@ -663,6 +706,10 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                   "run to it");
     run->add_option("--url", o.overrides.url,
                     "Send the I/O requests here (http:// or https://) instead of the embedded server");
+    run->add_option("--shared-server", o.shared_server,
+                    "Opt-in: instead of one embedded server per node on 127.0.0.1, run one on rank 0's node "
+                    "bound to this address (IP or host name of that node) and send every node's requests "
+                    "there, as to a shared remote service");
     run->add_option("--latency", o.overrides.latency_s, "Embedded server delay per request, seconds (overrides the job)");
     run->add_option("--repeats", o.overrides.repeats, "Measured trials per cell (overrides the job)");
     run->add_option("--warmups", o.overrides.warmups, "Warm-up trials per cell, stored but left out of the statistics "

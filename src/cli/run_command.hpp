@@ -19,6 +19,7 @@ struct RunOptions {
     std::string progress = "auto"; // auto | bar | lines | none
     bool resume = false;           // continue the latest unfinished run of this job in -o
     bool overwrite = false;        // replace an existing results file instead of adding a run
+    std::string shared_server;     // opt-in: one server on rank 0's node, bound here, for all nodes
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

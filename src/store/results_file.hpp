@@ -46,6 +46,7 @@ struct RunInfo {
     std::vector<int> rank_cpus;           // per rank: CPUs it may run on (affinity mask)
     std::string slurm_job_id;      // "" outside Slurm
     std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
+    std::string embedded_server;   // "per-node 127.0.0.1", or the shared server's URL
 };
 
 enum class RunStatus { running, complete, interrupted, failed };

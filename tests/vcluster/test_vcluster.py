@@ -78,3 +78,20 @@ def test_gilbench_spans_three_nodes(cluster, tmp_path):
             # server can answer there, so no errors means every node served its own ranks.
             assert int(w["io_errors"].sum()) == 0
             assert int(w["ops"].sum()) == int(w["io_requests"].sum()) > 0
+
+
+def test_opt_in_shared_server_serves_every_node(cluster, tmp_path):
+    out = tmp_path / "shared.h5"
+    r = vc("mpirun", "-np", 4, "--map-by", "node", GILBENCH, "run", JOB, "-o", out, "-q",
+           "--shared-server", "node1", env_dir=cluster, timeout=240)
+    with h5py.File(out, "r") as f:
+        g = f["runs"]["run-000"]
+        assert g.attrs["status"] == "complete"
+        assert g.attrs["embedded_server"].startswith("http://10.231.0.11:")
+        workers = g["workers"][:]
+        io = workers[workers["io_requests"] > 0]
+        assert len(np.unique(io["node"])) == 3  # requests came from every node ...
+        assert int(io["io_errors"].sum()) == 0
+        total = int(io["io_requests"].sum())
+    # ... and node1's one server answered all of them (it says how many it served).
+    assert f"served {total} requests" in r.stdout, r.stdout
