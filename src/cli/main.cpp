@@ -4,6 +4,7 @@
 
 #include "cli/plan_command.hpp"
 #include "cli/run_command.hpp"
+#include "cli/serve_command.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
     gilbench::cli::setup_run(app, run, exit_code);
     gilbench::cli::PlanOptions plan, validate;
     gilbench::cli::setup_plan(app, plan, validate, exit_code);
+    gilbench::cli::setup_serve(app, exit_code);
 
     CLI11_PARSE(app, argc, argv);
     return exit_code;

@@ -1,12 +1,47 @@
-// HTTP GET through one reused libcurl easy handle. Options that never change are set once
-// in the constructor (libcurl keeps them across transfers); get() only sets the URL.
+// HTTP GET. http:// goes through our own sockets (plain_http.cpp); everything else through one
+// reused libcurl easy handle, driven by one multi handle (which owns the connection cache, so
+// keep-alive works across GETs). libcurl options that never change are set once in the
+// constructor (libcurl keeps them across transfers); get_with_curl() only sets the URL.
+//
+// Where a GET releases the GIL (the hooks). CPython's urllib, per request on a fresh
+// connection, releases it around getaddrinfo, socket, connect, send, recv and close (strace
+// shows one system call each against this server), and re-takes it after each to run its
+// Python code. Beside a CPU-bound thread each release is a race between that system call and
+// the CPU thread's wake-up, so what counts is not only how many releases there are but how
+// long each lasts and how long the GIL is held in between (docs/gil-fidelity.md).
+//
+// * http:// URLs: plain_http.cpp makes exactly those system calls, blocking, one per step,
+//   with its own parsing in between (GIL held). This is the faithful path, and the one the
+//   embedded server and every fidelity figure use.
+// * https:// URLs: libcurl (TLS). Its easy interface would be one blocking call, so the
+//   transfer is driven with the multi interface, in steps cut where libcurl lets us:
+//     resolve  curl_multi_perform until the open-socket callback
+//     socket   socket(), in that callback
+//     connect  the rest of that perform (libcurl's non-blocking connect, the TLS handshake
+//              start)
+//     send     curl_multi_poll + curl_multi_perform until the request has gone out
+//     recv     curl_multi_poll + curl_multi_perform reading the response
+//     close    close(), in the close-socket callback
+//   A step boundary inside a perform (around socket() and close(), at the first response
+//   header) calls reacquire() then release(). These steps also cover libcurl's own work
+//   (parsing, TLS), which in CPython would run with the GIL held: an approximation.
 #include "http/client.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <curl/curl.h>
+
+#include "http/plain_http.hpp"
 
 namespace gilbench::http {
 
@@ -16,6 +51,15 @@ struct easy_deleter {
     void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
 };
 using easy_handle = std::unique_ptr<CURL, easy_deleter>;
+
+struct multi_deleter {
+    void operator()(CURLM* handle) const noexcept { curl_multi_cleanup(handle); }
+};
+using multi_handle = std::unique_ptr<CURLM, multi_deleter>;
+
+// Longest single poll. libcurl shortens it to its own next timeout (connect or transfer
+// timeout, retries), so this only bounds how long one wait can block.
+constexpr int k_poll_limit_ms = 1000;
 
 // The one place a curl_easy_setopt result is checked: a failure here is a build of libcurl
 // without a feature we rely on, so it is a configuration error, not a transfer error.
@@ -35,6 +79,25 @@ std::size_t count_body(char* /*data*/, std::size_t size, std::size_t nmemb, void
     return size * nmemb;
 }
 
+// Takes the easy handle out of the multi handle on every exit from get(), also when a hook
+// throws: a handle left in would be driven by the next get() twice.
+class added_to_multi {
+public:
+    added_to_multi(CURLM* multi, CURL* easy) : multi_(multi), easy_(easy) {
+        const CURLMcode rc = curl_multi_add_handle(multi_, easy_);
+        if (rc != CURLM_OK)
+            throw std::runtime_error(std::string("libcurl: curl_multi_add_handle failed: ") +
+                                     curl_multi_strerror(rc));
+    }
+    ~added_to_multi() { curl_multi_remove_handle(multi_, easy_); }
+    added_to_multi(const added_to_multi&) = delete;
+    added_to_multi& operator=(const added_to_multi&) = delete;
+
+private:
+    CURLM* multi_;
+    CURL* easy_;
+};
+
 }  // namespace
 
 void global_init() {
@@ -51,10 +114,118 @@ void global_init() {
 
 std::string curl_version() { return curl_version_info(CURLVERSION_NOW)->version; }
 
+namespace {
+
+// The get() in progress, as the socket callbacks see it.
+struct step_state {
+    const BlockingHooks* hooks = nullptr;  // non-null only inside get()
+    CURL* easy = nullptr;
+    bool released = false;                 // between hooks->release() and reacquire()
+    bool new_transfer = false;             // no step of this get() has started yet
+    bool sent_at_start = false;            // the request was sent before this step began
+    bool response_seen = false;            // the first response header line has arrived
+    std::optional<Step> marked;            // what this step is, when a callback knows
+    std::vector<Step> done;                // the finished steps of this get()
+    std::string socket_error;              // why our socket() failed
+    std::exception_ptr hook_error;         // a hook threw inside a callback
+
+    bool request_sent() const {
+        long bytes = 0;
+        curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &bytes);
+        return bytes > 0;
+    }
+    // Unless a callback said what the step was: it is the recv if the request had gone out
+    // before it, the send if the request went out during it, the connect otherwise.
+    Step finished_kind() const {
+        if (marked) return *marked;
+        if (sent_at_start) return Step::recv;
+        return request_sent() ? Step::send : Step::connect;
+    }
+    void release() {
+        sent_at_start = !new_transfer && request_sent();  // the last transfer's size until reset
+        new_transfer = false;
+        if (hooks && hooks->release) hooks->release();
+        released = true;
+    }
+    // Only after a release that happened: a release hook that threw left nothing to undo.
+    void reacquire() {
+        if (!released) return;
+        released = false;
+        const Step kind = finished_kind();
+        marked.reset();
+        done.push_back(kind);
+        if (hooks && hooks->reacquire) hooks->reacquire(kind);
+    }
+    // Inside a perform (released): take back, give up again. False if a hook threw; the
+    // exception is kept for get() to rethrow, since it must not cross libcurl's C frames.
+    bool boundary() noexcept {
+        if (!hooks || !released || hook_error) return !hook_error;
+        try {
+            reacquire();
+            release();
+            return true;
+        } catch (...) {
+            hook_error = std::current_exception();
+            return false;
+        }
+    }
+    void mark(Step kind) {
+        if (hooks && released) marked = kind;
+    }
+};
+
+// Step 2: socket() is its own blocking step.
+curl_socket_t open_socket(void* clientp, curlsocktype purpose, curl_sockaddr* address) {
+    auto& step = *static_cast<step_state*>(clientp);
+    if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;  // only plain TCP connections
+    step.mark(Step::resolve);
+    if (!step.boundary()) return CURL_SOCKET_BAD;
+    step.mark(Step::socket);
+    const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    if (fd < 0) {
+        step.socket_error = std::string("socket(): ") + std::strerror(errno);
+        return CURL_SOCKET_BAD;
+    }
+    if (!step.boundary()) {
+        ::close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+// The first header line of the response: if it arrived in the step that sent the request (a
+// server that answers at once), end that step here, so that the recv is a step of its own as
+// in urllib, where send and recv are two system calls, whatever the server's speed.
+std::size_t on_header(char* /*data*/, std::size_t size, std::size_t nmemb, void* userdata) {
+    auto& step = *static_cast<step_state*>(userdata);
+    if (!step.response_seen) {
+        step.response_seen = true;
+        if (step.released && !step.marked && !step.sent_at_start) {
+            step.mark(Step::send);
+            if (!step.boundary()) return 0;  // 0 aborts the transfer; get() rethrows
+        }
+    }
+    return size * nmemb;
+}
+
+// Step 6: close() is its own blocking step when it happens inside a get() (a keep-alive
+// connection is closed later, by the destructor, outside any get()).
+int close_socket(void* clientp, curl_socket_t fd) {
+    auto& step = *static_cast<step_state*>(clientp);
+    step.boundary();
+    step.mark(Step::close);
+    return ::close(fd);
+}
+
+}  // namespace
+
 struct HttpClient::Impl {
-    easy_handle handle;
-    std::size_t body_bytes = 0;          // written by count_body during a transfer
+    std::unique_ptr<detail::PlainHttp> plain;  // http://, unless libcurl_for_http
+    easy_handle handle;                        // https:// (and the error for other schemes)
+    multi_handle multi;
+    std::size_t body_bytes = 0;            // written by count_body during a transfer
     char error_buffer[CURL_ERROR_SIZE]{};  // libcurl's detail for the last failure
+    step_state step;                       // what the socket callbacks need
 };
 
 HttpClient::HttpClient(ClientConfig config) : impl_(std::make_unique<Impl>()) {
@@ -64,8 +235,12 @@ HttpClient::HttpClient(ClientConfig config) : impl_(std::make_unique<Impl>()) {
                                  std::to_string(config.connect_timeout.count()) +
                                  " ms): use 0 for none");
     global_init();
+    if (!config.libcurl_for_http)
+        impl_->plain = std::make_unique<detail::PlainHttp>(config.keep_alive, config.timeout, config.connect_timeout);
     impl_->handle.reset(curl_easy_init());
     if (!impl_->handle) throw std::runtime_error("libcurl: curl_easy_init failed (out of memory?)");
+    impl_->multi.reset(curl_multi_init());
+    if (!impl_->multi) throw std::runtime_error("libcurl: curl_multi_init failed (out of memory?)");
     CURL* h = impl_->handle.get();
 
     // Threads and signals: without NOSIGNAL, libcurl's resolver timeouts use SIGALRM,
@@ -88,6 +263,13 @@ HttpClient::HttpClient(ClientConfig config) : impl_(std::make_unique<Impl>()) {
     // Impl lives on the heap, so these pointers stay valid when the HttpClient moves.
     set_option(h, CURLOPT_WRITEDATA, static_cast<void*>(&impl_->body_bytes), "CURLOPT_WRITEDATA");
     set_option(h, CURLOPT_ERRORBUFFER, impl_->error_buffer, "CURLOPT_ERRORBUFFER");
+    // Our socket calls, so that each can be its own blocking step (see the top of the file).
+    set_option(h, CURLOPT_OPENSOCKETFUNCTION, &open_socket, "CURLOPT_OPENSOCKETFUNCTION");
+    set_option(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&impl_->step), "CURLOPT_OPENSOCKETDATA");
+    set_option(h, CURLOPT_CLOSESOCKETFUNCTION, &close_socket, "CURLOPT_CLOSESOCKETFUNCTION");
+    set_option(h, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(&impl_->step), "CURLOPT_CLOSESOCKETDATA");
+    set_option(h, CURLOPT_HEADERFUNCTION, &on_header, "CURLOPT_HEADERFUNCTION");
+    set_option(h, CURLOPT_HEADERDATA, static_cast<void*>(&impl_->step), "CURLOPT_HEADERDATA");
     if (!config.keep_alive) {
         // Like requests.get: connect, request, close, every time.
         set_option(h, CURLOPT_FRESH_CONNECT, 1L, "CURLOPT_FRESH_CONNECT");
@@ -99,23 +281,113 @@ HttpClient::~HttpClient() = default;
 HttpClient::HttpClient(HttpClient&&) noexcept = default;
 HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 
-GetResult HttpClient::get(const std::string& url) {
-    GetResult result;
+const char* to_string(Step step) {
+    switch (step) {
+    case Step::resolve: return "resolve";
+    case Step::socket: return "socket";
+    case Step::connect: return "connect";
+    case Step::send: return "send";
+    case Step::recv: return "recv";
+    case Step::close: return "close";
+    }
+    return "?";
+}
+
+std::vector<Step> HttpClient::last_steps() const { return impl_ ? impl_->step.done : std::vector<Step>{}; }
+
+namespace {
+
+constexpr int k_max_redirects = 10;  // as CURLOPT_MAXREDIRS for https
+
+// Location (absolute or a path) against the URL it came from.
+std::string resolve_location(const std::string& base, const std::string& location) {
+    if (location.find("://") != std::string::npos) return location;
+    const auto scheme_end = base.find("://");
+    const auto path_start = base.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    const std::string origin = base.substr(0, path_start);
+    if (!location.empty() && location[0] == '/') return origin + location;
+    const std::string dir = path_start == std::string::npos ? "/" : base.substr(path_start, base.rfind('/') - path_start + 1);
+    return origin + dir + location;
+}
+
+}  // namespace
+
+GetResult HttpClient::get(const std::string& url, const BlockingHooks& hooks) {
     if (!impl_) {
+        GetResult result;
         result.error = "GET " + url + ": this HttpClient was moved from; use the one it moved to";
         return result;
     }
+    impl_->step.done.clear();
+    std::string current = url;
+    for (int hop = 0;; ++hop) {
+        const auto parts = impl_->plain ? detail::parse_plain_url(current) : std::nullopt;
+        if (!parts) return get_with_curl(current, hooks);
+        detail::PlainHttp::Response r = impl_->plain->get(current, *parts, hooks, impl_->step.done);
+        if (r.redirect_location.empty()) return r.result;
+        if (hop == k_max_redirects) {
+            r.result.error = "GET " + url + ": more than " + std::to_string(k_max_redirects) + " redirects";
+            return r.result;
+        }
+        current = resolve_location(current, r.redirect_location);  // requests.get follows them too
+    }
+}
+
+GetResult HttpClient::get_with_curl(const std::string& url, const BlockingHooks& hooks) {
+    GetResult result;
     CURL* h = impl_->handle.get();
+    CURLM* m = impl_->multi.get();
+    step_state& step = impl_->step;
     impl_->body_bytes = 0;
     impl_->error_buffer[0] = '\0';
+    step.easy = h;
+    step.marked.reset();
+    step.new_transfer = true;
+    step.response_seen = false;
+    step.socket_error.clear();
+    step.hook_error = nullptr;
 
     CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    if (rc == CURLE_OK) rc = curl_easy_perform(h);
+    CURLMcode mc = CURLM_OK;
+    if (rc == CURLE_OK) {
+        const added_to_multi added(m, h);
+        step.hooks = &hooks;
+        // Whatever happens below, the callbacks must not see these hooks after get().
+        struct forget_hooks {
+            step_state& step;
+            ~forget_hooks() { step.hooks = nullptr; }
+        } forget{step};
+        int running = 1;
+        // Steps 1-3 (or 4 alone on a reused connection): the first perform.
+        step.release();
+        mc = curl_multi_perform(m, &running);
+        step.reacquire();
+        // Steps 4 and 5 (and 6 from the callback): wait for the socket, then do what it
+        // allows; one step, like urllib's recv, which both waits and reads.
+        while (mc == CURLM_OK && running > 0 && !step.hook_error) {
+            step.release();
+            mc = curl_multi_poll(m, nullptr, 0, k_poll_limit_ms, nullptr);
+            if (mc == CURLM_OK) mc = curl_multi_perform(m, &running);
+            step.reacquire();
+        }
+        if (step.hook_error) std::rethrow_exception(step.hook_error);
+        if (mc == CURLM_OK) {
+            rc = CURLE_RECURSIVE_API_CALL;  // replaced by the transfer's own result below
+            int queued = 0;
+            while (CURLMsg* msg = curl_multi_info_read(m, &queued))
+                if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) rc = msg->data.result;
+        }
+    }
     result.bytes = impl_->body_bytes;
+    if (mc != CURLM_OK) {
+        result.error = "GET " + url + ": libcurl multi interface: " + curl_multi_strerror(mc);
+        return result;
+    }
     if (rc != CURLE_OK) {
         // status stays 0: a failed transfer has no trustworthy status.
         result.error = "GET " + url + ": " + curl_easy_strerror(rc);
-        const std::string detail = impl_->error_buffer;
+        std::string detail = impl_->error_buffer;
+        if (!step.socket_error.empty()) detail += (detail.empty() ? "" : "; ") + step.socket_error;
         if (!detail.empty() && detail != curl_easy_strerror(rc)) result.error += " (" + detail + ")";
         return result;
     }

@@ -1,9 +1,20 @@
-// HTTP GET through libcurl, restricted to http/https. One HttpClient per thread.
+// HTTP GET, restricted to http/https. One HttpClient per thread.
+//
+// A GET gives other threads their turn where CPython's urllib releases the GIL: around each
+// socket call (Py_BEGIN/END_ALLOW_THREADS in Modules/socketmodule.c). On a fresh connection
+// urllib makes six - getaddrinfo, socket, connect, send, recv (which waits for the response)
+// and close - and runs its Python code, GIL held, in between. get() calls the caller's hooks
+// around the same six steps: for http:// with exactly those system calls (plain_http.cpp),
+// for https:// with libcurl driven step by step (client.cpp). Beside a CPU-bound thread, how
+// many such releases a request makes, and how long each lasts, decide the convoy effect
+// (reference notes, section 8; docs/gil-fidelity.md).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace gilbench::http {
 
@@ -15,6 +26,9 @@ struct ClientConfig {
     bool keep_alive = false;  // false: a fresh connection per request, like requests.get
     std::chrono::milliseconds timeout{30000};
     std::chrono::milliseconds connect_timeout{5000};
+    // http:// through libcurl too (as https://) instead of urllib's system calls: for tests
+    // and for comparing the two; the workloads leave it off.
+    bool libcurl_for_http = false;
 };
 
 struct GetResult {
@@ -22,6 +36,20 @@ struct GetResult {
     std::size_t bytes = 0;    // body size
     std::string error;        // empty on success; curl_easy_strerror + detail otherwise
     bool ok() const { return error.empty() && status >= 200 && status < 300; }
+};
+
+// The blocking steps of a GET, named after the urllib system call each stands for.
+enum class Step { resolve, socket, connect, send, recv, close };
+const char* to_string(Step step);
+
+// Called around each blocking step of a GET: release() before it, reacquire(step) after it
+// with what the step turned out to be, always in pairs and in that order, on the thread that
+// called get(). Either may be empty. gilbench's I/O workload drops and re-takes its GIL here.
+// They should not throw; if one does, the transfer is abandoned and the exception
+// propagates out of get().
+struct BlockingHooks {
+    std::function<void()> release;              // Py_BEGIN_ALLOW_THREADS
+    std::function<void(Step done)> reacquire;   // Py_END_ALLOW_THREADS
 };
 
 class HttpClient {
@@ -33,9 +61,15 @@ public:
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
 
-    GetResult get(const std::string& url);
+    // One GET. Called and returning with whatever `hooks.reacquire` gives back (the GIL).
+    GetResult get(const std::string& url, const BlockingHooks& hooks = {});
+    // The blocking steps of the last get(), in order: resolve, socket, connect, send, recv,
+    // close on a fresh plain-http connection, as urllib; send, recv on a reused one (more
+    // send or recv steps when a message needs more than one system call).
+    std::vector<Step> last_steps() const;
 
 private:
+    GetResult get_with_curl(const std::string& url, const BlockingHooks& hooks);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -1,5 +1,7 @@
 #include "workloads/workload.hpp"
 
+#include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -38,26 +40,80 @@ private:
     const std::atomic<bool>& stop_;
 };
 
-// The seed's I/O-bound job: a loop of HTTP GETs; each GET is a blocking call that
-// releases the GIL for the whole transfer, as CPython's socket calls do.
+// urllib's own Python code around its system calls, as CPython 3.11 runs it: the I/O thread
+// holds the GIL for this long before the GET and after each of its steps. Measured on the
+// development VM with bench/urllib_steps.py (medians of 2 x 300 requests to `gilbench serve`,
+// CPython 3.11.2); re-measure there for another machine. Beside a CPU-bound thread these
+// gaps decide whether the CPU thread, woken by one release, is still on its way when the
+// next release comes (then it wins the GIL) or already asleep again (docs/gil-fidelity.md).
+struct UrllibCode {
+    std::chrono::nanoseconds before_request{47'000};  // urlopen: Request, opener, handlers
+    std::chrono::nanoseconds after_resolve{600};      // socket.create_connection's loop
+    std::chrono::nanoseconds after_socket{500};
+    std::chrono::nanoseconds after_connect{3'500};    // TCP_NODELAY, http.client's send()
+    std::chrono::nanoseconds after_send{14'000};      // HTTPResponse set up
+    std::chrono::nanoseconds after_recv{78'000};      // status line and headers parsed
+    std::chrono::nanoseconds after_close{4'000};      // back in the caller
+};
+
+// Countdown iterations that take `d` in this interpreter: the stand-in for urllib's code is
+// real bytecode, with its check points (a CPU thread can force it off the GIL as it could
+// urllib's code), and a fixed amount of it, so a thread that loses the GIL midway still runs
+// all of it. Calibrated once per process.
+std::int64_t countdown_steps_for(std::chrono::nanoseconds d) {
+    static const double ns_per_step = [] {
+        gil::Gil gil(gil::Config{.policy = gil::Policy::none});
+        gil::ThreadState ts(0);
+        constexpr std::int64_t n = 200'000;
+        double best = 1e9;
+        for (int i = 0; i < 5; ++i) {
+            const auto t = std::chrono::steady_clock::now();
+            interp::run_countdown(gil, ts, n);
+            best = std::min(best, std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t).count());
+        }
+        return std::max(best / n, 0.1);
+    }();
+    return static_cast<std::int64_t>(static_cast<double>(d.count()) / ns_per_step);
+}
+
+// The seed's I/O-bound job: a loop of HTTP GETs as urllib.request.urlopen does them. Each GET
+// gives up the GIL around each of its blocking steps (name lookup, socket, connect, send,
+// recv, close: see http/client.hpp) and takes it back in between to run urllib's code.
 class HttpGetWorker final : public Worker {
 public:
     HttpGetWorker(const model::Cell& cell, std::string url)
-        : url_(std::move(url)), client_(http::ClientConfig{.keep_alive = cell.keep_alive}) {}
+        : url_(std::move(url)), client_(http::ClientConfig{.keep_alive = cell.keep_alive}) {
+        const UrllibCode code;
+        before_request_ = countdown_steps_for(code.before_request);
+        after_close_ = countdown_steps_for(code.after_close);
+        after_step_[static_cast<std::size_t>(http::Step::resolve)] = countdown_steps_for(code.after_resolve);
+        after_step_[static_cast<std::size_t>(http::Step::socket)] = countdown_steps_for(code.after_socket);
+        after_step_[static_cast<std::size_t>(http::Step::connect)] = countdown_steps_for(code.after_connect);
+        after_step_[static_cast<std::size_t>(http::Step::send)] = countdown_steps_for(code.after_send);
+        after_step_[static_cast<std::size_t>(http::Step::recv)] = countdown_steps_for(code.after_recv);
+        // after close: the caller's code, after_close_ below (close is the GET's last step)
+    }
 
     Outcome run(gil::Gil& gil, gil::ThreadState& ts, std::int64_t work) override {
+        const http::BlockingHooks hooks{
+            [&] {
+                interp::begin_allow_threads(gil, ts);
+                gil.record(ts, gil::EventKind::io_start);
+            },
+            [&](http::Step done) {
+                gil.record(ts, gil::EventKind::io_end);
+                interp::end_allow_threads(gil, ts);
+                interp::run_countdown(gil, ts, after_step_[static_cast<std::size_t>(done)]);
+            }};
         Outcome out;
         out.requests.reserve(static_cast<std::size_t>(work));
         interp::run_call_loop(gil, ts, work, [&](std::int64_t) {
             // Timed as Python code would time it: from the call until it runs again, so the
             // wait to re-take the GIL (the convoy effect) is part of the latency.
             const auto start = std::chrono::steady_clock::now();
-            http::GetResult r;
-            interp::without_gil(gil, ts, [&] {
-                gil.record(ts, gil::EventKind::io_start);
-                r = client_.get(url_);
-                gil.record(ts, gil::EventKind::io_end);
-            });
+            interp::run_countdown(gil, ts, before_request_);
+            const http::GetResult r = client_.get(url_, hooks);
+            interp::run_countdown(gil, ts, after_close_);
             out.requests.push_back({start, std::chrono::steady_clock::now(), r.ok()});
             ++out.io_requests;
             if (r.ok()) {
@@ -73,6 +129,10 @@ public:
 private:
     std::string url_;
     http::HttpClient client_;
+    // urllib's code (UrllibCode) as countdown iterations: before the GET, after each step
+    // (indexed by http::Step), after the GET.
+    std::int64_t before_request_ = 0, after_close_ = 0;
+    std::array<std::int64_t, static_cast<std::size_t>(http::Step::close) + 1> after_step_{};
 };
 
 }  // namespace
