@@ -50,6 +50,7 @@ int run_plan(const PlanOptions& options) {
                "budget s");
     for (const auto& c : job.cells) {
         std::string extra;
+        if (c.placement != model::Placement::launch) extra += fmt::format("  placement {}", model::to_string(c.placement));
         if (c.workload == model::Workload::mixed) extra += fmt::format("  io_threads {}", c.io_threads);
         if (c.gil == "old") extra += fmt::format("  check_interval {}", c.check_interval);
         if (!c.url.empty()) extra += "  url " + c.url;

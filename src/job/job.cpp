@@ -17,7 +17,7 @@ namespace {
 
 // Every key a [[cell]] (or [defaults]) may hold. `zip` shapes a sweep; the others are settings.
 constexpr std::array cell_keys{
-    "name",    "workload", "ranks",       "threads", "io_threads", "work",  "scaling",
+    "name",    "workload", "ranks",       "placement", "threads", "io_threads", "work",  "scaling",
     "gil",     "switch_interval", "check_interval", "url", "latency", "keep_alive",
     "repeats", "warmups",  "trace",       "time_budget", "zip",
 };
@@ -277,6 +277,7 @@ std::vector<std::string> swept_keys(const std::vector<Axis>& axes) {
 std::string setting_text(const model::Cell& c, std::string_view key) {
     if (key == "workload") return model::to_string(c.workload);
     if (key == "ranks") return std::to_string(c.ranks);
+    if (key == "placement") return model::to_string(c.placement);
     if (key == "threads") return std::to_string(c.threads);
     if (key == "io_threads") return std::to_string(c.io_threads);
     if (key == "work") return std::to_string(c.work);
@@ -336,6 +337,10 @@ model::Cell parse_cell(const toml::table& t, const toml::table* defaults,
                  : workload == "io" ? model::Workload::io
                                     : model::Workload::mixed;
     c.ranks = static_cast<int>(get.integer("ranks", 1, 1, 1 << 20));
+    const std::string placement = get.choice("placement", "launch", {"launch", "pack", "spread"});
+    c.placement = placement == "pack"     ? model::Placement::pack
+                  : placement == "spread" ? model::Placement::spread
+                                          : model::Placement::launch;
     c.threads = static_cast<int>(get.integer("threads", 1, 1, 4096));
     if (c.workload == model::Workload::mixed) {
         c.io_threads = static_cast<int>(get.integer("io_threads", 1, 1, c.threads));
@@ -554,6 +559,8 @@ std::string plan_difference(const std::vector<model::Cell>& before, const std::v
         if (a.name != b.name) return differs("name", a.name, b.name);
         if (a.workload != b.workload) return differs("workload", model::to_string(a.workload), model::to_string(b.workload));
         if (a.ranks != b.ranks) return differs("ranks", a.ranks, b.ranks);
+        if (a.placement != b.placement)
+            return differs("placement", model::to_string(a.placement), model::to_string(b.placement));
         if (a.threads != b.threads) return differs("threads", a.threads, b.threads);
         if (a.io_threads != b.io_threads) return differs("io_threads", a.io_threads, b.io_threads);
         if (a.work != b.work) return differs("work", a.work, b.work);

@@ -2,9 +2,9 @@
 //
 //   [job]       name, description
 //   [defaults]  any cell key, inherited by every cell
-//   [[cell]]    name, workload, ranks, threads, io_threads, work, scaling, gil, switch_interval,
-//               check_interval, url, latency, keep_alive, repeats, warmups, trace, time_budget,
-//               zip
+//   [[cell]]    name, workload, ranks, placement, threads, io_threads, work, scaling, gil,
+//               switch_interval, check_interval, url, latency, keep_alive, repeats, warmups, trace,
+//               time_budget, zip
 //
 // Sweeps: a setting given as a list (`ranks = [1, 2, 4]`) makes the cell a sweep. The cell
 // expands to one cell per point of the cartesian product of its lists, the first list in the

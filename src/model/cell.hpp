@@ -11,12 +11,18 @@ namespace gilbench::model {
 // are done: the convoy case, where the figure is the I/O threads' per-request latency.
 enum class Workload { cpu, io, mixed };
 enum class Scaling { strong, weak };
+// Which world ranks a cell runs on (runner::cell_ranks): launch = the first `ranks` in
+// MPI_COMM_WORLD order, as the launcher placed them; pack = node 0's ranks first, then node
+// 1's, ... (one node while it has ranks enough); spread = round-robin over the nodes (a new
+// node for each rank while there are nodes). On one host all three are the same.
+enum class Placement { launch, pack, spread };
 
 struct Cell {
     int index = 0;                 // position in the job's plan, 0-based
     std::string name;
     Workload workload = Workload::cpu;
     int ranks = 1;                 // MPI ranks (processes) taking part
+    Placement placement = Placement::launch;  // which ranks, across nodes
     int threads = 1;               // threads per rank, sharing that rank's GIL
     int io_threads = 0;            // mixed only: threads per rank doing requests (the first ones)
     std::int64_t work = 0;         // countdown steps (cpu) or HTTP requests (io, mixed)
@@ -52,6 +58,14 @@ inline const char* to_string(Workload w) {
     return "?";
 }
 inline const char* to_string(Scaling s) { return s == Scaling::strong ? "strong" : "weak"; }
+inline const char* to_string(Placement p) {
+    switch (p) {
+        case Placement::launch: return "launch";
+        case Placement::pack: return "pack";
+        case Placement::spread: return "spread";
+    }
+    return "?";
+}
 
 // Work of one of the cell's work sharers (numbered rank-major: rank * sharers per rank +
 // thread): strong scaling splits the total as evenly as possible (the first

@@ -134,6 +134,35 @@ Topology discover_topology(const boost::mpi::communicator& world) {
     return topo;
 }
 
+std::vector<int> cell_ranks(const model::Cell& cell, const std::vector<int>& rank_node) {
+    const int world = static_cast<int>(rank_node.size());
+    const int want = std::min(cell.ranks, world);
+    std::vector<int> out;
+    out.reserve(static_cast<std::size_t>(want));
+    if (cell.placement == model::Placement::launch) {
+        for (int r = 0; r < want; ++r) out.push_back(r);
+        return out;
+    }
+    // Each node's ranks in world order; nodes are numbered by their lowest rank, so node 0
+    // starts with world rank 0 and both orders below put it first.
+    std::vector<std::vector<int>> by_node;
+    for (int r = 0; r < world; ++r) {
+        const auto n = static_cast<std::size_t>(rank_node[static_cast<std::size_t>(r)]);
+        if (by_node.size() <= n) by_node.resize(n + 1);
+        by_node[n].push_back(r);
+    }
+    if (cell.placement == model::Placement::pack) {
+        for (const auto& ranks : by_node)
+            for (int r : ranks)
+                if (static_cast<int>(out.size()) < want) out.push_back(r);
+        return out;
+    }
+    for (std::size_t round = 0; static_cast<int>(out.size()) < want; ++round)
+        for (const auto& ranks : by_node)
+            if (round < ranks.size() && static_cast<int>(out.size()) < want) out.push_back(ranks[round]);
+    return out;
+}
+
 std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell>& cells, const Topology& topo) {
     // The worst case over all cells, per node and per rank: a sweep gives two lines, not one
     // per cell. (Open MPI binds each rank to one core by default when ranks <= cores.)
@@ -153,7 +182,7 @@ std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell
         if (c.workload == model::Workload::io) continue;
         std::vector<int> per_node(topo.cores.size(), 0);
         bool rank_over = false, node_over = false;
-        for (int r = 0; r < c.ranks && r < static_cast<int>(topo.rank_node.size()); ++r) {
+        for (int r : cell_ranks(c, topo.rank_node)) {
             const auto i = static_cast<std::size_t>(r);
             per_node[static_cast<std::size_t>(topo.rank_node[i])] += c.threads;
             if (c.threads > topo.rank_cpus[i]) {
@@ -198,8 +227,9 @@ void sleeping_barrier(const boost::mpi::communicator& comm) {
 }
 
 LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
-                           const std::function<void()>& start_barrier) {
+                           const std::function<void()>& start_barrier, int member) {
     const int n = cell.threads;
+    if (member < 0) member = rank;
     gil::Gil gil(gil_config(cell));
     std::vector<gil::ThreadState> states;
     std::vector<std::unique_ptr<workloads::Worker>> workers;
@@ -227,7 +257,7 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
             const auto i = static_cast<std::size_t>(t);
             const bool io = cell.is_io_thread(t);
             const std::int64_t work =
-                io || cell.workload != model::Workload::mixed ? model::work_of_worker(cell, rank * sharers_per_rank + t) : 0;
+                io || cell.workload != model::Workload::mixed ? model::work_of_worker(cell, member * sharers_per_rank + t) : 0;
             ready.count_down();
             go.wait();
             const auto start = clock::now();
@@ -296,8 +326,12 @@ RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topo
             continue;
         }
 
-        const bool member = world.rank() < cell.ranks;
-        const boost::mpi::communicator sub = world.split(member ? 0 : 1);
+        // The cell's ranks get sub-communicator ranks in cell_ranks' order (world rank 0 first).
+        const std::vector<int> chosen = cell_ranks(cell, topology.rank_node);
+        const auto mine = std::find(chosen.begin(), chosen.end(), world.rank());
+        const bool member = mine != chosen.end();
+        const boost::mpi::communicator sub =
+            world.split(member ? 0 : 1, member ? static_cast<int>(mine - chosen.begin()) : world.rank());
         CellEnd end = CellEnd::complete;
         if (member) {
             const std::string url = io_url_for(cell, settings);
@@ -307,7 +341,7 @@ RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topo
             for (int trial = 0; trial < trials; ++trial) {
                 if (stored.count(trial)) continue;
                 LocalTrial local = run_local_trial(cell, trial, world.rank(), topology.node, url,
-                                                   [&] { sleeping_barrier(sub); });
+                                                   [&] { sleeping_barrier(sub); }, sub.rank());
                 sleeping_barrier(sub);  // nobody spins in the gather while others still measure
                 std::vector<LocalTrial> all;
                 boost::mpi::gather(sub, local, all, 0);

@@ -1,6 +1,6 @@
 // The MPI runner: runs a plan of cells over the ranks of MPI_COMM_WORLD.
 //
-// For every cell the first `ranks` ranks form a sub-communicator; each of them runs
+// For every cell `ranks` ranks (cell_ranks: by the cell's placement) form a sub-communicator; each runs
 // `threads` worker threads sharing one emulated GIL; all start after a barrier; the
 // per-worker records are gathered to rank 0, which hands each trial to a TrialSink.
 // Ranks that sit a cell out wait in a sleeping barrier so they don't steal cores.
@@ -35,6 +35,11 @@ struct Topology {
 };
 Topology discover_topology(const boost::mpi::communicator& world);
 
+// The world ranks a cell runs on, in the order of its sub-communicator (world rank 0 always
+// first, so rank 0 gathers and writes). `rank_node` gives each world rank's node (Topology);
+// nodes are numbered by their lowest world rank. Needs cell.ranks <= rank_node.size().
+std::vector<int> cell_ranks(const model::Cell& cell, const std::vector<int>& rank_node);
+
 // Cells that put more threads on a node, or on a rank, than there are CPUs for them: their
 // times measure the oversubscription, not the GIL. One message per problem ("" if none).
 std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell>& cells, const Topology& topology);
@@ -66,9 +71,10 @@ struct LocalTrial {
 
 // Runs one trial of `cell` on this rank: creates the workers, calls `start_barrier`
 // (all ranks of the cell), then times the threads. Needs no MPI itself, so it is
-// testable alone.
+// testable alone. `rank` is the world rank (recorded), `member` the rank's place among the
+// cell's ranks (which share of strong-scaling work it gets); -1: the same as `rank`.
 LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
-                           const std::function<void()>& start_barrier);
+                           const std::function<void()>& start_barrier, int member = -1);
 
 // A resumed run: what is stored already. Must be the same on every rank.
 struct Done {

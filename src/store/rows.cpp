@@ -30,6 +30,7 @@ h5::datatype cell_row_type() {
     GILBENCH_MEMBER(t, cell_row, warmups, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, cell_row, trace, H5T_NATIVE_UINT8);
     GILBENCH_MEMBER(t, cell_row, time_budget_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, cell_row, placement, str.get());
     return t;
 }
 
@@ -194,6 +195,7 @@ cell_row to_row(const model::Cell& c, string_arena& strings) {
         .warmups = c.warmups,
         .trace = static_cast<std::uint8_t>(c.trace ? 1 : 0),
         .time_budget_s = c.time_budget_s,
+        .placement = model::to_string(c.placement),
     };
 }
 
@@ -244,6 +246,11 @@ model::Cell from_row(const cell_row& r) {
     c.warmups = r.warmups;
     c.trace = r.trace != 0;
     c.time_budget_s = r.time_budget_s;
+    // Files from before `placement` read it as null: those runs used the launch order.
+    const std::string placement = text_of(r.placement);
+    c.placement = placement == "pack"     ? model::Placement::pack
+                  : placement == "spread" ? model::Placement::spread
+                                          : model::Placement::launch;
     return c;
 }
 

@@ -35,6 +35,7 @@ struct cell_row {
     std::int32_t warmups;
     std::uint8_t trace;
     double time_budget_s;
+    const char* placement;
 };
 
 struct trial_row {

@@ -117,7 +117,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[defaults]\nrepeat=3\n[[cell]]\nworkload='cpu'\nwork=1\n", "key 'repeat': is not a default"},
         BadJob{"[jobs]\nname='x'\n", "key 'jobs': is not a job section"},
         BadJob{"[[cell]]\nworkload='mixed'\nwork=5\nthreads=1\n", "a mixed cell needs CPU threads beside"},
-        BadJob{"[[cell]]\nworkload='io'\nwork=5\nio_threads=1\n", "key 'io_threads': only applies to workload"}));
+        BadJob{"[[cell]]\nworkload='io'\nwork=5\nio_threads=1\n", "key 'io_threads': only applies to workload"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nplacement='scatter'\n",
+               "bad.toml:4: key 'placement': 'scatter' is not one of: launch, pack, spread"}));
 
 TEST(Job, MixedCellSplitsWorkOverItsIoThreadsOnly) {
     const gj::Job job = gj::parse_job("[[cell]]\nworkload='mixed'\nwork=10\nthreads=3\nranks=2\n");
@@ -280,6 +282,21 @@ TEST(Sweep, TooManyCellsIsRefused) {
     for (int i = 1; i <= 400; ++i) list += std::to_string(i) + (i < 400 ? "," : "]");
     const std::string msg = error_of("[[cell]]\nworkload='cpu'\nscaling='weak'\nwork=" + list + "\nthreads=" + list + "\n");
     EXPECT_NE(msg.find("expands to more than 100000 cells"), std::string::npos) << msg;
+}
+
+TEST(Job, PlacementDefaultsToLaunchOrderAndSweeps) {
+    const gj::Job job = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=8\n"
+                                      "[[cell]]\nname='c-{placement}-{ranks}'\nworkload='cpu'\nwork=8\n"
+                                      "placement=['pack','spread']\nranks=[2,3]\n");
+    ASSERT_EQ(job.cells.size(), 5u);
+    EXPECT_EQ(job.cells[0].placement, gilbench::model::Placement::launch);
+    EXPECT_EQ(names_of(job), (std::vector<std::string>{"cell-0", "c-pack-2", "c-pack-3", "c-spread-2", "c-spread-3"}));
+    EXPECT_EQ(job.cells[2].placement, gilbench::model::Placement::pack);
+    EXPECT_EQ(job.cells[4].placement, gilbench::model::Placement::spread);
+    // A resumed run must not silently change where a cell ran.
+    std::vector<gilbench::model::Cell> moved = job.cells;
+    moved[2].placement = gilbench::model::Placement::spread;
+    EXPECT_NE(gj::plan_difference(job.cells, moved).find("placement is spread, was pack"), std::string::npos);
 }
 
 TEST(Job, TimeBudgetIsReadAndOverridden) {

@@ -76,3 +76,63 @@ TEST(Oversubscription, NamesTheWorstNodeAndRank) {
 TEST(Oversubscription, IoThreadsWaitAndDoNotCount) {
     EXPECT_TRUE(gr::oversubscription_warnings({cell("io", 3, 8, gilbench::model::Workload::io)}, two_nodes()).empty());
 }
+
+namespace {
+
+gilbench::model::Cell placed(int ranks, gilbench::model::Placement p) {
+    gilbench::model::Cell c = cell("c", ranks, 1);
+    c.placement = p;
+    return c;
+}
+
+}  // namespace
+
+TEST(CellRanks, LaunchTakesTheFirstWorldRanks) {
+    // A cyclic launch (mpirun --map-by node): ranks 0, 3 on node 0, 1, 4 on node 1, 2 on node 2.
+    const std::vector<int> cyclic = {0, 1, 2, 0, 1};
+    EXPECT_EQ(gr::cell_ranks(placed(3, gilbench::model::Placement::launch), cyclic), (std::vector<int>{0, 1, 2}));
+}
+
+TEST(CellRanks, PackFillsOneNodeBeforeTheNext) {
+    const std::vector<int> cyclic = {0, 1, 2, 0, 1};
+    EXPECT_EQ(gr::cell_ranks(placed(1, gilbench::model::Placement::pack), cyclic), (std::vector<int>{0}));
+    EXPECT_EQ(gr::cell_ranks(placed(2, gilbench::model::Placement::pack), cyclic), (std::vector<int>{0, 3}));
+    EXPECT_EQ(gr::cell_ranks(placed(4, gilbench::model::Placement::pack), cyclic), (std::vector<int>{0, 3, 1, 4}));
+}
+
+TEST(CellRanks, SpreadTakesANewNodeForEachRankWhileThereAreNodes) {
+    // A block launch (srun, --map-by ppr:2:node): ranks 0, 1 on node 0, 2, 3 on node 1, 4 on node 2.
+    const std::vector<int> block = {0, 0, 1, 1, 2};
+    EXPECT_EQ(gr::cell_ranks(placed(2, gilbench::model::Placement::spread), block), (std::vector<int>{0, 2}));
+    EXPECT_EQ(gr::cell_ranks(placed(3, gilbench::model::Placement::spread), block), (std::vector<int>{0, 2, 4}));
+    // Node 2 has one rank only: the fifth goes to the nodes that have more.
+    EXPECT_EQ(gr::cell_ranks(placed(5, gilbench::model::Placement::spread), block),
+              (std::vector<int>{0, 2, 4, 1, 3}));
+    EXPECT_EQ(gr::cell_ranks(placed(2, gilbench::model::Placement::pack), block), (std::vector<int>{0, 1}));
+}
+
+TEST(CellRanks, OnOneHostEveryPlacementIsTheLaunchOrder) {
+    const std::vector<int> one = {0, 0, 0, 0};
+    for (auto p : {gilbench::model::Placement::launch, gilbench::model::Placement::pack,
+                   gilbench::model::Placement::spread})
+        EXPECT_EQ(gr::cell_ranks(placed(3, p), one), (std::vector<int>{0, 1, 2}));
+}
+
+TEST(Oversubscription, CountsTheRanksThePlacementPicks) {
+    // Packed, 2 ranks x 3 threads land on node a (4 CPUs): 6 threads. Spread, they land on a and
+    // b (2 CPUs): 3 threads each, too many for b only.
+    gr::Topology t = two_nodes();
+    const auto packed = gr::oversubscription_warnings({placed(2, gilbench::model::Placement::pack)}, t);
+    EXPECT_TRUE(packed.empty());
+    gilbench::model::Cell pack3 = placed(2, gilbench::model::Placement::pack);
+    pack3.threads = 3;
+    gilbench::model::Cell spread3 = pack3;
+    spread3.placement = gilbench::model::Placement::spread;
+    t.rank_cpus = {4, 4, 4};
+    const auto a = gr::oversubscription_warnings({pack3}, t);
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_NE(a[0].find("up to 6 threads on a (4 CPUs)"), std::string::npos) << a[0];
+    const auto b = gr::oversubscription_warnings({spread3}, t);
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_NE(b[0].find("up to 3 threads on b (2 CPUs)"), std::string::npos) << b[0];
+}

@@ -55,6 +55,11 @@ TEST(LocalTrial, RankOffsetsTheWorkSplit) {
     const auto rank1 = run_local_trial(cell, 0, /*rank=*/1, 0, "", [] {});
     EXPECT_EQ(rank1.workers[0].ops + rank1.workers[1].ops, 4);
     EXPECT_EQ(rank1.workers[0].rank, 1);
+    // World rank 3 as the cell's first member (a spread placement): the first share, recorded as rank 3.
+    const auto member0 = run_local_trial(cell, 0, /*rank=*/3, /*node=*/1, "", [] {}, /*member=*/0);
+    EXPECT_EQ(member0.workers[0].ops + member0.workers[1].ops, 6);
+    EXPECT_EQ(member0.workers[0].rank, 3);
+    EXPECT_EQ(member0.workers[0].node, 1);
 }
 
 TEST(LocalTrial, IoThreadsReleaseTheGilWhileWaiting) {

@@ -231,7 +231,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
     const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
         {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
-                   "repeats", "warmups", "trace", "time_budget_s"}},
+                   "repeats", "warmups", "trace", "time_budget_s", "placement"}},
         {"trials", {"cell", "trial", "warmup", "wall_s"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
