@@ -720,6 +720,11 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                     "Seconds per cell, warm-ups included: no new repeat starts after it (at least one runs); 0: none");
     run->add_option("--gil", o.overrides.gil, "GIL policy for every cell: new, old or none");
     run->add_option("--switch-interval", o.overrides.switch_interval_s, "New-GIL switch interval, seconds");
+    run->add_option("--check-interval", o.overrides.check_interval,
+                    "Old-GIL check interval, ticks (bytecode instructions between forced releases)");
+    run->add_option("--placement", o.overrides.placement,
+                    "Which ranks every cell runs on: launch (the first ranks, as launched), pack (node by node) or "
+                    "spread (one rank per node in turn); see docs/job-file.md");
     // A callback, not an optional<bool>: CLI11 would set the optional to false when the flag is
     // absent, which would switch off `trace = true` from the job.
     run->add_flag_callback("--trace", [&o] { o.overrides.trace = true; },

@@ -520,6 +520,10 @@ void apply_overrides(Job& job, const Overrides& o) {
         fail("--gil", fmt::format("'{}' is not one of: new, old, none", *o.gil));
     if (o.switch_interval_s && !(*o.switch_interval_s >= 1e-6 && *o.switch_interval_s <= 10.0))
         fail("--switch-interval", fmt::format("must be between 1e-06 and 10 seconds, got {}", *o.switch_interval_s));
+    if (o.check_interval && (*o.check_interval < 1 || *o.check_interval > (1 << 30)))
+        fail("--check-interval", fmt::format("must be between 1 and {} ticks, got {}", 1 << 30, *o.check_interval));
+    if (o.placement && *o.placement != "launch" && *o.placement != "pack" && *o.placement != "spread")
+        fail("--placement", fmt::format("'{}' is not one of: launch, pack, spread", *o.placement));
     if (o.threads && (*o.threads < 1 || *o.threads > 4096))
         fail("--threads", fmt::format("must be between 1 and 4096, got {}", *o.threads));
     if (o.time_budget_s && !(*o.time_budget_s >= 0.0 && *o.time_budget_s <= 1e7))
@@ -531,6 +535,11 @@ void apply_overrides(Job& job, const Overrides& o) {
         if (o.warmups) c.warmups = *o.warmups;
         if (o.gil) c.gil = *o.gil;
         if (o.switch_interval_s) c.switch_interval_s = *o.switch_interval_s;
+        if (o.check_interval) c.check_interval = *o.check_interval;
+        if (o.placement)
+            c.placement = *o.placement == "pack"     ? model::Placement::pack
+                          : *o.placement == "spread" ? model::Placement::spread
+                                                     : model::Placement::launch;
         if (o.trace) c.trace = *o.trace;
         if (o.time_budget_s) c.time_budget_s = *o.time_budget_s;
         if (o.threads) {

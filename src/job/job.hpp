@@ -48,6 +48,8 @@ struct Overrides {
     std::optional<int> warmups;
     std::optional<std::string> gil;
     std::optional<double> switch_interval_s;
+    std::optional<int> check_interval;
+    std::optional<std::string> placement;  // launch | pack | spread
     std::optional<bool> trace;
     std::optional<int> threads;          // e.g. $SLURM_CPUS_PER_TASK
     std::optional<double> time_budget_s;

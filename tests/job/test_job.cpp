@@ -160,6 +160,25 @@ TEST(Job, OverridesApplyToEveryCellAndAreChecked) {
     gj::Overrides bad_gil;
     bad_gil.gil = "fast";
     EXPECT_THROW(gj::apply_overrides(job, bad_gil), gj::JobError);
+    gj::Overrides old;
+    old.check_interval = 7;
+    old.placement = "spread";
+    gj::apply_overrides(job, old);
+    EXPECT_EQ(job.cells[1].check_interval, 7);
+    EXPECT_EQ(job.cells[1].placement, gilbench::model::Placement::spread);
+    gj::Overrides bad_place;
+    bad_place.placement = "scatter";
+    try {
+        gj::apply_overrides(job, bad_place);
+        ADD_FAILURE() << "--placement scatter was accepted";
+    } catch (const gj::JobError& e) {
+        EXPECT_NE(std::string(e.what()).find("option --placement: 'scatter' is not one of: launch, pack, spread"),
+                  std::string::npos)
+            << e.what();
+    }
+    gj::Overrides bad_ticks;
+    bad_ticks.check_interval = 0;
+    EXPECT_THROW(gj::apply_overrides(job, bad_ticks), gj::JobError);
 }
 
 // ---- sweeps -------------------------------------------------------------------------------
