@@ -6,9 +6,10 @@
     print(seed_table(r))
 
 Modules: load (the loader), tables (per-cell statistics, the seed table), scaling (speed-up,
-efficiency, Amdahl/Gustafson fits, Karp–Flatt), latency (per-request latency), timeline (who held
-the GIL when), sweep (switch-interval sweeps), compare (two runs), report and plots (the report;
-only these import matplotlib), cli (the command lines in analysis/).
+efficiency, Amdahl/Gustafson fits, Karp–Flatt), nodes (ranks per host, cells within one node or
+across nodes, per-node workers), latency (per-request latency), timeline (who held the GIL when),
+sweep (switch-interval sweeps), compare (two runs), report and plots (the report; only these
+import matplotlib), cli (the command lines in analysis/).
 """
 from .load import Results, SchemaError, list_runs, load
 from .scaling import fit_amdahl, fit_gustafson, karp_flatt, scaling_families

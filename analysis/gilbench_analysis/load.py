@@ -5,9 +5,10 @@
     r.cells, r.trials, r.workers, r.trace, r.requests, r.attrs
 
 Fields are read by name, never by position, and tables or fields that a file does not have yet
-(`requests`, `cells.io_threads`, ...) come back empty or with their documented default, so
-files of older and newer gilbench/1 writers load alike. Runs that were interrupted (or are
-still being written) load too: only trials that are in `trials` count, as the schema says.
+(`requests`, `cells.io_threads`, `cells.placement`, ...) come back empty or with their
+documented default, so files of older and newer gilbench/1 writers load alike. Runs that were
+interrupted (or are still being written) load too: only trials that are in `trials` count, as
+the schema says.
 """
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ TABLES = ("cells", "trials", "workers", "trace", "requests")
 
 # Columns each table is guaranteed to have after loading, with their dtype. A table missing
 # from the file comes back empty with these columns, and a column missing from an older file
-# gets 0 or "" (cells.io_threads: 0, as the schema says for cells that are not mixed), so code
-# downstream needs no special case.
+# gets its entry in DEFAULTS, else 0 or "" (cells.io_threads: 0, as the schema says for cells
+# that are not mixed), so code downstream needs no special case.
 COLUMNS = {
     "cells": {"cell": "int32", "name": "object", "workload": "object", "gil": "object",
               "ranks": "int32", "threads": "int32", "work": "int64", "scaling": "object",
               "switch_interval_s": "float64", "check_interval": "int32", "url": "object",
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
-              "warmups": "int32", "trace": "uint8", "io_threads": "int32"},
+              "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object"},
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                 "node": "int32", "start_s": "float64", "end_s": "float64", "ops": "int64",
@@ -40,6 +41,10 @@ COLUMNS = {
     "requests": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                  "request": "int32", "start_s": "float64", "end_s": "float64", "ok": "uint8"},
 }
+
+# Defaults other than 0 / "": files written before cells.placement ran every cell on the first
+# `ranks` world ranks, as the launcher placed them, which is what "launch" means.
+DEFAULTS = {("cells", "placement"): "launch"}
 
 
 class SchemaError(ValueError):
@@ -130,7 +135,9 @@ def _with_defaults(name: str, df: pd.DataFrame) -> pd.DataFrame:
     for col, dtype in COLUMNS[name].items():
         if col in df.columns:
             continue
-        if dtype == "object":
+        if (name, col) in DEFAULTS:
+            df[col] = pd.Series(DEFAULTS[name, col], index=df.index, dtype=dtype)
+        elif dtype == "object":
             df[col] = ""
         else:
             df[col] = pd.Series(0, index=df.index, dtype=dtype)

@@ -131,6 +131,32 @@ def seed_figure(runs, path) -> str:
 # ---------------------------------------------------------------------------------------------
 # Scaling
 
+def series_colours(series) -> dict:
+    """Colour per series label: SERIES_COLOURS by kind and GIL policy; a series that shares its
+    kind and policy with an earlier one (the same shape placed otherwise over the nodes) gets the
+    next Okabe–Ito colour not yet used, so the two curves stay apart."""
+    reserved = {SERIES_COLOURS.get((s.kind, s.gil), "0.4") for s in series}
+    out, taken = {}, set()
+    for s in series:
+        if s.label in out:
+            continue
+        colour = SERIES_COLOURS.get((s.kind, s.gil), "0.4")
+        if (s.kind, s.gil) in taken:
+            used = reserved | set(out.values())
+            colour = next((c for c in OKABE_ITO if c not in used), colour)
+        taken.add((s.kind, s.gil))
+        out[s.label] = colour
+    return out
+
+
+def _speedup_axis(ax, lowest: float, n_max: float):
+    """Log2 speed-up axis from a little below 1 (or the lowest value) to a little above n_max,
+    so the ideal S = N is the diagonal."""
+    y_lo = min(0.8, lowest * 0.85)
+    _log2_axis(ax, [2.0 ** k for k in range(-8, 12) if y_lo <= 2.0 ** k <= n_max * 1.01], axis="y")
+    ax.set_ylim(y_lo, n_max * 1.3)
+
+
 def _errorbar(ax, x, y, lo, hi, **kw):
     y, lo, hi = (np.asarray(v, dtype=float) for v in (y, lo, hi))
     err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
@@ -146,13 +172,14 @@ def scaling_figure(runs, path, title: str | None = None) -> str:
     all_n = sorted({int(n) for _, f in runs for s in f.series for n in s.points["n"]})
     n_max = max(all_n)
     grid = np.geomspace(1, n_max, 100)
+    colours = series_colours([s for _, f in runs for s in f.series])
     with plt.rc_context(STYLE):
         fig, (ax_s, ax_e, ax_k) = plt.subplots(1, 3, figsize=(11.5, 3.6))
         ax_s.plot(grid, grid, color="black", linestyle="--", linewidth=1, label="ideal (S = N)")
         ax_e.axhline(1.0, color="black", linestyle="--", linewidth=1, label="ideal (100 %)")
         for i, (run_label, fam) in enumerate(runs):
             for s in fam.series:
-                colour = SERIES_COLOURS.get((s.kind, s.gil), "0.4")
+                colour = colours[s.label]
                 p = s.points.sort_values("n")
                 kw = dict(marker=MARKERS[s.kind], **_marker_kw(colour, i))
                 if s.kind == "hybrid":
@@ -187,9 +214,7 @@ def scaling_figure(runs, path, title: str | None = None) -> str:
             _log2_axis(ax, all_n if (ax is not ax_k or not strong) else [n for n in all_n if n > 1] or all_n)
             ax.set_xlabel("workers N = ranks × threads per rank")
         lowest = min(float(np.nanmin(s.points["speedup_lo"])) for _, f in runs for s in f.series)
-        y_lo = min(0.8, lowest * 0.85)
-        _log2_axis(ax_s, [2.0 ** k for k in range(-8, 12) if y_lo <= 2.0 ** k <= n_max * 1.01], axis="y")
-        ax_s.set_ylim(y_lo, n_max * 1.3)
+        _speedup_axis(ax_s, lowest, n_max)
         ax_s.set_ylabel("speed-up S = T₁ / T(N)" if strong else "scaled speed-up S = N·T₁ / T(N)")
         ax_e.set_ylabel("parallel efficiency S / N" if strong else "weak-scaling efficiency T₁ / T(N)")
         ax_e.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -215,6 +240,51 @@ def scaling_figure(runs, path, title: str | None = None) -> str:
         fig.legend(handles, labels, loc="upper center", ncol=ncol, bbox_to_anchor=(0.5, 0.02))
         if len(runs) > 1:
             _run_legend(fig, [label for label, _ in runs])
+        return _save(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nodes
+
+# Marker shape = nodes a cell's ranks spanned (colour stays the series').
+NODE_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def nodes_figure(family, path, title: str | None = None) -> str:
+    """Speed-up against ranks P (against workers N where a series has threads too), one line per
+    series (placements apart), each point's marker shape telling how many nodes the cell
+    spanned, dashed ideal S = N. Series of one rank never cross a node and are left out."""
+    series = [s for s in family.series if (s.points["ranks"] > 1).any()] or list(family.series)
+    by_ranks = all((s.points["threads"] == 1).all() for s in series)
+    xcol = "ranks" if by_ranks else "n"
+    colours = series_colours(family.series)   # as in the scaling figure of the same family
+    all_x = sorted({int(v) for s in series for v in s.points[xcol]})
+    spans = sorted({int(v) for s in series for v in s.points["nodes"]})
+    marker = {k: NODE_MARKERS[i % len(NODE_MARKERS)] for i, k in enumerate(spans)}
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        ax.plot([1, max(all_x)], [1, max(all_x)], color="black", linestyle="--", linewidth=1)
+        line = {s.label: "-" if s.kind != "hybrid" else ":" for s in series}
+        for s in series:
+            p = s.points.sort_values(xcol)
+            colour = colours[s.label]
+            _errorbar(ax, p[xcol], p["speedup"], p["speedup_lo"], p["speedup_hi"], color=colour,
+                      linestyle=line[s.label], marker="none")
+            for k, q in p.groupby("nodes"):
+                ax.plot(q[xcol], q["speedup"], linestyle="none", marker=marker[int(k)], color=colour,
+                        markeredgecolor=colour, markersize=6)
+        _log2_axis(ax, all_x)
+        _speedup_axis(ax, min(float(np.nanmin(s.points["speedup_lo"])) for s in series), max(all_x))
+        ax.set_xlabel("ranks P" if by_ranks else "workers N = ranks × threads per rank")
+        ax.set_ylabel("speed-up S = T₁ / T" if family.scaling == "strong" else "scaled speed-up S = N·T₁ / T")
+        ax.set_title(title or family.title, loc="left")
+        handles = [Line2D([], [], color=colours[s.label], linestyle=line[s.label], label=s.label) for s in series]
+        handles += [Line2D([], [], marker=marker[k], linestyle="none", color="0.3",
+                           label=f"{k} node{'s' if k > 1 else ''}") for k in spans]
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1,
+                              label=f"ideal (S = {'P' if by_ranks else 'N'})"))
+        fig.tight_layout()
+        fig.legend(handles=handles, loc="upper center", ncol=min(3, len(handles)), bbox_to_anchor=(0.5, 0.0))
         return _save(fig, path)
 
 

@@ -20,6 +20,7 @@ from .compare import cell_comparison, match_by_key, ratio_text, unmatched_cells
 from .document import Document, to_html, to_markdown
 from .latency import latency_summary, request_latencies
 from .load import Results
+from .nodes import cell_nodes, family_node_table, node_breakdown, node_families, node_placement, used_nodes
 from .scaling import fit_table, scaling_families
 from .sweep import sweep_families, sweep_table
 from .tables import cell_summary, gil_summary, seed_summary
@@ -63,6 +64,14 @@ def fmt_pct(v) -> str:
 
 def fmt_num(v, digits=3) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def fmt_count(v) -> str:
+    """A count per trial: whole numbers with thousands separators, a mean that is not one with
+    a decimal (0.5 errors per trial must not read as 0)."""
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
 
 
 def _spread(med, lo, hi) -> str:
@@ -235,6 +244,85 @@ def section_scaling(doc: Document, runs):
                     **({"Karp–Flatt e": [fmt_num(v) for v in p["karp_flatt"]]} if f.scaling == "strong" else {})}))
         if pts:
             doc.table(pd.concat(pts, ignore_index=True))
+
+
+NODES_HOWTO = ("launch over several nodes for it, e.g. `scripts/vcluster up 3` then `scripts/vcluster scaling`, "
+               "or `sbatch -N 2 slurm/scaling.sbatch`")
+
+
+def section_nodes(doc: Document, runs):
+    """Per run, not overlaid: two runs seldom share hosts, so their nodes do not pair up."""
+    doc.heading("Nodes")
+    breakdowns = []
+    fig_index = 0
+    for label, r in runs:
+        prefix = f"{label}: " if len(runs) > 1 else ""
+        used = used_nodes(r)
+        if len(used) <= 1:
+            host = used["host"].iloc[0] if len(used) else (r.hosts[0] if r.hosts else "unknown")
+            doc.note(f"{prefix}skipped: the run used one node (host {host}); {NODES_HOWTO}")
+            continue
+        if len(runs) > 1:
+            doc.heading(label, 3)
+        placed = node_placement(r)
+        doc.table(pd.DataFrame({
+            "node": placed["node"], "host": placed["host"], "ranks": placed["ranks_text"],
+            "cores": [fmt_num(v, 0) for v in placed["cores"]]}),
+            prefix + "Where the world ranks ran (run attributes `hosts`, `rank_node`, `cores`, and `workers.node`).")
+        spans = cell_nodes(r)
+        level = 3 if len(runs) == 1 else 4
+        doc.heading("Within one node and across nodes", level)
+        fams = node_families(scaling_families(r))
+        if not fams:
+            doc.note(f"{prefix}no scaling family has a cell across nodes or several placements "
+                     "(cells with `placement = \"pack\"` and `\"spread\"` and a 1 × 1 baseline compare the two)")
+        for family in fams:
+            t = family_node_table(family, spans)
+            if t.empty:
+                continue
+            doc.table(pd.DataFrame({
+                "series": t["series"], "cell": t["cell"],
+                "P × T": [f"{a} × {b}" for a, b in zip(t["ranks"], t["threads"])],
+                "nodes": t["nodes"], "ranks per node": t["ranks_per_node"],
+                "median s": [fmt_s(v) for v in t["t_median"]], "speed-up": [fmt_num(v, 2) for v in t["speedup"]],
+                "efficiency": [fmt_pct(v) for v in t["efficiency"]]}),
+                f"{prefix}{family.title}: cells of more than one rank. Ranks per node in node order (2 + 1: two "
+                "ranks on the first node used, one on the next); speed-up and efficiency against the series' "
+                "1 × 1 baseline, as in the scaling section.")
+            fig_index += 1
+            path = plots.nodes_figure(family, doc.outdir / f"nodes-{fig_index}-{family.workload}-{family.scaling}.png",
+                                      f"{prefix}{family.title}")
+            doc.figure(Path(path).name, f"{prefix}{family.title}: speed-up per series; marker shape = nodes the "
+                                        "cell's ranks spanned; dashed: ideal. Where packed and spread curves part, "
+                                        "crossing nodes costs (or gains) that much.")
+        b = node_breakdown(r)
+        if b.empty:
+            continue
+        breakdowns.append(b.assign(run=label) if len(runs) > 1 else b)
+        multi = b[b["nodes"] > 1]
+        doc.heading("Per node: the workers of cells across nodes", level)
+        if multi.empty:
+            doc.note(f"{prefix}no cell spanned more than one node")
+            continue
+        doc.table(pd.DataFrame({
+            "cell": multi["name"], "node": multi["node"], "host": multi["host"], "ranks": multi["rank_list"],
+            "workers": multi["workers"], "busy median s": [fmt_s(v) for v in multi["busy_median_s"]],
+            "slowest s": [fmt_s(v) for v in multi["slowest_median_s"]],
+            "ops / trial": [fmt_count(v) for v in multi["ops_per_trial"]],
+            "I/O requests / trial": [fmt_count(v) for v in multi["io_requests_per_trial"]],
+            "I/O errors / trial": [fmt_count(v) for v in multi["io_errors_per_trial"]],
+            "latency median (ms)": [fmt_ms(v) for v in multi["latency_median_s"]],
+            "GIL wait": [fmt_pct(v) for v in multi["gil_wait_share"]]}),
+            f"{prefix}One row per node of each cell that spanned several, over the measured trials. Busy = a "
+            "worker's end − start: median over the node's workers and trials; slowest: median over trials of the "
+            "node's slowest worker (the cell's wall time waits for the slowest node). Ops and I/O: the node's "
+            "workers summed, per trial. Latency: median of the node's successful requests (`requests` table, else "
+            "the trace; – without either). GIL wait: waiting for the rank's GIL as a share of busy time.")
+    if breakdowns:
+        table = pd.concat(breakdowns, ignore_index=True)
+        table = table[(["run"] if "run" in table else []) + [c for c in table.columns if c != "run"]]
+        table.to_csv(doc.outdir / NODES_CSV, index=False)
+        doc.para(f"Every cell's per-node breakdown, one-node cells included: `{NODES_CSV}` in the report's folder.")
 
 
 def _resolve_cell(r: Results, key) -> int:
@@ -429,21 +517,24 @@ def build(runs, outdir, options: ReportOptions | None = None) -> Document:
     section_cells(doc, runs)
     section_seed(doc, runs)
     section_scaling(doc, runs)
+    section_nodes(doc, runs)
     section_timeline(doc, runs, options)
     section_latency(doc, runs)
     section_sweep(doc, runs)
     return doc
 
 
-# The figures a report writes; an earlier report's in the same folder are removed first, so the
-# folder never mixes figures of two runs.
-FIGURE_PATTERNS = ("seed.png", "scaling-*.png", "timeline-*.png", "latency-cdf.png", "convoy.png",
+# The figures and data files a report writes; an earlier report's in the same folder are removed
+# first, so the folder never mixes files of two runs.
+NODES_CSV = "nodes-workers.csv"
+FIGURE_PATTERNS = ("seed.png", "scaling-*.png", "nodes-*.png", "timeline-*.png", "latency-cdf.png", "convoy.png",
                    "switch-interval.png", "compare-cells.png")
+DATA_PATTERNS = (NODES_CSV,)
 
 
 def write_report(runs, outdir, options: ReportOptions | None = None) -> Written:
     options = options or ReportOptions()
-    for pattern in FIGURE_PATTERNS:
+    for pattern in FIGURE_PATTERNS + DATA_PATTERNS:
         for old in Path(outdir).glob(pattern):
             old.unlink()
     doc = build(runs, outdir, options)

@@ -11,7 +11,8 @@ N = P × T workers (P ranks, T threads per rank). With T1 the wall time of one w
 
 The fits are plain least squares in closed form (no SciPy). The pure functions come first;
 `scaling_families` groups a run's cells into curves: threads of one rank (per GIL policy), ranks
-of one thread, and hybrids, each against the one-worker cell of the same family.
+of one thread, and hybrids, each against the one-worker cell of the same family; cells placed
+differently over the nodes (cells.placement: launch, pack, spread) are separate curves.
 """
 from __future__ import annotations
 
@@ -133,6 +134,11 @@ def fit_gustafson(n, s, t1: float = float("nan")) -> Fit:
 # part of the workload ("mixed_io"; -1 for the others, whose io_threads follows from threads).
 FAMILY_KEYS = ("workload", "scaling", "work", "latency_s", "keep_alive", "url", "mixed_io")
 KIND_LABELS = {"threads": "threads", "ranks": "ranks", "hybrid": "ranks × threads"}
+# cells.placement: which world ranks a cell ran on. It splits series (the same shape within one
+# node and across nodes are different curves) but is named only where it tells curves apart or
+# is not the launcher's order, so files of one placement keep their plain labels.
+PLACEMENTS = ("launch", "pack", "spread")
+PLACEMENT_LABELS = {"launch": "as launched", "pack": "packed", "spread": "spread over nodes"}
 
 
 def _kind(ranks: int, threads: int) -> str:
@@ -172,6 +178,7 @@ class Series:
     samples: pd.DataFrame    # n, wall_s of every measured trial used in the fit
     fit: Fit | None = None
     fit_error: str = ""
+    placement: str = "launch"   # cells.placement of its cells (the baseline's may differ)
 
 
 @dataclass
@@ -185,6 +192,14 @@ class Family:
     @property
     def law(self) -> str:
         return "Amdahl" if self.scaling == "strong" else "Gustafson"
+
+    @property
+    def placements(self) -> list[str]:
+        return sorted({s.placement for s in self.series}, key=_placement_order)
+
+
+def _placement_order(p: str) -> int:
+    return PLACEMENTS.index(p) if p in PLACEMENTS else len(PLACEMENTS)
 
 
 def family_title(row) -> str:
@@ -226,23 +241,23 @@ def _points(cells: pd.DataFrame, times: pd.DataFrame, t1: float, scaling: str, n
                          speedup=s_med, speedup_lo=s_lo, speedup_hi=s_hi,
                          efficiency=e_med, efficiency_lo=e_lo, efficiency_hi=e_hi,
                          karp_flatt=float(kf[0]), karp_flatt_lo=float(kf[1]), karp_flatt_hi=float(kf[2]),
-                         nodes=int(nodes.get(c["cell"], 1))))
+                         nodes=int(nodes.get(c["cell"], 1)), placement=c["placement"]))
     return pd.DataFrame(rows)
 
 
-def _pick_baseline(baselines: pd.DataFrame, gil: str, param):
+def _pick_baseline(baselines: pd.DataFrame, gil: str, param, placement: str = "launch"):
     """The one-worker cell for a series: same policy and parameter, else same policy, else the
-    new GIL (one thread never contends, so the policy matters little), else any."""
+    new GIL (one thread never contends, so the policy matters little), else any; within each of
+    these the same placement first. (One rank sits on node 0's first rank whatever the
+    placement, so the placement decides only between otherwise equal candidates.)"""
     if baselines.empty:
         return None
     same = baselines[baselines["gil"] == gil]
-    if param is not None and not same.empty:
-        exact = same[[_policy_param(r) == param for _, r in same.iterrows()]]
-        if not exact.empty:
-            return exact.iloc[0]
-    for pool in (same, baselines[baselines["gil"] == "new"], baselines):
+    exact = same[[_policy_param(r) == param for _, r in same.iterrows()]] if param is not None else same.iloc[:0]
+    for pool in (exact, same, baselines[baselines["gil"] == "new"], baselines):
         if not pool.empty:
-            return pool.iloc[0]
+            placed = pool[pool["placement"] == placement]
+            return (placed if not placed.empty else pool).iloc[0]
     return None
 
 
@@ -256,6 +271,9 @@ def scaling_families(results: Results) -> list[Family]:
     if cells.empty:
         return []
     nodes = _cell_nodes(results)
+    if "placement" not in cells:
+        cells["placement"] = "launch"
+    cells["placement"] = cells["placement"].replace("", "launch")
     cells["mixed_io"] = np.where(cells["workload"] == "mixed", cells["io_threads"], -1)
     cells["kind"] = [_kind(r, t) for r, t in zip(cells["ranks"], cells["threads"])]
     cells["param"] = [_policy_param(r) for _, r in cells.iterrows()]
@@ -270,15 +288,18 @@ def scaling_families(results: Results) -> list[Family]:
                         title=family_title(first))
         # The parameter goes into the label only where the family has several for that policy.
         params_per_gil = others.groupby("gil")["param"].nunique(dropna=False)
-        series_keys = others[["kind", "gil", "param"]].drop_duplicates(ignore_index=True)
+        placements = set(others["placement"])
+        name_placement = len(placements) > 1 or placements != {"launch"}
+        series_keys = others[["kind", "gil", "param", "placement"]].drop_duplicates(ignore_index=True)
         series_keys["kind"] = pd.Categorical(series_keys["kind"], ["threads", "ranks", "hybrid"], ordered=True)
         series_keys["gil"] = pd.Categorical(series_keys["gil"], ["new", "old", "none"], ordered=True)
-        for _, sk in series_keys.sort_values(["kind", "gil", "param"]).iterrows():
-            kind, gil, param = str(sk["kind"]), str(sk["gil"]), sk["param"]
+        series_keys["order"] = series_keys["placement"].map(_placement_order)
+        for _, sk in series_keys.sort_values(["kind", "gil", "param", "order", "placement"]).iterrows():
+            kind, gil, param, placement = str(sk["kind"]), str(sk["gil"]), sk["param"], sk["placement"]
             param = None if param is None or (isinstance(param, float) and np.isnan(param)) else param
-            members = others[(others["kind"] == kind) & (others["gil"] == gil)
+            members = others[(others["kind"] == kind) & (others["gil"] == gil) & (others["placement"] == placement)
                              & [(_policy_param(r) == param) for _, r in others.iterrows()]]
-            base = _pick_baseline(baselines, gil, param)
+            base = _pick_baseline(baselines, gil, param, placement)
             base_times = times.loc[times["cell"] == base["cell"], "wall_s"].to_numpy()
             t1 = float(np.median(base_times))
             member_cells = pd.concat([base.to_frame().T, members])
@@ -286,10 +307,13 @@ def scaling_families(results: Results) -> list[Family]:
             label = f"{KIND_LABELS[kind]}, GIL {gil}"
             if params_per_gil.get(gil, 1) > 1 and param is not None:
                 label += f" ({_param_text(gil, param)})"
+            if name_placement:
+                label += ", " + PLACEMENT_LABELS.get(placement, placement)
             smp = times[times["cell"].isin(member_cells["cell"])].merge(
                 member_cells.assign(n=member_cells["ranks"] * member_cells["threads"])[["cell", "n"]], on="cell")
             series = Series(kind=kind, gil=gil, param=param, label=label, baseline=base["name"], t1=t1,
-                            points=pts, samples=smp[["n", "wall_s"]].astype(float).reset_index(drop=True))
+                            points=pts, samples=smp[["n", "wall_s"]].astype(float).reset_index(drop=True),
+                            placement=placement)
             if kind != "hybrid":
                 try:
                     if family.scaling == "strong":

@@ -75,7 +75,7 @@ def test_seed_report_has_every_section_and_figure(seed_report):
     assert names == ["seed.png", "scaling-1-cpu-strong.png", "scaling-2-io-strong.png",
                      "timeline-1-cpu-multi-thread.png", "timeline-2-io-multi-thread.png", "latency-cdf.png"]
     for heading in ("## Cells", "## Seed table: threads against processes", "## Strong and weak scaling",
-                    "## GIL timeline", "## I/O latency", "## Switch-interval sweep"):
+                    "## Nodes", "## GIL timeline", "## I/O latency", "## Switch-interval sweep"):
         assert heading in md
     # The seed table: each layout with median, spread and the ratio to one thread.
     row = next(l for l in md.splitlines() if l.startswith("| multi process |"))
@@ -86,9 +86,10 @@ def test_seed_report_has_every_section_and_figure(seed_report):
 def test_sections_without_data_are_skipped_with_one_line(seed_report):
     _, md = seed_report
     notes = [l for l in md.splitlines() if l.startswith("> *skipped:")]
-    assert len(notes) == 2
+    assert len(notes) == 3
     assert any("no mixed-workload cell" in n for n in notes)
     assert any("switch interval" in n for n in notes)
+    assert any("the run used one node" in n for n in notes)   # ctest's runs are on one host
 
 
 def test_scaling_report(scaling_file, tmp_path_factory, capsys):
@@ -109,7 +110,7 @@ def test_switch_interval_report(switch_file, tmp_path_factory, capsys):
     names = check_pngs(out, md)
     assert {"switch-interval.png", "latency-cdf.png", "convoy.png"} <= set(names)
     assert "skipped: no family of cells with a 1 × 1 baseline" in md
-    assert "skipped:" not in md.replace("skipped: no family of cells", "")
+    assert "skipped:" not in md.replace("skipped: no family of cells", "").replace("skipped: the run used one node", "")
     sweep = md[md.index("## Switch-interval sweep"):]
     intervals = [l.split("|")[1].strip() for l in sweep.splitlines() if re.match(r"\| [\d.]+ \|", l)]
     assert intervals == ["0.2", "1", "5"] * 3   # a table for the cpu, the io and the mixed family

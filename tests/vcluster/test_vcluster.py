@@ -14,6 +14,7 @@ import pytest
 from vc_helpers import GILBENCH, SUBNET, can_make_namespaces, node_namespaces, processes_in, vc
 
 JOB = Path(__file__).resolve().parent / "multi_node.toml"
+NODES_JOB = Path(__file__).resolve().parent / "nodes_small.toml"
 
 why_not = can_make_namespaces()
 pytestmark = pytest.mark.skipif(why_not is not None,
@@ -95,3 +96,46 @@ def test_opt_in_shared_server_serves_every_node(cluster, tmp_path):
         total = int(io["io_requests"].sum())
     # ... and node1's one server answered all of them (it says how many it served).
     assert f"served {total} requests" in r.stdout, r.stdout
+
+
+def test_scaling_command_packs_and_spreads_and_reports_the_nodes(cluster, tmp_path):
+    """`scripts/vcluster scaling JOB` (the documented multi-node command): 3 nodes x 2 ranks in
+    blocks, packed cells stay on as few nodes as they can, spread cells take one node per rank,
+    and the report has the per-node results."""
+    out, report = tmp_path / "nodes.h5", tmp_path / "report"
+    r = vc("scaling", NODES_JOB, "-o", out, "--report", report, "--", "-q",
+           env_dir=cluster, timeout=300, cwd=tmp_path)
+    assert "on 3 nodes x 2 ranks" in r.stdout
+    with h5py.File(out, "r") as f:
+        g = f["runs"]["run-000"]
+        assert g.attrs["status"] == "complete"
+        hosts = [h.decode() if isinstance(h, bytes) else h for h in g.attrs["hosts"]]
+        assert list(g.attrs["rank_node"]) == [0, 0, 1, 1, 2, 2]  # ppr:2:node: blocks of 2
+        cells = {n.decode(): i for i, n in enumerate(g["cells"]["name"])}
+        assert {p.decode() for p in g["cells"]["placement"]} == {"pack", "spread"}
+        trials, workers = g["trials"][:], g["workers"][:]
+        assert len(trials) == len(cells) * 3  # every trial of every cell is there
+        expected = {  # cell: (world ranks, hosts)
+            "cpu-pack-2": ({0, 1}, {"node1"}),
+            "cpu-pack-3": ({0, 1, 2}, {"node1", "node2"}),
+            "cpu-spread-2": ({0, 2}, {"node1", "node2"}),
+            "cpu-spread-3": ({0, 2, 4}, {"node1", "node2", "node3"}),
+            "cpu-spread-6": (set(range(6)), {"node1", "node2", "node3"}),
+            "io-spread-3": ({0, 2, 4}, {"node1", "node2", "node3"}),
+        }
+        for name, (ranks, on) in expected.items():
+            w = workers[workers["cell"] == cells[name]]
+            assert set(w["rank"].tolist()) == ranks, name
+            assert {hosts[n] for n in w["node"]} == on, name
+        # Strong scaling split the work over the cell's ranks, whichever they were.
+        for name in ("cpu-spread-3", "cpu-pack-3"):
+            w = workers[(workers["cell"] == cells[name]) & (workers["trial"] == 1)]
+            assert int(w["ops"].sum()) == 1_200_000
+            assert sorted(w["ops"].tolist()) == [400_000] * 3
+        io = workers[workers["cell"] == cells["io-spread-3"]]
+        assert int(io["io_errors"].sum()) == 0 and int(io["io_requests"].sum()) == 12 * 3
+    text = (report / "report.md").read_text()
+    assert "## Nodes" in text
+    for host in ("node1", "node2", "node3"):
+        assert host in text
+    assert list(report.glob("nodes-*.png")), sorted(p.name for p in report.iterdir())
