@@ -63,10 +63,12 @@ def _rank_node_pairs(results: Results) -> pd.DataFrame:
 
 
 def node_placement(results: Results) -> pd.DataFrame:
-    """One row per node: its index, host, world ranks on it and online cores. Nodes are the
-    entries of `hosts` plus any index a rank refers to beyond it."""
+    """One row per node: its index, host, world ranks on it, online cores and the requests its
+    embedded server answered (NaN: none ran there, or the file predates `server_requests`).
+    Nodes are the entries of `hosts` plus any index a rank refers to beyond it."""
     hosts = results.hosts
     cores = _attr_list(results, "cores")
+    served = _attr_list(results, "server_requests")   # -1: no server on that node
     pairs = _rank_node_pairs(results)
     count = max([len(hosts)] + [int(n) + 1 for n in pairs["node"]])
     rows = []
@@ -74,8 +76,10 @@ def node_placement(results: Results) -> pd.DataFrame:
         ranks = pairs.loc[pairs["node"] == node, "rank"].tolist()
         rows.append(dict(node=node, host=hosts[node] if node < len(hosts) else f"node {node}",
                          ranks=ranks, ranks_text=compact_ranks(ranks), rank_count=len(ranks),
-                         cores=int(cores[node]) if node < len(cores) else np.nan))
-    return pd.DataFrame(rows, columns=["node", "host", "ranks", "ranks_text", "rank_count", "cores"])
+                         cores=int(cores[node]) if node < len(cores) else np.nan,
+                         server_requests=int(served[node]) if node < len(served) and served[node] >= 0 else np.nan))
+    return pd.DataFrame(rows, columns=["node", "host", "ranks", "ranks_text", "rank_count", "cores",
+                                       "server_requests"])
 
 
 def used_nodes(results: Results) -> pd.DataFrame:

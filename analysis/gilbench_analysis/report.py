@@ -265,10 +265,15 @@ def section_nodes(doc: Document, runs):
         if len(runs) > 1:
             doc.heading(label, 3)
         placed = node_placement(r)
-        doc.table(pd.DataFrame({
+        table = pd.DataFrame({
             "node": placed["node"], "host": placed["host"], "ranks": placed["ranks_text"],
-            "cores": [fmt_num(v, 0) for v in placed["cores"]]}),
-            prefix + "Where the world ranks ran (run attributes `hosts`, `rank_node`, `cores`, and `workers.node`).")
+            "cores": [fmt_num(v, 0) for v in placed["cores"]]})
+        caption = prefix + "Where the world ranks ran (run attributes `hosts`, `rank_node`, `cores`, and `workers.node`)."
+        if placed["server_requests"].notna().any():
+            table["server requests"] = [fmt_num(v, 0) for v in placed["server_requests"]]
+            caption += (" Server requests: what the embedded server on that node answered, warm-ups included "
+                        "(`server_requests`; – where none ran).")
+        doc.table(table, caption)
         spans = cell_nodes(r)
         level = 3 if len(runs) == 1 else 4
         doc.heading("Within one node and across nodes", level)

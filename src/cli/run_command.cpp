@@ -605,6 +605,8 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     const ProgressMode mode = choose_progress(options);
     std::optional<store::RunWriter> writer;
     std::unique_ptr<Recorder> recorder;
+    std::vector<int> host_index;  // this start's node -> index in the run's hosts (empty: the same)
+    std::size_t host_total = topo.hosts.size();  // entries in the run's hosts attribute
     AbandonGuard guard;
     if (root) {
         try {
@@ -613,6 +615,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                 writer.emplace(target.file->resume_run(target.resume_name, utc_now_iso8601()));
                 const auto hosts = merge_hosts(target.stored->hosts, topo.hosts, node_map);
                 if (hosts != target.stored->hosts) writer->set_hosts(hosts);
+                host_total = hosts.size();
             } else {
                 store::RunInfo info = run_info(job, topo, world.size());
                 if (job.uses_embedded_server())
@@ -621,6 +624,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                 writer.emplace(target.file->begin_run(info));
                 writer->add_cells(job.cells);
             }
+            host_index = node_map;
             recorder = std::make_unique<Recorder>(*writer, job.cells, target.stored ? &*target.stored : nullptr,
                                                   std::move(node_map), mode, resume_command(job, output, world.size()));
             recorder->set_output_name(output);
@@ -655,6 +659,28 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         throw;
     }
 
+    // What every node's embedded server answered: proof that each node's ranks used their own
+    // server (per node, it equals their workers' requests), or the shared server's load.
+    const std::int64_t served = server ? static_cast<std::int64_t>(server->requests_served()) : -1;
+    std::vector<std::int64_t> served_by_rank;
+    boost::mpi::gather(world, served, served_by_rank, 0);
+    std::string served_text;
+    if (root && job.uses_embedded_server()) {
+        std::vector<std::int64_t> per_host(host_total, -1);
+        for (std::size_t r = 0; r < served_by_rank.size(); ++r) {
+            if (served_by_rank[r] < 0) continue;
+            const auto node = static_cast<std::size_t>(topo.rank_node[r]);
+            const std::size_t at = host_index.empty() ? node : static_cast<std::size_t>(host_index[node]);
+            per_host[at] = served_by_rank[r];
+            served_text += fmt::format("{}{} {}", served_text.empty() ? "" : ", ", topo.hosts[node], served_by_rank[r]);
+        }
+        try {
+            writer->set_server_requests(per_host);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "gilbench: warning: {}\n", e.what());
+        }
+    }
+
     // 5. Report.
     // Rank 0 gives the verdict (its exit status). Another rank leaving non-zero first would
     // make mpirun kill rank 0 while it still marks the run.
@@ -671,6 +697,8 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         fmt::print("\nresults: {} (/runs/{}, {} trials)\n", output, writer->name(), recorder->new_trials());
     if (server && !options.shared_server.empty())
         fmt::print("shared server {} served {} requests\n", settings.embedded_base_url, server->requests_served());
+    else if (!served_text.empty())
+        fmt::print("embedded servers served (host requests): {}\n", served_text);
     std::fflush(stdout);
     if (!complete) {
         const int sig = runner::stop_signal();

@@ -208,6 +208,13 @@ void write_int_array_attr(hid_t loc, const char* name, const std::vector<int>& v
     if (!values.empty()) check(H5Awrite(attr.get(), H5T_NATIVE_INT, values.data()), "H5Awrite", name);
 }
 
+void write_int64_array_attr(hid_t loc, const char* name, const std::vector<std::int64_t>& values) {
+    const hsize_t n = values.size();
+    dataspace space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
+    attribute attr = create_attr(loc, name, H5T_STD_I64LE, space.get());
+    if (!values.empty()) check(H5Awrite(attr.get(), H5T_NATIVE_INT64, values.data()), "H5Awrite", name);
+}
+
 std::vector<std::string> read_string_array_attr(hid_t loc, const char* name) {
     std::vector<std::string> out;
     if (!check_tri(H5Aexists(loc, name), "H5Aexists", name)) return out;

@@ -109,6 +109,7 @@ void write_string_attr(hid_t loc, const char* name, const std::string& value);
 void write_string_array_attr(hid_t loc, const char* name, const std::vector<std::string>& values);
 void write_int_attr(hid_t loc, const char* name, int value);
 void write_int_array_attr(hid_t loc, const char* name, const std::vector<int>& values);
+void write_int64_array_attr(hid_t loc, const char* name, const std::vector<std::int64_t>& values);
 // nullopt if the attribute does not exist; throws if it is not a scalar string.
 std::optional<std::string> read_string_attr(hid_t loc, const char* name);
 // Every element of a string attribute (a scalar gives one); empty if it does not exist.

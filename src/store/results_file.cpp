@@ -600,6 +600,14 @@ void RunWriter::set_hosts(const std::vector<std::string>& hosts) {
     });
 }
 
+void RunWriter::set_server_requests(const std::vector<std::int64_t>& per_node) {
+    const h5::error_silencer quiet;
+    with_context(state_->context + ": cannot write server_requests", [&] {
+        h5::write_int64_array_attr(state_->group.get(), "server_requests", per_node);
+        state_->flush();
+    });
+}
+
 void RunWriter::add_trial(const model::TrialResult& result) {
     const h5::error_silencer quiet;
     const std::string what = state_->context + ": cannot add trial " +

@@ -5,6 +5,7 @@
 // HDF5-locked against other writers) until the ResultsFile and all its RunWriters are gone.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,6 +125,9 @@ public:
     void write_summary(const std::vector<model::CellSummaryRecord>& rows);
     // Replaces the hosts and nodes attributes (a resumed run may add hosts); flushes.
     void set_hosts(const std::vector<std::string>& hosts);
+    // The server_requests attribute: per host of the run, the requests its embedded server
+    // answered during this start (-1: no server there); flushes.
+    void set_server_requests(const std::vector<std::int64_t>& per_node);
     void set_status(RunStatus status);  // + finished_utc: now, or "" for running; flushes
 
 private:

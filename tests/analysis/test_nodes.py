@@ -23,6 +23,7 @@ SPREAD = [("strong-new-1x1", "strong-new-1x1-spread", 1.1), ("strong-new-2x1", "
 # Per-node request latency of the 2x1 spread cell: node 0 answers in 50 ms, node 1 in 80 ms.
 LATENCY = {0: 0.050, 1: 0.080}
 REQUESTS_PER_RANK = 4
+SERVED = [24, -1]
 
 
 def _str_attr(values):
@@ -44,6 +45,7 @@ def multi_node_file(scaling_file, path):
         g.attrs["cores"] = np.array(CORES, dtype=np.int32)
         g.attrs["cpu_model"] = _str_attr(["A", "B"])
         g.attrs["rank_cpus"] = np.array([1, 1, 1, 1], dtype=np.int32)
+        g.attrs["server_requests"] = np.array(SERVED, dtype=np.int64)   # nodeB ran no server
         cells = read_table(g, "cells")
         cells["placement"] = np.where(cells["scaling"] == "weak", "launch", "pack").astype(object)
         trials, workers = read_table(g, "trials"), read_table(g, "workers")
@@ -129,6 +131,7 @@ def test_placement_and_cells_spanning_nodes(multi):
     assert list(p["host"]) == HOSTS
     assert list(p["ranks_text"]) == ["0–1", "2–3"]      # rank 3 only from rank_node: no cell used it
     assert list(p["cores"]) == CORES
+    assert p["server_requests"].iloc[0] == 24 and np.isnan(p["server_requests"].iloc[1])
     spans = cell_nodes(r).set_index("name")
     assert spans.at["strong-new-2x1", "nodes"] == 1 and spans.at["strong-new-2x1", "ranks_per_node"] == "2"
     assert spans.at["strong-new-2x1-spread", "nodes"] == 2
@@ -196,7 +199,7 @@ def test_report_has_the_nodes_section(multi, multi_report):
     out, md = multi_report
     section = md[md.index("## Nodes"):md.index("## GIL timeline")]
     assert md.index("## Strong and weak scaling") < md.index("## Nodes")
-    assert "| 0 | nodeA | 0–1 | 4 |" in section and "| 1 | nodeB | 2–3 | 8 |" in section
+    assert "| 0 | nodeA | 0–1 | 4 | 24 |" in section and "| 1 | nodeB | 2–3 | 8 | – |" in section
     assert "### Within one node and across nodes" in section
     assert "| ranks, GIL new, spread over nodes | strong-new-2x1-spread | 2 × 1 | 2 | 1 + 1 |" in section
     assert "| ranks, GIL new, packed | strong-new-2x1 | 2 × 1 | 1 | 2 |" in section

@@ -755,6 +755,23 @@ TEST_F(ResultsFileTest, RunRecordsTheMachineAndTheBuild) {
     EXPECT_EQ(ints("rank_cpus"), (std::vector<int>{4, 4, 4, 8}));
 }
 
+TEST_F(ResultsFileTest, ServerRequestsAreInt64PerNodeAndReplaced) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.set_server_requests({5, -1});
+        run.set_server_requests({std::int64_t{3} << 32, -1, 7});  // a resume writes it again
+    }
+    h5::file f = open_ro(path_);
+    h5::attribute a(H5Aopen_by_name(f.get(), "/runs/run-000", "server_requests", H5P_DEFAULT, H5P_DEFAULT));
+    h5::datatype type(H5Aget_type(a.get()));
+    EXPECT_EQ(H5Tget_size(type.get()), 8u);
+    h5::dataspace space(H5Aget_space(a.get()));
+    std::vector<std::int64_t> v(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
+    H5Aread(a.get(), H5T_NATIVE_INT64, v.data());
+    EXPECT_EQ(v, (std::vector<std::int64_t>{std::int64_t{3} << 32, -1, 7}));
+}
+
 TEST_F(ResultsFileTest, SummaryStartsPendingAndRowsAreReplacedInPlace) {
     {
         ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());

@@ -79,6 +79,13 @@ def test_gilbench_spans_three_nodes(cluster, tmp_path):
             # server can answer there, so no errors means every node served its own ranks.
             assert int(w["io_errors"].sum()) == 0
             assert int(w["ops"].sum()) == int(w["io_requests"].sum()) > 0
+        # Each node's server counted exactly the requests of that node's ranks (warm-ups included).
+        served = list(g.attrs["server_requests"])
+        per_node = [int(workers["io_requests"][workers["node"] == n].sum()) for n in range(3)]
+        assert served == per_node and min(per_node) > 0
+    line = next(l for l in r.stdout.splitlines() if l.startswith("embedded servers served"))
+    for n, host in enumerate(hosts):
+        assert f"{host} {per_node[n]}" in line, line
 
 
 def test_opt_in_shared_server_serves_every_node(cluster, tmp_path):
@@ -94,6 +101,8 @@ def test_opt_in_shared_server_serves_every_node(cluster, tmp_path):
         assert len(np.unique(io["node"])) == 3  # requests came from every node ...
         assert int(io["io_errors"].sum()) == 0
         total = int(io["io_requests"].sum())
+        # Only node1 ran a server; the others have none (-1).
+        assert list(g.attrs["server_requests"]) == [total, -1, -1]
     # ... and node1's one server answered all of them (it says how many it served).
     assert f"served {total} requests" in r.stdout, r.stdout
 
