@@ -148,3 +148,12 @@ def test_scaling_command_packs_and_spreads_and_reports_the_nodes(cluster, tmp_pa
     for host in ("node1", "node2", "node3"):
         assert host in text
     assert list(report.glob("nodes-*.png")), sorted(p.name for p in report.iterdir())
+
+
+def test_scaling_command_says_which_shape_a_job_needs(cluster, tmp_path):
+    r = vc("scaling", NODES_JOB, "--ranks-per-node", 1, "-o", tmp_path / "x.h5", env_dir=cluster, check=False)
+    assert r.returncode == 1
+    assert "needs 6 ranks, 3 nodes x 1 ranks give 3: raise --ranks-per-node to 2" in r.stderr, r.stderr
+    assert not (tmp_path / "x.h5").exists()
+    r = vc("scaling", tmp_path / "missing.toml", env_dir=cluster, check=False)
+    assert r.returncode == 1 and "no job file" in r.stderr
