@@ -148,13 +148,18 @@ def test_scaling_sbatch_spans_the_nodes(cluster, tmp_path, nodes, launcher, dist
         assert int(g.attrs["nodes"]) == nodes and int(g.attrs["ranks"]) == 2 * nodes
         cells = [n.decode() for n in g["cells"]["name"]]
         trials, workers = g["trials"][:], g["workers"][:]
-        assert len(trials) == len(cells) == 4  # one trial each
+        assert len(trials) == len(cells) == 5  # one trial each
         assert {int(r): hosts[int(n)] for r, n in zip(workers["rank"], workers["node"])} == dict(enumerate(placement))
         for name in ("cpu-4-ranks", "io-4-ranks"):
             w = workers[workers["cell"] == cells.index(name)]
             assert len(np.unique(w["node"])) == len(set(placement))
+        # placement = "spread": rank 0 and the first rank of the next node, under any launch order.
+        spread = workers[workers["cell"] == cells.index("cpu-2-ranks-spread")]
+        assert [hosts[int(n)] for n in spread["node"]] == ["node1", "node2"]
         io = workers[workers["cell"] == cells.index("io-4-ranks")]
         # Each rank asked its own node's embedded server at 127.0.0.1: no errors means every
         # node served its own ranks.
         assert int(io["io_errors"].sum()) == 0
         assert int(io["ops"].sum()) == int(io["io_requests"].sum()) > 0
+        # ... and each node's server counted exactly its own ranks' requests.
+        assert list(g.attrs["server_requests"]) == [int(io["io_requests"][io["node"] == n].sum()) for n in range(nodes)]
