@@ -101,7 +101,7 @@ def cell_nodes(results: Results) -> pd.DataFrame:
         if cell not in cells.index:
             continue
         c = cells.loc[cell]
-        rows.append(dict(cell=int(cell), name=c["name"], placement=c.get("placement", "launch") or "launch",
+        rows.append(dict(cell=int(cell), name=c["name"], placement=c["placement"],
                          ranks=int(c["ranks"]), threads=int(c["threads"]), nodes=int(g["node"].nunique()),
                          world_ranks=compact_ranks(g["rank"]),
                          ranks_per_node=ranks_per_node_text(g.drop_duplicates("rank")["node"])))

@@ -271,9 +271,6 @@ def scaling_families(results: Results) -> list[Family]:
     if cells.empty:
         return []
     nodes = _cell_nodes(results)
-    if "placement" not in cells:
-        cells["placement"] = "launch"
-    cells["placement"] = cells["placement"].replace("", "launch")
     cells["mixed_io"] = np.where(cells["workload"] == "mixed", cells["io_threads"], -1)
     cells["kind"] = [_kind(r, t) for r, t in zip(cells["ranks"], cells["threads"])]
     cells["param"] = [_policy_param(r) for _, r in cells.iterrows()]

@@ -337,10 +337,7 @@ model::Cell parse_cell(const toml::table& t, const toml::table* defaults,
                  : workload == "io" ? model::Workload::io
                                     : model::Workload::mixed;
     c.ranks = static_cast<int>(get.integer("ranks", 1, 1, 1 << 20));
-    const std::string placement = get.choice("placement", "launch", {"launch", "pack", "spread"});
-    c.placement = placement == "pack"     ? model::Placement::pack
-                  : placement == "spread" ? model::Placement::spread
-                                          : model::Placement::launch;
+    c.placement = *model::parse_placement(get.choice("placement", "launch", {"launch", "pack", "spread"}));
     c.threads = static_cast<int>(get.integer("threads", 1, 1, 4096));
     if (c.workload == model::Workload::mixed) {
         c.io_threads = static_cast<int>(get.integer("io_threads", 1, 1, c.threads));
@@ -522,7 +519,7 @@ void apply_overrides(Job& job, const Overrides& o) {
         fail("--switch-interval", fmt::format("must be between 1e-06 and 10 seconds, got {}", *o.switch_interval_s));
     if (o.check_interval && (*o.check_interval < 1 || *o.check_interval > (1 << 30)))
         fail("--check-interval", fmt::format("must be between 1 and {} ticks, got {}", 1 << 30, *o.check_interval));
-    if (o.placement && *o.placement != "launch" && *o.placement != "pack" && *o.placement != "spread")
+    if (o.placement && !model::parse_placement(*o.placement))
         fail("--placement", fmt::format("'{}' is not one of: launch, pack, spread", *o.placement));
     if (o.threads && (*o.threads < 1 || *o.threads > 4096))
         fail("--threads", fmt::format("must be between 1 and 4096, got {}", *o.threads));
@@ -536,10 +533,7 @@ void apply_overrides(Job& job, const Overrides& o) {
         if (o.gil) c.gil = *o.gil;
         if (o.switch_interval_s) c.switch_interval_s = *o.switch_interval_s;
         if (o.check_interval) c.check_interval = *o.check_interval;
-        if (o.placement)
-            c.placement = *o.placement == "pack"     ? model::Placement::pack
-                          : *o.placement == "spread" ? model::Placement::spread
-                                                     : model::Placement::launch;
+        if (o.placement) c.placement = *model::parse_placement(*o.placement);
         if (o.trace) c.trace = *o.trace;
         if (o.time_budget_s) c.time_budget_s = *o.time_budget_s;
         if (o.threads) {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace gilbench::model {
 
@@ -65,6 +67,12 @@ inline const char* to_string(Placement p) {
         case Placement::spread: return "spread";
     }
     return "?";
+}
+// The inverse of to_string; nullopt for any other name.
+inline std::optional<Placement> parse_placement(std::string_view name) {
+    for (Placement p : {Placement::launch, Placement::pack, Placement::spread})
+        if (name == to_string(p)) return p;
+    return std::nullopt;
 }
 
 // Work of one of the cell's work sharers (numbered rank-major: rank * sharers per rank +

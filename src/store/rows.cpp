@@ -247,10 +247,7 @@ model::Cell from_row(const cell_row& r) {
     c.trace = r.trace != 0;
     c.time_budget_s = r.time_budget_s;
     // Files from before `placement` read it as null: those runs used the launch order.
-    const std::string placement = text_of(r.placement);
-    c.placement = placement == "pack"     ? model::Placement::pack
-                  : placement == "spread" ? model::Placement::spread
-                                          : model::Placement::launch;
+    c.placement = model::parse_placement(text_of(r.placement)).value_or(model::Placement::launch);
     return c;
 }
 
