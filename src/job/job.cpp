@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -150,10 +151,37 @@ struct Lookup {
     }
 };
 
-void check_url(const Reporter& report, const toml::node* node, std::string_view key, const std::string& url) {
-    if (url.empty()) return;
+// Text that ends up in file names, HDF5 strings, console tables and HTTP request lines: a
+// control character there (a NUL from a TOML "\u0000" escape, a newline, an escape sequence)
+// would cut or garble what is stored and printed, so it is refused where it is read.
+// "" for printable text, else what is wrong and where.
+std::string control_character_problem(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7f)
+            return fmt::format("contains a control character (code {}) at position {}; use printable text only",
+                               static_cast<int>(c), i);
+    }
+    return {};
+}
+
+void check_printable(const Reporter& report, const toml::node* node, std::string_view key, std::string_view text) {
+    if (const std::string problem = control_character_problem(text); !problem.empty())
+        report.fail(node, key, problem);
+}
+
+// Why `url` cannot be used ("" when it can): the job file and --url share this check.
+std::string url_problem(const std::string& url) {
+    if (url.empty()) return {};
+    if (std::string problem = control_character_problem(url); !problem.empty()) return problem;
+    if (url.find(' ') != std::string::npos) return fmt::format("'{}' contains a space; write it as %20", url);
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-        report.fail(node, key, fmt::format("'{}' is not an http:// or https:// URL", url));
+        return fmt::format("'{}' is not an http:// or https:// URL", url);
+    return {};
+}
+
+void check_url(const Reporter& report, const toml::node* node, std::string_view key, const std::string& url) {
+    if (const std::string problem = url_problem(url); !problem.empty()) report.fail(node, key, problem);
 }
 
 // ---- sweeps -------------------------------------------------------------------------------
@@ -395,6 +423,7 @@ std::vector<model::Cell> expand_cell(const toml::table& t, const toml::table* de
     if (axes.empty()) {
         model::Cell c = parse_cell(t, defaults, nullptr, first_index, report);
         c.name = name_node ? expand_name(name_template, c, axes, name_node, report) : name_template;
+        check_printable(report, name_node, "name", c.name);
         cells.push_back(std::move(c));
         return cells;
     }
@@ -406,6 +435,7 @@ std::vector<model::Cell> expand_cell(const toml::table& t, const toml::table* de
         model::Cell c = parse_cell(t, defaults, &point, index, at);
         // Unnamed: cell-<index> is unique already. Named: the template, completed.
         c.name = name_node ? expand_name(name_template, c, axes, name_node, at) : fmt::format("cell-{}", index);
+        check_printable(at, name_node, "name", c.name);
         cells.push_back(std::move(c));
         ++index;
     }
@@ -451,6 +481,11 @@ Job parse_job(std::string_view text, std::string_view source_name) {
         }
         job.name = t->get("name") ? *t->get("name")->value<std::string>() : "";
         job.description = t->get("description") ? *t->get("description")->value<std::string>() : "";
+        check_printable(report, t->get("name"), "name", job.name);
+        // A description may span lines (a TOML multi-line string); other control characters not.
+        std::string description = job.description;
+        std::replace_if(description.begin(), description.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+        check_printable(report, t->get("description"), "description", description);
     }
 
     const toml::table* defaults = nullptr;
@@ -495,11 +530,19 @@ Job parse_job(std::string_view text, std::string_view source_name) {
 }
 
 Job load_job(const std::string& path) {
+    // An ifstream opens a directory without complaint and reads nothing from it: without this
+    // check a directory would parse as an empty job ("the job has no cells").
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw JobError(fmt::format("{}: is a directory, not a job file; give a TOML file (jobs/ has examples, "
+                                   "e.g. jobs/seed.toml)",
+                                   path));
     std::ifstream in(path, std::ios::binary);
     if (!in) throw JobError(fmt::format("{}: cannot open the job file: {}; check the path (jobs/ has examples)",
                                         path, std::strerror(errno)));
     std::ostringstream buf;
     buf << in.rdbuf();
+    if (in.bad()) throw JobError(fmt::format("{}: cannot read the job file: {}", path, std::strerror(errno)));
     return parse_job(buf.str(), path);
 }
 
@@ -507,8 +550,8 @@ void apply_overrides(Job& job, const Overrides& o) {
     auto fail = [](std::string_view option, std::string_view problem) {
         throw JobError(fmt::format("option {}: {}", option, problem));
     };
-    if (o.url && !o.url->empty() && o.url->rfind("http://", 0) != 0 && o.url->rfind("https://", 0) != 0)
-        fail("--url", fmt::format("'{}' is not an http:// or https:// URL", *o.url));
+    if (o.url)
+        if (const std::string problem = url_problem(*o.url); !problem.empty()) fail("--url", problem);
     if (o.latency_s && !(*o.latency_s >= 0.0 && *o.latency_s <= 60.0))
         fail("--latency", fmt::format("must be between 0 and 60 seconds, got {}", *o.latency_s));
     if (o.repeats && *o.repeats < 1) fail("--repeats", fmt::format("must be at least 1, got {}", *o.repeats));

@@ -143,6 +143,38 @@ TEST(Job, MissingFileNamesThePath) {
     }
 }
 
+TEST(Job, ADirectoryIsNotAJobFile) {
+    // An ifstream "opens" a directory and reads nothing: it used to parse as an empty job.
+    const std::string dir = std::string(GILBENCH_SOURCE_DIR) + "/jobs";
+    try {
+        gj::load_job(dir);
+        FAIL() << "a directory was accepted as a job file";
+    } catch (const gj::JobError& e) {
+        EXPECT_NE(std::string(e.what()).find(dir + ": is a directory, not a job file"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Job, ControlCharactersAreRefusedWhereverTextIsStored) {
+    // An escape character in a swept name (checked after the placeholders are filled in).
+    EXPECT_NE(error_of("[[cell]]\nname=\"c{threads}\\u001b\"\nworkload='cpu'\nwork=4\nthreads=[1,2]\n")
+                  .find("key 'name': contains a control character (code 27) at position 2"),
+              std::string::npos);
+    EXPECT_EQ(error_of("[job]\ndescription=\"\"\"one\nline\tand a tab\"\"\"\n[[cell]]\nworkload='cpu'\nwork=4\n"), "")
+        << "newlines and tabs are fine in a description";
+    // A NUL in --url would reach the HTTP request line.
+    gj::Job job = gj::parse_job("[[cell]]\nworkload='io'\nwork=2\n");
+    gj::Overrides o;
+    o.url = std::string("http://127.0.0.1/\0x", 19);
+    try {
+        gj::apply_overrides(job, o);
+        ADD_FAILURE() << "--url with a NUL was accepted";
+    } catch (const gj::JobError& e) {
+        EXPECT_NE(std::string(e.what()).find("option --url: contains a control character (code 0) at position 17"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(Job, OverridesApplyToEveryCellAndAreChecked) {
     gj::Job job = gj::parse_job("[[cell]]\nworkload='io'\nwork=2\n[[cell]]\nworkload='cpu'\nwork=2\n");
     gj::Overrides o;
