@@ -5,6 +5,8 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--results", action="store", default=None,
                      help="HDF5 file written by the small seed job")
+    parser.addoption("--seed-log", action="store", default=None,
+                     help="what the small seed job printed on standard output")
 
 
 @pytest.fixture(scope="session")

@@ -23,12 +23,6 @@ DONE_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_
                "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
 
 
-def gilbench_has_option(option):
-    """True if `gilbench run --help` lists OPTION (features that land later switch tests on)."""
-    p = subprocess.run([GILBENCH, "run", "--help"], capture_output=True, text=True, timeout=60)
-    return re.search(rf"(^|[\s,]){re.escape(option)}\b", p.stdout) is not None
-
-
 class Cluster:
     def __init__(self, folder):
         self.folder = Path(folder)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from slurm_cluster import SOURCE, USR1, gilbench_has_option, read_runs, wait_for_trials
+from slurm_cluster import SOURCE, USR1, read_runs, wait_for_trials
 
 SEED = SOURCE / "slurm" / "seed.sbatch"
 LONG = SOURCE / "tests" / "slurm" / "long.toml"
@@ -75,8 +75,6 @@ def test_interrupted_run_is_saved(cluster, tmp_path):
     assert f"to finish the run: sbatch slurm/seed.sbatch {LONG} --resume results/long-{job}.h5" in log
 
 
-@pytest.mark.skipif(not gilbench_has_option("--resume"),
-                    reason="gilbench run has no --resume yet: this test switches on when it does")
 def test_resume_finishes_without_repeating_trials(cluster, tmp_path):
     job = cluster.sbatch(SEED, LONG, cwd=tmp_path)
     out = tmp_path / "results" / f"long-{job}.h5"

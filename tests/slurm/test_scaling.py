@@ -2,7 +2,7 @@
 threads per rank); launched with srun --mpi=pmix, or with mpirun inside the allocation."""
 import pytest
 
-from slurm_cluster import SOURCE, gilbench_has_option, read_runs
+from slurm_cluster import SOURCE, read_runs
 
 SCALING = SOURCE / "slurm" / "scaling.sbatch"
 TINY = SOURCE / "tests" / "slurm" / "tiny.toml"
@@ -31,11 +31,6 @@ def test_scaling_job_runs_one_rank_per_task(cluster, tmp_path, launcher, cpus):
 def test_threads_from_slurm_cpus_per_task(cluster, tmp_path):
     job = cluster.sbatch(*SHAPE, SCALING, TINY, "--", "-q", cwd=tmp_path, env={"GILBENCH_THREADS_FROM_SLURM": "1"})
     (record,) = cluster.wait(job)
-    if not gilbench_has_option("--threads"):
-        # Until gilbench has --threads the script must say so, not run the job's own threads.
-        assert record["ExitCode"] == "2:0"
-        assert "this gilbench has no --threads option" in (tmp_path / f"gilbench-scaling-{job}.out").read_text()
-        return
     assert record["ExitCode"] == "0:0", cluster.job_outputs()
     _, _, cells = read_runs(tmp_path / "results" / f"tiny-{job}.h5")["run-000"]
     assert {int(c["threads"]) for c in cells} == {2}

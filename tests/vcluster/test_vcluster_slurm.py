@@ -1,13 +1,13 @@
 """Slurm over the virtual cluster (scripts/vcluster slurm-up): slurm/scaling.sbatch on 2 and 3
 nodes, and a teardown that leaves nothing behind.
 
-Needs root with CAP_SYS_ADMIN/CAP_NET_ADMIN, slurm-wlm and munge; elsewhere every test is
-skipped with the reason. Every Slurm command runs inside node1 (`vcluster slurm ...`): nothing
+Needs root with CAP_SYS_ADMIN/CAP_NET_ADMIN, slurm-wlm and munge: ctest runs it through
+tests/run_pytest.py --needs namespaces --needs slurm, which skips the whole suite, with the
+reason, before it starts where they are missing. Every Slurm command runs inside node1 (`vcluster slurm ...`): nothing
 is sent to the nodes' addresses from this namespace.
 """
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,23 +15,13 @@ import h5py
 import numpy as np
 import pytest
 
-from vc_helpers import GILBENCH, SOURCE, can_make_namespaces, guard_route_present, node_namespaces, root_links, vc
+from vc_helpers import GILBENCH, SOURCE, guard_route_present, node_namespaces, root_links, vc
 
 SCALING = SOURCE / "slurm" / "scaling.sbatch"
 JOB = Path(__file__).resolve().parent / "slurm_nodes.toml"
-SLURM_TOOLS = ("munged", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "scontrol", "scancel", "sinfo")
 NODES = ["node1", "node2", "node3"]
 
 
-def why_not():
-    missing = [t for t in SLURM_TOOLS if shutil.which(t) is None]
-    if missing:
-        return f"Slurm is not installed (missing {' '.join(missing)}): scripts/install-deps.sh --slurm"
-    reason = can_make_namespaces()
-    return reason and f"virtual cluster needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN: {reason}"
-
-
-pytestmark = pytest.mark.skipif(why_not() is not None, reason=str(why_not()))
 
 
 def processes():

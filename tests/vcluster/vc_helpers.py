@@ -10,14 +10,6 @@ GILBENCH = os.environ.get("GILBENCH", str(SOURCE / "build" / "gilbench"))
 SUBNET = "10.231.0.0/24"
 
 
-def can_make_namespaces():
-    """None where the cluster can be made, else why not."""
-    if os.geteuid() != 0:
-        return "not root"
-    r = subprocess.run(["unshare", "--net", "--uts", "--mount", "true"], capture_output=True, text=True)
-    return None if r.returncode == 0 else f"unshare failed: {r.stderr.strip()}"
-
-
 def vc(*args, timeout=120, env_dir=None, check=True, cwd=None, env=None):
     """Runs `scripts/vcluster ARGS...` with state in env_dir."""
     full_env = dict(os.environ, VCLUSTER_DIR=str(env_dir), **(env or {}))
