@@ -101,10 +101,21 @@ TEST(GilNewThreads, MutualExclusionUnderTinySwitchInterval) {
     const StressResult r = run_stress(gil, 8, rounds, 500);
     expect_stats_add_up(r, rounds);
     test::expect_exclusive(pointers(r));
-    std::int64_t forced = 0;
-    for (const ThreadState& ts : r.states) forced += ts.stats().forced_drops;
+    std::int64_t forced = 0, requests = 0;
+    for (const ThreadState& ts : r.states) {
+        forced += ts.stats().forced_drops;
+        requests += ts.stats().drop_requests;
+    }
     RecordProperty("forced_drops", static_cast<int>(forced));
     RecordProperty("switches", static_cast<int>(gil.switch_number()));
+    // Every round runs 500 check points of real work, far longer than the 20 us interval, with
+    // 7 threads waiting: waiters must have asked, and holders must have been forced out.
+    EXPECT_GE(requests, 1) << "no waiter ever set a drop request";
+    EXPECT_GE(forced, 1) << "no holder was ever forced to drop the GIL";
+    // A forced drop answers a request (several waiters may ask before one drop answers).
+    EXPECT_LE(forced, requests);
+    // Forced switching: after a forced drop another thread takes the GIL, so each one is a switch.
+    EXPECT_GE(static_cast<std::int64_t>(gil.switch_number()), forced);
 }
 
 TEST(GilOldThreads, MutualExclusionWithCheckIntervalReleases) {
