@@ -7,15 +7,21 @@
 #   scripts/install-deps.sh --slurm    # also slurm-wlm and munge: scripts/slurm-local, tests/slurm
 set -euo pipefail
 
+# Every program a script or test calls comes from a package named here (checked by
+# scripts/fresh-debian-check, which runs the README's commands in a bare Debian 12 root).
+# Not listed: coreutils and util-linux (timeout, unshare, nsenter, setsid, mount), which are
+# Essential in Debian and so on every machine.
 packages=(
-  build-essential cmake pkg-config git
-  openmpi-bin libopenmpi-dev
+  build-essential cmake pkg-config git     # compilers, cmake; git for the build's provenance sha
+  openmpi-bin libopenmpi-dev               # mpirun, mpicxx
   libboost-dev libboost-mpi-dev libboost-serialization-dev
   libcurl4-openssl-dev
-  libhdf5-dev hdf5-tools
+  libhdf5-dev hdf5-tools                   # h5dump (tests read files with HDF5's own tool)
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest
+  iproute2                                 # ip, bridge: scripts/vcluster and its tests
+  procps                                   # pgrep, ps: the tests check that nothing is left running
 )
 for arg in "$@"; do
   case "$arg" in

@@ -1,7 +1,7 @@
 // Quickening: the countdown's bytecode is rewritten as a warmed-up CPython 3.11 rewrites it,
 // runs the same instructions in fewer dispatches, and gives the GIL up at the same points.
 // And a mixed stress test (CPU threads beside blocking-call threads, tiny interval) that
-// scripts/test-tsan.sh runs under ThreadSanitizer.
+// scripts/test-sanitizers.sh runs under ThreadSanitizer.
 #include <gtest/gtest.h>
 
 #include <atomic>
