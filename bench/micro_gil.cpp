@@ -36,7 +36,8 @@ BENCHMARK(BM_uncontended_take_drop);
 // Contended hand-off: a holder counts down; the other thread asks for the GIL. The time is
 // from the drop request being set (the waiter's switch interval ran out) to the waiter
 // holding the GIL: the holder's way to its next check point, its drop, and the waiter's
-// wake-up. CPython's figure is the same path ("interval + <0.5 ms", reference notes).
+// wake-up. In CPython the same path takes the interval plus well under a millisecond
+// (docs/gil-fidelity.md compares the two on one machine).
 void BM_contended_handoff(benchmark::State& state) {
     Config cfg;
     cfg.switch_interval = std::chrono::microseconds(state.range(0));
