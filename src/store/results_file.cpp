@@ -32,6 +32,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// HDF5 closes whatever is still open from an exit handler of its own. After a write failed
+// part-way (a full disk), closing the file fails too and leaves it half-closed inside HDF5, and
+// that handler then crashed the process on its way out (SIGSEGV in H5F__close_cb), after
+// gilbench had reported the error. Every write here is flushed at once and every id is closed
+// by its owner, so the handler has nothing left to save: it is switched off, before the
+// library starts (H5dont_atexit has no effect later).
+[[maybe_unused]] const bool hdf5_exit_handler_off = [] {
+    (void)H5dont_atexit();
+    return true;
+}();
+
 // Rows per chunk: large enough that gzip has something to work on, small enough that the
 // per-trial rewrite of the last, partly filled chunk stays cheap.
 constexpr hsize_t chunk_rows = 1024;

@@ -2,12 +2,14 @@
 #include "store/results_file.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -795,6 +797,64 @@ TEST_F(ResultsFileTest, WritersLockIsHeldUntilTheLastRunWriterIsGone) {
     run.reset();
     EXPECT_FALSE(fs::exists(path_ + ".lock"));  // removed by its holder
     EXPECT_EQ(open_error(path_), "");
+}
+
+// A write that fails part-way (here: the file size limit, EFBIG, which the reservation does
+// not see) stops the writer at the first failure: later writes are refused without touching
+// the file, and the process still exits normally (no HDF5 handle left to crash its exit
+// handler). Before, a failed flush left the file open inside HDF5 and exit crashed.
+TEST_F(ResultsFileTest, WriteFailingPartWayRefusesLaterWritesAndExitsCleanly) {
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::alarm(30);
+        ::close(report[0]);
+        std::signal(SIGXFSZ, SIG_IGN);  // write(2) fails with EFBIG instead
+        std::string out;
+        try {
+            ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+            RunWriter run = file.begin_run(sample_run_info());
+            run.add_cells({make_cell(0, "seed")});
+            run.add_trial(make_trial(0, 0, 4, 10));
+            struct rlimit limit {};
+            limit.rlim_cur = limit.rlim_max = fs::file_size(path_) + 4096;
+            ::setrlimit(RLIMIT_FSIZE, &limit);
+            for (int t = 1; t < 200 && out.empty(); ++t) {
+                try {
+                    run.add_trial(make_trial(0, t, 64, 400));
+                } catch (const std::runtime_error& e) {
+                    out = std::string("first: ") + e.what() + "\n";
+                }
+            }
+            try {
+                run.set_status(RunStatus::failed);
+            } catch (const std::runtime_error& e) {
+                out += std::string("then: ") + e.what() + "\n";
+            }
+        } catch (const std::exception& e) {
+            out = std::string("setup: ") + e.what();
+        }
+        (void)!::write(report[1], out.data(), out.size());
+        ::close(report[1]);
+        ::exit(0);  // normal exit: HDF5's exit handler runs
+    }
+    ::close(report[1]);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    ::close(report[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status << "\n" << got;
+    EXPECT_NE(got.find("first: results file '" + path_ + "', run run-000: cannot add trial "), std::string::npos)
+        << got;
+    EXPECT_NE(got.find("File too large"), std::string::npos) << got;
+    EXPECT_NE(got.find("then: results file '" + path_ + "', run run-000: cannot set status 'failed': not tried, "
+                       "an earlier write failed part-way"),
+              std::string::npos) << got;
+    EXPECT_FALSE(fs::exists(path_ + ".lock"));
 }
 
 TEST_F(ResultsFileTest, StaleLockFileOfAKilledWriterIsTakenOver) {
