@@ -423,12 +423,20 @@ Target open_target(const RunOptions& o, const job::Job& job, const std::string& 
     const store::FileInfo info = file_info(o.command_line);
     t.file.emplace(o.overwrite ? store::ResultsFile::create_replacing(output, info)
                                : store::ResultsFile::open_or_create(output, info));
+    if (!t.file->lock_warning().empty()) t.note = "warning: " + t.file->lock_warning();
+    auto add_note = [&t](const std::string& text) { t.note = t.note.empty() ? text : t.note + "\ngilbench: " + text; };
     if (!o.resume) return t;
     if (!exists) {
-        t.note = fmt::format("nothing to resume in {} (no such file): starting a new run", output);
+        add_note(fmt::format("nothing to resume in {} (no such file): starting a new run", output));
         return t;
     }
     const std::vector<store::RunListing> runs = t.file->runs();
+    // A start refused after the file was made (a bad --url, a full disk) leaves a file without
+    // runs; a batch script that always passes --resume must still get going.
+    if (runs.empty()) {
+        add_note(fmt::format("nothing to resume in {} (it has no runs yet): starting a new run", output));
+        return t;
+    }
     std::vector<const store::RunListing*> unfinished, same_job;
     for (const auto& r : runs)
         if (resumable(r.status)) {
@@ -436,11 +444,9 @@ Target open_target(const RunOptions& o, const job::Job& job, const std::string& 
             if (r.job == job.text) same_job.push_back(&r);
         }
     if (unfinished.empty())
-        throw TargetError(
-            runs.empty() ? fmt::format("nothing to resume in '{}': it has no runs; run without --resume", output)
-                         : fmt::format("nothing to resume in '{}': its {} run(s) are complete (the latest is {}); run "
-                                       "without --resume to add a new run",
-                                       output, runs.size(), runs.back().name));
+        throw TargetError(fmt::format("nothing to resume in '{}': its {} run(s) are complete (the latest is {}); run "
+                                      "without --resume to add a new run",
+                                      output, runs.size(), runs.back().name));
     if (same_job.empty())
         throw TargetError(fmt::format(
             "cannot resume in '{}': its unfinished run {} ran another job (its text, attribute 'job' of /runs/{}, "
@@ -453,8 +459,8 @@ Target open_target(const RunOptions& o, const job::Job& job, const std::string& 
                                       "options the run started with (--repeats, --threads, --gil, ...)",
                                       run.name, output, diff));
     t.resume_name = run.name;
-    t.note = fmt::format("resuming /runs/{} (status '{}', {} finished trials) in {}", run.name, run.status,
-                         stored.trials.size(), output);
+    add_note(fmt::format("resuming /runs/{} (status '{}', {} finished trials) in {}", run.name, run.status,
+                         stored.trials.size(), output));
     t.stored = std::move(stored);
     return t;
 }
@@ -728,7 +734,7 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
     run->add_option("-o,--output", o.output, "Results file (HDF5); default results/<job name>.h5");
     run->add_flag("--resume", o.resume,
                   "Continue the latest unfinished (interrupted/running/failed) run of this job in the -o file: "
-                  "finished trials are not repeated; a missing file starts a new run");
+                  "finished trials are not repeated; a missing file, or one without runs, starts a new run");
     run->add_flag("--overwrite", o.overwrite,
                   "Delete an existing results file (gilbench files only) and start a new one, instead of adding a "
                   "run to it");

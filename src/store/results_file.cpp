@@ -2,6 +2,9 @@
 // into one std::runtime_error naming the file, the run and the fix, with HDF5's message.
 #include "store/results_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <cstdint>
+#include <deque>
 #include <set>
 #include <filesystem>
 #include <stdexcept>
@@ -19,12 +24,24 @@
 
 #include "store/h5_handles.hpp"
 #include "store/rows.hpp"
+#include "store/writer_lock.hpp"
 
 namespace gilbench::store {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// HDF5 closes whatever is still open from an exit handler of its own. After a write failed
+// part-way (a full disk), closing the file fails too and leaves it half-closed inside HDF5, and
+// that handler then crashed the process on its way out (SIGSEGV in H5F__close_cb), after
+// gilbench had reported the error. Every write here is flushed at once and every id is closed
+// by its owner, so the handler has nothing left to save: it is switched off, before the
+// library starts (H5dont_atexit has no effect later).
+[[maybe_unused]] const bool hdf5_exit_handler_off = [] {
+    (void)H5dont_atexit();
+    return true;
+}();
 
 // Rows per chunk: large enough that gzip has something to work on, small enough that the
 // per-trial rewrite of the last, partly filled chunk stays cheap.
@@ -42,14 +59,47 @@ std::string utc_now() {
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
-// Runs f; a failure gets `context` in front of its message.
+// Runs f; a failure gets `context` in front of its message (a DiskFullError stays one).
 template <class F>
 auto with_context(const std::string& context, F&& f) -> decltype(f()) {
     try {
         return f();
+    } catch (const DiskFullError& e) {
+        throw DiskFullError(context + ": " + e.what());
     } catch (const std::exception& e) {
         throw std::runtime_error(context + ": " + e.what());
     }
+}
+
+// HDF5 reports a failed write(2) as "errno = 28, error message = 'No space left on device'".
+bool says_disk_full(const std::string& message) {
+    for (const char* sign : {"errno = 28,", "No space left on device", "errno = 122,", "Disk quota exceeded"})
+        if (message.find(sign) != std::string::npos) return true;
+    return false;
+}
+
+std::string directory_of(const std::string& path) {
+    const fs::path dir = fs::path(path).parent_path();
+    return dir.empty() ? std::string(".") : dir.string();
+}
+
+// Slack reserved beyond each write's own bytes: every flush may rewrite the last, partly
+// filled chunk of each table (compressed, so often at a new place) and some metadata.
+constexpr std::uint64_t base_room = std::uint64_t{1} << 20;
+
+std::string disk_full_message(const std::string& path, const std::string& doing, int err, std::uint64_t room) {
+    return "disk full: " + (doing.empty() ? std::string() : doing + ": ") + std::strerror(err) + " (the store needs about " +
+           std::to_string((room + 1023) / 1024) + " KiB free before each write; nothing of this write was " +
+           "made, and everything written before is intact): free space in " + in_quotes(directory_of(path)) +
+           " (or move " + in_quotes(path) + " somewhere with room) and run again with --resume";
+}
+
+// Free space of the file system holding `dir`: refuses before anything is created there.
+void check_free_space(const std::string& path, const std::string& doing, std::uint64_t room) {
+    struct statvfs vfs {};
+    if (::statvfs(directory_of(path).c_str(), &vfs) != 0) return;  // no answer: let the write tell
+    if (static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < room)
+        throw DiskFullError(disk_full_message(path, doing, ENOSPC, room));
 }
 
 // "run-007" -> 7; anything else -> -1.
@@ -115,8 +165,41 @@ const char* to_string(RunStatus s) {
 struct detail::file_state {
     std::string path;
     FileInfo info;  // also stamped on each run: a later run may come from another build
+    writer_lock lock;  // before `file`: released only once HDF5 has closed the file
     h5::file file;
+    // Set when a write failed part-way (HDF5 may hold half of it): later writes are refused
+    // instead of adding to the damage; what was flushed before stays readable.
+    std::string broken;
+
+    // Room for a write of about `bytes`, taken before HDF5 touches the file (see ensure_room).
+    void reserve(std::uint64_t bytes, const std::string& context) const;
 };
+
+// Reserves room for the next write in the file itself: blocks allocated past its end
+// (fallocate with FALLOC_FL_KEEP_SIZE, so HDF5 sees no change in size), which HDF5's own
+// writes then fill. Running out of space thus fails here, before HDF5 has written half of
+// its metadata, which would leave tables that no longer read (HDF5 1.10 has no journal).
+// Where the file system cannot preallocate (NFS before 4.2, ...), its free space is checked
+// instead, which is weaker: another process may take the space in between.
+void detail::file_state::reserve(std::uint64_t bytes, const std::string& doing) const {
+    const std::uint64_t room = base_room + 2 * bytes;
+    void* handle = nullptr;
+    if (H5Fget_vfd_handle(file.get(), H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
+        H5Eclear2(H5E_DEFAULT);
+        return;  // not the POSIX driver: nothing to reserve with
+    }
+    const int fd = *static_cast<int*>(handle);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return;
+    if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, static_cast<off_t>(room)) == 0) return;
+    int err = errno;
+    if (err != ENOSPC && err != EDQUOT) {
+        struct statvfs vfs {};
+        if (::fstatvfs(fd, &vfs) != 0 || static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize >= room) return;
+        err = ENOSPC;
+    }
+    throw DiskFullError(disk_full_message(path, doing, err, room));
+}
 
 struct detail::run_state {
     std::shared_ptr<detail::file_state> file;  // keeps the file open while the run is written
@@ -131,11 +214,35 @@ struct detail::run_state {
     h5::table summary;
 
     void flush() const { h5::flush(file->file.get(), file->path); }
+
+    // One write of about `bytes`: refused at once if an earlier write broke the file or there
+    // is no room for it; a failure part-way marks the file broken. `what`: "cannot add ...".
+    template <class F>
+    void write(const std::string& what, std::uint64_t bytes, F&& f) {
+        const h5::error_silencer quiet;
+        const std::string doing = context + ": " + what;
+        if (!file->broken.empty())
+            throw std::runtime_error(doing + ": not tried, an earlier write failed part-way (" + file->broken +
+                                     "); the trials flushed before it are readable: run again with --resume");
+        file->reserve(bytes, doing);
+        try {
+            f();
+        } catch (const std::exception& e) {
+            file->broken = e.what();
+            if (says_disk_full(e.what()))
+                throw DiskFullError("disk full: " + doing + ": " + e.what() + ": free space in " +
+                                    in_quotes(directory_of(file->path)) +
+                                    " and run again with --resume (it drops the trial cut short)");
+            throw std::runtime_error(doing + ": " + e.what());
+        }
+    }
 };
 
 namespace {
 
-std::unique_ptr<detail::file_state> create_file(const std::string& path, const FileInfo& info) {
+// Where a new results file would go must be a writable directory (checked before the lock
+// file is made there, for a message about the directory rather than the lock).
+void check_directory(const std::string& path) {
     const std::string what = "cannot create results file " + in_quotes(path);
     fs::path dir = fs::path(path).parent_path();
     if (dir.empty()) dir = ".";
@@ -155,17 +262,35 @@ std::unique_ptr<detail::file_state> create_file(const std::string& path, const F
                                  " is not writable (" + std::strerror(errno) +
                                  "): choose a writable directory with -o");
     }
+}
 
+// `lock`: the writers' lock of `path`, taken by the caller before anything looked at the file.
+std::unique_ptr<detail::file_state> create_file(const std::string& path, const FileInfo& info,
+                                               detail::writer_lock lock) {
+    const std::string what = "cannot create results file " + in_quotes(path);
+    const std::string dir = directory_of(path);
+    std::error_code ec;
+    check_directory(path);
+    // A file created on a full disk could not even take its root attributes: refuse first.
+    check_free_space(path, what, base_room);
     auto impl = std::make_unique<detail::file_state>();
     impl->path = path;
     impl->info = info;
+    impl->lock = std::move(lock);
     try {
         impl->file = h5::create_file(path);
     } catch (const std::exception& e) {
-        throw std::runtime_error(what + ": " + e.what() + ": check that directory " +
-                                 in_quotes(dir.string()) + " is writable and has free space");
+        // H5Fcreate may have made the file before it failed (out of space while writing the
+        // superblock): a file without a signature that the next run would refuse.
+        fs::remove(path, ec);
+        if (says_disk_full(e.what()))
+            throw DiskFullError("disk full: " + what + ": " + e.what() + ": free space in " + in_quotes(dir) +
+                                " and run again");
+        throw std::runtime_error(what + ": " + e.what() + ": check that directory " + in_quotes(dir) +
+                                 " is writable and has free space");
     }
     try {
+        impl->reserve(64 * 1024, what);
         write_root_attrs(impl->file.get(), info);
         h5::create_group(impl->file.get(), runs_group);
         h5::flush(impl->file.get(), path);
@@ -174,13 +299,16 @@ std::unique_ptr<detail::file_state> create_file(const std::string& path, const F
         // gilbench/1"; remove it so the same -o path works once the problem is fixed.
         impl->file.reset();
         fs::remove(path, ec);
-        throw std::runtime_error(what + ": " + e.what() + " (the partial file was removed)");
+        const std::string message = std::string(e.what()) + " (the partial file was removed)";
+        if (dynamic_cast<const DiskFullError*>(&e) != nullptr) throw DiskFullError(message);
+        if (says_disk_full(e.what())) throw DiskFullError("disk full: " + what + ": " + message);
+        throw std::runtime_error(what + ": " + message);
     }
     return impl;
 }
 
 std::unique_ptr<detail::file_state> open_file(const std::string& path, const FileInfo& info,
-                                             fs::file_type type) {
+                                             fs::file_type type, detail::writer_lock lock) {
     const std::string file = "results file " + in_quotes(path);
     if (type == fs::file_type::directory) {
         throw std::runtime_error(file + " is a directory: pass a file name with -o, e.g. -o " +
@@ -199,6 +327,7 @@ std::unique_ptr<detail::file_state> open_file(const std::string& path, const Fil
     auto impl = std::make_unique<detail::file_state>();
     impl->path = path;
     impl->info = info;
+    impl->lock = std::move(lock);
     if (::access(path.c_str(), W_OK) != 0) {
         throw std::runtime_error(file + " is not writable (" + std::strerror(errno) +
                                  "): fix its permissions or choose another -o path");
@@ -232,6 +361,7 @@ std::unique_ptr<detail::file_state> open_file(const std::string& path, const Fil
     }
     with_context(file, [&] {
         if (!h5::link_exists(impl->file.get(), runs_group)) {
+            impl->reserve(4096, file + ": cannot add /" + runs_group);
             h5::create_group(impl->file.get(), runs_group);
         }
     });
@@ -246,13 +376,18 @@ ResultsFile ResultsFile::open_or_create(const std::string& path, const FileInfo&
         throw std::runtime_error("results file path is empty: pass one with -o FILE");
     }
     std::error_code ec;
-    const fs::file_status st = fs::status(path, ec);
-    if (st.type() == fs::file_type::not_found) return ResultsFile(create_file(path, info));
+    fs::file_status st = fs::status(path, ec);
     if (st.type() == fs::file_type::none || st.type() == fs::file_type::unknown) {
         throw std::runtime_error("cannot check results file " + in_quotes(path) + ": " +
                                  ec.message() + ": check the permissions of its directory");
     }
-    return ResultsFile(open_file(path, info, st.type()));
+    if (st.type() == fs::file_type::not_found) check_directory(path);
+    if (st.type() == fs::file_type::directory) return ResultsFile(open_file(path, info, st.type(), {}));
+    detail::writer_lock lock = detail::writer_lock::acquire(path);
+    // Looked at again under the lock: another writer may have created it meanwhile.
+    st = fs::status(path, ec);
+    if (st.type() == fs::file_type::not_found) return ResultsFile(create_file(path, info, std::move(lock)));
+    return ResultsFile(open_file(path, info, st.type(), std::move(lock)));
 }
 
 ResultsFile ResultsFile::create_replacing(const std::string& path, const FileInfo& info) {
@@ -261,11 +396,16 @@ ResultsFile ResultsFile::create_replacing(const std::string& path, const FileInf
         throw std::runtime_error("results file path is empty: pass one with -o FILE");
     }
     std::error_code ec;
-    const fs::file_status st = fs::status(path, ec);
+    fs::file_status st = fs::status(path, ec);
+    if (st.type() == fs::file_type::not_found) check_directory(path);
+    // The lock covers check, delete and create: no other writer gets in between.
+    detail::writer_lock lock =
+        st.type() == fs::file_type::directory ? detail::writer_lock() : detail::writer_lock::acquire(path);
+    st = fs::status(path, ec);
     if (st.type() != fs::file_type::not_found) {
         // Opening it first proves it is a gilbench/1 file nobody else holds; only then delete.
         try {
-            ResultsFile(open_file(path, info, st.type()));
+            auto proven = open_file(path, info, st.type(), {});
         } catch (const std::exception& e) {
             throw std::runtime_error(std::string(e.what()) +
                                      " (--overwrite replaces only gilbench results files)");
@@ -275,7 +415,7 @@ ResultsFile ResultsFile::create_replacing(const std::string& path, const FileInf
                                      " to overwrite it: " + ec.message());
         }
     }
-    return ResultsFile(create_file(path, info));
+    return ResultsFile(create_file(path, info, std::move(lock)));
 }
 
 ResultsFile::ResultsFile(std::shared_ptr<detail::file_state> state) : state_(std::move(state)) {}
@@ -289,6 +429,8 @@ ResultsFile::~ResultsFile() {
 }
 
 const std::string& ResultsFile::path() const { return state_->path; }
+
+const std::string& ResultsFile::lock_warning() const { return state_->lock.warning(); }
 
 std::vector<RunListing> ResultsFile::runs() const {
     const h5::error_silencer quiet;
@@ -324,6 +466,11 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
     w->name = name;
     w->context = file + ", run " + name;
     const std::string path = std::string("/") + runs_group + "/" + name;
+    with_context(file, [&] {
+        std::uint64_t bytes = 64 * 1024 + 2 * info.job.size();
+        for (const auto& h : info.hosts) bytes += 2 * h.size() + 64;
+        state_->reserve(bytes, "cannot start run " + name);
+    });
     try {
         w->group = h5::create_group(runs.get(), name);
         const hid_t g = w->group.get();
@@ -374,6 +521,9 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
                 // the original error matters more
             }
         }
+        if (says_disk_full(e.what()))
+            throw DiskFullError("disk full: " + file + ": cannot start run " + name + ": " + e.what() +
+                                ": free space in " + in_quotes(directory_of(state_->path)) + " and run again");
         throw std::runtime_error(file + ": cannot start run " + name + ": " + e.what());
     }
     return RunWriter(std::move(w));
@@ -510,6 +660,7 @@ RunWriter ResultsFile::resume_run(const std::string& name, const std::string& st
     with_context(w->context + ": cannot resume it", [&] {
         h5::group runs = h5::open_group(state_->file.get(), runs_group);
         if (!h5::link_exists(runs.get(), name)) throw std::runtime_error("there is no " + path);
+        state_->reserve(64 * 1024, "");
         w->group = h5::open_group(runs.get(), name);
         const hid_t g = w->group.get();
         open_tables(*w, path, true);
@@ -547,20 +698,22 @@ const std::string& RunWriter::name() const { return state_->name; }
 std::size_t RunWriter::trials_written() const { return static_cast<std::size_t>(state_->trials.size()); }
 
 void RunWriter::add_cells(const std::vector<model::Cell>& cells) {
-    const h5::error_silencer quiet;
-    with_context(state_->context + ": cannot add " + std::to_string(cells.size()) + " cells", [&] {
+    const std::uint64_t bytes = cells.size() * (sizeof(detail::cell_row) + sizeof(detail::summary_row) + 512);
+    state_->write("cannot add " + std::to_string(cells.size()) + " cells", bytes, [&] {
         detail::string_arena strings;
         std::vector<detail::cell_row> rows;
         rows.reserve(cells.size());
         for (const auto& c : cells) rows.push_back(detail::to_row(c, strings));
         state_->cells.append(rows.data(), rows.size());
-        // One summary row per cell from the start, "pending" until the cell runs.
+        // One summary row per cell from the start, "pending" until the cell runs. The records
+        // outlive the rows: a row's strings point into its record until HDF5 has written it.
+        std::vector<model::CellSummaryRecord> records(cells.size());
         std::vector<detail::summary_row> pending;
-        for (const auto& c : cells) {
-            model::CellSummaryRecord s;
-            s.cell = c.index;
-            s.state = "pending";
-            pending.push_back(detail::to_row(s, strings));
+        pending.reserve(cells.size());
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            records[i].cell = cells[i].index;
+            records[i].state = "pending";
+            pending.push_back(detail::to_row(records[i], strings));
         }
         state_->summary.append(pending.data(), pending.size());
         state_->flush();
@@ -568,15 +721,16 @@ void RunWriter::add_cells(const std::vector<model::Cell>& cells) {
 }
 
 void RunWriter::write_summary(const std::vector<model::CellSummaryRecord>& rows) {
-    const h5::error_silencer quiet;
-    with_context(state_->context + ": cannot write the summary", [&] {
+    state_->write("cannot write the summary", rows.size() * (sizeof(detail::summary_row) + 64) + 4096, [&] {
         detail::string_arena strings;
+        // Placeholder rows must live until they are written, like the rows' own records.
+        std::deque<model::CellSummaryRecord> placeholders;
         for (const auto& r : rows) {
             const detail::summary_row row = detail::to_row(r, strings);
             const auto at = static_cast<hsize_t>(r.cell);
             // Rows are indexed by cell; a run from an older writer may not have them yet.
             while (state_->summary.size() < at) {
-                model::CellSummaryRecord p;
+                model::CellSummaryRecord& p = placeholders.emplace_back();
                 p.cell = static_cast<std::int32_t>(state_->summary.size());
                 p.state = "pending";
                 const detail::summary_row pending = detail::to_row(p, strings);
@@ -590,8 +744,9 @@ void RunWriter::write_summary(const std::vector<model::CellSummaryRecord>& rows)
 }
 
 void RunWriter::set_hosts(const std::vector<std::string>& hosts) {
-    const h5::error_silencer quiet;
-    with_context(state_->context + ": cannot write hosts", [&] {
+    std::uint64_t bytes = 4096;
+    for (const auto& h : hosts) bytes += h.size() + 16;
+    state_->write("cannot write hosts", bytes, [&] {
         std::vector<std::string> clean;
         for (const auto& h : hosts) clean.push_back(detail::to_valid_utf8(h));
         h5::write_string_array_attr(state_->group.get(), "hosts", clean);
@@ -601,19 +756,19 @@ void RunWriter::set_hosts(const std::vector<std::string>& hosts) {
 }
 
 void RunWriter::set_server_requests(const std::vector<std::int64_t>& per_node) {
-    const h5::error_silencer quiet;
-    with_context(state_->context + ": cannot write server_requests", [&] {
+    state_->write("cannot write server_requests", 4096 + 8 * per_node.size(), [&] {
         h5::write_int64_array_attr(state_->group.get(), "server_requests", per_node);
         state_->flush();
     });
 }
 
 void RunWriter::add_trial(const model::TrialResult& result) {
-    const h5::error_silencer quiet;
-    const std::string what = state_->context + ": cannot add trial " +
-                             std::to_string(result.trial.trial) + " of cell " +
-                             std::to_string(result.trial.cell);
-    with_context(what, [&] {
+    const std::string what =
+        "cannot add trial " + std::to_string(result.trial.trial) + " of cell " + std::to_string(result.trial.cell);
+    std::uint64_t bytes = sizeof(detail::trial_row) + result.workers.size() * sizeof(model::WorkerRecord) +
+                          result.requests.size() * sizeof(model::RequestRecord);
+    for (const auto& t : result.trace) bytes += sizeof(detail::trace_row) + t.event.size() + 16;
+    state_->write(what, bytes, [&] {
         state_->workers.append(result.workers.data(), result.workers.size());
         detail::string_arena strings;
         std::vector<detail::trace_row> trace;
@@ -629,8 +784,7 @@ void RunWriter::add_trial(const model::TrialResult& result) {
 }
 
 void RunWriter::set_status(RunStatus status) {
-    const h5::error_silencer quiet;
-    with_context(state_->context + ": cannot set status " + in_quotes(to_string(status)), [&] {
+    state_->write("cannot set status " + in_quotes(to_string(status)), 4096, [&] {
         const hid_t g = state_->group.get();
         h5::write_string_attr(g, "status", to_string(status));
         // "" while running, as at the start, so a resumed run does not look finished.

@@ -1,12 +1,21 @@
 // The HDF5 results file (schema "gilbench/1", docs/hdf5-schema.md), written by rank 0.
 // Tables are extendible chunked compound datasets; every append is followed by a flush,
 // so an interrupted run keeps every finished trial.
-// Use a ResultsFile and its RunWriters from one thread at a time. The file stays open (and
-// HDF5-locked against other writers) until the ResultsFile and all its RunWriters are gone.
+// Use a ResultsFile and its RunWriters from one thread at a time. The file stays open, and
+// locked against other writers (a lock file of gilbench's own, FILE.lock, whatever
+// HDF5_USE_FILE_LOCKING says; readers are never blocked by it), until the ResultsFile and all
+// its RunWriters are gone.
+//
+// Disk full: before each write the store reserves room for it in the file (fallocate beyond
+// the end, or a free-space check where the file system cannot), so running out of space
+// refuses the write before HDF5 starts it: the file keeps every trial flushed before, and a
+// DiskFullError says so. A write that fails part-way anyway marks the file broken: later
+// writes are refused instead of flushing more half-written metadata.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -48,6 +57,13 @@ struct RunInfo {
     std::string slurm_job_id;      // "" outside Slurm
     std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
     std::string embedded_server;   // "per-node 127.0.0.1", or the shared server's URL
+};
+
+// The file system has no room for the next write (ENOSPC, or the quota: EDQUOT). The message
+// names the file and the fix (free space, then --resume).
+class DiskFullError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
 };
 
 enum class RunStatus { running, complete, interrupted, failed };
@@ -92,6 +108,9 @@ public:
     ~ResultsFile();
 
     const std::string& path() const;
+    // Non-empty when the writers' lock could not be taken because the file system has no
+    // locks (the file is written anyway; the text says what that risks).
+    const std::string& lock_warning() const;
     std::vector<RunListing> runs() const;  // in name order (= creation order)
 
     // Creates /runs/<name> (name: "run-000", "run-001", ...: one past the highest existing)

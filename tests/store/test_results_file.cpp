@@ -2,15 +2,18 @@
 #include "store/results_file.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -670,8 +673,198 @@ TEST_F(ResultsFileTest, FileHeldByAnotherWriterIsRefused) {
     ::close(ready[0]);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
-    EXPECT_NE(msg.find("unable to lock file"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("another process (a running gilbench?) has it open"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("results file '" + path_ + "' is being written by another gilbench (pid " +
+                       std::to_string(child) + " on host "),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("wait for that run to finish, stop it, or choose another -o path"), std::string::npos) << msg;
+}
+
+// A writer in a child process that holds `path` open (a run begun, one trial) until
+// release() or the end of the test; HDF5_USE_FILE_LOCKING as the caller set it.
+class ChildWriter {
+public:
+    explicit ChildWriter(const std::string& path) {
+        int ready[2], done[2];
+        if (::pipe(ready) != 0 || ::pipe(done) != 0) return;
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::alarm(30);  // never outlive a parent that failed before releasing us
+            ::close(ready[0]);
+            ::close(done[1]);
+            try {
+                ResultsFile file = ResultsFile::open_or_create(path, sample_file_info());
+                RunWriter run = file.begin_run(sample_run_info());
+                run.add_cells({make_cell(0, "seed")});
+                run.add_trial(make_trial(0, 0, 2, 4));
+                (void)!::write(ready[1], "r", 1);
+                char c = 0;
+                (void)!::read(done[0], &c, 1);  // returns at EOF: the parent let go
+                run.add_trial(make_trial(0, 1, 2, 4));
+                run.set_status(RunStatus::complete);
+            } catch (...) {
+                ::_exit(1);
+            }
+            ::exit(0);  // destructors ran: the file is closed, the lock file gone
+        }
+        ::close(ready[1]);
+        ::close(done[0]);
+        done_ = done[1];
+        char c = 0;
+        ready_ = ::read(ready[0], &c, 1) == 1;
+        ::close(ready[0]);
+    }
+    ~ChildWriter() { (void)release(); }
+    bool ready() const { return ready_; }
+    pid_t pid() const { return pid_; }
+    // Lets the child finish its run; returns its exit status (0: it wrote everything).
+    int release() {
+        if (pid_ <= 0) return -1;
+        ::close(done_);
+        int status = 0;
+        (void)::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+
+private:
+    pid_t pid_ = -1;
+    int done_ = -1;
+    bool ready_ = false;
+};
+
+// Sets an HDF5 environment variable for one test. HDF5 reads HDF5_USE_FILE_LOCKING once, when
+// the library starts, so the library is restarted (nothing is open between tests).
+class ScopedHdf5Env {
+public:
+    ScopedHdf5Env(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value, 1);
+        H5close();
+    }
+    ~ScopedHdf5Env() {
+        if (old_) ::setenv(name_, old_->c_str(), 1);
+        else ::unsetenv(name_);
+        H5close();
+    }
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+// HDF5_USE_FILE_LOCKING=FALSE (exported on many clusters) turns HDF5's own lock off; two
+// writers then both got in and destroyed each other's metadata.
+TEST_F(ResultsFileTest, SecondWriterIsRefusedWhenHdf5LockingIsOff) {
+    const ScopedHdf5Env no_hdf5_lock("HDF5_USE_FILE_LOCKING", "FALSE");
+    ChildWriter first(path_);
+    ASSERT_TRUE(first.ready());
+    const std::string msg = open_error(path_);
+    EXPECT_NE(msg.find("is being written by another gilbench (pid " + std::to_string(first.pid()) + " on host "),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("lock file '" + path_ + ".lock'"), std::string::npos) << msg;
+    // --overwrite must not delete it from under the writer either.
+    std::string overwrite;
+    try {
+        ResultsFile::create_replacing(path_, sample_file_info());
+    } catch (const std::runtime_error& e) {
+        overwrite = e.what();
+    }
+    EXPECT_NE(overwrite.find("is being written by another gilbench"), std::string::npos) << overwrite;
+    // A reader is not held up by the writers' lock.
+    {
+        h5::file f = open_ro(path_);
+        EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/trials").get()), 1u);
+    }
+    ASSERT_EQ(first.release(), 0);
+    // The first writer's file is whole: its run complete with both trials, and nothing else.
+    h5::file f = open_ro(path_);
+    EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "status"), "complete");
+    EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/trials").get()), 2u);
+    EXPECT_EQ(rows(open_dataset(f.get(), "/runs/run-000/workers").get()), 4u);
+    EXPECT_FALSE(fs::exists(path_ + ".lock"));
+}
+
+TEST_F(ResultsFileTest, WritersLockIsHeldUntilTheLastRunWriterIsGone) {
+    std::optional<RunWriter> run;
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        EXPECT_EQ(file.lock_warning(), "");
+        run.emplace(file.begin_run(sample_run_info()));
+    }
+    EXPECT_TRUE(fs::exists(path_ + ".lock"));
+    EXPECT_NE(open_error(path_).find("is being written by another gilbench (pid " + std::to_string(::getpid())),
+              std::string::npos);
+    run.reset();
+    EXPECT_FALSE(fs::exists(path_ + ".lock"));  // removed by its holder
+    EXPECT_EQ(open_error(path_), "");
+}
+
+// A write that fails part-way (here: the file size limit, EFBIG, which the reservation does
+// not see) stops the writer at the first failure: later writes are refused without touching
+// the file, and the process still exits normally (no HDF5 handle left to crash its exit
+// handler). Before, a failed flush left the file open inside HDF5 and exit crashed.
+TEST_F(ResultsFileTest, WriteFailingPartWayRefusesLaterWritesAndExitsCleanly) {
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::alarm(30);
+        ::close(report[0]);
+        std::signal(SIGXFSZ, SIG_IGN);  // write(2) fails with EFBIG instead
+        std::string out;
+        try {
+            ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+            RunWriter run = file.begin_run(sample_run_info());
+            run.add_cells({make_cell(0, "seed")});
+            run.add_trial(make_trial(0, 0, 4, 10));
+            struct rlimit limit {};
+            limit.rlim_cur = limit.rlim_max = fs::file_size(path_) + 4096;
+            ::setrlimit(RLIMIT_FSIZE, &limit);
+            for (int t = 1; t < 200 && out.empty(); ++t) {
+                try {
+                    run.add_trial(make_trial(0, t, 64, 400));
+                } catch (const std::runtime_error& e) {
+                    out = std::string("first: ") + e.what() + "\n";
+                }
+            }
+            try {
+                run.set_status(RunStatus::failed);
+            } catch (const std::runtime_error& e) {
+                out += std::string("then: ") + e.what() + "\n";
+            }
+        } catch (const std::exception& e) {
+            out = std::string("setup: ") + e.what();
+        }
+        (void)!::write(report[1], out.data(), out.size());
+        ::close(report[1]);
+        ::exit(0);  // normal exit: HDF5's exit handler runs
+    }
+    ::close(report[1]);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    ::close(report[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status << "\n" << got;
+    EXPECT_NE(got.find("first: results file '" + path_ + "', run run-000: cannot add trial "), std::string::npos)
+        << got;
+    EXPECT_NE(got.find("File too large"), std::string::npos) << got;
+    EXPECT_NE(got.find("then: results file '" + path_ + "', run run-000: cannot set status 'failed': not tried, "
+                       "an earlier write failed part-way"),
+              std::string::npos) << got;
+    EXPECT_FALSE(fs::exists(path_ + ".lock"));
+}
+
+TEST_F(ResultsFileTest, StaleLockFileOfAKilledWriterIsTakenOver) {
+    std::ofstream(path_ + ".lock") << "pid 999999 on host gone since 2024-01-01T00:00:00Z\n";
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        (void)file.begin_run(sample_run_info());
+    }
+    EXPECT_FALSE(fs::exists(path_ + ".lock"));
+    EXPECT_EQ(open_error(path_), "");
 }
 
 TEST_F(ResultsFileTest, DamagedFileGivesHdf5ReasonAndPrintsNothing) {
@@ -865,8 +1058,7 @@ TEST_F(ResultsFileTest, ResumeDropsTheRowsOfTheCutTrialAndContinues) {
         run.set_hosts({"node-a", "node-b", "node-c"});
         run.set_status(RunStatus::complete);
     }
-    file = ResultsFile::open_or_create(path_, sample_file_info());  // closes the writer's handle first
-    (void)file;
+    { const ResultsFile closing = std::move(file); }  // closes the writer's handle (and lock) first
     h5::file f = open_ro(path_);
     const char* run = "/runs/run-000";
     h5::dataset workers = open_dataset(f.get(), "/runs/run-000/workers");
