@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Runs one pytest suite for ctest, so that a failure always fails and a skip is never a guess.
 
-    run_pytest.py [--needs namespaces|slurm]... -- PYTEST-ARGS...
+    run_pytest.py [--needs namespaces|slurm|tmpfs]... -- PYTEST-ARGS...
 
 1. What the suite needs is decided here, before any test runs. Where a capability is truly
-   missing (not root, Slurm not installed, namespaces refused), the suite is not run: this
+   missing (not root, Slurm not installed, namespaces or mounts refused), the suite is not run: this
    prints "SKIPPED: <suite>: <reason and fix>" and exits 77, which ctest reports as "Skipped"
    (SKIP_RETURN_CODE). With GILBENCH_REQUIRE_CAPABILITIES=1 (scripts/test.sh sets it in CI,
    where its install step provides everything) a missing capability fails instead.
@@ -48,7 +48,19 @@ def slurm_missing():
     return None
 
 
-PROBES = {"namespaces": namespaces_missing, "slurm": slurm_missing}
+def tmpfs_missing():
+    """Why a small tmpfs (a disk that fills up) cannot be mounted here, or None."""
+    if os.geteuid() != 0:
+        return "needs root to mount a small tmpfs; run the tests as root"
+    with tempfile.TemporaryDirectory(prefix="gilbench-tmpfs-probe.") as d:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d], capture_output=True, text=True)
+        if r.returncode != 0:
+            return f"cannot mount a tmpfs here (mount: {r.stderr.strip()}); a container needs CAP_SYS_ADMIN"
+        subprocess.run(["umount", d], check=True)
+    return None
+
+
+PROBES = {"namespaces": namespaces_missing, "slurm": slurm_missing, "tmpfs": tmpfs_missing}
 
 
 def skipped_tests(junit_path):

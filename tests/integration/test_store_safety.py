@@ -8,9 +8,7 @@ Every run is an MPI singleton (gilbench alone, no mpirun) on loopback, bounded b
 import collections
 import errno
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -123,26 +121,6 @@ def test_second_writer_is_refused_even_with_hdf5_locking_off(job, tiny, tmp_path
 
 # ---- a full disk --------------------------------------------------------------------------
 
-def _mount_probe():
-    """Whether a tmpfs can be mounted here (root, and a kernel that lets us), decided once,
-    before any test runs; the disk-full tests skip only when it cannot."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        return False, "needs root and mount(8) to mount a small tmpfs"
-    d = tempfile.mkdtemp(prefix="gilbench-tmpfs-probe-")
-    try:
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d], capture_output=True, text=True)
-        if p.returncode != 0:
-            return False, f"cannot mount a tmpfs: {p.stderr.strip()}"
-        subprocess.run(["umount", d], check=True)
-        return True, ""
-    finally:
-        os.rmdir(d)
-
-
-CAN_MOUNT, WHY_NOT = _mount_probe()
-needs_tmpfs = pytest.mark.skipif(not CAN_MOUNT, reason=WHY_NOT)
-
-
 @pytest.fixture
 def small_fs(tmp_path):
     """A 12 MiB tmpfs, unmounted afterwards."""
@@ -181,7 +159,6 @@ def no_crash(p_rc, err):
     assert "Segmentation" not in err and "Aborted" not in err, err
 
 
-@needs_tmpfs
 def test_disk_full_mid_run_keeps_saved_trials_and_resume_finishes(job, small_fs):
     out = small_fs / "r.h5"
     bg = gbrun.Background(None, "run", job, "-o", out, "--progress", "lines")
@@ -206,7 +183,6 @@ def test_disk_full_mid_run_keeps_saved_trials_and_resume_finishes(job, small_fs)
     assert r["runs"] == ["run-000"]
 
 
-@needs_tmpfs
 @pytest.mark.parametrize("leave", [0, 16 << 10, 700 << 10, 1040 << 10, 1100 << 10, 1200 << 10])
 def test_disk_full_at_start_fails_cleanly_and_resume_starts_once_there_is_room(tiny, small_fs, leave):
     out = small_fs / "r.h5"
