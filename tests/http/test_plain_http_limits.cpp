@@ -428,8 +428,9 @@ int open_fds() {
 // the socket) must not leak it (AddressSanitizer's leak check sees the address list; the
 // descriptor count sees the socket).
 TEST(ThrowingHook, AfterResolveOrSocketLeaksNothing) {
-    ScriptServer server([](int fd) { send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); });
-    server.start();
+    // Not started: the kernel completes the connections into the listen backlog, so the only
+    // descriptors that come and go in this process are the client's.
+    ScriptServer server([](int) {});
     for (Step throw_after : {Step::resolve, Step::socket, Step::connect}) {
         HttpClient client(config(5s));
         const int before = open_fds();
