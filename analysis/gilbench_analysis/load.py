@@ -30,7 +30,8 @@ COLUMNS = {
               "ranks": "int32", "threads": "int32", "work": "int64", "scaling": "object",
               "switch_interval_s": "float64", "check_interval": "int32", "url": "object",
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
-              "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object"},
+              "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object",
+              "io_timeout_s": "float64"},
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                 "node": "int32", "start_s": "float64", "end_s": "float64", "ops": "int64",
@@ -43,8 +44,9 @@ COLUMNS = {
 }
 
 # Defaults other than 0 / "": files written before cells.placement ran every cell on the first
-# `ranks` world ranks, as the launcher placed them, which is what "launch" means.
-DEFAULTS = {("cells", "placement"): "launch"}
+# `ranks` world ranks, as the launcher placed them, which is what "launch" means; files written
+# before cells.io_timeout_s gave each HTTP GET 30 s, gilbench's default.
+DEFAULTS = {("cells", "placement"): "launch", ("cells", "io_timeout_s"): 30.0}
 
 
 class SchemaError(ValueError):

@@ -55,6 +55,7 @@ int run_plan(const PlanOptions& options) {
         if (c.gil == "old") extra += fmt::format("  check_interval {}", c.check_interval);
         if (!c.url.empty()) extra += "  url " + c.url;
         if (c.keep_alive) extra += "  keep_alive";
+        if (c.io_timeout_s != model::Cell{}.io_timeout_s) extra += fmt::format("  io_timeout {}", c.io_timeout_s);
         if (c.trace) extra += "  trace";
         fmt::print("{:>3}  {:<{}}  {:<5} {:>5} {:>7} {:>12} {:<6} {:<4} {:>9.6f} {:>9.3f} {:>7} {:>7} {:>8}{}\n",
                    c.index, c.name, name_w, model::to_string(c.workload), c.ranks, c.threads, c.work,

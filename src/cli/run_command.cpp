@@ -5,7 +5,9 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -83,12 +85,16 @@ const char* signal_name(int sig) {
 }
 
 // Probes every external URL once, so a typo fails in a second instead of after a sweep.
+// Each probe has the deadline its cells' requests will have (the longest, where cells that
+// share the URL differ), so a server that stalls or drips fails here too, and no sooner.
 std::string check_urls(const job::Job& job) {
-    std::set<std::string> urls;
+    std::map<std::string, double> urls;  // URL -> io_timeout_s
     for (const auto& c : job.cells)
-        if (c.workload != model::Workload::cpu && !c.url.empty()) urls.insert(c.url);
-    http::HttpClient client(http::ClientConfig{.timeout = std::chrono::milliseconds(10000)});
-    for (const auto& url : urls) {
+        if (c.workload != model::Workload::cpu && !c.url.empty())
+            urls[c.url] = std::max(urls[c.url], c.io_timeout_s);
+    for (const auto& [url, timeout_s] : urls) {
+        http::HttpClient client(http::ClientConfig{
+            .timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(timeout_s * 1000.0)))});
         const http::GetResult r = client.get(url);
         if (!r.ok())
             return fmt::format("cannot reach --url/url '{}': {}; check the address, or leave url out to use "
@@ -752,6 +758,9 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                     "Threads per rank for every cell (overrides the job), e.g. --threads $SLURM_CPUS_PER_TASK");
     run->add_option("--time-budget", o.overrides.time_budget_s,
                     "Seconds per cell, warm-ups included: no new repeat starts after it (at least one runs); 0: none");
+    run->add_option("--io-timeout", o.overrides.io_timeout_s,
+                    "Seconds one whole HTTP GET may take (connect to last byte, redirects included) before it "
+                    "counts as failed, for every cell (overrides the job's io_timeout; default 30)");
     run->add_option("--gil", o.overrides.gil, "GIL policy for every cell: new, old or none");
     run->add_option("--switch-interval", o.overrides.switch_interval_s, "New-GIL switch interval, seconds");
     run->add_option("--check-interval", o.overrides.check_interval,

@@ -30,7 +30,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -226,6 +228,7 @@ struct HttpClient::Impl {
     std::size_t body_bytes = 0;            // written by count_body during a transfer
     char error_buffer[CURL_ERROR_SIZE]{};  // libcurl's detail for the last failure
     step_state step;                       // what the socket callbacks need
+    std::chrono::milliseconds timeout{0};  // for one whole get(); 0: none
 };
 
 HttpClient::HttpClient(ClientConfig config) : impl_(std::make_unique<Impl>()) {
@@ -236,7 +239,8 @@ HttpClient::HttpClient(ClientConfig config) : impl_(std::make_unique<Impl>()) {
                                  " ms): use 0 for none");
     global_init();
     if (!config.libcurl_for_http)
-        impl_->plain = std::make_unique<detail::PlainHttp>(config.keep_alive, config.timeout, config.connect_timeout);
+        impl_->plain = std::make_unique<detail::PlainHttp>(config.keep_alive, config.connect_timeout);
+    impl_->timeout = config.timeout;
     impl_->handle.reset(curl_easy_init());
     if (!impl_->handle) throw std::runtime_error("libcurl: curl_easy_init failed (out of memory?)");
     impl_->multi.reset(curl_multi_init());
@@ -319,11 +323,13 @@ GetResult HttpClient::get(const std::string& url, const BlockingHooks& hooks) {
         return result;
     }
     impl_->step.done.clear();
+    // One deadline for the whole GET: every hop of a redirect chain shares it.
+    const detail::Deadline deadline(impl_->timeout);
     std::string current = url;
     for (int hop = 0;; ++hop) {
         const auto parts = impl_->plain ? detail::parse_plain_url(current) : std::nullopt;
-        if (!parts) return get_with_curl(current, hooks);
-        detail::PlainHttp::Response r = impl_->plain->get(current, *parts, hooks, impl_->step.done);
+        if (!parts) return get_with_curl(current, hooks, deadline);
+        detail::PlainHttp::Response r = impl_->plain->get(current, *parts, hooks, impl_->step.done, deadline);
         if (r.redirect_location.empty()) return r.result;
         if (hop == k_max_redirects) {
             r.result.error = "GET " + url + ": more than " + std::to_string(k_max_redirects) + " redirects";
@@ -333,7 +339,7 @@ GetResult HttpClient::get(const std::string& url, const BlockingHooks& hooks) {
     }
 }
 
-GetResult HttpClient::get_with_curl(const std::string& url, const BlockingHooks& hooks) {
+GetResult HttpClient::get_with_curl(const std::string& url, const BlockingHooks& hooks, const detail::Deadline& deadline) {
     GetResult result;
     CURL* h = impl_->handle.get();
     CURLM* m = impl_->multi.get();
@@ -347,7 +353,17 @@ GetResult HttpClient::get_with_curl(const std::string& url, const BlockingHooks&
     step.socket_error.clear();
     step.hook_error = nullptr;
 
-    CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    // CURLOPT_TIMEOUT_MS bounds the whole transfer, libcurl's redirects included; after
+    // plain-http hops (an http:// URL redirected to https://) only what is left of the GET's.
+    if (deadline.expired()) {
+        result.error = "GET " + url + ": " + deadline.timed_out_text();
+        return result;
+    }
+    const long timeout_ms =
+        deadline.none() ? 0L
+                        : static_cast<long>(std::max<std::int64_t>(1, (deadline.remaining().count() + 999) / 1000));
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     CURLMcode mc = CURLM_OK;
     if (rc == CURLE_OK) {
         const added_to_multi added(m, h);
@@ -389,6 +405,10 @@ GetResult HttpClient::get_with_curl(const std::string& url, const BlockingHooks&
         std::string detail = impl_->error_buffer;
         if (!step.socket_error.empty()) detail += (detail.empty() ? "" : "; ") + step.socket_error;
         if (!detail.empty() && detail != curl_easy_strerror(rc)) result.error += " (" + detail + ")";
+        // libcurl's words ("Timeout was reached") do not say which setting to raise. Its timer
+        // and ours end together, give or take a tick; a connect timeout ends well before.
+        if (rc == CURLE_OPERATION_TIMEDOUT && !deadline.none() && deadline.remaining() <= std::chrono::milliseconds(100))
+            result.error += ": " + deadline.timed_out_text();
         return result;
     }
 

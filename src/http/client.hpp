@@ -18,14 +18,21 @@
 
 namespace gilbench::http {
 
+namespace detail {
+class Deadline;  // plain_http.hpp
+}
+
 // curl_global_init, once per process, before any thread uses curl. Thread-safe.
 void global_init();
 std::string curl_version();
 
 struct ClientConfig {
     bool keep_alive = false;  // false: a fresh connection per request, like requests.get
+    // The most one whole get() may take, from resolving the name to the last byte of the
+    // body, redirects included (0: no limit). A slow server that keeps sending a little
+    // still fails at this point, with an error that says so.
     std::chrono::milliseconds timeout{30000};
-    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds connect_timeout{5000};  // each connect() (within `timeout`)
     // http:// through libcurl too (as https://) instead of urllib's system calls: for tests
     // and for comparing the two; the workloads leave it off.
     bool libcurl_for_http = false;
@@ -33,7 +40,7 @@ struct ClientConfig {
 
 struct GetResult {
     long status = 0;          // HTTP status, 0 when the transfer failed
-    std::size_t bytes = 0;    // body size
+    std::size_t bytes = 0;    // body size (decoded; counted, never kept in memory)
     std::string error;        // empty on success; curl_easy_strerror + detail otherwise
     bool ok() const { return error.empty() && status >= 200 && status < 300; }
 };
@@ -69,7 +76,7 @@ public:
     std::vector<Step> last_steps() const;
 
 private:
-    GetResult get_with_curl(const std::string& url, const BlockingHooks& hooks);
+    GetResult get_with_curl(const std::string& url, const BlockingHooks& hooks, const detail::Deadline& deadline);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

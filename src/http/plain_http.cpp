@@ -12,9 +12,25 @@
 // Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS; parsing runs with the GIL held, as
 // urllib's Python code does. Like urllib (and requests.get) the request says
 // "Connection: close" unless the client keeps connections alive.
+//
+// The whole GET has one deadline. Before each blocking call its socket timeout (SO_SNDTIMEO,
+// SO_RCVTIMEO) is set to what is left of it - a setsockopt with the GIL held (about 1 us; a
+// CPython socket with a timeout polls before each call instead, one without has no call) - so
+// the blocking calls, and their order, stay urllib's. getaddrinfo() alone cannot be bounded that way: the resolver's own timeouts
+// (resolv.conf) bound it, and the deadline is checked before and after it.
+//
+// A call interrupted by a signal (EINTR) is made again, as CPython's sock_call_ex does after
+// running the signal handlers with the GIL held: each retry is a step of its own, of the same
+// kind. An interrupted connect() goes on in the background (connect(2)), so the retry waits
+// for it instead - poll() for writability, then SO_ERROR - as CPython's sock_connect does.
+//
+// The response is parsed by Boost.Beast's parser, fed with what our own recv() calls return;
+// the body is counted and dropped as it passes, so memory stays a fixed buffer whatever the
+// body's size, and a chunked body is decoded in one pass.
 #include "http/plain_http.hpp"
 
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -22,10 +38,19 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <limits>
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
 
 namespace gilbench::http::detail {
 namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
 
 constexpr std::size_t k_recv_size = 8192;  // BufferedReader's default buffer, as urllib reads
 constexpr std::size_t k_max_header_bytes = 64 * 1024;
@@ -35,89 +60,114 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string::npos) return {};
-    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+std::string seconds_text(double s) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", s);
+    return text;
 }
 
-void set_timeout(int fd, int option, std::chrono::milliseconds t) {
-    const timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)};
+// A socket timeout of `t`; 0 (or max(), no deadline) means none, as for the kernel.
+void set_timeout(int fd, int option, std::chrono::microseconds t) {
+    timeval tv{0, 0};
+    if (t != std::chrono::microseconds::max())
+        tv = {static_cast<time_t>(t.count() / 1000000), static_cast<suseconds_t>(t.count() % 1000000)};
     ::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
 }
 
-std::string errno_text(const char* call, int err) {
-    if (err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS) return std::string(call) + ": timed out";
-    return std::string(call) + ": " + std::strerror(err);
+std::string errno_text(const char* call, int err) { return std::string(call) + ": " + std::strerror(err); }
+
+// The first bytes of a reply, printable, for an error that names what the server said.
+std::string quoted_start(const char* data, std::size_t size) {
+    std::string out = "\"";
+    for (std::size_t i = 0; i < std::min<std::size_t>(size, 40); ++i) {
+        const auto c = static_cast<unsigned char>(data[i]);
+        if (c == '\r') out += "\\r";
+        else if (c == '\n') out += "\\n";
+        else if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') out += static_cast<char>(c);
+        else {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    return out + (size > 40 ? "\"..." : "\"");
 }
 
-// The parsed head of a response and how its body ends.
-struct Head {
-    long status = 0;
-    bool http11 = false;
-    bool close = false;            // "Connection: close" (or HTTP/1.0 without keep-alive)
-    bool chunked = false;
-    std::optional<std::size_t> length;  // Content-Length
-    std::string location;
+// Could these first bytes still become "HTTP/"? An SSH or SMTP server greets first and then
+// waits for us: this finds that at once, not at the deadline.
+bool starts_like_http(const char* data, std::size_t size) {
+    constexpr std::string_view prefix = "HTTP/";
+    const std::size_t n = std::min(size, prefix.size());
+    return std::string_view(data, n) == prefix.substr(0, n);
+}
+
+// A Beast body that counts the bytes and keeps none of them.
+struct counting_body {
+    using value_type = std::uint64_t;
+
+    class reader {
+    public:
+        template <bool is_request, class Fields>
+        reader(bhttp::header<is_request, Fields>& /*head*/, value_type& count) : count_(count) {}
+        void init(const boost::optional<std::uint64_t>& /*content_length*/, beast::error_code& ec) {
+            count_ = 0;
+            ec = {};
+        }
+        template <class ConstBufferSequence>
+        std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+            const std::size_t n = boost::asio::buffer_size(buffers);
+            count_ += n;
+            ec = {};
+            return n;
+        }
+        void finish(beast::error_code& ec) { ec = {}; }
+
+    private:
+        value_type& count_;
+    };
 };
 
-std::optional<Head> parse_head(const std::string& text) {
-    Head head;
-    std::size_t pos = text.find("\r\n");
-    const std::string status_line = text.substr(0, pos);
-    if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) return std::nullopt;
-    head.http11 = status_line[7] == '1';
-    head.close = !head.http11;
-    head.status = std::strtol(status_line.c_str() + 9, nullptr, 10);
-    while (pos != std::string::npos && pos + 2 < text.size()) {
-        const std::size_t next = text.find("\r\n", pos + 2);
-        const std::string line = text.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
-        pos = next;
-        const auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        const std::string name = lower(trim(line.substr(0, colon)));
-        const std::string value = trim(line.substr(colon + 1));
-        if (name == "content-length") head.length = static_cast<std::size_t>(std::strtoull(value.c_str(), nullptr, 10));
-        if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos) head.chunked = true;
-        if (name == "connection") head.close = lower(value).find("close") != std::string::npos ||
-                                               (!head.http11 && lower(value).find("keep-alive") == std::string::npos);
-        if (name == "location") head.location = value;
-    }
-    return head;
-}
-
-// How far a chunked body in `body` has got: the decoded size so far, and whether the last
-// chunk (and the blank line after any trailers) is in.
-struct ChunkState {
-    std::size_t decoded = 0;
-    bool done = false;
-    bool bad = false;
+struct addrinfo_deleter {
+    void operator()(addrinfo* list) const noexcept { ::freeaddrinfo(list); }
 };
-
-ChunkState scan_chunks(const std::string& body) {
-    ChunkState s;
-    std::size_t pos = 0;
-    for (;;) {
-        const auto eol = body.find("\r\n", pos);
-        if (eol == std::string::npos) return s;
-        char* end = nullptr;
-        const std::string size_text = body.substr(pos, eol - pos);
-        const unsigned long long size = std::strtoull(size_text.c_str(), &end, 16);
-        if (end == size_text.c_str()) {
-            s.bad = true;
-            return s;
-        }
-        if (size == 0) {
-            s.done = body.find("\r\n\r\n", eol) != std::string::npos || body.compare(eol, 4, "\r\n\r\n") == 0;
-            return s;
-        }
-        if (body.size() < eol + 2 + size + 2) return s;
-        s.decoded += size;
-        pos = eol + 2 + size + 2;
-    }
-}
+using addrinfo_list = std::unique_ptr<addrinfo, addrinfo_deleter>;
 
 }  // namespace
+
+Deadline::Deadline(std::chrono::milliseconds total) : total_(total), at_(clock::now() + total) {}
+
+std::chrono::microseconds Deadline::remaining() const {
+    if (none()) return std::chrono::microseconds::max();
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(at_ - clock::now());
+    return std::max(left, std::chrono::microseconds(1));
+}
+
+std::string Deadline::timed_out_text() const {
+    return "timed out after " + seconds_text(static_cast<double>(total_.count()) / 1000.0) +
+           " s, the limit for one whole request (redirects included); raise it with the cell's io_timeout "
+           "(seconds) in the job file, or run --io-timeout";
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+        close();
+        fd_ = other.fd_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+void UniqueFd::reset(int fd) {
+    close();
+    fd_ = fd;
+}
+
+int UniqueFd::close() noexcept {
+    if (fd_ < 0) return 0;
+    const int fd = fd_;
+    fd_ = -1;
+    return ::close(fd);
+}
 
 std::optional<PlainUrl> parse_plain_url(const std::string& url) {
     constexpr std::string_view scheme = "http://";
@@ -148,12 +198,10 @@ std::optional<PlainUrl> parse_plain_url(const std::string& url) {
     return u;
 }
 
-PlainHttp::PlainHttp(bool keep_alive, std::chrono::milliseconds timeout, std::chrono::milliseconds connect_timeout)
-    : keep_alive_(keep_alive), timeout_(timeout), connect_timeout_(connect_timeout) {}
+PlainHttp::PlainHttp(bool keep_alive, std::chrono::milliseconds connect_timeout)
+    : keep_alive_(keep_alive), connect_timeout_(connect_timeout), buffer_(k_max_header_bytes + k_recv_size) {}
 
-PlainHttp::~PlainHttp() {
-    if (kept_fd_ >= 0) ::close(kept_fd_);
-}
+PlainHttp::~PlainHttp() = default;
 
 // One blocking step: the hooks around exactly one system call.
 struct PlainHttp::Step_ {
@@ -170,51 +218,221 @@ struct PlainHttp::Step_ {
     }
 };
 
+// How one request on one connection went.
+struct PlainHttp::Exchange {
+    enum Outcome { done, stale, failed } outcome = failed;
+    std::string error;           // failed
+    long status = 0;             // done
+    std::uint64_t bytes = 0;     // the body, decoded
+    std::string location;        // a redirect's Location
+    bool reusable = false;       // the connection may carry the next request
+};
+
 void PlainHttp::close_kept() {
-    if (kept_fd_ < 0) return;
-    const int fd = kept_fd_;
-    kept_fd_ = -1;
-    Step_{*this}(Step::close, [&] { return ::close(fd); });
+    if (!kept_) return;
+    Step_{*this}(Step::close, [&] { return kept_.close(); });
+}
+
+// A connect() that a signal interrupted goes on in the background; wait for its end, each
+// wait a connect step (poll() interrupted again: wait again). 0, or -1 with errno set
+// (EINPROGRESS: it did not finish by `connect_end`).
+int PlainHttp::finish_interrupted_connect(int fd, Deadline::clock::time_point connect_end, const Deadline& deadline) {
+    Step_ step{*this};
+    for (;;) {
+        const auto left = std::min(std::chrono::duration_cast<std::chrono::microseconds>(connect_end - Deadline::clock::now()),
+                                   deadline.remaining());
+        if (left.count() <= 0) {
+            errno = EINPROGRESS;
+            return -1;
+        }
+        const int wait_ms = static_cast<int>(std::min<std::int64_t>((left.count() + 999) / 1000, 1 << 30));
+        pollfd p{fd, POLLOUT, 0};
+        const int ready = step(Step::connect, [&] { return ::poll(&p, 1, wait_ms); });
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0) return -1;
+        if (ready == 0) continue;  // the loop's check decides whether time is up
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return -1;
+        if (err != 0) {
+            errno = err;
+            return -1;
+        }
+        return 0;
+    }
 }
 
 // socket.create_connection: every address getaddrinfo gives, in order, until one connects.
-int PlainHttp::connect_fresh(const PlainUrl& parts, std::string& error) {
+UniqueFd PlainHttp::connect_fresh(const PlainUrl& parts, const Deadline& deadline, std::string& error) {
     Step_ step{*this};
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    const int rc = step(Step::resolve, [&] { return ::getaddrinfo(parts.host.c_str(), parts.port.c_str(), &hints, &found); });
+    // Owned from inside the step: a reacquire hook that throws must not leak the list.
+    addrinfo_list found;
+    int rc = 0;
+    do {
+        rc = step(Step::resolve, [&] {
+            addrinfo* list = nullptr;
+            const int r = ::getaddrinfo(parts.host.c_str(), parts.port.c_str(), &hints, &list);
+            found.reset(r == 0 ? list : nullptr);
+            return r;
+        });
+    } while (rc == EAI_SYSTEM && errno == EINTR && !deadline.expired());
     if (rc != 0) {
-        error = std::string("getaddrinfo(") + parts.host + "): " + gai_strerror(rc);
-        return -1;
+        error = std::string("getaddrinfo(") + parts.host + "): " + (rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc));
+        return {};
     }
-    int fd = -1;
-    for (const addrinfo* ai = found; ai && fd < 0; ai = ai->ai_next) {
-        const int s = step(Step::socket, [&] { return ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol); });
-        if (s < 0) {
+    for (const addrinfo* ai = found.get(); ai; ai = ai->ai_next) {
+        if (deadline.expired()) {
+            error = deadline.timed_out_text();
+            return {};
+        }
+        UniqueFd s;
+        step(Step::socket, [&] {
+            s.reset(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+            return s.get();
+        });
+        if (!s) {
             error = errno_text("socket()", errno);
             continue;
         }
-        // A blocking connect, as urllib's; SO_SNDTIMEO bounds it by the connect timeout.
-        if (connect_timeout_.count() > 0) set_timeout(s, SO_SNDTIMEO, connect_timeout_);
-        if (step(Step::connect, [&] { return ::connect(s, ai->ai_addr, ai->ai_addrlen); }) == 0) {
-            fd = s;
+        // A blocking connect, as urllib's; SO_SNDTIMEO bounds it by the connect timeout or
+        // what is left of the deadline, whichever is sooner.
+        const auto connect_start = Deadline::clock::now();
+        const auto connect_end = connect_timeout_.count() > 0 ? connect_start + connect_timeout_ : Deadline::clock::time_point::max();
+        auto bound = deadline.remaining();
+        if (connect_timeout_.count() > 0) bound = std::min<std::chrono::microseconds>(bound, connect_timeout_);
+        set_timeout(s.get(), SO_SNDTIMEO, bound);
+        int connected = step(Step::connect, [&] { return ::connect(s.get(), ai->ai_addr, ai->ai_addrlen); });
+        if (connected != 0 && errno == EINTR) connected = finish_interrupted_connect(s.get(), connect_end, deadline);
+        if (connected == 0) return s;
+        const int err = errno;
+        if (deadline.expired()) {
+            error = deadline.timed_out_text();
+        } else if (err == EINPROGRESS || err == EAGAIN) {
+            error = "connect(): timed out after " + seconds_text(static_cast<double>(connect_timeout_.count()) / 1000.0) +
+                    " s (the connect timeout)";
         } else {
-            error = errno_text("connect()", errno);
-            step(Step::close, [&] { return ::close(s); });
+            error = errno_text("connect()", err);
         }
+        step(Step::close, [&] { return s.close(); });
     }
-    ::freeaddrinfo(found);
-    if (fd >= 0) {
-        set_timeout(fd, SO_SNDTIMEO, timeout_);
-        set_timeout(fd, SO_RCVTIMEO, timeout_);
+    return {};
+}
+
+// sock.sendall: send() until all is out, each call a step; EINTR: send again.
+bool PlainHttp::send_all(int fd, const std::string& request, const Deadline& deadline, std::string& error) {
+    Step_ step{*this};
+    std::size_t sent = 0;
+    while (sent < request.size()) {
+        if (deadline.expired()) {
+            error = deadline.timed_out_text();
+            return false;
+        }
+        set_timeout(fd, SO_SNDTIMEO, deadline.remaining());
+        const ssize_t n = step(Step::send, [&] { return ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL); });
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = n == 0 ? EPIPE : errno;
+            error = err == EAGAIN || err == EWOULDBLOCK ? deadline.timed_out_text() : errno_text("send()", err);
+            return false;
+        }
+        sent += static_cast<std::size_t>(n);
     }
-    return fd;
+    return true;
+}
+
+// recv() of 8192 until Beast's parser has the whole response. Bytes stay in buffer_ only
+// until the parser has taken them: a head (it parses one whole) or a chunk-size line.
+PlainHttp::Exchange PlainHttp::receive(int fd, bool reused, const PlainUrl& parts, const Deadline& deadline) {
+    Step_ step{*this};
+    Exchange out;
+    const auto failed = [&](std::string what) {
+        out.outcome = Exchange::failed;
+        out.error = std::move(what);
+        return out;
+    };
+    bhttp::response_parser<counting_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(k_max_header_bytes));
+    // Counted, not kept: any size. Not boost::none: Boost 1.74 compares a Content-Length
+    // against an empty optional as "over the limit".
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser.eager(true);              // each put() takes all the body bytes it is given
+    std::size_t pending = 0;         // bytes in buffer_ the parser has not taken yet
+    std::uint64_t received = 0;
+    const auto not_http = [&](const std::string& detail) {
+        return failed("not an HTTP response: the server at " + parts.host_header + " answered with " +
+                      quoted_start(buffer_.data(), pending) + detail +
+                      "; is the URL's port an HTTP server's?");
+    };
+    for (;;) {
+        if (pending + k_recv_size > buffer_.size())
+            return failed(parser.is_header_done() ? "malformed chunked body: a chunk-size line longer than 64 KiB"
+                                                  : "response head larger than 64 KiB");
+        ssize_t n = 0;
+        for (;;) {
+            if (deadline.expired()) return failed(deadline.timed_out_text());
+            set_timeout(fd, SO_RCVTIMEO, deadline.remaining());
+            n = step(Step::recv, [&] { return ::recv(fd, buffer_.data() + pending, k_recv_size, 0); });
+            if (n < 0 && errno == EINTR) continue;
+            break;
+        }
+        if (n < 0) {
+            const int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK) return failed(deadline.timed_out_text());
+            if (reused && received == 0) {  // a kept connection the server had closed (reset)
+                out.outcome = Exchange::stale;
+                return out;
+            }
+            return failed(errno_text("recv()", err));
+        }
+        if (n == 0) {
+            if (reused && received == 0) {  // a kept connection the server had closed
+                out.outcome = Exchange::stale;
+                return out;
+            }
+            if (received == 0) return failed("connection closed before a response");
+            if (!parser.is_header_done()) {
+                if (!starts_like_http(buffer_.data(), pending)) return not_http(", then closed the connection");
+                return failed("connection closed before the response head was complete");
+            }
+            beast::error_code ec;
+            parser.put_eof(ec);
+            if (ec || !parser.is_done()) return failed("connection closed before the body was complete");
+            break;
+        }
+        received += static_cast<std::size_t>(n);
+        pending += static_cast<std::size_t>(n);
+        // Until the head is parsed, buffer_ holds the reply from its first byte.
+        if (!parser.is_header_done() && !starts_like_http(buffer_.data(), pending)) return not_http("");
+        std::size_t taken = 0;
+        while (taken < pending && !parser.is_done()) {
+            beast::error_code ec;
+            const std::size_t used = parser.put(boost::asio::buffer(buffer_.data() + taken, pending - taken), ec);
+            taken += used;
+            if (ec == bhttp::error::need_more) break;
+            if (ec == bhttp::error::header_limit) return failed("response head larger than 64 KiB");
+            if (ec && !parser.is_header_done()) return not_http(" (" + ec.message() + ")");
+            if (ec) return failed("malformed response body (" + ec.message() + ")");
+            if (used == 0) break;
+        }
+        std::memmove(buffer_.data(), buffer_.data() + taken, pending - taken);
+        pending -= taken;
+        if (parser.is_done()) break;
+    }
+    const auto& response = parser.get();
+    out.outcome = Exchange::done;
+    out.status = static_cast<long>(response.result_int());
+    out.bytes = response.body();
+    if (const auto location = response.find(bhttp::field::location); location != response.end())
+        out.location = std::string(location->value());
+    out.reusable = parser.keep_alive();  // not "Connection: close", and the body has a known end
+    return out;
 }
 
 PlainHttp::Response PlainHttp::get(const std::string& url, const PlainUrl& parts, const BlockingHooks& hooks,
-                                   std::vector<Step>& steps) {
+                                   std::vector<Step>& steps, const Deadline& deadline) {
     hooks_ = &hooks;
     steps_ = &steps;
     Step_ step{*this};
@@ -231,109 +449,46 @@ PlainHttp::Response PlainHttp::get(const std::string& url, const PlainUrl& parts
 
     // A kept connection the server may have closed meanwhile gets one retry on a fresh one.
     for (int attempt = 0; attempt < 2; ++attempt) {
-        int fd = -1;
-        const bool reused = kept_fd_ >= 0 && kept_endpoint_ == endpoint;
+        if (deadline.expired()) return fail(deadline.timed_out_text());
+        const bool reused = kept_ && kept_endpoint_ == endpoint;
+        UniqueFd sock;
         std::string error;
         if (reused) {
-            fd = kept_fd_;
-            kept_fd_ = -1;
+            sock = std::move(kept_);
         } else {
             close_kept();
-            fd = connect_fresh(parts, error);
-            if (fd < 0) return fail(error);
+            sock = connect_fresh(parts, deadline, error);
+            if (!sock) return fail(error);
         }
-        const auto close_fd = [&] { step(Step::close, [&] { return ::close(fd); }); };
+        const auto close_sock = [&] { step(Step::close, [&] { return sock.close(); }); };
 
-        std::size_t sent = 0;
-        bool send_failed = false;
-        while (sent < request.size()) {
-            const ssize_t n = step(Step::send, [&] { return ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL); });
-            if (n <= 0) {
-                error = errno_text("send()", errno);
-                send_failed = true;
-                break;
-            }
-            sent += static_cast<std::size_t>(n);
-        }
-        if (send_failed) {
-            close_fd();
-            if (reused) continue;
+        if (!send_all(sock.get(), request, deadline, error)) {
+            close_sock();
+            if (reused && !deadline.expired()) continue;
             return fail(error);
         }
-
-        std::string data;
-        std::optional<Head> head;
-        std::size_t head_end = 0;
-        bool eof = false;
-        char buffer[k_recv_size];
-        for (;;) {
-            if (head) {
-                const std::string_view body(data.data() + head_end, data.size() - head_end);
-                if (head->chunked) {
-                    const ChunkState c = scan_chunks(std::string(body));
-                    if (c.bad) {
-                        close_fd();
-                        return fail("malformed chunked body");
-                    }
-                    if (c.done) {
-                        out.result.bytes = c.decoded;
-                        break;
-                    }
-                } else if (head->length && body.size() >= *head->length) {
-                    out.result.bytes = *head->length;
-                    break;
-                } else if (!head->length && eof) {  // no length: the body ends with the connection
-                    out.result.bytes = body.size();
-                    break;
-                }
-            }
-            if (eof) {
-                close_fd();
-                if (reused && data.empty()) break;  // stale keep-alive connection: retry
-                return fail(head ? "connection closed before the body was complete"
-                                 : "connection closed before a response");
-            }
-            const ssize_t n = step(Step::recv, [&] { return ::recv(fd, buffer, sizeof buffer, 0); });
-            if (n < 0) {
-                const int err = errno;
-                close_fd();
-                if (reused && data.empty() && err != EAGAIN && err != EWOULDBLOCK) break;
-                return fail(errno_text("recv()", err));
-            }
-            if (n == 0) {
-                eof = true;
-                continue;
-            }
-            data.append(buffer, static_cast<std::size_t>(n));
-            if (!head) {
-                const auto end = data.find("\r\n\r\n");
-                if (end == std::string::npos) {
-                    if (data.size() > k_max_header_bytes) {
-                        close_fd();
-                        return fail("response head larger than 64 KiB");
-                    }
-                    continue;
-                }
-                head = parse_head(data.substr(0, end + 2));
-                if (!head) {
-                    close_fd();
-                    return fail("not an HTTP/1.x response");
-                }
-                head_end = end + 4;
-            }
+        Exchange exchange = receive(sock.get(), reused, parts, deadline);
+        if (exchange.outcome == Exchange::stale) {
+            close_sock();
+            continue;  // try a fresh connection
         }
-        if (!head) continue;  // the stale keep-alive case above: try a fresh connection
+        if (exchange.outcome == Exchange::failed) {
+            close_sock();
+            return fail(exchange.error);
+        }
 
-        out.result.status = head->status;
-        if (head->status >= 300 && head->status < 400 && !head->location.empty()) out.redirect_location = head->location;
-        const bool length_known = head->chunked || head->length;
-        if (keep_alive_ && !head->close && length_known) {
-            kept_fd_ = fd;
+        out.result.status = exchange.status;
+        out.result.bytes = static_cast<std::size_t>(exchange.bytes);
+        if (exchange.status >= 300 && exchange.status < 400 && !exchange.location.empty())
+            out.redirect_location = exchange.location;
+        if (keep_alive_ && exchange.reusable) {
+            kept_ = std::move(sock);
             kept_endpoint_ = endpoint;
         } else {
-            close_fd();
+            close_sock();
         }
-        if (head->status < 200 || head->status >= 300) out.result.error = "HTTP " + std::to_string(head->status) + " from " + url;
+        if (exchange.status < 200 || exchange.status >= 300)
+            out.result.error = "HTTP " + std::to_string(exchange.status) + " from " + url;
         return out;
     }
     return fail("the kept connection was closed by the server, and so was a fresh one");

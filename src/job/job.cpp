@@ -19,7 +19,7 @@ namespace {
 // Every key a [[cell]] (or [defaults]) may hold. `zip` shapes a sweep; the others are settings.
 constexpr std::array cell_keys{
     "name",    "workload", "ranks",       "placement", "threads", "io_threads", "work",  "scaling",
-    "gil",     "switch_interval", "check_interval", "url", "latency", "keep_alive",
+    "gil",     "switch_interval", "check_interval", "url", "latency", "keep_alive", "io_timeout",
     "repeats", "warmups",  "trace",       "time_budget", "zip",
 };
 
@@ -316,6 +316,7 @@ std::string setting_text(const model::Cell& c, std::string_view key) {
     if (key == "url") return c.url;
     if (key == "latency") return fmt::format("{}", c.latency_s);
     if (key == "keep_alive") return c.keep_alive ? "true" : "false";
+    if (key == "io_timeout") return fmt::format("{}", c.io_timeout_s);
     if (key == "repeats") return std::to_string(c.repeats);
     if (key == "warmups") return std::to_string(c.warmups);
     if (key == "trace") return c.trace ? "true" : "false";
@@ -388,6 +389,7 @@ model::Cell parse_cell(const toml::table& t, const toml::table* defaults,
     check_url(report, get.find("url"), "url", c.url);
     c.latency_s = get.number("latency", 0.0, 0.0, 60.0);
     c.keep_alive = get.boolean("keep_alive", false);
+    c.io_timeout_s = get.number("io_timeout", 30.0, 0.001, 86400.0);
     c.repeats = static_cast<int>(get.integer("repeats", 3, 1, 1000000));
     c.warmups = static_cast<int>(get.integer("warmups", 1, 0, 1000000));
     c.trace = get.boolean("trace", false);
@@ -568,6 +570,8 @@ void apply_overrides(Job& job, const Overrides& o) {
         fail("--threads", fmt::format("must be between 1 and 4096, got {}", *o.threads));
     if (o.time_budget_s && !(*o.time_budget_s >= 0.0 && *o.time_budget_s <= 1e7))
         fail("--time-budget", fmt::format("must be between 0 (none) and 1e7 seconds, got {}", *o.time_budget_s));
+    if (o.io_timeout_s && !(*o.io_timeout_s >= 0.001 && *o.io_timeout_s <= 86400.0))
+        fail("--io-timeout", fmt::format("must be between 0.001 and 86400 seconds, got {}", *o.io_timeout_s));
     for (auto& c : job.cells) {
         if (o.url) c.url = *o.url;
         if (o.latency_s) c.latency_s = *o.latency_s;
@@ -579,6 +583,7 @@ void apply_overrides(Job& job, const Overrides& o) {
         if (o.placement) c.placement = *model::parse_placement(*o.placement);
         if (o.trace) c.trace = *o.trace;
         if (o.time_budget_s) c.time_budget_s = *o.time_budget_s;
+        if (o.io_timeout_s) c.io_timeout_s = *o.io_timeout_s;
         if (o.threads) {
             c.threads = *o.threads;
             if (c.workload == model::Workload::mixed && c.io_threads >= c.threads)
@@ -618,6 +623,7 @@ std::string plan_difference(const std::vector<model::Cell>& before, const std::v
         if (a.url != b.url) return differs("url", fmt::format("'{}'", a.url), fmt::format("'{}'", b.url));
         if (a.latency_s != b.latency_s) return differs("latency", a.latency_s, b.latency_s);
         if (a.keep_alive != b.keep_alive) return differs("keep_alive", a.keep_alive, b.keep_alive);
+        if (a.io_timeout_s != b.io_timeout_s) return differs("io_timeout", a.io_timeout_s, b.io_timeout_s);
         if (a.repeats != b.repeats) return differs("repeats", a.repeats, b.repeats);
         if (a.warmups != b.warmups) return differs("warmups", a.warmups, b.warmups);
         if (a.trace != b.trace) return differs("trace", a.trace, b.trace);

@@ -3,8 +3,8 @@
 //   [job]       name, description
 //   [defaults]  any cell key, inherited by every cell
 //   [[cell]]    name, workload, ranks, placement, threads, io_threads, work, scaling, gil,
-//               switch_interval, check_interval, url, latency, keep_alive, repeats, warmups, trace,
-//               time_budget, zip
+//               switch_interval, check_interval, url, latency, keep_alive, io_timeout, repeats,
+//               warmups, trace, time_budget, zip
 //
 // Sweeps: a setting given as a list (`ranks = [1, 2, 4]`) makes the cell a sweep. The cell
 // expands to one cell per point of the cartesian product of its lists, the first list in the
@@ -53,6 +53,7 @@ struct Overrides {
     std::optional<bool> trace;
     std::optional<int> threads;          // e.g. $SLURM_CPUS_PER_TASK
     std::optional<double> time_budget_s;
+    std::optional<double> io_timeout_s;
 };
 
 // The most cells one job may expand to: a typo in a sweep should not plan a million runs.

@@ -35,6 +35,9 @@ struct Cell {
     std::string url;               // empty: the node's embedded server
     double latency_s = 0.0;        // embedded server's delay per request
     bool keep_alive = false;       // reuse the HTTP connection between requests
+    // Seconds one whole HTTP GET may take (connect to last byte, redirects included) before it
+    // counts as failed: a server that stalls or drips cannot hold a trial for ever.
+    double io_timeout_s = 30.0;
     int repeats = 3;
     int warmups = 1;
     bool trace = false;            // record GIL/IO events into /runs/<run>/trace

@@ -31,6 +31,7 @@ h5::datatype cell_row_type() {
     GILBENCH_MEMBER(t, cell_row, trace, H5T_NATIVE_UINT8);
     GILBENCH_MEMBER(t, cell_row, time_budget_s, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, cell_row, placement, str.get());
+    GILBENCH_MEMBER(t, cell_row, io_timeout_s, H5T_NATIVE_DOUBLE);
     return t;
 }
 
@@ -196,6 +197,7 @@ cell_row to_row(const model::Cell& c, string_arena& strings) {
         .trace = static_cast<std::uint8_t>(c.trace ? 1 : 0),
         .time_budget_s = c.time_budget_s,
         .placement = model::to_string(c.placement),
+        .io_timeout_s = c.io_timeout_s,
     };
 }
 
@@ -248,6 +250,8 @@ model::Cell from_row(const cell_row& r) {
     c.time_budget_s = r.time_budget_s;
     // Files from before `placement` read it as null: those runs used the launch order.
     c.placement = model::parse_placement(text_of(r.placement)).value_or(model::Placement::launch);
+    // Files from before `io_timeout_s` read it as 0 (never valid): theirs was the default.
+    c.io_timeout_s = r.io_timeout_s > 0 ? r.io_timeout_s : model::Cell{}.io_timeout_s;
     return c;
 }
 

@@ -36,6 +36,7 @@ struct cell_row {
     std::uint8_t trace;
     double time_budget_s;
     const char* placement;
+    double io_timeout_s;
 };
 
 struct trial_row {

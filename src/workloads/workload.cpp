@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -82,7 +85,10 @@ std::int64_t countdown_steps_for(std::chrono::nanoseconds d) {
 class HttpGetWorker final : public Worker {
 public:
     HttpGetWorker(const model::Cell& cell, std::string url)
-        : url_(std::move(url)), client_(http::ClientConfig{.keep_alive = cell.keep_alive}) {
+        : url_(std::move(url)),
+          client_(http::ClientConfig{
+              .keep_alive = cell.keep_alive,
+              .timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(cell.io_timeout_s * 1000.0)))}) {
         const UrllibCode code;
         before_request_ = countdown_steps_for(code.before_request);
         after_close_ = countdown_steps_for(code.after_close);

@@ -31,15 +31,17 @@ def test_loads_every_table(results_file):
 
 
 def test_tables_and_fields_of_older_files_get_their_defaults(results_file, tmp_path):
-    # Files written before the mixed workload have no `requests` table and no cells.io_threads.
+    # Files written before the mixed workload have no `requests` table and no cells.io_threads;
+    # before the per-request deadline, no cells.io_timeout_s.
     path = copy_file(results_file, tmp_path / "old.h5")
     with h5py.File(path, "a") as f:
         g = f["runs"][list_runs(path)[-1]]
         if "requests" in g:
             del g["requests"]
         cells = read_table(g, "cells")
-        rewrite_table(g, "cells", cells.drop(columns=["io_threads"], errors="ignore"))
+        rewrite_table(g, "cells", cells.drop(columns=["io_threads", "io_timeout_s"], errors="ignore"))
     r = load(path)
+    assert (r.cells["io_timeout_s"] == 30.0).all()   # gilbench's limit per GET before the field existed
     assert r.requests.empty
     assert {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"} <= set(r.requests.columns)
     assert (r.cells["io_threads"] == 0).all()   # the schema's value for cells that are not mixed

@@ -360,6 +360,28 @@ TEST(Job, TimeBudgetIsReadAndOverridden) {
     EXPECT_DOUBLE_EQ(job.cells[1].time_budget_s, 3.0);
 }
 
+TEST(Job, IoTimeoutIsReadCheckedAndOverridden) {
+    gj::Job job = gj::parse_job("[[cell]]\nworkload='io'\nwork=8\nio_timeout=2.5\n[[cell]]\nworkload='io'\nwork=8\n");
+    EXPECT_DOUBLE_EQ(job.cells[0].io_timeout_s, 2.5);
+    EXPECT_DOUBLE_EQ(job.cells[1].io_timeout_s, 30.0);
+    for (const char* bad : {"0", "-1", "1e9", "'soon'"}) {
+        const std::string msg = error_of(std::string("[[cell]]\nworkload='io'\nwork=8\nio_timeout=") + bad + "\n");
+        EXPECT_NE(msg.find("io_timeout"), std::string::npos) << bad << ": " << msg;
+    }
+    // A resumed run must not silently change how long a request may take.
+    std::vector<gilbench::model::Cell> changed = job.cells;
+    changed[1].io_timeout_s = 5;
+    EXPECT_NE(gj::plan_difference(job.cells, changed).find("io_timeout is 5, was 30"), std::string::npos)
+        << gj::plan_difference(job.cells, changed);
+    gj::Overrides o;
+    o.io_timeout_s = 7;
+    gj::apply_overrides(job, o);
+    EXPECT_DOUBLE_EQ(job.cells[0].io_timeout_s, 7.0);
+    EXPECT_DOUBLE_EQ(job.cells[1].io_timeout_s, 7.0);
+    o.io_timeout_s = 0;
+    EXPECT_THROW(gj::apply_overrides(job, o), gj::JobError);
+}
+
 TEST(Job, ThreadsOverrideSetsEveryCellAndIsChecked) {
     gj::Job job = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=100\nthreads=[1,2]\n"
                                 "[[cell]]\nname='m'\nworkload='mixed'\nwork=4\nthreads=3\nio_threads=2\n");

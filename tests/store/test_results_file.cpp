@@ -234,7 +234,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
     const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
         {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
-                   "repeats", "warmups", "trace", "time_budget_s", "placement"}},
+                   "repeats", "warmups", "trace", "time_budget_s", "placement", "io_timeout_s"}},
         {"trials", {"cell", "trial", "warmup", "wall_s"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
@@ -294,6 +294,7 @@ TEST_F(ResultsFileTest, CellsRoundTripOverSeveralAppends) {
     std::vector<model::Cell> cells;
     for (int i = 0; i < 5; ++i) cells.push_back(make_cell(i, "cell-" + std::to_string(i)));
     cells[3].name = "café ☕";  // non-ASCII survives as UTF-8
+    cells[4].io_timeout_s = 2.5;
     {
         ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
         RunWriter run = file.begin_run(sample_run_info());
@@ -319,6 +320,7 @@ TEST_F(ResultsFileTest, CellsRoundTripOverSeveralAppends) {
     const auto repeats = column<std::int32_t>(ds.get(), "repeats");
     const auto warmups = column<std::int32_t>(ds.get(), "warmups");
     const auto trace = column<std::uint8_t>(ds.get(), "trace");
+    const auto io_timeout = column<double>(ds.get(), "io_timeout_s");
     for (std::size_t i = 0; i < cells.size(); ++i) {
         SCOPED_TRACE(i);
         const model::Cell& c = cells[i];
@@ -338,6 +340,7 @@ TEST_F(ResultsFileTest, CellsRoundTripOverSeveralAppends) {
         EXPECT_EQ(repeats[i], c.repeats);
         EXPECT_EQ(warmups[i], c.warmups);
         EXPECT_EQ(trace[i], c.trace ? 1 : 0);
+        EXPECT_EQ(io_timeout[i], c.io_timeout_s);
     }
 }
 
@@ -1043,6 +1046,7 @@ TEST_F(ResultsFileTest, ResumeDropsTheRowsOfTheCutTrialAndContinues) {
     ASSERT_EQ(stored.cells.size(), 2u);
     EXPECT_EQ(stored.cells[1].name, "b");
     EXPECT_EQ(stored.cells[1].repeats, make_cell(1, "b").repeats);
+    EXPECT_EQ(stored.cells[1].io_timeout_s, make_cell(1, "b").io_timeout_s);
     ASSERT_EQ(stored.trials.size(), 2u);
     EXPECT_EQ(stored.trials[1].trial, 1);
     EXPECT_EQ(stored.workers.size(), 8u);  // the cut trial's 3 rows left out
