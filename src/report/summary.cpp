@@ -224,10 +224,10 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         const int total = static_cast<int>(c->wall_s.size()) + c->failed;
         failed = failed || c->failed > 0;
         // Every measured trial failed: no time to show, only the failure.
-        if (c->failed > 0 && c->wall_s.empty()) return fmt::format("failed ({}/{})", c->failed, total);
+        if (c->failed > 0 && c->wall_s.empty()) return fmt::format("failed ({} of {})", c->failed, total);
         if (c->wall_s.empty()) return std::string("-");
         const Summary s = summarize(c->wall_s);
-        if (c->failed > 0) return fmt::format("{:.3f} s ({}/{} failed)", s.median, c->failed, total);
+        if (c->failed > 0) return fmt::format("{:.3f} s ({} of {} failed)", s.median, c->failed, total);
         return fmt::format("{:.3f} s", s.median);
     };
     std::vector<std::array<std::string, 3>> rows;
@@ -240,7 +240,7 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
     std::string out = fmt::format("{:<26} {:>{}} {:>{}}\n", "median wall time", "CPU-bound", width, "I/O-bound", width);
     for (const auto& row : rows) out += fmt::format("{:<26} {:>{}} {:>{}}\n", row[0], row[1], width, row[2], width);
     if (failed)
-        out += "(k/n failed): k of the cell's n measured trials had I/O errors; the median is over the others\n";
+        out += "(k of n failed): k of the cell's n measured trials had I/O errors; the median is over the others\n";
     return out;
 }
 

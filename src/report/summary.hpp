@@ -77,8 +77,8 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
 // The seed's table: rows single thread (1x1), multi thread (1 rank, T>1), multi process
 // (P>1 ranks, 1 thread); columns CPU-bound and I/O-bound; median seconds. std::nullopt when
 // the job has none of those cells. Where several cells fit a slot, the first one is shown.
-// A cell with failed trials is marked "(k/n failed)" after its median (over the clean ones),
-// or shows "failed (n/n)" and no time when every measured trial failed; a note explains.
+// A cell with failed trials is marked "(k of n failed)" after its median (over the clean ones),
+// or shows "failed (n of n)" and no time when every measured trial failed; a note explains.
 std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells);
 
 }  // namespace gilbench::report

@@ -235,8 +235,8 @@ TEST(SeedTable, MarksFailedTrialsAndShowsNoTimeWhenAllFailed) {
     const auto table = gilbench::report::format_seed_table(cells);
     ASSERT_TRUE(table);
     auto has = [&](const char* pattern) { return std::regex_search(*table, std::regex(pattern)); };
-    EXPECT_TRUE(has(R"(\nsingle thread +2\.000 s +failed \(3/3\)\n)")) << *table;
-    EXPECT_TRUE(has(R"(\nmulti thread \(2 threads\) +- +0\.600 s \(1/3 failed\)\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nsingle thread +2\.000 s +failed \(3 of 3\)\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nmulti thread \(2 threads\) +- +0\.600 s \(1 of 3 failed\)\n)")) << *table;
     EXPECT_TRUE(has(R"(I/O errors)")) << *table;
     EXPECT_FALSE(has(R"(0\.00[0-9] s)")) << *table;  // no time for the cell that only failed
 }
