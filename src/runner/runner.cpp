@@ -93,8 +93,8 @@ model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<Lo
             first = any ? std::min(first, w.start_s) : w.start_s;
             last = any ? std::max(last, w.end_s) : w.end_s;
             any = true;
+            result.trial.io_errors += w.io_errors;
         }
-        for (const auto& w : l.workers) result.trial.io_errors += w.io_errors;
         result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
         result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
                             std::make_move_iterator(l.trace.end()));
@@ -321,7 +321,7 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
 }
 
 RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology,
-                     const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink) {
+                 const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink) {
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         const int trials = cell.warmups + cell.repeats;

@@ -106,7 +106,7 @@ struct RunEnd {
 
 // Collective over `world`. `sink` is used on rank 0 only (may be null elsewhere).
 RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology,
-                     const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink);
+                 const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink);
 
 // A barrier that sleeps while it waits (MPI_Ibarrier + test + short sleeps) instead of
 // spinning, so idle ranks leave the cores to the ranks being measured.
