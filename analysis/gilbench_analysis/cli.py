@@ -75,7 +75,7 @@ def report_main(argv=None, doc: str | None = None) -> int:
 
 
 def table_main(argv=None, doc: str | None = None) -> int:
-    from .tables import cell_summary, seed_table
+    from .tables import cell_summary, seed_table_text
     parser = argparse.ArgumentParser(prog="gilbench-table", description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", help="HDF5 file written by gilbench run")
@@ -88,8 +88,11 @@ def table_main(argv=None, doc: str | None = None) -> int:
         return 1
     print(f"{results.path} /runs/{results.run} status={results.status}")
     print(cell_summary(results).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    table = seed_table(results)
+    table = seed_table_text(results)
     if not table.empty:
         print()
-        print(table.to_string(float_format=lambda v: f"{v:.3f} s"))
+        print(table.to_string())
+    if not results.failed.empty:
+        print(f"\nfailed: {len(results.failed)} measured trial(s) had I/O errors (trials.io_errors > 0); "
+              "they are left out of every statistic above")
     return 0

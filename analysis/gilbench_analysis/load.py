@@ -5,8 +5,8 @@
     r.cells, r.trials, r.workers, r.trace, r.requests, r.attrs
 
 Fields are read by name, never by position, and tables or fields that a file does not have yet
-(`requests`, `cells.io_threads`, `cells.placement`, ...) come back empty or with their
-documented default, so files of older and newer gilbench/1 writers load alike. Runs that were
+(`requests`, `cells.io_threads`, `cells.placement`, `trials.io_errors`, `workers.trace_dropped`,
+...) come back empty or with their documented default (0: older files flagged no failed trial), so files of older and newer gilbench/1 writers load alike. Runs that were
 interrupted (or are still being written) load too: only trials that are in `trials` count, as
 the schema says.
 """
@@ -32,11 +32,13 @@ COLUMNS = {
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
               "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object",
               "io_timeout_s": "float64"},
-    "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64"},
+    "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64",
+               "io_errors": "int64"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                 "node": "int32", "start_s": "float64", "end_s": "float64", "ops": "int64",
                 "gil_acquisitions": "int64", "gil_wait_s": "float64", "gil_hold_s": "float64",
-                "gil_forced_drops": "int64", "io_requests": "int64", "io_errors": "int64"},
+                "gil_forced_drops": "int64", "io_requests": "int64", "io_errors": "int64",
+                "trace_dropped": "int64"},
     "trace": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
               "t_s": "float64", "event": "object"},
     "requests": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
@@ -78,8 +80,23 @@ class Results:
 
     @property
     def measured(self) -> pd.DataFrame:
-        """Trials that count in statistics: warm-ups left out."""
-        return self.trials[self.trials["warmup"] == 0]
+        """Trials that count in statistics: warm-ups and failed trials (I/O errors) left out.
+
+        A trial with `io_errors > 0` timed failed requests (refused at once, or a timeout), not
+        the workload, so every statistic here leaves it out, as gilbench's own summary does;
+        `failed` lists them."""
+        return self.trials[(self.trials["warmup"] == 0) & ~self._with_io_errors()]
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """Measured (non-warm-up) trials with I/O errors: flagged, left out of `measured`."""
+        return self.trials[(self.trials["warmup"] == 0) & self._with_io_errors()]
+
+    def _with_io_errors(self) -> pd.Series:
+        # load() always adds the column; a Results built by hand may lack it (no failures known).
+        if "io_errors" not in self.trials.columns:
+            return pd.Series(False, index=self.trials.index)
+        return self.trials["io_errors"] > 0
 
     def cell(self, key) -> pd.Series:
         """A cell's row by index (int) or name (str)."""

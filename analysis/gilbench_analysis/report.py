@@ -23,7 +23,7 @@ from .load import Results
 from .nodes import cell_nodes, family_node_table, node_breakdown, node_families, node_placement, used_nodes
 from .scaling import fit_table, scaling_families
 from .sweep import sweep_families, sweep_table
-from .tables import cell_summary, gil_summary, seed_summary
+from .tables import cell_summary, failure_text, gil_summary, seed_summary
 from .timeline import pick_trials, timeline, timeline_stats
 
 
@@ -80,6 +80,23 @@ def _spread(med, lo, hi) -> str:
     return f"{fmt_s(med)} ({fmt_s(lo)}–{fmt_s(hi)})"
 
 
+def _marked(text: str, count: int, failed: int) -> str:
+    """A cell's value with its failed trials named: '0.41 (0.4–0.42) ⚠ 1 of 3 failed', or only
+    the failure when no trial is left to show a time for."""
+    if not failed:
+        return text
+    if not count:
+        return f"⚠ {failure_text(count, failed)}"
+    return f"{text} ⚠ {failure_text(count, failed)}"
+
+
+def _seed_cell(row) -> str:
+    text = f"{_spread(row['median'], row['min'], row['max'])}, {row['ratio']:.2f}×" if row["count"] else ""
+    if not np.isfinite(row["ratio"]) and row["count"]:
+        text = _spread(row["median"], row["min"], row["max"])
+    return _marked(text, row["count"], row["failed"])
+
+
 def _slug(text: str) -> str:
     s = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
     return "-".join(p for p in s.split("-") if p)[:60]
@@ -111,6 +128,11 @@ def section_metadata(doc: Document, runs):
             measured = r.measured["cell"].nunique()
             doc.note(f"{prefix}run status is '{r.status}': {measured} of {len(r.cells)} cells have measured trials; "
                      "everything below uses the trials that finished")
+        if not r.failed.empty:
+            cells = r.cells.set_index("cell")["name"]
+            names = ", ".join(f"`{cells.get(c, c)}`" for c in sorted(r.failed["cell"].unique()))
+            doc.note(f"{prefix}{len(r.failed)} measured trial(s) had I/O errors (in {names}): they are flagged "
+                     "(`trials.io_errors`) and left out of everything below, which uses the other trials")
         for n in r.notes:
             doc.note(prefix + n)
 
@@ -143,11 +165,14 @@ def section_cells(doc: Document, runs):
         "#": s["cell"], "cell": s["name"], "workload": s["workload"], "GIL": s["gil"],
         "P × T": [f"{p} × {t}" for p, t in zip(s["ranks"], s["threads"])],
         "work": [f"{int(w):,}" for w in s["work"]], "n": s["count"],
-        "median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(s["median"], s["min"], s["max"])],
+        "median (min–max) s": [_marked(_spread(m, lo, hi), n, f)
+                               for m, lo, hi, n, f in zip(s["median"], s["min"], s["max"], s["count"], s["failed"])],
         "GIL wait": [fmt_pct(v) for v in s["wait_share"]],
         "forced drops / trial": [fmt_num(v, 0) for v in s["forced_drops"]]})
     doc.table(out, "n = measured trials (warm-ups left out). GIL wait = time the workers spent waiting for their "
-                   "rank's GIL, as a share of their busy time.")
+                   "rank's GIL, as a share of their busy time."
+              + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors; they are left out of n and "
+                 "of the statistics." if s["failed"].any() else ""))
 
 
 def section_seed(doc: Document, runs):
@@ -165,11 +190,13 @@ def section_seed(doc: Document, runs):
             if d.empty:
                 continue
             col = wname if len(runs) == 1 else f"{label}: {wname}"
-            table[col] = [f"{_spread(d.at[l, 'median'], d.at[l, 'min'], d.at[l, 'max'])}, {d.at[l, 'ratio']:.2f}×"
-                          if l in d.index else "–" for l in rows]
+            table[col] = [_seed_cell(d.loc[l]) if l in d.index else "–" for l in rows]
+    failed = any(s["failed"].any() for _, s in summaries)
     doc.table(pd.DataFrame(table),
               "Median over measured repeats, (fastest–slowest), and the ratio to the single thread of the same "
-              "workload. Threads share their rank's GIL; ranks are processes with a GIL each.")
+              "workload. Threads share their rank's GIL; ranks are processes with a GIL each."
+              + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors and are left out; a cell "
+                 "whose trials all failed shows no time." if failed else ""))
     for label, s in summaries:
         used = ", ".join(f"{l}: `{n}` ({p} × {t}, n = {c})" for l, n, p, t, c in
                          zip(s["layout"], s["name"], s["ranks"], s["threads"], s["count"]))

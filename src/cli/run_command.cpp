@@ -41,10 +41,27 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
+// Console output that cannot end the run. SIGPIPE is ignored (runner::install_stop_signals),
+// so a write to a pipe whose reader is gone (mpirun exited first) fails with EPIPE, on which
+// fmt::print throws; rank 0 must still mark the run in the file, which matters more than a
+// progress line nobody can read.
+template <class... Args>
+void print_safely(std::FILE* to, fmt::format_string<Args...> format, Args&&... args) noexcept {
+    try {
+        fmt::print(to, format, std::forward<Args>(args)...);
+    } catch (...) {
+        std::clearerr(to);  // the next write tries again (and fails alike) instead of staying silent
+    }
+}
+template <class... Args>
+void print_safely(fmt::format_string<Args...> format, Args&&... args) noexcept {
+    print_safely(stdout, format, std::forward<Args>(args)...);
+}
+
 // Rank 0 decides, everybody learns the verdict: a non-empty message means all ranks stop.
 bool failed_everywhere(const boost::mpi::communicator& world, std::string& message) {
     boost::mpi::broadcast(world, message, 0);
-    if (!message.empty() && world.rank() == 0) fmt::print(stderr, "gilbench: error: {}\n", message);
+    if (!message.empty() && world.rank() == 0) print_safely(stderr, "gilbench: error: {}\n", message);
     return !message.empty();
 }
 
@@ -72,6 +89,11 @@ std::string resolve_ipv4(const std::string& name) {
     freeaddrinfo(found);
     return text;
 }
+
+// Exit status of a run that completed but whose stored trials include some with I/O errors
+// (without --allow-io-errors). Below 128, so it never reads as a signal (128 + n), and apart
+// from 1 (an error that stopped the run).
+constexpr int io_errors_exit_status = 3;
 
 std::string default_output(const job::Job& job) { return fmt::format("results/{}.h5", job.name); }
 
@@ -176,16 +198,35 @@ public:
             keep(mapped);
         }
         ++new_trials_;
+        if (first_error_.empty() && !r.first_error.empty())
+            first_error_ = fmt::format("{} (cell '{}' trial {})", r.first_error, cell.name, r.trial.trial);
+        std::int64_t requests = 0, dropped = 0;
+        for (const auto& w : r.workers) {
+            requests += w.io_requests;
+            dropped += w.trace_dropped;
+        }
+        // Once per cell: later trials of a cell that overflowed will overflow alike.
+        if (dropped > 0 && !per_cell_[position].warned_trace) {
+            per_cell_[position].warned_trace = true;
+            warn(fmt::format("cell '{}' trial {}: {} trace events dropped: a thread keeps at most {} (the count per "
+                             "worker is workers.trace_dropped), so its timeline ends early; trace a cell with less "
+                             "work or fewer threads",
+                             cell.name, r.trial.trial, dropped, runner::default_trace_capacity));
+        }
         const double now = seconds();
         progress_.trial_done(position, now);
         const report::TrialUpdate u{position, r.trial.trial, r.trial.warmup, r.trial.wall_s};
+        const std::string errors =
+            r.trial.io_errors > 0
+                ? fmt::format("{} of {} requests failed (trial flagged, left out of the statistics), first: {}",
+                              r.trial.io_errors, requests, r.first_error)
+                : std::string();
         if (mode_ == ProgressMode::lines) {
             std::string line = report::progress_line(progress_, u, now);
-            if (!r.first_error.empty()) line += fmt::format("; I/O errors, first: {}", r.first_error);
-            fmt::print(stderr, "gilbench: {}\n", line);
+            if (!errors.empty()) line += "; " + errors;
+            print_safely(stderr, "gilbench: {}\n", line);
         } else if (mode_ == ProgressMode::bar) {
-            if (!r.first_error.empty())
-                note(fmt::format("cell '{}' trial {}: I/O errors, first: {}", cell.name, r.trial.trial, r.first_error));
+            if (!errors.empty()) note(fmt::format("cell '{}' trial {}: {}", cell.name, r.trial.trial, errors));
             last_update_ = u;
             draw_bar(now);
         }
@@ -236,7 +277,7 @@ public:
         if (final_) return;
         end_bar();
         close_run(store::RunStatus::interrupted);
-        fmt::print(stderr,
+        print_safely(stderr,
                    "gilbench: {}: abandoned the trial in progress; the {} finished trials are saved in {} (/runs/{}, "
                    "status 'interrupted')\ngilbench: to finish the run: {}\n",
                    signal_name(sig), stored_trials_ + new_trials_, output_name(), writer_.name(), resume_hint_);
@@ -252,7 +293,12 @@ public:
 private:
     void note(const std::string& text) {
         if (mode_ == ProgressMode::none) return;
-        fmt::print(stderr, "{}gilbench: {}\n", bar_shown_ ? "\r\x1b[K" : "", text);
+        print_safely(stderr, "{}gilbench: {}\n", bar_shown_ ? "\r\x1b[K" : "", text);
+        std::fflush(stderr);
+    }
+    // Shown even with --quiet: something about the results themselves.
+    void warn(const std::string& text) {
+        print_safely(stderr, "{}gilbench: warning: {}\n", bar_shown_ ? "\r\x1b[K" : "", text);
         std::fflush(stderr);
     }
 
@@ -266,12 +312,38 @@ public:
     std::vector<report::CellTimes> times() const {
         std::vector<report::CellTimes> out;
         for (std::size_t i = 0; i < cells_.size(); ++i) {
-            report::CellTimes ct{cells_[i], {}};
-            for (const auto& t : per_cell_[i].trials)
-                if (!t.warmup) ct.wall_s.push_back(t.wall_s);
+            report::CellTimes ct{cells_[i], {}, 0};
+            for (const auto& t : per_cell_[i].trials) {
+                if (t.warmup) continue;
+                if (t.io_errors > 0) ++ct.failed;  // left out, as in the summary
+                else ct.wall_s.push_back(t.wall_s);
+            }
             out.push_back(std::move(ct));
         }
         return out;
+    }
+
+    // The run's trials with I/O errors (warm-ups included: a failing warm-up means the target
+    // fails too), over every stored trial of the run, earlier starts included. "" if none.
+    std::string io_failure_summary() const {
+        int failed = 0, total = 0, cells = 0;
+        std::vector<std::string> where;
+        for (std::size_t i = 0; i < cells_.size(); ++i) {
+            int f = 0;
+            for (const auto& t : per_cell_[i].trials) f += t.io_errors > 0;
+            total += static_cast<int>(per_cell_[i].trials.size());
+            if (f == 0) continue;
+            failed += f;
+            ++cells;
+            if (where.size() < 6)
+                where.push_back(fmt::format("{}: {} of {}", cells_[i].name, f, per_cell_[i].trials.size()));
+        }
+        if (failed == 0) return {};
+        std::string list;
+        for (const auto& w : where) list += (list.empty() ? "" : ", ") + w;
+        if (cells > static_cast<int>(where.size())) list += fmt::format(", {} more", cells - static_cast<int>(where.size()));
+        return fmt::format("{} of {} trials had I/O errors in {} cell(s) ({}); first error: {}", failed, total, cells,
+                           list, first_error_.empty() ? "(in an earlier start of the run)" : first_error_);
     }
 
     int new_trials() const { return new_trials_; }
@@ -285,6 +357,7 @@ private:
         report::CellState state = report::CellState::pending;
         bool ended = false;          // reported by the runner on this pass
         int new_trials = 0;          // trials run on this pass
+        bool warned_trace = false;   // a trace overflow was reported
         std::string written_state;   // the summary row in the file ("" if none)
     };
 
@@ -303,7 +376,7 @@ private:
 
     void draw_bar(double now) {
         if (!last_update_) return;
-        fmt::print(stderr, "\r\x1b[K{}", report::progress_bar(progress_, *last_update_, now, terminal_width() - 1));
+        print_safely(stderr, "\r\x1b[K{}", report::progress_bar(progress_, *last_update_, now, terminal_width() - 1));
         std::fflush(stderr);
         bar_shown_ = true;
     }
@@ -317,7 +390,7 @@ private:
     }
 
     void end_bar() {
-        if (bar_shown_) fmt::print(stderr, "\n");
+        if (bar_shown_) print_safely(stderr, "\n");
         bar_shown_ = false;
     }
 
@@ -397,6 +470,7 @@ private:
     std::condition_variable tick_cv_;
     int stored_trials_ = 0;
     int new_trials_ = 0;
+    std::string first_error_;  // the first I/O error of this pass, with its cell and trial
     std::thread ticker_;  // last member: started once everything it uses exists
 };
 
@@ -527,13 +601,13 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     try {
         job::apply_overrides(job, options.overrides);
     } catch (const job::JobError& e) {
-        if (root) fmt::print(stderr, "gilbench: error: {}\n", e.what());
+        if (root) print_safely(stderr, "gilbench: error: {}\n", e.what());
         return 1;
     }
     for (const auto& c : job.cells)
         if (c.ranks > world.size()) {
             if (root)
-                fmt::print(stderr, "gilbench: error: cell '{}' needs {} ranks, got {}: run with mpirun -np {}\n",
+                print_safely(stderr, "gilbench: error: cell '{}' needs {} ranks, got {}: run with mpirun -np {}\n",
                            c.name, c.ranks, world.size(), job.max_ranks());
             return 1;
         }
@@ -563,7 +637,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         }
     }
     if (failed_everywhere(world, error)) return 1;
-    if (root && !target.note.empty()) fmt::print(stderr, "gilbench: {}\n", target.note);
+    if (root && !target.note.empty()) print_safely(stderr, "gilbench: {}\n", target.note);
 
     // 3. Where ranks live, and one embedded server per node.
     http::global_init();
@@ -605,10 +679,11 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         if (port) settings.embedded_base_url = fmt::format("http://127.0.0.1:{}/", port);
     }
     settings.stop_requested = &runner::stop_requested();
+    settings.stop_signal = runner::stop_signal;
     if (root) error = check_urls(job);
     if (failed_everywhere(world, error)) return 1;
     if (root)
-        for (const auto& w : runner::oversubscription_warnings(job.cells, topo)) fmt::print(stderr, "gilbench: warning: {}\n", w);
+        for (const auto& w : runner::oversubscription_warnings(job.cells, topo)) print_safely(stderr, "gilbench: warning: {}\n", w);
 
     // 4. The run: a new one, or the one being resumed.
     if (root && target.stored) settings.done = done_of(*target.stored, job.cells.size());
@@ -654,10 +729,10 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         });
         std::size_t trials = 0;
         for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
-        fmt::print(stderr, "gilbench: job '{}': {} cells, {} trials on {} rank(s), {} node(s); writing {} (/runs/{})\n",
+        print_safely(stderr, "gilbench: job '{}': {} cells, {} trials on {} rank(s), {} node(s); writing {} (/runs/{})\n",
                    job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, writer->name());
     }
-    runner::RunOutcome outcome = runner::RunOutcome::complete;
+    runner::RunEnd outcome;
     try {
         outcome = runner::run_cells(world, topo, job.cells, settings, recorder.get());
     } catch (...) {
@@ -689,7 +764,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         try {
             writer->set_server_requests(per_host);
         } catch (const std::exception& e) {
-            fmt::print(stderr, "gilbench: warning: {}\n", e.what());
+            print_safely(stderr, "gilbench: warning: {}\n", e.what());
         }
     }
 
@@ -697,29 +772,44 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     // Rank 0 gives the verdict (its exit status). Another rank leaving non-zero first would
     // make mpirun kill rank 0 while it still marks the run.
     if (!root) return 0;
-    const bool complete = outcome == runner::RunOutcome::complete;
+    const bool complete = outcome.outcome == runner::RunOutcome::complete;
     if (!recorder->finish(complete ? store::RunStatus::complete : store::RunStatus::interrupted))
-        return 128 + runner::stop_signal();
-    fmt::print("\n{}", report::format_cell_table(job.cells, recorder->summary()));
-    if (auto seed = report::format_seed_table(recorder->times())) fmt::print("\n{}", *seed);
+        return 128 + runner::stop_signal();  // the watcher abandoned the run: this rank got the signal
+    print_safely("\n{}", report::format_cell_table(job.cells, recorder->summary()));
+    if (auto seed = report::format_seed_table(recorder->times())) print_safely("\n{}", *seed);
     if (recorder->stored_trials() > 0)
-        fmt::print("\nresults: {} (/runs/{}, {} trials: {} from before the resume, {} now)\n", output, writer->name(),
+        print_safely("\nresults: {} (/runs/{}, {} trials: {} from before the resume, {} now)\n", output, writer->name(),
                    recorder->stored_trials() + recorder->new_trials(), recorder->stored_trials(), recorder->new_trials());
     else
-        fmt::print("\nresults: {} (/runs/{}, {} trials)\n", output, writer->name(), recorder->new_trials());
+        print_safely("\nresults: {} (/runs/{}, {} trials)\n", output, writer->name(), recorder->new_trials());
     if (server && !options.shared_server.empty())
-        fmt::print("shared server {} served {} requests\n", settings.embedded_base_url, server->requests_served());
+        print_safely("shared server {} served {} requests\n", settings.embedded_base_url, server->requests_served());
     else if (!served_text.empty())
-        fmt::print("embedded servers served (host requests): {}\n", served_text);
+        print_safely("embedded servers served (host requests): {}\n", served_text);
     std::fflush(stdout);
+    // Failed trials are flagged in the file and left out of the statistics, but a run that
+    // measured failures is not a result: say so, and exit non-zero unless told to accept it.
+    const std::string failures = recorder->io_failure_summary();
+    if (!failures.empty() && (!complete || options.allow_io_errors))
+        print_safely(stderr, "gilbench: warning: {}; the failed trials are flagged (trials.io_errors) and left out of "
+                             "the statistics\n", failures);
     if (!complete) {
-        const int sig = runner::stop_signal();
-        fmt::print(stderr,
+        // The signal as the ranks agreed on it: it may have reached another rank only.
+        const int sig = outcome.signal;
+        print_safely(stderr,
                    "gilbench: interrupted by {} (signal {}): the {} finished trials are saved in {} (/runs/{}, status "
                    "'interrupted')\ngilbench: to finish the run: {}\n",
                    signal_name(sig), sig, recorder->stored_trials() + recorder->new_trials(), output, writer->name(),
                    resume_command(job, output, world.size()));
         return 128 + sig;
+    }
+    if (!failures.empty() && !options.allow_io_errors) {
+        print_safely(stderr,
+                     "gilbench: {}; the run is stored with status 'complete' and the failed trials flagged "
+                     "(trials.io_errors, summary.failed_trials) and left out of the statistics; pass "
+                     "--allow-io-errors to accept them\n",
+                     failures);
+        return io_errors_exit_status;
     }
     return 0;
 }
@@ -735,6 +825,8 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
         "Stopping: SIGUSR1 (Slurm's --signal warning; mpirun forwards it) ends the run after the current\n"
         "trial; SIGTERM, SIGINT or a second SIGUSR1 abandon the current trial at once. Either way the run\n"
         "is marked 'interrupted', the exit status is 128 + the signal, and --resume finishes it.\n"
+        "Trials with I/O errors are flagged and left out of the statistics; the run then exits with\n"
+        "status 3 unless --allow-io-errors is given.\n"
         "Example: mpirun -np 2 gilbench run jobs/seed.toml -o results/seed.h5");
     run->add_option("job", o.job_path, "Job file (TOML), e.g. jobs/seed.toml")->required();
     run->add_option("-o,--output", o.output, "Results file (HDF5); default results/<job name>.h5");
@@ -776,6 +868,10 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                     "Progress on stderr: auto (a live bar on a terminal, else one line per trial), bar, lines, none")
         ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
     run->add_flag("-q,--quiet", o.quiet, "No progress on stderr (= --progress none)");
+    run->add_flag("--allow-io-errors", o.allow_io_errors,
+                  "Exit 0 even if some trials had I/O errors (failed requests). Without it such a run still "
+                  "completes and stores every trial, flagged (trials.io_errors) and left out of the statistics, "
+                  "but exits with status 3");
     run->callback([&] { exit_code = run_run(o); });
 }
 
@@ -787,7 +883,7 @@ int run_run(const RunOptions& options) {
     try {
         return run_job(options, world);
     } catch (const std::exception& e) {
-        fmt::print(stderr, "gilbench: error on rank {}: {}\n", world.rank(), e.what());
+        print_safely(stderr, "gilbench: error on rank {}: {}\n", world.rank(), e.what());
         env.abort(1);
     }
     return 1;

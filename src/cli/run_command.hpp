@@ -20,6 +20,7 @@ struct RunOptions {
     bool resume = false;           // continue the latest unfinished run of this job in -o
     bool overwrite = false;        // replace an existing results file instead of adding a run
     std::string shared_server;     // opt-in: one server on rank 0's node, bound here, for all nodes
+    bool allow_io_errors = false;  // trials with I/O errors do not make the exit status 3
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

@@ -14,6 +14,9 @@ struct TrialRecord {
     std::int32_t trial = 0;        // 0-based, warm-ups first
     bool warmup = false;
     double wall_s = 0.0;
+    // Sum of its workers' io_errors: a trial with any is "failed", and its wall time measures
+    // the failures (fast errors, timeouts), not the workload, so statistics leave it out.
+    std::int64_t io_errors = 0;
 };
 
 // One worker (thread) in one trial. Times are seconds since the trial's start barrier
@@ -33,6 +36,7 @@ struct WorkerRecord {
     std::int64_t gil_forced_drops = 0;
     std::int64_t io_requests = 0;
     std::int64_t io_errors = 0;
+    std::int64_t trace_dropped = 0;  // trace events past the thread's trace capacity, not stored
 };
 
 // One GIL or I/O event of a traced trial.
@@ -62,7 +66,7 @@ struct CellSummaryRecord {
     std::int32_t cell = 0;
     std::string state;             // complete | budget | partial | pending
     std::int32_t trials = 0;       // trials stored, warm-ups included
-    std::int32_t n = 0;            // measured trials the statistics use
+    std::int32_t n = 0;            // measured trials the statistics use: those without I/O errors
     double median_s = 0.0;
     double min_s = 0.0;
     double max_s = 0.0;
@@ -74,6 +78,7 @@ struct CellSummaryRecord {
     double rank_min_s = 0.0;       // per-rank time (a rank's own span, mean over trials):
     double rank_avg_s = 0.0;       //   min, mean and max across the cell's ranks
     double rank_max_s = 0.0;
+    std::int32_t failed_trials = 0;  // measured trials with I/O errors, left out of the statistics
 };
 
 // Everything rank 0 holds after gathering one trial.

@@ -110,11 +110,15 @@ model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state
     r.cell = cell.index;
     r.state = to_string(state);
     std::vector<double> walls;
-    std::vector<int> measured;  // trial numbers that count
+    std::vector<int> measured;  // trial numbers that count: measured and clean
     for (const auto& t : trials) {
         if (t.cell != cell.index) continue;
         ++r.trials;
         if (t.warmup) continue;
+        if (t.io_errors > 0) {
+            ++r.failed_trials;
+            continue;
+        }
         walls.push_back(t.wall_s);
         measured.push_back(t.trial);
     }
@@ -150,6 +154,7 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
                                   "cell", name_w, "workload", "ranks", "threads", "gil", "scale", "n", "median s",
                                   "95% CI of median", "min s", "max s", "mean s", "std s", "ranks min/avg/max s");
     bool narrow = false;  // an interval below 95%
+    bool failed = false;  // a cell with failed trials
     for (const auto& c : cells) {
         const auto it = by_cell.find(c.index);
         const model::CellSummaryRecord empty{};
@@ -158,7 +163,7 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
                                        model::to_string(c.workload), c.ranks, c.threads, c.gil,
                                        model::to_string(c.scaling), s.n);
         if (s.n == 0) {
-            line += fmt::format(" {:>9}", "-");
+            line += fmt::format(" {:>9}", s.failed_trials > 0 ? "failed" : "-");
         } else {
             const bool flagged = s.ci_level < 0.95;
             narrow = narrow || flagged;
@@ -168,11 +173,18 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
                                 s.rank_avg_s, s.rank_max_s);
         }
         if (!s.state.empty() && s.state != "complete") line += fmt::format("  ({})", s.state);
+        if (s.failed_trials > 0)
+            line += fmt::format("  ({} of {} measured trials failed: I/O errors)", s.failed_trials,
+                                s.failed_trials + s.n);
+        failed = failed || s.failed_trials > 0;
         out += line + "\n";
     }
     if (narrow)
         out += "* fewer than 6 measured trials: no order-statistic interval reaches 95%; shown is [min, max],\n"
                "  which covers the median with probability 1 - 2^(1-n) (n = 3: 75%, n = 5: 94%)\n";
+    if (failed)
+        out += "failed trials had I/O errors (trials.io_errors > 0): their times are left out, and n and the\n"
+               "  statistics are over the other measured trials\n";
     return out;
 }
 
@@ -206,16 +218,29 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         }
         return std::string();
     };
-    auto value = [](const CellTimes* c) {
-        if (!c || c->wall_s.empty()) return std::string("-");
+    bool failed = false;
+    auto value = [&failed](const CellTimes* c) {
+        if (!c) return std::string("-");
+        const int total = static_cast<int>(c->wall_s.size()) + c->failed;
+        failed = failed || c->failed > 0;
+        // Every measured trial failed: no time to show, only the failure.
+        if (c->failed > 0 && c->wall_s.empty()) return fmt::format("failed ({} of {})", c->failed, total);
+        if (c->wall_s.empty()) return std::string("-");
         const Summary s = summarize(c->wall_s);
+        if (c->failed > 0) return fmt::format("{:.3f} s ({} of {} failed)", s.median, c->failed, total);
         return fmt::format("{:.3f} s", s.median);
     };
-    std::string out = fmt::format("{:<26} {:>12} {:>12}\n", "median wall time", "CPU-bound", "I/O-bound");
+    std::vector<std::array<std::string, 3>> rows;
+    std::size_t width = 12;
     for (Row r : {single_thread, multi_thread, multi_process}) {
         if (!slot[r][0] && !slot[r][1]) continue;
-        out += fmt::format("{:<26} {:>12} {:>12}\n", label(r, slot[r]), value(slot[r][0]), value(slot[r][1]));
+        rows.push_back({label(r, slot[r]), value(slot[r][0]), value(slot[r][1])});
+        width = std::max({width, rows.back()[1].size(), rows.back()[2].size()});
     }
+    std::string out = fmt::format("{:<26} {:>{}} {:>{}}\n", "median wall time", "CPU-bound", width, "I/O-bound", width);
+    for (const auto& row : rows) out += fmt::format("{:<26} {:>{}} {:>{}}\n", row[0], row[1], width, row[2], width);
+    if (failed)
+        out += "(k of n failed): k of the cell's n measured trials had I/O errors; the median is over the others\n";
     return out;
 }
 

@@ -52,24 +52,33 @@ const char* to_string(CellState s);
 
 // The summary row of one cell from its stored trials and workers (any cell's rows may be
 // passed: the cell's are picked out; warm-ups are left out of the statistics).
+// Measured trials with I/O errors (TrialRecord::io_errors > 0) are left out too and counted
+// in failed_trials: a failed GET returns early (or after a timeout), so such a trial's wall
+// time measures the failures, not the workload, and one fast failure would drag the median
+// down. n, the statistics and the per-rank spread are over the clean measured trials only.
 model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state,
                                         const std::vector<model::TrialRecord>& trials,
                                         const std::vector<model::WorkerRecord>& workers);
 
-// Measured wall times (repeats only, no warm-ups) of each cell, indexed like the job's cells.
+// Measured wall times (repeats only, no warm-ups) of each cell, indexed like the job's cells:
+// the clean trials' times, and how many measured trials had I/O errors (left out of wall_s).
 struct CellTimes {
     model::Cell cell;
     std::vector<double> wall_s;
+    int failed = 0;
 };
 
 // One line per cell: layout, n, median and its 95% interval, min/max/mean/std, and the
-// per-rank min/avg/max; a note under it explains intervals below 95%.
+// per-rank min/avg/max; a note under it explains intervals below 95%. A cell with failed
+// trials says how many; one whose measured trials all failed shows "failed" and no time.
 std::string format_cell_table(const std::vector<model::Cell>& cells,
                               const std::vector<model::CellSummaryRecord>& summary);
 
 // The seed's table: rows single thread (1x1), multi thread (1 rank, T>1), multi process
 // (P>1 ranks, 1 thread); columns CPU-bound and I/O-bound; median seconds. std::nullopt when
 // the job has none of those cells. Where several cells fit a slot, the first one is shown.
+// A cell with failed trials is marked "(k of n failed)" after its median (over the clean ones),
+// or shows "failed (n of n)" and no time when every measured trial failed; a note explains.
 std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells);
 
 }  // namespace gilbench::report

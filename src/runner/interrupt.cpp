@@ -65,6 +65,14 @@ void watch(bool rank0, std::chrono::milliseconds grace) {
 }  // namespace
 
 void install_stop_signals(bool rank0, std::chrono::milliseconds grace) {
+    // A write to a pipe nobody reads any more must fail (EPIPE), not kill the process: rank 0's
+    // stderr is a pipe to mpirun, which may exit before rank 0 has marked the run (timeout -s
+    // TERM mpirun ...: mpirun forwards the SIGTERM and leaves). Dying on the next progress line
+    // would leave the run "running"; the console output ignores the error instead.
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, nullptr);
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return;  // without the pipe, flags still work
     ::fcntl(pipe_fds[1], F_SETFL, ::fcntl(pipe_fds[1], F_GETFL) | O_NONBLOCK);
     std::thread(watch, rank0, grace).detach();

@@ -20,12 +20,14 @@
 
 namespace gilbench::runner {
 
-// Installs the handlers and starts the watcher thread; call once, after MPI_Init.
+// Installs the handlers and starts the watcher thread, and ignores SIGPIPE (console output
+// to a closed pipe then fails with EPIPE instead of killing the process); call once, after
+// MPI_Init.
 void install_stop_signals(bool rank0, std::chrono::milliseconds grace = std::chrono::seconds(5));
 
 // True once any stop signal arrived: stop after the current trial.
 const std::atomic<bool>& stop_requested();
-int stop_signal();  // the last signal received; 0 if none
+int stop_signal();  // the last signal this process received; 0 if none (another rank's: RunEnd)
 
 // Rank 0: what abandoning the run does before the process exits (on the watcher thread;
 // guard shared state with a mutex). `note`: called on a first SIGUSR1.

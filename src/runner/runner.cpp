@@ -1,6 +1,7 @@
 #include "runner/runner.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <latch>
 #include <map>
@@ -22,7 +23,7 @@ namespace boost::serialization {
 template <class Archive>
 void serialize(Archive& ar, gilbench::model::WorkerRecord& w, unsigned) {
     ar & w.cell & w.trial & w.rank & w.thread & w.node & w.start_s & w.end_s & w.ops & w.gil_acquisitions &
-        w.gil_wait_s & w.gil_hold_s & w.gil_forced_drops & w.io_requests & w.io_errors;
+        w.gil_wait_s & w.gil_hold_s & w.gil_forced_drops & w.io_requests & w.io_errors & w.trace_dropped;
 }
 template <class Archive>
 void serialize(Archive& ar, gilbench::model::TraceRecord& t, unsigned) {
@@ -61,19 +62,30 @@ std::string io_url_for(const model::Cell& cell, const RunSettings& settings) {
     return workloads::embedded_url(settings.embedded_base_url, cell.latency_s);
 }
 
-// Any rank's stop request stops all of them at the same trial boundary.
-bool agree_to_stop(const boost::mpi::communicator& comm, const RunSettings& settings) {
-    const int mine = settings.stop_requested && settings.stop_requested->load() ? 1 : 0;
-    return boost::mpi::all_reduce(comm, mine, boost::mpi::maximum<int>()) != 0;
-}
+// What the ranks agree on at a trial or cell boundary: whether to stop (any rank's request
+// stops all of them), the signal behind it, and (rank 0's clock alone) whether the cell's
+// time budget ran out. The signal travels with the decision: a signal that reached only
+// another rank (a kill aimed at one process, a launcher that forwards to some ranks) must
+// still be named by rank 0, which reports the run.
+struct Verdict {
+    int stop = 0;    // 1: stop now
+    int signal = 0;  // highest signal number any rank received
+    int budget = 0;  // 1: the cell's time budget ran out (set by the cell's rank 0 only)
+};
 
-// What the ranks of a cell agree on after each trial.
-enum : int { stop_flag = 1, budget_flag = 2 };
+Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out) {
+    std::array<int, 3> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
+                            settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0};
+    std::array<int, 3> all{};
+    // Every field is a flag or a number where the highest wins, so one element-wise max does.
+    boost::mpi::all_reduce(comm, mine.data(), static_cast<int>(mine.size()), all.data(), boost::mpi::maximum<int>());
+    return {all[0], all[1], all[2]};
+}
 
 // Rank 0's view of one trial: every rank's records joined, wall time = latest end - earliest start.
 model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {
     model::TrialResult result;
-    result.trial = {cell.index, trial, trial < cell.warmups, 0.0};
+    result.trial = {cell.index, trial, trial < cell.warmups, 0.0, 0};
     double first = 0.0, last = 0.0;
     bool any = false;
     for (auto& l : all) {
@@ -81,6 +93,7 @@ model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<Lo
             first = any ? std::min(first, w.start_s) : w.start_s;
             last = any ? std::max(last, w.end_s) : w.end_s;
             any = true;
+            result.trial.io_errors += w.io_errors;
         }
         result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
         result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
@@ -227,7 +240,7 @@ void sleeping_barrier(const boost::mpi::communicator& comm) {
 }
 
 LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
-                           const std::function<void()>& start_barrier, int member) {
+                           const std::function<void()>& start_barrier, int member, std::size_t trace_capacity) {
     const int n = cell.threads;
     if (member < 0) member = rank;
     gil::Gil gil(gil_config(cell));
@@ -238,7 +251,7 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
     std::atomic<int> io_running{0};
     states.reserve(static_cast<std::size_t>(n));
     for (int t = 0; t < n; ++t) {
-        states.emplace_back(t, cell.trace);
+        states.emplace_back(t, cell.trace, trace_capacity);
         workers.push_back(workloads::make_worker(cell, t, io_url, &io_done));
         if (cell.is_io_thread(t)) ++io_running;
     }
@@ -294,6 +307,7 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
         w.gil_forced_drops = s.forced_drops;
         w.io_requests = outcomes[i].io_requests;
         w.io_errors = outcomes[i].io_errors;
+        w.trace_dropped = states[i].trace_dropped();
         if (out.first_error.empty()) out.first_error = outcomes[i].first_error;
         for (const gil::TraceEvent& e : states[i].trace())
             out.trace.push_back({cell.index, trial, rank, t, e.t_s, std::string(gil::to_string(e.kind))});
@@ -306,8 +320,8 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
     return out;
 }
 
-RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topology,
-                     const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink) {
+RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology,
+                 const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink) {
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         const int trials = cell.warmups + cell.repeats;
@@ -350,18 +364,17 @@ RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topo
                     if (sink) sink->on_trial(cell, ci, result);
                 }
                 measured += trial >= cell.warmups;
-                int flags = settings.stop_requested && settings.stop_requested->load() ? stop_flag : 0;
                 // The budget is rank 0's clock alone: one decision, shared. At least one repeat
                 // runs, and warm-ups always all run.
-                if (sub.rank() == 0 && cell.time_budget_s > 0 && measured >= 1 && pending_after(trial) &&
-                    std::chrono::duration<double>(clock::now() - cell_start).count() >= cell.time_budget_s)
-                    flags |= budget_flag;
-                flags = boost::mpi::all_reduce(sub, flags, boost::mpi::bitwise_or<int>());
-                if (flags & stop_flag) {
+                const bool budget_out =
+                    sub.rank() == 0 && cell.time_budget_s > 0 && measured >= 1 && pending_after(trial) &&
+                    std::chrono::duration<double>(clock::now() - cell_start).count() >= cell.time_budget_s;
+                const Verdict v = agree(sub, settings, budget_out);
+                if (v.stop) {
                     end = pending_after(trial) ? CellEnd::interrupted : CellEnd::complete;
                     break;
                 }
-                if (flags & budget_flag) {
+                if (v.budget) {
                     end = CellEnd::budget;
                     break;
                 }
@@ -369,9 +382,9 @@ RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topo
         }
         sleeping_barrier(world);  // ranks that sat this cell out wait here, asleep
         if (sink && world.rank() == 0) sink->on_cell_end(cell, ci, end);
-        if (agree_to_stop(world, settings)) return RunOutcome::interrupted;
+        if (const Verdict v = agree(world, settings, false); v.stop) return {RunOutcome::interrupted, v.signal};
     }
-    return RunOutcome::complete;
+    return {};
 }
 
 }  // namespace gilbench::runner

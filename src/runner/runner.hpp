@@ -73,8 +73,11 @@ struct LocalTrial {
 // (all ranks of the cell), then times the threads. Needs no MPI itself, so it is
 // testable alone. `rank` is the world rank (recorded), `member` the rank's place among the
 // cell's ranks (which share of strong-scaling work it gets); -1: the same as `rank`.
+// Events past `trace_capacity` per thread are not kept; each worker's trace_dropped counts them.
+inline constexpr std::size_t default_trace_capacity = std::size_t{1} << 20;
 LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
-                           const std::function<void()>& start_barrier, int member = -1);
+                           const std::function<void()>& start_barrier, int member = -1,
+                           std::size_t trace_capacity = default_trace_capacity);
 
 // A resumed run: what is stored already. Must be the same on every rank.
 struct Done {
@@ -87,15 +90,23 @@ struct RunSettings {
     std::string embedded_base_url;
     // Set asynchronously (signal handler); checked after every trial, agreed across ranks.
     const std::atomic<bool>* stop_requested = nullptr;
+    // The signal behind a stop request (0 if none or unknown); agreed across ranks with it, so
+    // rank 0 can name a signal that only another rank received.
+    std::function<int()> stop_signal;
     // Trials to skip (--resume); empty: run everything.
     Done done;
 };
 
 enum class RunOutcome { complete, interrupted };
 
+struct RunEnd {
+    RunOutcome outcome = RunOutcome::complete;
+    int signal = 0;  // interrupted: the highest signal number any rank saw (0: none known)
+};
+
 // Collective over `world`. `sink` is used on rank 0 only (may be null elsewhere).
-RunOutcome run_cells(const boost::mpi::communicator& world, const Topology& topology,
-                     const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink);
+RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology,
+                 const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink);
 
 // A barrier that sleeps while it waits (MPI_Ibarrier + test + short sleeps) instead of
 // spinning, so idle ranks leave the cores to the ranks being measured.

@@ -624,9 +624,10 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
             const h5::datatype full = detail::trial_row_type();
             const h5::datatype stored_type = w.trials.stored_type();
             const h5::datatype mem = h5::common_members(full.get(), stored_type.get(), "trials row");
+            // Value-initialized: fields an older file lacks (io_errors) read as 0.
             std::vector<detail::trial_row> rows(w.trials.size());
             w.trials.read(mem.get(), rows.data());
-            for (const auto& r : rows) stored.trials.push_back({r.cell, r.trial, r.warmup != 0, r.wall_s});
+            for (const auto& r : rows) stored.trials.push_back(detail::from_row(r));
         }
         const std::set<std::pair<int, int>> finished = finished_trials(w.trials);
         {

@@ -53,6 +53,7 @@ h5::datatype summary_row_type() {
     GILBENCH_MEMBER(t, summary_row, rank_min_s, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, summary_row, rank_avg_s, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, summary_row, rank_max_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, summary_row, failed_trials, H5T_NATIVE_INT32);
     return t;
 }
 
@@ -62,6 +63,7 @@ h5::datatype trial_row_type() {
     GILBENCH_MEMBER(t, trial_row, trial, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, trial_row, warmup, H5T_NATIVE_UINT8);
     GILBENCH_MEMBER(t, trial_row, wall_s, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, trial_row, io_errors, H5T_NATIVE_INT64);
     return t;
 }
 
@@ -82,6 +84,7 @@ h5::datatype worker_row_type() {
     GILBENCH_MEMBER(t, WorkerRecord, gil_forced_drops, H5T_NATIVE_INT64);
     GILBENCH_MEMBER(t, WorkerRecord, io_requests, H5T_NATIVE_INT64);
     GILBENCH_MEMBER(t, WorkerRecord, io_errors, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, WorkerRecord, trace_dropped, H5T_NATIVE_INT64);
     return t;
 }
 
@@ -218,6 +221,7 @@ summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings) {
         .rank_min_s = s.rank_min_s,
         .rank_avg_s = s.rank_avg_s,
         .rank_max_s = s.rank_max_s,
+        .failed_trials = s.failed_trials,
     };
 }
 
@@ -272,6 +276,17 @@ model::CellSummaryRecord from_row(const summary_row& r) {
         .rank_min_s = r.rank_min_s,
         .rank_avg_s = r.rank_avg_s,
         .rank_max_s = r.rank_max_s,
+        .failed_trials = r.failed_trials,
+    };
+}
+
+model::TrialRecord from_row(const trial_row& r) {
+    return model::TrialRecord{
+        .cell = r.cell,
+        .trial = r.trial,
+        .warmup = r.warmup != 0,
+        .wall_s = r.wall_s,
+        .io_errors = r.io_errors,
     };
 }
 
@@ -281,6 +296,7 @@ trial_row to_row(const model::TrialRecord& t) {
         .trial = t.trial,
         .warmup = static_cast<std::uint8_t>(t.warmup ? 1 : 0),
         .wall_s = t.wall_s,
+        .io_errors = t.io_errors,
     };
 }
 

@@ -44,6 +44,7 @@ struct trial_row {
     std::int32_t trial;
     std::uint8_t warmup;
     double wall_s;
+    std::int64_t io_errors;
 };
 
 // Workers and requests are written straight from model::WorkerRecord / RequestRecord (all
@@ -75,6 +76,7 @@ struct summary_row {
     double rank_min_s;
     double rank_avg_s;
     double rank_max_s;
+    std::int32_t failed_trials;
 };
 
 h5::datatype cell_row_type();
@@ -105,5 +107,6 @@ summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings);
 // Back from rows read out of a file (strings copied; the caller reclaims the row's).
 model::Cell from_row(const cell_row& r);
 model::CellSummaryRecord from_row(const summary_row& r);
+model::TrialRecord from_row(const trial_row& r);
 
 }  // namespace gilbench::store::detail

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gilbench_analysis import SchemaError, cell_summary, list_runs, load, seed_table
+from gilbench_analysis import SchemaError, cell_summary, list_runs, load, seed_table, seed_table_text
 from h5edit import copy_file, read_table, rewrite_table
 
 TOOL = Path(__file__).resolve().parents[2] / "analysis" / "gilbench-table"
@@ -40,8 +40,15 @@ def test_tables_and_fields_of_older_files_get_their_defaults(results_file, tmp_p
             del g["requests"]
         cells = read_table(g, "cells")
         rewrite_table(g, "cells", cells.drop(columns=["io_threads", "io_timeout_s"], errors="ignore"))
+        # ... and, before trial failures and trace overflows were counted, no trials.io_errors
+        # and no workers.trace_dropped.
+        rewrite_table(g, "trials", read_table(g, "trials").drop(columns=["io_errors"], errors="ignore"))
+        rewrite_table(g, "workers", read_table(g, "workers").drop(columns=["trace_dropped"], errors="ignore"))
     r = load(path)
     assert (r.cells["io_timeout_s"] == 30.0).all()   # gilbench's limit per GET before the field existed
+    assert (r.trials["io_errors"] == 0).all() and r.trials["io_errors"].dtype == np.int64
+    assert (r.workers["trace_dropped"] == 0).all() and r.workers["trace_dropped"].dtype == np.int64
+    assert r.failed.empty and len(r.measured) == int((r.trials["warmup"] == 0).sum())
     assert r.requests.empty
     assert {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"} <= set(r.requests.columns)
     assert (r.cells["io_threads"] == 0).all()   # the schema's value for cells that are not mixed
@@ -62,6 +69,28 @@ def test_summary_and_seed_table(results_file):
     assert list(t.index) == ["single thread", "multi thread", "multi process"]
     assert list(t.columns) == ["CPU-bound", "I/O-bound"]
     assert t.notna().all().all()
+
+
+def test_trials_with_io_errors_are_left_out_and_counted(results_file, tmp_path):
+    # The real file's first measured trial of the I/O single-thread cell, marked failed.
+    path = copy_file(results_file, tmp_path / "failed.h5")
+    with h5py.File(path, "a") as f:
+        g = f["runs"][list_runs(path)[-1]]
+        trials = read_table(g, "trials")
+        cells = read_table(g, "cells")
+        io1 = int(cells[(cells["workload"] == "io") & (cells["ranks"] == 1) & (cells["threads"] == 1)]["cell"].iloc[0])
+        first = trials[(trials["cell"] == io1) & (trials["warmup"] == 0)].index[0]
+        trials.loc[first, "io_errors"] = 4
+        rewrite_table(g, "trials", trials)
+    r = load(path)
+    assert len(r.failed) == 1 and int(r.failed["cell"].iloc[0]) == io1
+    assert io1 in set(r.measured["cell"]) and first not in r.measured.index
+    s = cell_summary(r).set_index("cell")
+    assert (s.loc[io1, "count"], s.loc[io1, "failed"]) == (1, 1)
+    assert (s.drop(index=io1)["failed"] == 0).all()
+    text = seed_table_text(r)
+    assert text.loc["single thread", "I/O-bound"].endswith(" s (1 of 2 failed)")
+    assert not text.loc["single thread", "CPU-bound"].endswith("failed)")
 
 
 def test_trace_off_skips_the_trace(results_file):

@@ -148,7 +148,7 @@ def future_file(results_file, path):
         mixed = mixed.assign(cell=6, name="mixed-1cpu-1io", workload="mixed", io_threads=1)
         rewrite_table(g, "cells", pd.concat([cells, mixed], ignore_index=True).astype(cells.dtypes.to_dict()))
         trials = read_table(g, "trials")
-        new_trials = pd.DataFrame(dict(cell=6, trial=[0, 1, 2], warmup=[1, 0, 0], wall_s=[0.3, 0.3, 0.31]))
+        new_trials = pd.DataFrame(dict(cell=6, trial=[0, 1, 2], warmup=[1, 0, 0], wall_s=[0.3, 0.3, 0.31], io_errors=0))
         rewrite_table(g, "trials", pd.concat([trials, new_trials], ignore_index=True).astype(trials.dtypes.to_dict()))
         workers = read_table(g, "workers")
         w = workers[workers["cell"] == 4].copy()

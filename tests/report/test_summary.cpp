@@ -173,6 +173,74 @@ TEST(SummarizeCell, LeavesWarmupsAndOtherCellsOut) {
     EXPECT_EQ(none.state, "pending");
 }
 
+TEST(SummarizeCell, LeavesTrialsWithIoErrorsOutAndCountsThem) {
+    gilbench::model::Cell c;
+    c.index = 0;
+    c.warmups = 1;
+    // A failed warm-up is not counted (warm-ups never are); measured: two clean, two failed
+    // (the fast 0.004 s of requests refused at once, and a slow one that timed out).
+    std::vector<gilbench::model::TrialRecord> trials{
+        {0, 0, true, 0.001, 5}, {0, 1, false, 2.0, 0}, {0, 2, false, 0.004, 10}, {0, 3, false, 4.0, 0},
+        {0, 4, false, 30.0, 1}};
+    std::vector<gilbench::model::WorkerRecord> workers;
+    for (int t = 0; t < 5; ++t) workers.push_back(worker(t, 0, 0, 0, trials[static_cast<std::size_t>(t)].wall_s));
+    const auto r = gilbench::report::summarize_cell(c, gilbench::report::CellState::complete, trials, workers);
+    EXPECT_EQ(r.trials, 5);
+    EXPECT_EQ(r.failed_trials, 2);
+    EXPECT_EQ(r.n, 2);
+    EXPECT_DOUBLE_EQ(r.median_s, 3.0);
+    EXPECT_DOUBLE_EQ(r.min_s, 2.0);
+    EXPECT_DOUBLE_EQ(r.max_s, 4.0);
+    EXPECT_DOUBLE_EQ(r.mean_s, 3.0);
+    EXPECT_DOUBLE_EQ(r.rank_avg_s, 3.0);  // the failed trials' spans are left out too
+
+    // Every measured trial failed: no statistics at all, only the count.
+    std::vector<gilbench::model::TrialRecord> bad{{0, 1, false, 0.004, 2}, {0, 2, false, 0.003, 2}};
+    const auto none = gilbench::report::summarize_cell(c, gilbench::report::CellState::complete, bad, {});
+    EXPECT_EQ(none.n, 0);
+    EXPECT_EQ(none.failed_trials, 2);
+    EXPECT_EQ(none.median_s, 0.0);
+}
+
+TEST(CellTable, MarksCellsWithFailedTrials) {
+    gilbench::model::Cell a, b;
+    a.index = 0;
+    a.name = "some";
+    b.index = 1;
+    b.name = "all";
+    gilbench::model::CellSummaryRecord sa;
+    sa.cell = 0;
+    sa.state = "complete";
+    sa.n = 2;
+    sa.median_s = 0.5;
+    sa.failed_trials = 1;
+    gilbench::model::CellSummaryRecord sb;
+    sb.cell = 1;
+    sb.state = "complete";
+    sb.failed_trials = 3;
+    const std::string t = gilbench::report::format_cell_table({a, b}, {sa, sb});
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nsome .* 2 +0\.5000 .*\(1 of 3 measured trials failed: I/O errors\))")))
+        << t;
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nall .* 0 +failed +\(3 of 3 measured trials failed: I/O errors\))")))
+        << t;
+    EXPECT_NE(t.find("left out"), std::string::npos) << t;
+}
+
+TEST(SeedTable, MarksFailedTrialsAndShowsNoTimeWhenAllFailed) {
+    using gilbench::model::Workload;
+    std::vector<CellTimes> cells{cell("a", Workload::cpu, 1, 1, {2.0}), cell("d", Workload::io, 1, 1, {}),
+                                 cell("e", Workload::io, 1, 2, {0.5, 0.7})};
+    cells[1].failed = 3;
+    cells[2].failed = 1;
+    const auto table = gilbench::report::format_seed_table(cells);
+    ASSERT_TRUE(table);
+    auto has = [&](const char* pattern) { return std::regex_search(*table, std::regex(pattern)); };
+    EXPECT_TRUE(has(R"(\nsingle thread +2\.000 s +failed \(3 of 3\)\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nmulti thread \(2 threads\) +- +0\.600 s \(1 of 3 failed\)\n)")) << *table;
+    EXPECT_TRUE(has(R"(I/O errors)")) << *table;
+    EXPECT_FALSE(has(R"(0\.00[0-9] s)")) << *table;  // no time for the cell that only failed
+}
+
 TEST(CellTable, ShowsStatisticsAndFlagsNarrowIntervals) {
     gilbench::model::Cell a, b;
     a.index = 0;

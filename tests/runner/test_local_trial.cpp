@@ -128,3 +128,20 @@ TEST(LocalTrial, MixedCellCpuThreadsRunUntilTheIoThreadIsDone) {
         EXPECT_GE(cpu.end_s, out.requests.back().end_s);  // and stopped only after the last one
     }
 }
+
+TEST(LocalTrial, TraceEventsPastTheCapacityAreCountedPerWorker) {
+    // One thread under the old GIL: it drops and re-takes every check_interval ticks, so the
+    // number of events is the same on every run; a capacity of 4 keeps 4 and counts the rest.
+    Cell cell = make_cell(Workload::cpu, 1, 200000);
+    cell.gil = "old";
+    cell.check_interval = 100;
+    const auto full = run_local_trial(cell, 0, 0, 0, "", [] {});
+    ASSERT_EQ(full.workers.size(), 1u);
+    EXPECT_EQ(full.workers[0].trace_dropped, 0);
+    const auto all = static_cast<std::int64_t>(full.trace.size());
+    ASSERT_GT(all, 4);
+
+    const auto tiny = run_local_trial(cell, 0, 0, 0, "", [] {}, -1, /*trace_capacity=*/4);
+    EXPECT_EQ(tiny.trace.size(), 4u);
+    EXPECT_EQ(tiny.workers[0].trace_dropped, all - 4);
+}

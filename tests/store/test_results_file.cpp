@@ -235,14 +235,14 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
         {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
                    "repeats", "warmups", "trace", "time_budget_s", "placement", "io_timeout_s"}},
-        {"trials", {"cell", "trial", "warmup", "wall_s"}},
+        {"trials", {"cell", "trial", "warmup", "wall_s", "io_errors"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
-                     "io_requests", "io_errors"}},
+                     "io_requests", "io_errors", "trace_dropped"}},
         {"trace", {"cell", "trial", "rank", "thread", "t_s", "event"}},
         {"requests", {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"}},
         {"summary", {"cell", "state", "trials", "n", "median_s", "min_s", "max_s", "mean_s", "std_s", "ci_low_s",
-                     "ci_high_s", "ci_level", "rank_min_s", "rank_avg_s", "rank_max_s"}},
+                     "ci_high_s", "ci_level", "rank_min_s", "rank_avg_s", "rank_max_s", "failed_trials"}},
     };
     for (const auto& [name, fields] : tables) {
         SCOPED_TRACE(name);
@@ -267,7 +267,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
         EXPECT_EQ(H5Tget_class(t.get()), H5T_INTEGER) << field;
         EXPECT_EQ(H5Tget_size(t.get()), 4u) << field;
     }
-    for (const char* field : {"ops", "gil_acquisitions", "gil_forced_drops", "io_requests", "io_errors"}) {
+    for (const char* field : {"ops", "gil_acquisitions", "gil_forced_drops", "io_requests", "io_errors", "trace_dropped"}) {
         h5::datatype t = field_type(workers.get(), field);
         EXPECT_EQ(H5Tget_class(t.get()), H5T_INTEGER) << field;
         EXPECT_EQ(H5Tget_size(t.get()), 8u) << field;
@@ -1103,6 +1103,74 @@ TEST_F(ResultsFileTest, ResumingARunWithoutSummaryGivesItOne) {
     h5::file f = open_ro(path_);
     h5::dataset ds = open_dataset(f.get(), "/runs/run-000/summary");
     EXPECT_EQ(string_column(ds.get(), "state"), (std::vector<std::string>{"pending", "complete"}));
+}
+
+TEST_F(ResultsFileTest, FailureAndTraceCountsRoundTrip) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({make_cell(0, "a")});
+        model::TrialResult t = make_trial(0, 1, 2, 0);
+        t.trial.io_errors = 7;
+        t.workers[1].trace_dropped = 12345;
+        run.add_trial(t);
+        model::CellSummaryRecord s;
+        s.cell = 0;
+        s.state = "complete";
+        s.failed_trials = 2;
+        run.write_summary({s});
+    }
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    const StoredRun stored = file.read_run("run-000");
+    ASSERT_EQ(stored.trials.size(), 1u);
+    EXPECT_EQ(stored.trials[0].io_errors, 7);
+    ASSERT_EQ(stored.workers.size(), 2u);
+    EXPECT_EQ(stored.workers[0].trace_dropped, 0);
+    EXPECT_EQ(stored.workers[1].trace_dropped, 12345);
+    ASSERT_EQ(stored.summary.size(), 1u);
+    EXPECT_EQ(stored.summary[0].failed_trials, 2);
+}
+
+TEST_F(ResultsFileTest, TrialsOfAnOlderWriterReadAsCleanAndTakeNewRows) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({make_cell(0, "a")});
+        run.set_status(RunStatus::interrupted);
+    }
+    {
+        // As a gilbench from before trials.io_errors wrote it: four fields.
+        struct old_trial_row {
+            std::int32_t cell;
+            std::int32_t trial;
+            std::uint8_t warmup;
+            double wall_s;
+        };
+        h5::file f(H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+        h5::group g(H5Gopen2(f.get(), "/runs/run-000", H5P_DEFAULT));
+        ASSERT_GE(H5Ldelete(g.get(), "trials", H5P_DEFAULT), 0);
+        h5::datatype type = h5::create_compound(sizeof(old_trial_row), "old trials row");
+        h5::insert_member(type.get(), "cell", offsetof(old_trial_row, cell), H5T_NATIVE_INT32);
+        h5::insert_member(type.get(), "trial", offsetof(old_trial_row, trial), H5T_NATIVE_INT32);
+        h5::insert_member(type.get(), "warmup", offsetof(old_trial_row, warmup), H5T_NATIVE_UINT8);
+        h5::insert_member(type.get(), "wall_s", offsetof(old_trial_row, wall_s), H5T_NATIVE_DOUBLE);
+        h5::table trials(g.get(), "trials", "trials", std::move(type), 16);
+        const old_trial_row row{0, 0, 1, 2.5};
+        trials.append(&row, 1);
+    }
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    ASSERT_EQ(file.read_run("run-000").trials.size(), 1u);
+    EXPECT_EQ(file.read_run("run-000").trials[0].io_errors, 0);
+    {
+        RunWriter run = file.resume_run("run-000", "");
+        model::TrialResult t = make_trial(0, 1, 1, 0);
+        t.trial.io_errors = 3;  // the old table has no such field: dropped, the row still goes in
+        run.add_trial(t);
+    }
+    const StoredRun stored = file.read_run("run-000");
+    ASSERT_EQ(stored.trials.size(), 2u);
+    EXPECT_EQ(stored.trials[1].trial, 1);
+    EXPECT_EQ(stored.trials[1].io_errors, 0);
 }
 
 TEST_F(ResultsFileTest, ReadingAMissingRunSaysSo) {
