@@ -7,7 +7,7 @@
 // around the same six steps: for http:// with exactly those system calls (plain_http.cpp),
 // for https:// with libcurl driven step by step (client.cpp). Beside a CPU-bound thread, how
 // many such releases a request makes, and how long each lasts, decide the convoy effect
-// (reference notes, section 8; docs/gil-fidelity.md).
+// (docs/gil-fidelity.md, "How a GET gives up the GIL").
 #pragma once
 
 #include <chrono>
