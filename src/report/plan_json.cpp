@@ -49,8 +49,8 @@ std::string plan_json(std::string_view job_name, std::string_view description, s
         list.push_back(cell_json(c));
     }
     const nlohmann::ordered_json doc = {
-        {"job", job_name}, {"description", description}, {"path", path},
-        {"max_ranks", max_ranks}, {"trials", trials}, {"cells", std::move(list)},
+        {"job", job_name},        {"description", description}, {"path", path},
+        {"max_ranks", max_ranks}, {"trials", trials},           {"cells", std::move(list)},
     };
     // replace: a path from the command line may be any bytes; TOML strings are UTF-8 already.
     return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

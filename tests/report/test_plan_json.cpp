@@ -45,9 +45,11 @@ TEST(PlanJson, CellKeysAreTheCellsColumns) {
     std::set<std::string> keys;
     for (const auto& [k, v] : doc["cells"][0].items()) keys.insert(k);
     const std::set<std::string> expected = {
-        "cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
-        "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive", "repeats", "warmups", "trace",
-        "time_budget_s", "io_timeout_s", "placement", "workers", "trials"};
+        "cell",           "name",       "workload",      "gil",          "ranks",
+        "threads",        "io_threads", "work",          "scaling",      "switch_interval_s",
+        "check_interval", "url",        "latency_s",     "keep_alive",   "repeats",
+        "warmups",        "trace",      "time_budget_s", "io_timeout_s", "placement",
+        "workers",        "trials"};
     EXPECT_EQ(keys, expected);
 }
 
