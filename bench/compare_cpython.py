@@ -244,7 +244,7 @@ def report(rounds, speeds, command, elapsed):
         unchecked = summary([s["unchecked_ns"] for s in speeds])
         ratio = summary([s["cpython_ns"] / s["gilbench_ns"] for s in speeds])
         cost = summary([s["gilbench_ns"] / s["unchecked_ns"] - 1 for s in speeds])
-        print(f"\ninterpreter, countdown ns/step (fastest of 5, CPU time), median (min-max):")
+        print("\ninterpreter, countdown ns/step (fastest of 5, CPU time), median (min-max):")
         print(f"  CPython 3.11 {fmt(cpy, 2)}   gilbench (new GIL) {fmt(gil, 2)}   "
               f"without GIL checks {fmt(unchecked, 2)}")
         print(f"  speed vs CPython {fmt(ratio, 2)}x (target >= 3)   "

@@ -17,7 +17,7 @@ packages=(
   libboost-dev libboost-mpi-dev libboost-serialization-dev
   libcurl4-openssl-dev
   libhdf5-dev hdf5-tools                   # h5dump (tests read files with HDF5's own tool)
-  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest
   iproute2                                 # ip, bridge: scripts/vcluster and its tests

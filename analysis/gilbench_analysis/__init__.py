@@ -1,7 +1,6 @@
 """Offline analysis of gilbench results files (schema gilbench/1, docs/hdf5-schema.md).
 
-    import sys; sys.path.insert(0, "analysis")
-    from gilbench_analysis import load, seed_table, scaling_families
+    from gilbench_analysis import load, seed_table, scaling_families   # PYTHONPATH=analysis, or installed
     r = load("results/seed.h5")              # DataFrames: r.cells, r.trials, r.workers, r.trace, r.requests
     print(seed_table(r))
 
@@ -9,7 +8,8 @@ Modules: load (the loader), tables (per-cell statistics, the seed table), scalin
 efficiency, Amdahl/Gustafson fits, Karp–Flatt), nodes (ranks per host, cells within one node or
 across nodes, per-node workers), latency (per-request latency), timeline (who held the GIL when),
 sweep (switch-interval sweeps), compare (two runs), report and plots (the report; only these
-import matplotlib), cli (the command lines in analysis/).
+import matplotlib, and nothing imports them before a report is written), cli (the command
+lines: gilbench-report, gilbench-table).
 """
 from .load import Results, SchemaError, list_runs, load
 from .scaling import fit_amdahl, fit_gustafson, karp_flatt, scaling_families

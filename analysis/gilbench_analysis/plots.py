@@ -1,25 +1,28 @@
-"""The report's figures (matplotlib, Agg backend: files only, no display needed).
+"""The report's figures: PNG files drawn with matplotlib's Agg renderer, no display needed.
 
 Every function takes the data of one run, or of two runs to compare, as a list of
 (label, data) pairs, writes one PNG and returns its path. With two runs the first is drawn
 with solid lines and filled markers, the second dashed with open markers; colours always mean
 the same thing (the series, the cell or the layout), so a reader can match them across figures.
+
+Figures are made with `matplotlib.figure.Figure`, not pyplot: a Figure that pyplot does not
+manage is rendered by `savefig` with the Agg canvas for a .png, so this module chooses its
+backend where it writes, never at import, and leaves matplotlib's global backend (and any
+pyplot figure of a caller, e.g. in a notebook) alone. Nothing needs closing afterwards either.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
-matplotlib.use("Agg")   # before pyplot: never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter  # noqa: E402
-
-from . import scaling as sc  # noqa: E402
-from .latency import cdf  # noqa: E402
+from . import scaling as sc
+from .latency import cdf
 
 STYLE = {
     "figure.dpi": 100, "savefig.dpi": 200, "savefig.bbox": "tight", "savefig.pad_inches": 0.05,
@@ -45,11 +48,17 @@ STATE_STYLE = {"hold": dict(alpha=1.0), "io": dict(color="#B9D9EB", hatch="////"
                "wait": dict(color="#F3C3B5")}
 
 
+def _subplots(nrows=1, ncols=1, *, figsize, **kw):
+    """A new Figure and its axes, as pyplot.subplots returns them but outside pyplot's registry.
+    Call inside `matplotlib.rc_context(STYLE)`: the Figure takes its defaults from there."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kw)
+
+
 def _save(fig, path) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    fig.savefig(path)  # a .png: savefig renders with the Agg canvas
     return str(path)
 
 
@@ -95,8 +104,8 @@ def seed_figure(runs, path) -> str:
     workloads = [w for w in ("cpu", "io") if any((s["workload"] == w).any() for _, s in runs)]
     titles = {"cpu": "CPU-bound (countdown)", "io": "I/O-bound (HTTP GETs)"}
     layouts = ["single thread", "multi thread", "multi process"]
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(workloads), figsize=(3.4 * len(workloads) + 0.4, 3.2), squeeze=False)
+    with matplotlib.rc_context(STYLE):
+        fig, axes = _subplots(1, len(workloads), figsize=(3.4 * len(workloads) + 0.4, 3.2), squeeze=False)
         width = 0.8 / len(runs)
         for ax, w in zip(axes[0], workloads):
             for i, (label, s) in enumerate(runs):
@@ -173,8 +182,8 @@ def scaling_figure(runs, path, title: str | None = None) -> str:
     n_max = max(all_n)
     grid = np.geomspace(1, n_max, 100)
     colours = series_colours([s for _, f in runs for s in f.series])
-    with plt.rc_context(STYLE):
-        fig, (ax_s, ax_e, ax_k) = plt.subplots(1, 3, figsize=(11.5, 3.6))
+    with matplotlib.rc_context(STYLE):
+        fig, (ax_s, ax_e, ax_k) = _subplots(1, 3, figsize=(11.5, 3.6))
         ax_s.plot(grid, grid, color="black", linestyle="--", linewidth=1, label="ideal (S = N)")
         ax_e.axhline(1.0, color="black", linestyle="--", linewidth=1, label="ideal (100 %)")
         for i, (run_label, fam) in enumerate(runs):
@@ -261,8 +270,8 @@ def nodes_figure(family, path, title: str | None = None) -> str:
     all_x = sorted({int(v) for s in series for v in s.points[xcol]})
     spans = sorted({int(v) for s in series for v in s.points["nodes"]})
     marker = {k: NODE_MARKERS[i % len(NODE_MARKERS)] for i, k in enumerate(spans)}
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    with matplotlib.rc_context(STYLE):
+        fig, ax = _subplots(figsize=(6.4, 4.0))
         ax.plot([1, max(all_x)], [1, max(all_x)], color="black", linestyle="--", linewidth=1)
         line = {s.label: "-" if s.kind != "hybrid" else ":" for s in series}
         for s in series:
@@ -296,9 +305,9 @@ def timeline_figure(runs, path) -> str:
     released (hatched), waiting for the GIL (pale red); ▼ marks a drop request the thread set.
     runs: [(label, Timeline)], one panel each."""
     heights = [len(tl.lanes) + 1.2 for _, tl in runs]
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(len(runs), 1, figsize=(10, 0.42 * sum(heights) + 1.3 * len(runs)),
-                                 gridspec_kw=dict(height_ratios=heights), squeeze=False)
+    with matplotlib.rc_context(STYLE):
+        fig, axes = _subplots(len(runs), 1, figsize=(10, 0.42 * sum(heights) + 1.3 * len(runs)),
+                              gridspec_kw=dict(height_ratios=heights), squeeze=False)
         for ax, (label, tl) in zip(axes[:, 0], runs):
             lane_y = {lane: i for i, lane in enumerate(reversed(tl.lanes))}
             for lane, y in lane_y.items():
@@ -368,8 +377,8 @@ def _latency_axis(ax, values_ms):
 
 def latency_cdf_figure(runs, path, title="I/O request latency") -> str:
     """Empirical CDF per cell. runs: [(label, [(cell label, latencies in s, server delay s)])]."""
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    with matplotlib.rc_context(STYLE):
+        fig, ax = _subplots(figsize=(6.4, 4.0))
         everything = []
         cell_labels = []
         for _, curves in runs:
@@ -417,8 +426,8 @@ def convoy_figure(runs, path) -> str:
     GIL policy, starting from the I/O-alone cells at 0, with the switch interval for scale: each
     GIL re-take beside a CPU thread can cost up to one. runs: [(label, latency_summary rows with
     'lat' (arrays, s), 'gil' and cpu_threads = 0 for the I/O-alone cells)]."""
-    with plt.rc_context(STYLE):
-        fig, (ax_c, ax_k) = plt.subplots(1, 2, figsize=(11, 4.0), gridspec_kw=dict(width_ratios=[1.3, 1]))
+    with matplotlib.rc_context(STYLE):
+        fig, (ax_c, ax_k) = _subplots(1, 2, figsize=(11, 4.0), gridspec_kw=dict(width_ratios=[1.3, 1]))
         everything = []
         # Colour: the GIL policy (the switch interval counts only for the new GIL); line style:
         # how many CPU threads (with two runs, line style tells the runs apart instead).
@@ -503,8 +512,8 @@ def sweep_figure(runs, path) -> str:
             if f.label not in labels:
                 labels.append(f.label)
     colours = {l: OKABE_ITO[i % 7] for i, l in enumerate(labels)}
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(panels), figsize=(3.9 * len(panels), 3.5), squeeze=False)
+    with matplotlib.rc_context(STYLE):
+        fig, axes = _subplots(1, len(panels), figsize=(3.9 * len(panels), 3.5), squeeze=False)
         ax = dict(zip(panels, axes[0]))
         intervals = set()
         delays = set()
@@ -572,8 +581,8 @@ def compare_cells_figure(table, labels, path) -> str:
     arbitrary point on a log axis): first run filled circles, second open squares, whiskers
     min–max over repeats, the ratio second/first at the right. table: compare.cell_comparison."""
     n = len(table)
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.0, 0.36 * n + 1.4))
+    with matplotlib.rc_context(STYLE):
+        fig, ax = _subplots(figsize=(7.0, 0.36 * n + 1.4))
         y = np.arange(n)[::-1].astype(float)
         for a, b, yi in zip(table["median_a"], table["median_b"], y):
             ax.plot([a, b], [yi, yi], color="0.75", linewidth=1, zorder=1)

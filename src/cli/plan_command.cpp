@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "job/job.hpp"
+#include "report/plan_json.hpp"
 
 namespace gilbench::cli {
 
@@ -15,6 +16,9 @@ void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& ex
     p->add_option("--repeats", plan.overrides.repeats, "Show the plan as `run --repeats N` would run it");
     p->add_option("--warmups", plan.overrides.warmups, "Show the plan as `run --warmups N` would run it");
     p->add_option("--time-budget", plan.overrides.time_budget_s, "Show the plan as `run --time-budget S` would run it");
+    p->add_flag("--json", plan.json,
+                "Print the plan as JSON (job, max_ranks, trials, and each cell with the results file's `cells` "
+                "columns), for scripts");
     p->callback([&] { exit_code = run_plan(plan); });
 
     CLI::App* v = app.add_subcommand("validate", "Check a job file and report the first problem (file:line: key)");
@@ -39,6 +43,10 @@ int run_plan(const PlanOptions& options) {
     if (options.validate_only) {
         fmt::print("{}: ok, {} cells, needs {} ranks, {} trials\n", options.job_path, job.cells.size(),
                    job.max_ranks(), trials);
+        return 0;
+    }
+    if (options.json) {
+        fmt::print("{}", report::plan_json(job.name, job.description, options.job_path, job.cells));
         return 0;
     }
     fmt::print("job '{}': {} cells, {} trials; needs mpirun -np {} (at least)\n", job.name, job.cells.size(), trials,

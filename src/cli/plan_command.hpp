@@ -13,6 +13,7 @@ struct PlanOptions {
     std::string job_path;
     job::Overrides overrides;  // plan: the run options that change cells
     bool validate_only = false;
+    bool json = false;  // plan: the plan as JSON (report/plan_json.hpp) instead of the table
 };
 
 void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& exit_code);

@@ -5,12 +5,8 @@ job, tests/integration/small_seed.toml), --scaling-results (small_scaling.toml) 
 --switch-results (small_switch.toml). GILBENCH and MPIEXEC in the environment let a test run the
 binary itself (the interrupted-run test)."""
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "analysis"))
 
 
 def pytest_addoption(parser):

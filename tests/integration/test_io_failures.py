@@ -14,14 +14,11 @@ trial's requests follow in order, trial after trial.
 import socket
 import socketserver
 import struct
-import sys
 import threading
 
 import pytest
 
 import gbrun
-
-sys.path.insert(0, str(gbrun.SOURCE / "analysis"))
 
 
 class FlakyHandler(socketserver.BaseRequestHandler):

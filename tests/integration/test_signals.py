@@ -14,8 +14,6 @@ import signal
 import subprocess
 import time
 
-import pytest
-
 import gbrun
 
 JOB = """

@@ -19,7 +19,6 @@ JOB = Path(__file__).resolve().parent / "multi_node.toml"
 NODES_JOB = Path(__file__).resolve().parent / "nodes_small.toml"
 
 
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     state = tmp_path_factory.mktemp("vc") / "state"

@@ -22,8 +22,6 @@ JOB = Path(__file__).resolve().parent / "slurm_nodes.toml"
 NODES = ["node1", "node2", "node3"]
 
 
-
-
 def processes():
     """{pid: (start time, comm, net namespace, command line, environment)} of every process."""
     out = {}

@@ -1,7 +1,13 @@
-"""Command-line entry points, kept thin: parse arguments, load, call the library, print.
+"""Write a report (Markdown, HTML, PNG figures) of a gilbench results file, or compare two.
 
-The scripts in analysis/ (gilbench-table, gilbench-report) only call these functions, so tests
-can run them without a subprocess.
+    gilbench-report results/seed.h5 -o report/seed
+    gilbench-report a.h5 b.h5 -o report/a-vs-b --label cluster-a --label cluster-b
+    gilbench-report x.h5 x.h5 --run run-000 --run run-001 -o report/x   # two runs of one file
+
+Sections: run metadata, cells, the seed table, strong/weak scaling (speed-up, efficiency,
+Amdahl/Gustafson fits, Karp–Flatt), GIL timelines of traced trials, I/O latency CDFs and the
+convoy case, the switch-interval sweep. A section the file has no data for is skipped with a
+one-line note in the report.
 """
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .load import SchemaError, load
+from ..load import SchemaError, load
 
 
 def _labels(paths, runs, given) -> list[str]:
@@ -31,8 +37,8 @@ def _timeline_arg(text: str):
     return cell, int(trial) if trial else None
 
 
-def report_main(argv=None, doc: str | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gilbench-report", description=doc,
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="gilbench-report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", metavar="FILE", help="results file(s) written by gilbench run; two to compare")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for report.md, report.html and the PNGs (an earlier report's figures there are replaced)")
@@ -57,7 +63,14 @@ def report_main(argv=None, doc: str | None = None) -> int:
     try:
         runs = [load(p, args.run[i] if args.run else None) for i, p in enumerate(args.files)]
         labels = _labels(args.files, runs, args.label)
-        from .report import ReportOptions, write_report   # matplotlib: only once the input is good
+        try:  # matplotlib: only once the input is good, and only for the report
+            from ..report import ReportOptions, write_report
+        except ModuleNotFoundError as e:
+            if e.name is None or not e.name.startswith("matplotlib"):
+                raise
+            print("gilbench-report: error: the report's figures need matplotlib: install python3-matplotlib "
+                  "(Debian), or pip install './analysis[report]'", file=sys.stderr)
+            return 1
         written = write_report(list(zip(labels, runs)), args.output,
                                ReportOptions(html=not args.no_html, timeline=args.timeline, max_events=args.max_events))
     except SchemaError as e:
@@ -71,28 +84,4 @@ def report_main(argv=None, doc: str | None = None) -> int:
           + f", {len(written.figures)} figures")
     for note in written.notes:
         print(f"  note: {note}")
-    return 0
-
-
-def table_main(argv=None, doc: str | None = None) -> int:
-    from .tables import cell_summary, seed_table_text
-    parser = argparse.ArgumentParser(prog="gilbench-table", description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("file", help="HDF5 file written by gilbench run")
-    parser.add_argument("--run", help="run name (default: the latest)")
-    args = parser.parse_args(argv)
-    try:
-        results = load(args.file, args.run)
-    except SchemaError as e:
-        print(f"gilbench-table: error: {e}", file=sys.stderr)
-        return 1
-    print(f"{results.path} /runs/{results.run} status={results.status}")
-    print(cell_summary(results).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    table = seed_table_text(results)
-    if not table.empty:
-        print()
-        print(table.to_string())
-    if not results.failed.empty:
-        print(f"\nfailed: {len(results.failed)} measured trial(s) had I/O errors (trials.io_errors > 0); "
-              "they are left out of every statistic above")
     return 0
