@@ -39,17 +39,17 @@ inline constexpr std::size_t default_trace_capacity = std::size_t{1} << 20;
 
 // What an engine learns once per rank, before the rank's first trial.
 struct RankContext {
-    int rank = 0;                    // world rank
-    int node = 0;                    // index into the run's hosts
+    int rank = 0;                      // world rank
+    int node = 0;                      // index into the run's hosts
     std::vector<model::Cell> cells{};  // the plan's cells this engine runs (on some rank)
 };
 
 // One trial of one cell on one rank.
 struct TrialContext {
-    int trial = 0;       // 0-based, warm-ups first
-    int rank = 0;        // world rank (recorded in every row)
-    int node = 0;        // recorded in workers.node
-    int member = -1;     // the rank's place among the cell's ranks (its share of the work); -1: = rank
+    int trial = 0;         // 0-based, warm-ups first
+    int rank = 0;          // world rank (recorded in every row)
+    int node = 0;          // recorded in workers.node
+    int member = -1;       // the rank's place among the cell's ranks (its share of the work); -1: = rank
     std::string io_url{};  // the full URL an I/O thread GETs ("" for cpu cells)
     std::size_t trace_capacity = default_trace_capacity;  // events an engine keeps per thread
 };
@@ -79,9 +79,9 @@ struct WorkerReport {
     std::int64_t io_errors = 0;    // requests that failed (transport error or HTTP >= 400)
     std::string first_error;       // the first failure's message, for the log
     std::optional<GilStats> gil;   // nullopt: this engine does not measure them
-    std::vector<TraceEvent> trace;       // only when the cell asks for a trace
-    std::int64_t trace_dropped = 0;      // events past the trace capacity, not kept
-    std::vector<RequestTiming> requests; // one per request, in order
+    std::vector<TraceEvent> trace;        // only when the cell asks for a trace
+    std::int64_t trace_dropped = 0;       // events past the trace capacity, not kept
+    std::vector<RequestTiming> requests;  // one per request, in order
 };
 
 // The worker threads of one trial on one rank, made before the start barrier. The runner
