@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 
 #include "cli/provenance.hpp"
+#include "engine/emulated_engine.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "report/progress.hpp"
@@ -733,8 +734,11 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                    job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, writer->name());
     }
     runner::RunEnd outcome;
+    engine::EmulatedEngine emulated;  // the only engine so far: every cell runs on it
     try {
-        outcome = runner::run_cells(world, topo, job.cells, settings, recorder.get());
+        outcome = runner::run_cells(
+            world, topo, job.cells, settings, [&](const model::Cell&) -> engine::Engine& { return emulated; },
+            recorder.get());
     } catch (...) {
         if (recorder) {
             try {

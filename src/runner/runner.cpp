@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <exception>
 #include <latch>
 #include <map>
+#include <memory>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <boost/mpi/collectives.hpp>
@@ -14,7 +17,6 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
-#include "gil/gil.hpp"
 #include "runner/host_info.hpp"
 #include "workloads/workload.hpp"
 
@@ -48,14 +50,6 @@ double seconds_between(clock::time_point a, clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
 }
 
-gil::Config gil_config(const model::Cell& cell) {
-    gil::Config cfg;
-    cfg.policy = gil::parse_policy(cell.gil).value_or(gil::Policy::new_gil);
-    cfg.switch_interval = std::chrono::nanoseconds(static_cast<std::int64_t>(cell.switch_interval_s * 1e9));
-    cfg.check_interval = cell.check_interval;
-    return cfg;
-}
-
 std::string io_url_for(const model::Cell& cell, const RunSettings& settings) {
     if (cell.workload == model::Workload::cpu) return {};
     if (!cell.url.empty()) return cell.url;
@@ -80,29 +74,6 @@ Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings,
     // Every field is a flag or a number where the highest wins, so one element-wise max does.
     boost::mpi::all_reduce(comm, mine.data(), static_cast<int>(mine.size()), all.data(), boost::mpi::maximum<int>());
     return {all[0], all[1], all[2]};
-}
-
-// Rank 0's view of one trial: every rank's records joined, wall time = latest end - earliest start.
-model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {
-    model::TrialResult result;
-    result.trial = {cell.index, trial, trial < cell.warmups, 0.0, 0};
-    double first = 0.0, last = 0.0;
-    bool any = false;
-    for (auto& l : all) {
-        for (const auto& w : l.workers) {
-            first = any ? std::min(first, w.start_s) : w.start_s;
-            last = any ? std::max(last, w.end_s) : w.end_s;
-            any = true;
-            result.trial.io_errors += w.io_errors;
-        }
-        result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
-        result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
-                            std::make_move_iterator(l.trace.end()));
-        result.requests.insert(result.requests.end(), l.requests.begin(), l.requests.end());
-        if (result.first_error.empty()) result.first_error = l.first_error;
-    }
-    result.trial.wall_s = last - first;
-    return result;
 }
 
 }  // namespace
@@ -239,28 +210,48 @@ void sleeping_barrier(const boost::mpi::communicator& comm) {
     }
 }
 
-LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
-                           const std::function<void()>& start_barrier, int member, std::size_t trace_capacity) {
-    const int n = cell.threads;
-    if (member < 0) member = rank;
-    gil::Gil gil(gil_config(cell));
-    std::vector<gil::ThreadState> states;
-    std::vector<std::unique_ptr<workloads::Worker>> workers;
-    // Mixed cells: the CPU threads run until the rank's last I/O thread is done.
-    std::atomic<bool> io_done{false};
-    std::atomic<int> io_running{0};
-    states.reserve(static_cast<std::size_t>(n));
-    for (int t = 0; t < n; ++t) {
-        states.emplace_back(t, cell.trace, trace_capacity);
-        workers.push_back(workloads::make_worker(cell, t, io_url, &io_done));
-        if (cell.is_io_thread(t)) ++io_running;
+model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {
+    model::TrialResult result;
+    result.trial = {cell.index, trial, trial < cell.warmups, 0.0, 0};
+    double first = 0.0, last = 0.0;
+    bool any = false;
+    for (auto& l : all) {
+        for (const auto& w : l.workers) {
+            first = any ? std::min(first, w.start_s) : w.start_s;
+            last = any ? std::max(last, w.end_s) : w.end_s;
+            any = true;
+            result.trial.io_errors += w.io_errors;
+        }
+        result.workers.insert(result.workers.end(), l.workers.begin(), l.workers.end());
+        result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
+                            std::make_move_iterator(l.trace.end()));
+        result.requests.insert(result.requests.end(), l.requests.begin(), l.requests.end());
+        if (result.first_error.empty()) result.first_error = l.first_error;
     }
-    // Work is shared by the I/O threads of a mixed cell, by every thread otherwise.
+    result.trial.wall_s = last - first;
+    return result;
+}
+
+LocalTrial run_local_trial(engine::Engine& engine, const model::Cell& cell, const engine::TrialContext& trial,
+                           const std::function<void()>& start_barrier) {
+    const int n = cell.threads;
+    const int member = trial.member < 0 ? trial.rank : trial.member;
+    const std::unique_ptr<engine::TrialWorkers> workers = engine.make_trial(cell, trial);
+    // Work is shared by the I/O threads of a mixed cell, by every thread otherwise; a mixed
+    // cell's CPU threads run until its I/O threads are done and get none.
     const int sharers_per_rank = cell.work_sharers() / cell.ranks;
+    auto work_of_thread = [&](int t) -> std::int64_t {
+        if (cell.workload == model::Workload::mixed && !cell.is_io_thread(t)) return 0;
+        return model::work_of_worker(cell, member * sharers_per_rank + t);
+    };
 
     LocalTrial out;
     out.workers.resize(static_cast<std::size_t>(n));
-    std::vector<workloads::Outcome> outcomes(static_cast<std::size_t>(n));
+    // A worker's exception ends its thread's work, not the process: every thread still
+    // passes the latches (or the others wait for ever) and the first is rethrown after the join.
+    // A thread that could not be set up stops the whole trial before it starts.
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
+    bool set_up = true;  // written before `go` opens, read after
     clock::time_point t0;
     std::latch ready(n), go(1);
     std::vector<std::thread> threads;
@@ -268,16 +259,21 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
     for (int t = 0; t < n; ++t) {
         threads.emplace_back([&, t] {
             const auto i = static_cast<std::size_t>(t);
-            const bool io = cell.is_io_thread(t);
-            const std::int64_t work =
-                io || cell.workload != model::Workload::mixed ? model::work_of_worker(cell, member * sharers_per_rank + t) : 0;
+            const std::int64_t work = work_of_thread(t);
+            try {
+                workers->prepare_thread(t);
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
             ready.count_down();
             go.wait();
+            if (!set_up) return;
             const auto start = clock::now();
-            gil.take(states[i]);  // a new Python thread first waits for the GIL
-            outcomes[i] = workers[i]->run(gil, states[i], work);
-            gil.drop(states[i]);
-            if (io && --io_running == 0) io_done = true;
+            try {
+                workers->run(t, work);
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
             const auto end = clock::now();
             auto& w = out.workers[i];
             w.start_s = seconds_between(t0, start);
@@ -285,43 +281,92 @@ LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int nod
         });
     }
     ready.wait();
-    start_barrier();
+    set_up = std::none_of(errors.begin(), errors.end(), [](const std::exception_ptr& e) { return bool(e); });
+    start_barrier();  // also when not set up: the cell's other ranks wait in it
     t0 = clock::now();
-    gil.set_epoch(t0);
+    workers->start(t0);
     go.count_down();
     for (auto& th : threads) th.join();
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
 
     for (int t = 0; t < n; ++t) {
         const auto i = static_cast<std::size_t>(t);
-        const gil::ThreadStats& s = states[i].stats();
+        engine::WorkerReport r = workers->report(t);
         auto& w = out.workers[i];
         w.cell = cell.index;
-        w.trial = trial;
-        w.rank = rank;
+        w.trial = trial.trial;
+        w.rank = trial.rank;
         w.thread = t;
-        w.node = node;
-        w.ops = outcomes[i].ops;
-        w.gil_acquisitions = s.acquisitions;
-        w.gil_wait_s = s.wait_s;
-        w.gil_hold_s = s.hold_s;
-        w.gil_forced_drops = s.forced_drops;
-        w.io_requests = outcomes[i].io_requests;
-        w.io_errors = outcomes[i].io_errors;
-        w.trace_dropped = states[i].trace_dropped();
-        if (out.first_error.empty()) out.first_error = outcomes[i].first_error;
-        for (const gil::TraceEvent& e : states[i].trace())
-            out.trace.push_back({cell.index, trial, rank, t, e.t_s, std::string(gil::to_string(e.kind))});
-        const auto& reqs = outcomes[i].requests;
-        for (std::size_t k = 0; k < reqs.size(); ++k)
-            out.requests.push_back({cell.index, trial, rank, t, static_cast<std::int32_t>(k),
-                                    seconds_between(t0, reqs[k].start), seconds_between(t0, reqs[k].end),
-                                    static_cast<std::uint8_t>(reqs[k].ok ? 1 : 0)});
+        w.node = trial.node;
+        w.ops = r.ops;
+        if (r.gil) {
+            w.gil_acquisitions = r.gil->acquisitions;
+            w.gil_wait_s = r.gil->wait_s;
+            w.gil_hold_s = r.gil->hold_s;
+            w.gil_forced_drops = r.gil->forced_drops;
+        } else {
+            w.gil_acquisitions = not_measured_count;
+            w.gil_wait_s = not_measured_seconds;
+            w.gil_hold_s = not_measured_seconds;
+            w.gil_forced_drops = not_measured_count;
+        }
+        w.io_requests = r.io_requests;
+        w.io_errors = r.io_errors;
+        if (out.first_error.empty()) out.first_error = std::move(r.first_error);
+        // The capacity bounds what one thread may add to the file, whatever the engine kept.
+        const std::size_t kept = cell.trace ? std::min(r.trace.size(), trial.trace_capacity) : 0;
+        w.trace_dropped = cell.trace ? r.trace_dropped + static_cast<std::int64_t>(r.trace.size() - kept) : 0;
+        for (std::size_t k = 0; k < kept; ++k)
+            out.trace.push_back({cell.index, trial.trial, trial.rank, t, r.trace[k].t_s, std::string(r.trace[k].event)});
+        for (std::size_t k = 0; k < r.requests.size(); ++k)
+            out.requests.push_back({cell.index, trial.trial, trial.rank, t, static_cast<std::int32_t>(k),
+                                    seconds_between(t0, r.requests[k].start), seconds_between(t0, r.requests[k].end),
+                                    static_cast<std::uint8_t>(r.requests[k].ok ? 1 : 0)});
     }
     return out;
 }
 
+namespace {
+
+// Every distinct engine of the plan, prepared once on this rank before the first cell. A
+// failure anywhere stops every rank (a rank left behind would wait in the first barrier for
+// ever) with the first failing rank's message.
+void prepare_engines(const boost::mpi::communicator& world, int node, const std::vector<model::Cell>& cells,
+                     const engine::EngineFor& engine_for) {
+    std::vector<engine::Engine*> engines;
+    std::vector<engine::RankContext> contexts;
+    for (const auto& c : cells) {
+        engine::Engine* e = &engine_for(c);
+        const auto at = std::find(engines.begin(), engines.end(), e);
+        if (at == engines.end()) {
+            engines.push_back(e);
+            contexts.push_back({world.rank(), node, {c}});
+        } else {
+            contexts[static_cast<std::size_t>(at - engines.begin())].cells.push_back(c);
+        }
+    }
+    std::string error;
+    for (std::size_t i = 0; i < engines.size() && error.empty(); ++i) {
+        try {
+            engines[i]->prepare_rank(contexts[i]);
+        } catch (const std::exception& e) {
+            error = fmt::format("engine '{}' could not start on rank {}: {}", engines[i]->name(), world.rank(), e.what());
+        }
+    }
+    int first_failed = error.empty() ? world.size() : world.rank();
+    boost::mpi::all_reduce(world, first_failed, first_failed, boost::mpi::minimum<int>());
+    if (first_failed == world.size()) return;
+    boost::mpi::broadcast(world, error, first_failed);
+    throw std::runtime_error(error);
+}
+
+}  // namespace
+
 RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology,
-                 const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink) {
+                 const std::vector<model::Cell>& cells, const RunSettings& settings,
+                 const engine::EngineFor& engine_for, TrialSink* sink) {
+    prepare_engines(world, topology.node, cells, engine_for);
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         const int trials = cell.warmups + cell.repeats;
@@ -354,8 +399,9 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
             const auto cell_start = clock::now();
             for (int trial = 0; trial < trials; ++trial) {
                 if (stored.count(trial)) continue;
-                LocalTrial local = run_local_trial(cell, trial, world.rank(), topology.node, url,
-                                                   [&] { sleeping_barrier(sub); }, sub.rank());
+                const engine::TrialContext context{trial, world.rank(), topology.node, sub.rank(), url};
+                LocalTrial local =
+                    run_local_trial(engine_for(cell), cell, context, [&] { sleeping_barrier(sub); });
                 sleeping_barrier(sub);  // nobody spins in the gather while others still measure
                 std::vector<LocalTrial> all;
                 boost::mpi::gather(sub, local, all, 0);

@@ -1,18 +1,23 @@
 // The MPI runner: runs a plan of cells over the ranks of MPI_COMM_WORLD.
 //
 // For every cell `ranks` ranks (cell_ranks: by the cell's placement) form a sub-communicator; each runs
-// `threads` worker threads sharing one emulated GIL; all start after a barrier; the
-// per-worker records are gathered to rank 0, which hands each trial to a TrialSink.
-// Ranks that sit a cell out wait in a sleeping barrier so they don't steal cores.
+// `threads` worker threads under its engine's GIL (engine/: the emulated GIL and interpreter,
+// or another engine the caller gives); all start after a barrier; the per-worker records are
+// gathered to rank 0, which hands each trial to a TrialSink. Ranks that sit a cell out wait in
+// a sleeping barrier so they don't steal cores. Timing, the work split, warm-ups and repeats,
+// trace accounting, records and the gather are here, once for every engine.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include <boost/mpi/communicator.hpp>
 
+#include "engine/engine.hpp"
 #include "model/cell.hpp"
 #include "model/records.hpp"
 
@@ -69,15 +74,26 @@ struct LocalTrial {
     std::string first_error;  // first I/O error of any thread, for the log
 };
 
-// Runs one trial of `cell` on this rank: creates the workers, calls `start_barrier`
-// (all ranks of the cell), then times the threads. Needs no MPI itself, so it is
-// testable alone. `rank` is the world rank (recorded), `member` the rank's place among the
-// cell's ranks (which share of strong-scaling work it gets); -1: the same as `rank`.
-// Events past `trace_capacity` per thread are not kept; each worker's trace_dropped counts them.
-inline constexpr std::size_t default_trace_capacity = std::size_t{1} << 20;
-LocalTrial run_local_trial(const model::Cell& cell, int trial, int rank, int node, const std::string& io_url,
-                           const std::function<void()>& start_barrier, int member = -1,
-                           std::size_t trace_capacity = default_trace_capacity);
+// Runs one trial of `cell` on this rank with `engine`: makes its workers, calls
+// `start_barrier` (all ranks of the cell) once every thread is ready, then times the threads
+// (start/end relative to the barrier) and turns the engine's reports into records. Needs no
+// MPI itself, so it is testable alone. `trial.rank` is the world rank (recorded),
+// `trial.member` the rank's place among the cell's ranks (which share of strong-scaling work
+// it gets; -1: the same as the rank). At most `trial.trace_capacity` trace events are kept
+// per thread; each worker's trace_dropped counts the rest. A worker's exception is rethrown
+// here once every thread has finished.
+inline constexpr std::size_t default_trace_capacity = engine::default_trace_capacity;
+LocalTrial run_local_trial(engine::Engine& engine, const model::Cell& cell, const engine::TrialContext& trial,
+                           const std::function<void()>& start_barrier);
+
+// GIL counters an engine does not measure (WorkerReport::gil empty) are stored as these,
+// never as zeros: -1 for the counts, NaN for the times.
+inline constexpr std::int64_t not_measured_count = -1;
+inline constexpr double not_measured_seconds = std::numeric_limits<double>::quiet_NaN();
+
+// Rank 0's view of one trial: every rank's records joined (moved out of `ranks`), the trial's
+// io_errors their sum, its wall time = latest worker end - earliest worker start.
+model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& ranks);
 
 // A resumed run: what is stored already. Must be the same on every rank.
 struct Done {
@@ -104,9 +120,12 @@ struct RunEnd {
     int signal = 0;  // interrupted: the highest signal number any rank saw (0: none known)
 };
 
-// Collective over `world`. `sink` is used on rank 0 only (may be null elsewhere).
+// Collective over `world`. `engine_for` picks each cell's engine; every distinct engine the
+// plan uses is prepared once on every rank before the first cell (a failure on any rank
+// throws on all of them, naming the rank). `sink` is used on rank 0 only (may be null elsewhere).
 RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology,
-                 const std::vector<model::Cell>& cells, const RunSettings& settings, TrialSink* sink);
+                 const std::vector<model::Cell>& cells, const RunSettings& settings,
+                 const engine::EngineFor& engine_for, TrialSink* sink);
 
 // A barrier that sleeps while it waits (MPI_Ibarrier + test + short sleeps) instead of
 // spinning, so idle ranks leave the cores to the ranks being measured.

@@ -1,5 +1,6 @@
-// Workloads: what one worker thread does in a trial. The runner owns timing, barriers,
-// GIL setup and records; a workload only runs bytecode under the GIL it is given.
+// Workloads: what one worker thread of the emulated engine does in a trial. The runner owns
+// timing, barriers and records, the emulated engine (engine/emulated_engine.hpp) the GIL and
+// the choice of workload; a workload only runs bytecode under the GIL it is given.
 #pragma once
 
 #include <atomic>

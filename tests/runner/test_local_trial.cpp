@@ -1,8 +1,10 @@
-// run_local_trial without MPI: the barrier is a plain function, the I/O target a local server.
+// run_local_trial with the emulated engine, without MPI: the barrier is a plain function, the
+// I/O target a local server.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
+#include "engine/emulated_engine.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "runner/runner.hpp"
@@ -10,7 +12,16 @@
 
 using gilbench::model::Cell;
 using gilbench::model::Workload;
-using gilbench::runner::run_local_trial;
+using gilbench::engine::TrialContext;
+
+namespace {
+// The emulated engine's trial: run_local_trial with the engine every test here uses.
+gilbench::runner::LocalTrial run_local_trial(const Cell& cell, const TrialContext& trial,
+                                             const std::function<void()>& barrier) {
+    gilbench::engine::EmulatedEngine engine;
+    return gilbench::runner::run_local_trial(engine, cell, trial, barrier);
+}
+}  // namespace
 
 namespace {
 Cell make_cell(Workload w, int threads, std::int64_t work) {
@@ -29,7 +40,7 @@ Cell make_cell(Workload w, int threads, std::int64_t work) {
 TEST(LocalTrial, CpuThreadsSplitTheWorkAndFillEveryField) {
     const Cell cell = make_cell(Workload::cpu, 3, 300001);
     int barriers = 0;
-    const auto out = run_local_trial(cell, 2, /*rank=*/0, /*node=*/0, "", [&] { ++barriers; });
+    const auto out = run_local_trial(cell, {.trial = 2, .rank = 0, .node = 0}, [&] { ++barriers; });
     EXPECT_EQ(barriers, 1);
     ASSERT_EQ(out.workers.size(), 3u);
     std::int64_t total = 0;
@@ -52,11 +63,11 @@ TEST(LocalTrial, RankOffsetsTheWorkSplit) {
     // 2 ranks x 2 threads over 10 steps: workers 0,1 take 3 each, workers 2,3 take 2 each.
     Cell cell = make_cell(Workload::cpu, 2, 10);
     cell.ranks = 2;
-    const auto rank1 = run_local_trial(cell, 0, /*rank=*/1, 0, "", [] {});
+    const auto rank1 = run_local_trial(cell, {.rank = 1}, [] {});
     EXPECT_EQ(rank1.workers[0].ops + rank1.workers[1].ops, 4);
     EXPECT_EQ(rank1.workers[0].rank, 1);
     // World rank 3 as the cell's first member (a spread placement): the first share, recorded as rank 3.
-    const auto member0 = run_local_trial(cell, 0, /*rank=*/3, /*node=*/1, "", [] {}, /*member=*/0);
+    const auto member0 = run_local_trial(cell, {.rank = 3, .node = 1, .member = 0}, [] {});
     EXPECT_EQ(member0.workers[0].ops + member0.workers[1].ops, 6);
     EXPECT_EQ(member0.workers[0].rank, 3);
     EXPECT_EQ(member0.workers[0].node, 1);
@@ -67,7 +78,7 @@ TEST(LocalTrial, IoThreadsReleaseTheGilWhileWaiting) {
     gilbench::http::DelayServer server({});
     const Cell cell = make_cell(Workload::io, 2, 4);
     const std::string url = gilbench::workloads::embedded_url(server.base_url(), 0.05);
-    const auto out = run_local_trial(cell, 0, 0, 0, url, [] {});
+    const auto out = run_local_trial(cell, {.io_url = url}, [] {});
     ASSERT_EQ(out.workers.size(), 2u);
     for (const auto& w : out.workers) {
         EXPECT_EQ(w.io_requests, 2);
@@ -94,7 +105,7 @@ TEST(LocalTrial, IoThreadsReleaseTheGilWhileWaiting) {
 TEST(LocalTrial, IoErrorsAreCountedNotThrown) {
     gilbench::http::global_init();
     const Cell cell = make_cell(Workload::io, 1, 2);
-    const auto out = run_local_trial(cell, 0, 0, 0, "http://127.0.0.1:9/", [] {});
+    const auto out = run_local_trial(cell, {.io_url = "http://127.0.0.1:9/"}, [] {});
     EXPECT_EQ(out.workers[0].io_requests, 2);
     EXPECT_EQ(out.workers[0].io_errors, 2);
     EXPECT_EQ(out.workers[0].ops, 0);
@@ -108,7 +119,7 @@ TEST(LocalTrial, MixedCellCpuThreadsRunUntilTheIoThreadIsDone) {
     cell.io_threads = 1;
     cell.trace = false;
     const std::string url = gilbench::workloads::embedded_url(server.base_url(), 0.01);
-    const auto out = run_local_trial(cell, 0, 0, 0, url, [] {});
+    const auto out = run_local_trial(cell, {.io_url = url}, [] {});
     ASSERT_EQ(out.workers.size(), 3u);
     const auto& io = out.workers[0];
     EXPECT_EQ(io.io_requests, 3);
@@ -135,13 +146,13 @@ TEST(LocalTrial, TraceEventsPastTheCapacityAreCountedPerWorker) {
     Cell cell = make_cell(Workload::cpu, 1, 200000);
     cell.gil = "old";
     cell.check_interval = 100;
-    const auto full = run_local_trial(cell, 0, 0, 0, "", [] {});
+    const auto full = run_local_trial(cell, {}, [] {});
     ASSERT_EQ(full.workers.size(), 1u);
     EXPECT_EQ(full.workers[0].trace_dropped, 0);
     const auto all = static_cast<std::int64_t>(full.trace.size());
     ASSERT_GT(all, 4);
 
-    const auto tiny = run_local_trial(cell, 0, 0, 0, "", [] {}, -1, /*trace_capacity=*/4);
+    const auto tiny = run_local_trial(cell, {.trace_capacity = 4}, [] {});
     EXPECT_EQ(tiny.trace.size(), 4u);
     EXPECT_EQ(tiny.workers[0].trace_dropped, all - 4);
 }
