@@ -50,7 +50,7 @@ double seconds_between(clock::time_point a, clock::time_point b) {
 
 gil::Config gil_config(const model::Cell& cell) {
     gil::Config cfg;
-    cfg.policy = gil::parse_policy(cell.gil).value_or(gil::Policy::new_gil);
+    cfg.policy = cell.gil;
     cfg.switch_interval = std::chrono::nanoseconds(static_cast<std::int64_t>(cell.switch_interval_s * 1e9));
     cfg.check_interval = cell.check_interval;
     return cfg;

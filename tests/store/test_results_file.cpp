@@ -69,7 +69,7 @@ model::Cell make_cell(int index, std::string name) {
     c.threads = 2 + index;
     c.work = 50'000'000LL * (index + 1);
     c.scaling = index % 2 == 0 ? model::Scaling::strong : model::Scaling::weak;
-    c.gil = index % 3 == 0 ? "new" : "old";
+    c.gil = index % 3 == 0 ? model::GilPolicy::new_gil : model::GilPolicy::old_gil;
     c.switch_interval_s = 0.005 * (index + 1);
     c.check_interval = 100 + index;
     c.url = index == 1 ? "http://127.0.0.1:8080/n" : "";
@@ -327,7 +327,7 @@ TEST_F(ResultsFileTest, CellsRoundTripOverSeveralAppends) {
         EXPECT_EQ(cell[i], c.index);
         EXPECT_EQ(name[i], c.name);
         EXPECT_EQ(workload[i], model::to_string(c.workload));
-        EXPECT_EQ(gil[i], c.gil);
+        EXPECT_EQ(gil[i], model::to_string(c.gil));
         EXPECT_EQ(ranks[i], c.ranks);
         EXPECT_EQ(threads[i], c.threads);
         EXPECT_EQ(work[i], c.work);
