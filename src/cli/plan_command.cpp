@@ -26,8 +26,6 @@ void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& ex
     });
 }
 
-namespace {
-
 // One row per cell: the fields with a plan column (model::cell_fields(), in plan_column
 // order), each as wide as its widest entry, numbers right-aligned; then every other setting
 // that differs from its default, as "key value".
@@ -70,8 +68,6 @@ std::string plan_table(const std::vector<model::Cell>& cells) {
     }
     return out;
 }
-
-}  // namespace
 
 int run_plan(const PlanOptions& options) {
     job::Job job;
