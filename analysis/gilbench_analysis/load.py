@@ -2,7 +2,7 @@
 
     from gilbench_analysis import load
     r = load("results/seed.h5")            # the latest run; load(path, "run-000") for another
-    r.cells, r.trials, r.workers, r.trace, r.requests, r.attrs
+    r.cells, r.trials, r.workers, r.trace, r.requests, r.summary, r.attrs
 
 Fields are read by name, never by position, and tables or fields that a file does not have yet
 (`requests`, `cells.io_threads`, `cells.placement`, `trials.io_errors`, `workers.trace_dropped`,
@@ -19,19 +19,20 @@ import numpy as np
 import pandas as pd
 
 SCHEMA = "gilbench/1"
-TABLES = ("cells", "trials", "workers", "trace", "requests")
+TABLES = ("cells", "trials", "workers", "trace", "requests", "summary")
 
 # Columns each table is guaranteed to have after loading, with their dtype. A table missing
 # from the file comes back empty with these columns, and a column missing from an older file
 # gets its entry in DEFAULTS, else 0 or "" (cells.io_threads: 0, as the schema says for cells
-# that are not mixed), so code downstream needs no special case.
+# that are not mixed), so code downstream needs no special case. tests/analysis/
+# test_schema_columns.py checks these against what the binary writes and docs/hdf5-schema.md.
 COLUMNS = {
     "cells": {"cell": "int32", "name": "object", "workload": "object", "gil": "object",
               "ranks": "int32", "threads": "int32", "work": "int64", "scaling": "object",
               "switch_interval_s": "float64", "check_interval": "int32", "url": "object",
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
               "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object",
-              "io_timeout_s": "float64"},
+              "io_timeout_s": "float64", "time_budget_s": "float64"},
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64",
                "io_errors": "int64"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
@@ -43,6 +44,12 @@ COLUMNS = {
               "t_s": "float64", "event": "object"},
     "requests": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                  "request": "int32", "start_s": "float64", "end_s": "float64", "ok": "uint8"},
+    # The statistics gilbench printed, one row per cell (state "pending" until the cell ran).
+    "summary": {"cell": "int32", "state": "object", "trials": "int32", "n": "int32",
+                "median_s": "float64", "min_s": "float64", "max_s": "float64", "mean_s": "float64",
+                "std_s": "float64", "ci_low_s": "float64", "ci_high_s": "float64",
+                "ci_level": "float64", "rank_min_s": "float64", "rank_avg_s": "float64",
+                "rank_max_s": "float64", "failed_trials": "int32"},
 }
 
 # Defaults other than 0 / "": files written before cells.placement ran every cell on the first
@@ -67,6 +74,7 @@ class Results:
     workers: pd.DataFrame
     trace: pd.DataFrame = field(default_factory=lambda: _empty("trace"))
     requests: pd.DataFrame = field(default_factory=lambda: _empty("requests"))
+    summary: pd.DataFrame = field(default_factory=lambda: _empty("summary"))
     notes: list = field(default_factory=list)   # what the loader had to work around
 
     @property

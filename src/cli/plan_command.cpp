@@ -1,10 +1,14 @@
 #include "cli/plan_command.hpp"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "cli/cell_options.hpp"
 #include "job/job.hpp"
+#include "model/cell_fields.hpp"
 #include "report/plan_json.hpp"
 
 namespace gilbench::cli {
@@ -12,10 +16,7 @@ namespace gilbench::cli {
 void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& exit_code) {
     CLI::App* p = app.add_subcommand("plan", "Print the cells a job file expands to (sweeps included), without running anything");
     p->add_option("job", plan.job_path, "Job file (TOML), e.g. jobs/scaling.toml")->required();
-    p->add_option("--threads", plan.overrides.threads, "Show the plan as `run --threads N` would run it");
-    p->add_option("--repeats", plan.overrides.repeats, "Show the plan as `run --repeats N` would run it");
-    p->add_option("--warmups", plan.overrides.warmups, "Show the plan as `run --warmups N` would run it");
-    p->add_option("--time-budget", plan.overrides.time_budget_s, "Show the plan as `run --time-budget S` would run it");
+    add_cell_options(*p, plan.overrides, CellOptionsFor::plan);  // every override `run` takes
     p->add_flag("--json", plan.json,
                 "Print the plan as JSON (job, max_ranks, trials, and each cell with the results file's `cells` "
                 "columns), for scripts");
@@ -27,6 +28,49 @@ void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& ex
         validate.validate_only = true;
         exit_code = run_plan(validate);
     });
+}
+
+// One row per cell: the fields with a plan column (model::cell_fields(), in plan_column
+// order), each as wide as its widest entry, numbers right-aligned; then every other setting
+// that differs from its default, as "key value".
+std::string plan_table(const std::vector<model::Cell>& cells) {
+    std::vector<const model::CellField*> columns;
+    for (const model::CellField& f : model::cell_fields())
+        if (f.plan_column > 0) columns.push_back(&f);
+    std::sort(columns.begin(), columns.end(),
+              [](const auto* a, const auto* b) { return a->plan_column < b->plan_column; });
+
+    std::vector<std::vector<std::string>> rows;  // [0]: the headers
+    rows.emplace_back(1, "#");
+    for (const auto* f : columns) rows[0].emplace_back(f->plan_header);
+    std::vector<std::string> extras(1);
+    for (const auto& c : cells) {
+        auto& row = rows.emplace_back(1, std::to_string(c.index));
+        for (const auto* f : columns) row.push_back(f->text(c));
+        std::string& extra = extras.emplace_back();
+        for (const model::CellField& f : model::cell_fields())
+            if (f.plan_column == 0 && f.get(c) != f.default_value()) extra += fmt::format("  {} {}", f.key, f.text(c));
+    }
+    std::vector<std::size_t> width(rows[0].size(), 0);
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    auto right_aligned = [&](std::size_t i) {
+        if (i == 0) return true;
+        const model::FieldKind k = columns[i - 1]->kind;
+        return k == model::FieldKind::integer || k == model::FieldKind::number;
+    };
+    std::string out;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::string line;
+        for (std::size_t i = 0; i < rows[r].size(); ++i) {
+            line += i == 0 ? "" : "  ";
+            line += right_aligned(i) ? fmt::format("{:>{}}", rows[r][i], width[i]) : fmt::format("{:<{}}", rows[r][i], width[i]);
+        }
+        line += extras[r];
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
+    }
+    return out;
 }
 
 int run_plan(const PlanOptions& options) {
@@ -51,25 +95,7 @@ int run_plan(const PlanOptions& options) {
     }
     fmt::print("job '{}': {} cells, {} trials; needs mpirun -np {} (at least)\n", job.name, job.cells.size(), trials,
                job.max_ranks());
-    std::size_t name_w = 4;
-    for (const auto& c : job.cells) name_w = std::max(name_w, c.name.size());
-    fmt::print("{:>3}  {:<{}}  {:<5} {:>5} {:>7} {:>12} {:<6} {:<4} {:>9} {:>9} {:>7} {:>7} {:>8}\n", "#", "name",
-               name_w, "load", "ranks", "threads", "work", "scale", "gil", "switch s", "latency", "warmups", "repeats",
-               "budget s");
-    for (const auto& c : job.cells) {
-        std::string extra;
-        if (c.placement != model::Placement::launch) extra += fmt::format("  placement {}", model::to_string(c.placement));
-        if (c.workload == model::Workload::mixed) extra += fmt::format("  io_threads {}", c.io_threads);
-        if (c.gil == "old") extra += fmt::format("  check_interval {}", c.check_interval);
-        if (!c.url.empty()) extra += "  url " + c.url;
-        if (c.keep_alive) extra += "  keep_alive";
-        if (c.io_timeout_s != model::Cell{}.io_timeout_s) extra += fmt::format("  io_timeout {}", c.io_timeout_s);
-        if (c.trace) extra += "  trace";
-        fmt::print("{:>3}  {:<{}}  {:<5} {:>5} {:>7} {:>12} {:<6} {:<4} {:>9.6f} {:>9.3f} {:>7} {:>7} {:>8}{}\n",
-                   c.index, c.name, name_w, model::to_string(c.workload), c.ranks, c.threads, c.work,
-                   model::to_string(c.scaling), c.gil, c.switch_interval_s, c.latency_s, c.warmups, c.repeats,
-                   c.time_budget_s > 0 ? fmt::format("{}", c.time_budget_s) : "-", extra);
-    }
+    fmt::print("{}", plan_table(job.cells));
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -18,5 +19,7 @@ struct PlanOptions {
 
 void setup_plan(CLI::App& app, PlanOptions& plan, PlanOptions& validate, int& exit_code);
 int run_plan(const PlanOptions& options);
+// The table `plan` prints: a row per cell, columns and extras from model::cell_fields().
+std::string plan_table(const std::vector<model::Cell>& cells);
 
 }  // namespace gilbench::cli

@@ -27,6 +27,7 @@
 #include <boost/serialization/vector.hpp>
 #include <fmt/format.h>
 
+#include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
 #include "engine/emulated_engine.hpp"
 #include "http/client.hpp"
@@ -840,34 +841,11 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
     run->add_flag("--overwrite", o.overwrite,
                   "Delete an existing results file (gilbench files only) and start a new one, instead of adding a "
                   "run to it");
-    run->add_option("--url", o.overrides.url,
-                    "Send the I/O requests here (http:// or https://) instead of the embedded server");
     run->add_option("--shared-server", o.shared_server,
                     "Opt-in: instead of one embedded server per node on 127.0.0.1, run one on rank 0's node "
                     "bound to this address (IP or host name of that node) and send every node's requests "
                     "there, as to a shared remote service");
-    run->add_option("--latency", o.overrides.latency_s, "Embedded server delay per request, seconds (overrides the job)");
-    run->add_option("--repeats", o.overrides.repeats, "Measured trials per cell (overrides the job)");
-    run->add_option("--warmups", o.overrides.warmups, "Warm-up trials per cell, stored but left out of the statistics "
-                                                      "(overrides the job)");
-    run->add_option("--threads", o.overrides.threads,
-                    "Threads per rank for every cell (overrides the job), e.g. --threads $SLURM_CPUS_PER_TASK");
-    run->add_option("--time-budget", o.overrides.time_budget_s,
-                    "Seconds per cell, warm-ups included: no new repeat starts after it (at least one runs); 0: none");
-    run->add_option("--io-timeout", o.overrides.io_timeout_s,
-                    "Seconds one whole HTTP GET may take (connect to last byte, redirects included) before it "
-                    "counts as failed, for every cell (overrides the job's io_timeout; default 30)");
-    run->add_option("--gil", o.overrides.gil, "GIL policy for every cell: new, old or none");
-    run->add_option("--switch-interval", o.overrides.switch_interval_s, "New-GIL switch interval, seconds");
-    run->add_option("--check-interval", o.overrides.check_interval,
-                    "Old-GIL check interval, ticks (bytecode instructions between forced releases)");
-    run->add_option("--placement", o.overrides.placement,
-                    "Which ranks every cell runs on: launch (the first ranks, as launched), pack (node by node) or "
-                    "spread (one rank per node in turn); see docs/job-file.md");
-    // A callback, not an optional<bool>: CLI11 would set the optional to false when the flag is
-    // absent, which would switch off `trace = true` from the job.
-    run->add_flag_callback("--trace", [&o] { o.overrides.trace = true; },
-                           "Record GIL take/drop/request and I/O events of every trial");
+    add_cell_options(*run, o.overrides, CellOptionsFor::run);  // --repeats, --gil, --threads, ...
     run->add_option("--progress", o.progress,
                     "Progress on stderr: auto (a live bar on a terminal, else one line per trial), bar, lines, none")
         ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));

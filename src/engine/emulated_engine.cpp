@@ -11,7 +11,7 @@ namespace {
 
 gil::Config gil_config(const model::Cell& cell) {
     gil::Config cfg;
-    cfg.policy = gil::parse_policy(cell.gil).value_or(gil::Policy::new_gil);
+    cfg.policy = cell.gil;
     cfg.switch_interval = std::chrono::nanoseconds(static_cast<std::int64_t>(cell.switch_interval_s * 1e9));
     cfg.check_interval = cell.check_interval;
     return cfg;

@@ -54,22 +54,6 @@ constexpr auto untimed_slice = std::chrono::hours(24);
 
 }  // namespace
 
-std::optional<Policy> parse_policy(std::string_view name) {
-    if (name == "new") return Policy::new_gil;
-    if (name == "old") return Policy::old_gil;
-    if (name == "none") return Policy::none;
-    return std::nullopt;
-}
-
-std::string_view to_string(Policy p) {
-    switch (p) {
-    case Policy::new_gil: return "new";
-    case Policy::old_gil: return "old";
-    case Policy::none: return "none";
-    }
-    return "?";
-}
-
 std::string_view to_string(EventKind k) {
     switch (k) {
     case EventKind::request: return "request";

@@ -19,17 +19,18 @@
 #include <vector>
 
 #include "gil/clock.hpp"
+#include "model/cell.hpp"
 
 namespace gilbench::gil {
 
-enum class Policy {
-    new_gil,  // CPython >= 3.2: switch interval, drop requests, forced switching
-    old_gil,  // CPython 2: release + re-acquire every check_interval ticks, no hand-off
-    none,     // free-threaded CPython: no lock at all
-};
-
-std::optional<Policy> parse_policy(std::string_view name);  // "new" | "old" | "none"
-std::string_view to_string(Policy p);
+// The cell's GIL policy, one enum end to end (model/cell.hpp):
+//   new_gil  CPython >= 3.2: switch interval, drop requests, forced switching
+//   old_gil  CPython 2: release + re-acquire every check_interval ticks, no hand-off
+//   none     free-threaded CPython: no lock at all
+using Policy = model::GilPolicy;
+using model::to_string;  // "new" | "old" | "none"
+// nullopt for any other name: there is no fallback policy.
+inline std::optional<Policy> parse_policy(std::string_view name) { return model::parse_gil_policy(name); }
 
 struct Config {
     Policy policy = Policy::new_gil;

@@ -1,7 +1,6 @@
 #include "job/job.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,15 +12,18 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "model/cell_fields.hpp"
+
 namespace gilbench::job {
 namespace {
 
-// Every key a [[cell]] (or [defaults]) may hold. `zip` shapes a sweep; the others are settings.
-constexpr std::array cell_keys{
-    "name",    "workload", "ranks",       "placement", "threads", "io_threads", "work",  "scaling",
-    "gil",     "switch_interval", "check_interval", "url", "latency", "keep_alive", "io_timeout",
-    "repeats", "warmups",  "trace",       "time_budget", "zip",
-};
+using model::CellField;
+using model::FieldKind;
+using model::FieldValue;
+
+// A [[cell]] (or [defaults]) holds the cell settings (model::cell_fields()) and `zip`, which
+// shapes a sweep.
+constexpr std::string_view zip_key = "zip";
 
 // Formats "FILE:LINE: key 'K': problem" so the user can jump straight to the spot. Inside a
 // sweep, the point being checked is added: "(sweep point ranks=4, threads=2)".
@@ -45,14 +47,12 @@ private:
     std::string point_;
 };
 
-bool is_known_cell_key(std::string_view key) {
-    return std::find(cell_keys.begin(), cell_keys.end(), key) != cell_keys.end();
-}
+bool is_known_cell_key(std::string_view key) { return key == zip_key || model::find_cell_field(key) != nullptr; }
 
 std::string known_keys() {
     std::string s;
-    for (const char* k : cell_keys) s += (s.empty() ? "" : ", ") + std::string(k);
-    return s;
+    for (const CellField& f : model::cell_fields()) s += (s.empty() ? "" : ", ") + std::string(f.key);
+    return s + ", " + std::string(zip_key);
 }
 
 std::string describe(const toml::node& n) {
@@ -96,57 +96,39 @@ struct Lookup {
         return effective(*cell, defaults, key);
     }
 
-    std::int64_t integer(std::string_view key, std::optional<std::int64_t> fallback,
-                         std::int64_t min, std::int64_t max) const {
-        const toml::node* n = find(key);
+    // The setting `f` of this cell: checked against its kind and range (the same check as
+    // --key), else its default; a required one that is missing is an error.
+    FieldValue value(const CellField& f) const {
+        const toml::node* n = find(f.key);
         if (!n) {
-            if (fallback) return *fallback;
-            report.fail(cell, key, "is required; add it to the cell or to [defaults]");
+            if (f.required) report.fail(cell, f.key, "is required; add it to the cell or to [defaults]");
+            if (f.applies) return FieldValue{f.applies_default};
+            return f.default_value();
         }
-        const auto v = n->value<std::int64_t>();
-        if (!n->is_integer() || !v)
-            report.fail(n, key, fmt::format("must be an integer, got {}", describe(*n)));
-        if (*v < min || *v > max)
-            report.fail(n, key, fmt::format("must be between {} and {}, got {}", min, max, *v));
-        return *v;
-    }
-
-    double number(std::string_view key, double fallback, double min, double max) const {
-        const toml::node* n = find(key);
-        if (!n) return fallback;
-        const auto v = n->value<double>();  // integers convert too: latency = 1
-        if (!(n->is_floating_point() || n->is_integer()) || !v)
-            report.fail(n, key, fmt::format("must be a number of seconds, got {}", describe(*n)));
-        if (!(*v >= min && *v <= max))
-            report.fail(n, key, fmt::format("must be between {} and {} seconds, got {}", min, max, *v));
-        return *v;
-    }
-
-    bool boolean(std::string_view key, bool fallback) const {
-        const toml::node* n = find(key);
-        if (!n) return fallback;
-        if (!n->is_boolean()) report.fail(n, key, fmt::format("must be true or false, got {}", describe(*n)));
-        return *n->value<bool>();
-    }
-
-    std::string string(std::string_view key, std::optional<std::string> fallback) const {
-        const toml::node* n = find(key);
-        if (!n) {
-            if (fallback) return *fallback;
-            report.fail(cell, key, "is required; add it to the cell or to [defaults]");
+        FieldValue v;
+        switch (f.kind) {
+            case FieldKind::integer:
+                if (!n->is_integer()) report.fail(n, f.key, fmt::format("must be an integer, got {}", describe(*n)));
+                v = *n->value<std::int64_t>();
+                break;
+            case FieldKind::number:  // integers convert too: latency = 1
+                if (!(n->is_floating_point() || n->is_integer()))
+                    report.fail(n, f.key, fmt::format("must be {}, got {}",
+                                                      f.unit.empty() ? "a number" : "a number of " + std::string(f.unit),
+                                                      describe(*n)));
+                v = *n->value<double>();
+                break;
+            case FieldKind::flag:
+                if (!n->is_boolean()) report.fail(n, f.key, fmt::format("must be true or false, got {}", describe(*n)));
+                v = *n->value<bool>();
+                break;
+            case FieldKind::text:
+            case FieldKind::choice:
+                if (!n->is_string()) report.fail(n, f.key, fmt::format("must be a string, got {}", describe(*n)));
+                v = *n->value<std::string>();
+                break;
         }
-        if (!n->is_string()) report.fail(n, key, fmt::format("must be a string, got {}", describe(*n)));
-        return *n->value<std::string>();
-    }
-
-    std::string choice(std::string_view key, std::optional<std::string> fallback,
-                       std::initializer_list<std::string_view> allowed) const {
-        std::string v = string(key, std::move(fallback));
-        if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-            std::string list;
-            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-            report.fail(find(key), key, fmt::format("'{}' is not one of: {}", v, list));
-        }
+        if (const std::string problem = f.check(v); !problem.empty()) report.fail(n, f.key, problem);
         return v;
     }
 };
@@ -154,34 +136,10 @@ struct Lookup {
 // Text that ends up in file names, HDF5 strings, console tables and HTTP request lines: a
 // control character there (a NUL from a TOML "\u0000" escape, a newline, an escape sequence)
 // would cut or garble what is stored and printed, so it is refused where it is read.
-// "" for printable text, else what is wrong and where.
-std::string control_character_problem(std::string_view text) {
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c == 0x7f)
-            return fmt::format("contains a control character (code {}) at position {}; use printable text only",
-                               static_cast<int>(c), i);
-    }
-    return {};
-}
-
+// (model::control_character_problem says what is wrong and where.)
 void check_printable(const Reporter& report, const toml::node* node, std::string_view key, std::string_view text) {
-    if (const std::string problem = control_character_problem(text); !problem.empty())
+    if (const std::string problem = model::control_character_problem(text); !problem.empty())
         report.fail(node, key, problem);
-}
-
-// Why `url` cannot be used ("" when it can): the job file and --url share this check.
-std::string url_problem(const std::string& url) {
-    if (url.empty()) return {};
-    if (std::string problem = control_character_problem(url); !problem.empty()) return problem;
-    if (url.find(' ') != std::string::npos) return fmt::format("'{}' contains a space; write it as %20", url);
-    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-        return fmt::format("'{}' is not an http:// or https:// URL", url);
-    return {};
-}
-
-void check_url(const Reporter& report, const toml::node* node, std::string_view key, const std::string& url) {
-    if (const std::string problem = url_problem(url); !problem.empty()) report.fail(node, key, problem);
 }
 
 // ---- sweeps -------------------------------------------------------------------------------
@@ -224,9 +182,8 @@ std::vector<std::pair<std::vector<std::string>, const toml::node*>> zip_groups(c
 
 std::vector<Axis> sweep_axes(const toml::table& cell, const toml::table* defaults, const Reporter& report) {
     std::map<std::string, const toml::array*> lists;
-    for (const char* key : cell_keys) {
-        const std::string_view k = key;
-        if (k == "zip") continue;
+    for (const CellField& f : model::cell_fields()) {
+        const std::string_view k = f.key;
         const toml::node* n = effective(cell, defaults, k);
         if (!n || !n->is_array()) continue;
         if (k == "name")
@@ -240,7 +197,7 @@ std::vector<Axis> sweep_axes(const toml::table& cell, const toml::table* default
     for (const auto& [names, node] : zip_groups(effective(cell, defaults, "zip"), report)) {
         Axis axis;
         for (const auto& name : names) {
-            if (!is_known_cell_key(name) || name == "zip" || name == "name")
+            if (!model::find_cell_field(name) || name == "name")
                 report.fail(node, "zip", fmt::format("'{}' is not a cell setting; known settings: {}", name, known_keys()));
             if (!zipped.insert(name).second)
                 report.fail(node, "zip", fmt::format("'{}' is zipped twice; each setting may be in one group only", name));
@@ -303,25 +260,8 @@ std::vector<std::string> swept_keys(const std::vector<Axis>& axes) {
 
 // A cell setting's value as text, for names: {ranks} -> "4", {switch_interval} -> "0.005".
 std::string setting_text(const model::Cell& c, std::string_view key) {
-    if (key == "workload") return model::to_string(c.workload);
-    if (key == "ranks") return std::to_string(c.ranks);
-    if (key == "placement") return model::to_string(c.placement);
-    if (key == "threads") return std::to_string(c.threads);
-    if (key == "io_threads") return std::to_string(c.io_threads);
-    if (key == "work") return std::to_string(c.work);
-    if (key == "scaling") return model::to_string(c.scaling);
-    if (key == "gil") return c.gil;
-    if (key == "switch_interval") return fmt::format("{}", c.switch_interval_s);
-    if (key == "check_interval") return std::to_string(c.check_interval);
-    if (key == "url") return c.url;
-    if (key == "latency") return fmt::format("{}", c.latency_s);
-    if (key == "keep_alive") return c.keep_alive ? "true" : "false";
-    if (key == "io_timeout") return fmt::format("{}", c.io_timeout_s);
-    if (key == "repeats") return std::to_string(c.repeats);
-    if (key == "warmups") return std::to_string(c.warmups);
-    if (key == "trace") return c.trace ? "true" : "false";
-    if (key == "time_budget") return fmt::format("{}", c.time_budget_s);
-    return {};
+    const CellField* f = model::find_cell_field(key);
+    return f ? f->text(c) : std::string();
 }
 
 // Fills "{key}" placeholders from the cell. An axis the template names no key of is appended
@@ -341,7 +281,7 @@ std::string expand_name(const std::string& tmpl, const model::Cell& c, const std
         if (close == std::string::npos)
             report.fail(name_node, "name", fmt::format("'{}' has a '{{' without its '}}'; placeholders look like {{ranks}}", tmpl));
         const std::string key = tmpl.substr(i + 1, close - i - 1);
-        if (!is_known_cell_key(key) || key == "name" || key == "zip")
+        if (!model::find_cell_field(key) || key == "name")
             report.fail(name_node, "name",
                         fmt::format("placeholder '{{{}}}' names no cell setting; known settings: {}", key, known_keys()));
         out += setting_text(c, key);
@@ -361,39 +301,24 @@ model::Cell parse_cell(const toml::table& t, const toml::table* defaults,
     Lookup get{&t, defaults, point, report};
     model::Cell c;
     c.index = index;
-    const std::string workload = get.choice("workload", std::nullopt, {"cpu", "io", "mixed"});
-    c.workload = workload == "cpu" ? model::Workload::cpu
-                 : workload == "io" ? model::Workload::io
-                                    : model::Workload::mixed;
-    c.ranks = static_cast<int>(get.integer("ranks", 1, 1, 1 << 20));
-    c.placement = *model::parse_placement(get.choice("placement", "launch", {"launch", "pack", "spread"}));
-    c.threads = static_cast<int>(get.integer("threads", 1, 1, 4096));
-    if (c.workload == model::Workload::mixed) {
-        c.io_threads = static_cast<int>(get.integer("io_threads", 1, 1, c.threads));
-        if (c.io_threads >= c.threads)
-            report.fail(get.find("threads"), "threads",
-                        fmt::format("a mixed cell needs CPU threads beside its {} I/O thread(s), got threads = {}; "
-                                    "raise threads or use workload = \"io\"",
-                                    c.io_threads, c.threads));
-    } else if (const toml::node* n = t.get("io_threads"); n && !(point && point->count("workload"))) {
-        // (A sweep over workload may set io_threads for its mixed points; the others ignore it.)
-        report.fail(n, "io_threads", "only applies to workload = \"mixed\"");
+    // In table order, which reads workload and threads before io_threads, whose rules need them.
+    for (const CellField& f : model::cell_fields()) {
+        if (f.key == "name") continue;  // a template: expand_cell fills it in per point
+        if (f.applies && !f.applies(c)) {
+            // Given in the cell itself it is a mistake; a sweep may give it for the points it
+            // applies to (a workload sweep: io_threads for its mixed points), the others ignore it.
+            if (const toml::node* n = t.get(f.key); n && !point)
+                report.fail(n, f.key, fmt::format("only applies to {}", f.applies_text));
+            continue;
+        }
+        f.set(c, get.value(f));
     }
-    c.work = get.integer("work", std::nullopt, 1, std::int64_t{1} << 50);
-    c.scaling = get.choice("scaling", "strong", {"strong", "weak"}) == "strong" ? model::Scaling::strong
-                                                                              : model::Scaling::weak;
-    c.gil = get.choice("gil", "new", {"new", "old", "none"});
-    c.switch_interval_s = get.number("switch_interval", 0.005, 1e-6, 10.0);
-    c.check_interval = static_cast<int>(get.integer("check_interval", 100, 1, 1 << 30));
-    c.url = get.string("url", "");
-    check_url(report, get.find("url"), "url", c.url);
-    c.latency_s = get.number("latency", 0.0, 0.0, 60.0);
-    c.keep_alive = get.boolean("keep_alive", false);
-    c.io_timeout_s = get.number("io_timeout", 30.0, 0.001, 86400.0);
-    c.repeats = static_cast<int>(get.integer("repeats", 3, 1, 1000000));
-    c.warmups = static_cast<int>(get.integer("warmups", 1, 0, 1000000));
-    c.trace = get.boolean("trace", false);
-    c.time_budget_s = get.number("time_budget", 0.0, 0.0, 1e7);
+    // ---- rules between settings (the table checks each one alone)
+    if (c.workload == model::Workload::mixed && c.io_threads >= c.threads)
+        report.fail(get.find("threads"), "threads",
+                    fmt::format("a mixed cell needs CPU threads beside its {} I/O thread(s), got threads = {}; "
+                                "raise threads or use workload = \"io\"",
+                                c.io_threads, c.threads));
     if (c.scaling == model::Scaling::strong && c.work < c.work_sharers())
         report.fail(get.find("work"), "work",
                     fmt::format("{} is less than the cell's {} workers ({} ranks x {} threads) under strong "
@@ -548,44 +473,34 @@ Job load_job(const std::string& path) {
     return parse_job(buf.str(), path);
 }
 
+void Overrides::set(std::string_view key, std::string text) {
+    const CellField* f = model::find_cell_field(key);
+    if (!f || key == "name") throw std::invalid_argument(fmt::format("'{}' is not a cell setting to override", key));
+    values[std::string(key)] = std::move(text);
+}
+
+bool Overrides::has(std::string_view key) const { return values.find(key) != values.end(); }
+
 void apply_overrides(Job& job, const Overrides& o) {
     auto fail = [](std::string_view option, std::string_view problem) {
         throw JobError(fmt::format("option {}: {}", option, problem));
     };
-    if (o.url)
-        if (const std::string problem = url_problem(*o.url); !problem.empty()) fail("--url", problem);
-    if (o.latency_s && !(*o.latency_s >= 0.0 && *o.latency_s <= 60.0))
-        fail("--latency", fmt::format("must be between 0 and 60 seconds, got {}", *o.latency_s));
-    if (o.repeats && *o.repeats < 1) fail("--repeats", fmt::format("must be at least 1, got {}", *o.repeats));
-    if (o.warmups && *o.warmups < 0) fail("--warmups", fmt::format("must be at least 0, got {}", *o.warmups));
-    if (o.gil && *o.gil != "new" && *o.gil != "old" && *o.gil != "none")
-        fail("--gil", fmt::format("'{}' is not one of: new, old, none", *o.gil));
-    if (o.switch_interval_s && !(*o.switch_interval_s >= 1e-6 && *o.switch_interval_s <= 10.0))
-        fail("--switch-interval", fmt::format("must be between 1e-06 and 10 seconds, got {}", *o.switch_interval_s));
-    if (o.check_interval && (*o.check_interval < 1 || *o.check_interval > (1 << 30)))
-        fail("--check-interval", fmt::format("must be between 1 and {} ticks, got {}", 1 << 30, *o.check_interval));
-    if (o.placement && !model::parse_placement(*o.placement))
-        fail("--placement", fmt::format("'{}' is not one of: launch, pack, spread", *o.placement));
-    if (o.threads && (*o.threads < 1 || *o.threads > 4096))
-        fail("--threads", fmt::format("must be between 1 and 4096, got {}", *o.threads));
-    if (o.time_budget_s && !(*o.time_budget_s >= 0.0 && *o.time_budget_s <= 1e7))
-        fail("--time-budget", fmt::format("must be between 0 (none) and 1e7 seconds, got {}", *o.time_budget_s));
-    if (o.io_timeout_s && !(*o.io_timeout_s >= 0.001 && *o.io_timeout_s <= 86400.0))
-        fail("--io-timeout", fmt::format("must be between 0.001 and 86400 seconds, got {}", *o.io_timeout_s));
+    // Each value is read and checked as the job file's would be, before any cell changes.
+    std::vector<std::pair<const CellField*, FieldValue>> values;
+    for (const CellField& f : model::cell_fields()) {
+        const auto it = o.values.find(f.key);
+        if (it == o.values.end()) continue;
+        std::string why;
+        const std::optional<FieldValue> v = f.from_text(it->second, &why);
+        if (!v) fail(f.option_name(), why);
+        if (const std::string problem = f.check(*v); !problem.empty()) fail(f.option_name(), problem);
+        values.emplace_back(&f, *v);
+    }
     for (auto& c : job.cells) {
-        if (o.url) c.url = *o.url;
-        if (o.latency_s) c.latency_s = *o.latency_s;
-        if (o.repeats) c.repeats = *o.repeats;
-        if (o.warmups) c.warmups = *o.warmups;
-        if (o.gil) c.gil = *o.gil;
-        if (o.switch_interval_s) c.switch_interval_s = *o.switch_interval_s;
-        if (o.check_interval) c.check_interval = *o.check_interval;
-        if (o.placement) c.placement = *model::parse_placement(*o.placement);
-        if (o.trace) c.trace = *o.trace;
-        if (o.time_budget_s) c.time_budget_s = *o.time_budget_s;
-        if (o.io_timeout_s) c.io_timeout_s = *o.io_timeout_s;
-        if (o.threads) {
-            c.threads = *o.threads;
+        for (const auto& [f, v] : values)
+            if (!f->applies || f->applies(c)) f->set(c, v);
+        // ---- rules between settings: only --threads can break them
+        if (o.has("threads")) {
             if (c.workload == model::Workload::mixed && c.io_threads >= c.threads)
                 fail("--threads", fmt::format("cell '{}' is mixed with io_threads = {}, so it needs at least {} "
                                               "threads, got {}",
@@ -602,32 +517,16 @@ std::string plan_difference(const std::vector<model::Cell>& before, const std::v
     if (before.size() != now.size())
         return fmt::format("the job now has {} cells, the run had {}", now.size(), before.size());
     for (std::size_t i = 0; i < now.size(); ++i) {
-        const model::Cell& a = before[i];
-        const model::Cell& b = now[i];
-        auto differs = [&](std::string_view what, const auto& was, const auto& is) -> std::string {
-            return fmt::format("cell {} '{}': {} is {}, was {}", i, b.name, what, is, was);
-        };
-        if (a.name != b.name) return differs("name", a.name, b.name);
-        if (a.workload != b.workload) return differs("workload", model::to_string(a.workload), model::to_string(b.workload));
-        if (a.ranks != b.ranks) return differs("ranks", a.ranks, b.ranks);
-        if (a.placement != b.placement)
-            return differs("placement", model::to_string(a.placement), model::to_string(b.placement));
-        if (a.threads != b.threads) return differs("threads", a.threads, b.threads);
-        if (a.io_threads != b.io_threads) return differs("io_threads", a.io_threads, b.io_threads);
-        if (a.work != b.work) return differs("work", a.work, b.work);
-        if (a.scaling != b.scaling) return differs("scaling", model::to_string(a.scaling), model::to_string(b.scaling));
-        if (a.gil != b.gil) return differs("gil", a.gil, b.gil);
-        if (a.switch_interval_s != b.switch_interval_s)
-            return differs("switch_interval", a.switch_interval_s, b.switch_interval_s);
-        if (a.check_interval != b.check_interval) return differs("check_interval", a.check_interval, b.check_interval);
-        if (a.url != b.url) return differs("url", fmt::format("'{}'", a.url), fmt::format("'{}'", b.url));
-        if (a.latency_s != b.latency_s) return differs("latency", a.latency_s, b.latency_s);
-        if (a.keep_alive != b.keep_alive) return differs("keep_alive", a.keep_alive, b.keep_alive);
-        if (a.io_timeout_s != b.io_timeout_s) return differs("io_timeout", a.io_timeout_s, b.io_timeout_s);
-        if (a.repeats != b.repeats) return differs("repeats", a.repeats, b.repeats);
-        if (a.warmups != b.warmups) return differs("warmups", a.warmups, b.warmups);
-        if (a.trace != b.trace) return differs("trace", a.trace, b.trace);
-        if (a.time_budget_s != b.time_budget_s) return differs("time_budget", a.time_budget_s, b.time_budget_s);
+        for (const CellField& f : model::cell_fields()) {
+            const FieldValue was = f.get(before[i]);
+            const FieldValue is = f.get(now[i]);
+            if (was == is) continue;
+            // Text in quotes, so an empty url or a trailing space shows.
+            auto show = [&](const FieldValue& v) {
+                return f.kind == FieldKind::text ? fmt::format("'{}'", f.to_text(v)) : f.to_text(v);
+            };
+            return fmt::format("cell {} '{}': {} is {}, was {}", i, now[i].name, f.key, show(is), show(was));
+        }
     }
     return {};
 }

@@ -2,9 +2,7 @@
 //
 //   [job]       name, description
 //   [defaults]  any cell key, inherited by every cell
-//   [[cell]]    name, workload, ranks, placement, threads, io_threads, work, scaling, gil,
-//               switch_interval, check_interval, url, latency, keep_alive, io_timeout, repeats,
-//               warmups, trace, time_budget, zip
+//   [[cell]]    the cell settings of model::cell_fields() (name, workload, work, ...) and zip
 //
 // Sweeps: a setting given as a list (`ranks = [1, 2, 4]`) makes the cell a sweep. The cell
 // expands to one cell per point of the cartesian product of its lists, the first list in the
@@ -13,6 +11,8 @@
 // name are appended as "-key=value", so every expanded cell has its own name.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,20 +40,15 @@ struct Job {
     bool uses_embedded_server() const;  // an io cell without a url
 };
 
-// Settings from the command line that override every cell (std::nullopt: keep the job's).
+// Settings from the command line that override every cell: cell setting key -> the text as
+// given (--repeats 5: "repeats" -> "5"). apply_overrides reads and checks each one as the job
+// file's value would be (model::cell_fields()), so both take the same values and say the same.
 struct Overrides {
-    std::optional<std::string> url;
-    std::optional<double> latency_s;
-    std::optional<int> repeats;
-    std::optional<int> warmups;
-    std::optional<std::string> gil;
-    std::optional<double> switch_interval_s;
-    std::optional<int> check_interval;
-    std::optional<std::string> placement;  // launch | pack | spread
-    std::optional<bool> trace;
-    std::optional<int> threads;          // e.g. $SLURM_CPUS_PER_TASK
-    std::optional<double> time_budget_s;
-    std::optional<double> io_timeout_s;
+    std::map<std::string, std::string, std::less<>> values;
+
+    // Throws std::invalid_argument for a key that is no cell setting (or is `name`).
+    void set(std::string_view key, std::string text);
+    bool has(std::string_view key) const;
 };
 
 // The most cells one job may expand to: a typo in a sweep should not plan a million runs.

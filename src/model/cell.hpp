@@ -1,7 +1,10 @@
 // One cell of an experiment: everything needed to run it, already validated.
-// Produced by job/ (from TOML), consumed by runner/ and store/.
+// Produced by job/ (from TOML), consumed by runner/ and store/. How each setting is read,
+// checked, overridden, compared, shown and stored is described once, in cell_fields.hpp.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +21,47 @@ enum class Scaling { strong, weak };
 // 1's, ... (one node while it has ranks enough); spread = round-robin over the nodes (a new
 // node for each rank while there are nodes). On one host all three are the same.
 enum class Placement { launch, pack, spread };
+// The GIL a rank's threads share: new = CPython >= 3.2 (switch interval, drop requests, forced
+// switching), old = CPython 2 (release + re-acquire every check_interval ticks), none =
+// free-threaded CPython (no lock).
+enum class GilPolicy { new_gil, old_gil, none };
+
+// The names of an enum's values, in declaration order: the text of job files, options, HDF5
+// and messages. to_string and parse_name below work for any enum listed here.
+template <class E>
+struct enum_names;
+template <>
+struct enum_names<Workload> {
+    static constexpr std::array<std::string_view, 3> names{"cpu", "io", "mixed"};
+};
+template <>
+struct enum_names<Scaling> {
+    static constexpr std::array<std::string_view, 2> names{"strong", "weak"};
+};
+template <>
+struct enum_names<Placement> {
+    static constexpr std::array<std::string_view, 3> names{"launch", "pack", "spread"};
+};
+template <>
+struct enum_names<GilPolicy> {
+    static constexpr std::array<std::string_view, 3> names{"new", "old", "none"};
+};
+
+// Null-terminated (the names are literals), so usable as a C string for HDF5.
+template <class E, class = decltype(enum_names<E>::names)>
+const char* to_string(E value) {
+    const auto i = static_cast<std::size_t>(value);
+    return i < enum_names<E>::names.size() ? enum_names<E>::names[i].data() : "?";
+}
+// The inverse of to_string; nullopt for any other name (there is no fallback value).
+template <class E>
+std::optional<E> parse_name(std::string_view name) {
+    for (std::size_t i = 0; i < enum_names<E>::names.size(); ++i)
+        if (enum_names<E>::names[i] == name) return static_cast<E>(i);
+    return std::nullopt;
+}
+inline std::optional<Placement> parse_placement(std::string_view name) { return parse_name<Placement>(name); }
+inline std::optional<GilPolicy> parse_gil_policy(std::string_view name) { return parse_name<GilPolicy>(name); }
 
 struct Cell {
     int index = 0;                 // position in the job's plan, 0-based
@@ -29,7 +73,7 @@ struct Cell {
     int io_threads = 0;            // mixed only: threads per rank doing requests (the first ones)
     std::int64_t work = 0;         // countdown steps (cpu) or HTTP requests (io, mixed)
     Scaling scaling = Scaling::strong;  // strong: work is the total; weak: work per worker
-    std::string gil = "new";       // GIL policy name: new | old | none
+    GilPolicy gil = GilPolicy::new_gil;
     double switch_interval_s = 0.005;
     int check_interval = 100;      // ticks, old GIL only
     std::string url;               // empty: the node's embedded server
@@ -53,30 +97,6 @@ struct Cell {
         return workload == Workload::io || (workload == Workload::mixed && t < io_threads);
     }
 };
-
-inline const char* to_string(Workload w) {
-    switch (w) {
-        case Workload::cpu: return "cpu";
-        case Workload::io: return "io";
-        case Workload::mixed: return "mixed";
-    }
-    return "?";
-}
-inline const char* to_string(Scaling s) { return s == Scaling::strong ? "strong" : "weak"; }
-inline const char* to_string(Placement p) {
-    switch (p) {
-        case Placement::launch: return "launch";
-        case Placement::pack: return "pack";
-        case Placement::spread: return "spread";
-    }
-    return "?";
-}
-// The inverse of to_string; nullopt for any other name.
-inline std::optional<Placement> parse_placement(std::string_view name) {
-    for (Placement p : {Placement::launch, Placement::pack, Placement::spread})
-        if (name == to_string(p)) return p;
-    return std::nullopt;
-}
 
 // Work of one of the cell's work sharers (numbered rank-major: rank * sharers per rank +
 // thread): strong scaling splits the total as evenly as possible (the first

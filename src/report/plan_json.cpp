@@ -1,39 +1,30 @@
 #include "report/plan_json.hpp"
 
 #include <algorithm>
+#include <string>
+#include <variant>
 
 #include <nlohmann/json.hpp>
+
+#include "model/cell_fields.hpp"
 
 namespace gilbench::report {
 
 namespace {
 
+// The cell's `cells` row as the results file will hold it: "cell", then every setting under
+// its column name in column order (model::cell_fields(), so a new setting appears here by
+// itself), then two derived counts; ordered_json keeps that order.
 nlohmann::ordered_json cell_json(const model::Cell& c) {
-    // In the order of the `cells` table's documentation; ordered_json keeps it.
-    return {
-        {"cell", c.index},
-        {"name", c.name},
-        {"workload", model::to_string(c.workload)},
-        {"gil", c.gil},
-        {"ranks", c.ranks},
-        {"threads", c.threads},
-        {"io_threads", c.io_threads},
-        {"work", c.work},
-        {"scaling", model::to_string(c.scaling)},
-        {"switch_interval_s", c.switch_interval_s},
-        {"check_interval", c.check_interval},
-        {"url", c.url},
-        {"latency_s", c.latency_s},
-        {"keep_alive", c.keep_alive},
-        {"repeats", c.repeats},
-        {"warmups", c.warmups},
-        {"trace", c.trace},
-        {"time_budget_s", c.time_budget_s},
-        {"io_timeout_s", c.io_timeout_s},
-        {"placement", model::to_string(c.placement)},
-        {"workers", c.workers()},
-        {"trials", c.warmups + c.repeats},
-    };
+    nlohmann::ordered_json out;
+    out["cell"] = c.index;
+    for (const model::CellField& f : model::cell_fields()) {
+        const std::string column(f.column);
+        std::visit([&](const auto& v) { out[column] = v; }, f.get(c));
+    }
+    out["workers"] = c.workers();
+    out["trials"] = c.warmups + c.repeats;
+    return out;
 }
 
 }  // namespace

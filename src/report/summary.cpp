@@ -160,7 +160,7 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
         const model::CellSummaryRecord empty{};
         const model::CellSummaryRecord& s = it != by_cell.end() ? *it->second : empty;
         std::string line = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4} {:<6} {:>3}", c.name, name_w,
-                                       model::to_string(c.workload), c.ranks, c.threads, c.gil,
+                                       model::to_string(c.workload), c.ranks, c.threads, model::to_string(c.gil),
                                        model::to_string(c.scaling), s.n);
         if (s.n == 0) {
             line += fmt::format(" {:>9}", s.failed_trials > 0 ? "failed" : "-");

@@ -581,6 +581,32 @@ std::vector<Out> read_rows_with_strings(const h5::table& t, const h5::datatype& 
     return out;
 }
 
+// The cells of a run. Every column is first filled as for a default cell, so the columns an
+// older file lacks (placement, io_timeout_s, ...) read as model::Cell's defaults; the strings
+// HDF5 allocated for the columns it read are handed back whatever happens.
+std::vector<model::Cell> read_cells(const h5::table& t, std::string_view what) {
+    const h5::datatype stored = t.stored_type();
+    const h5::datatype mem = h5::common_members(detail::cell_row_type().get(), stored.get(), what);
+    const std::vector<model::Cell> defaults(t.size());
+    detail::string_arena strings;
+    std::vector<std::byte> rows = detail::to_cell_rows(defaults, strings);
+    t.read(mem.get(), rows.data());
+    auto reclaim = [&] {
+        if (rows.empty()) return;
+        const hsize_t n = t.size();
+        h5::dataspace space(h5::check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", what));
+        (void)H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, rows.data());
+    };
+    try {
+        std::vector<model::Cell> cells = detail::from_cell_rows(rows.data(), t.size());
+        reclaim();
+        return cells;
+    } catch (...) {
+        reclaim();
+        throw;
+    }
+}
+
 }  // namespace
 
 namespace {
@@ -639,8 +665,7 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
             for (const auto& r : rows)
                 if (finished.count({r.cell, r.trial})) stored.workers.push_back(r);
         }
-        stored.cells = read_rows_with_strings<detail::cell_row, model::Cell>(w.cells, detail::cell_row_type(),
-                                                                             "cells row");
+        stored.cells = read_cells(w.cells, "cells row");
         if (w.summary.path().size() > 0)
             stored.summary = read_rows_with_strings<detail::summary_row, model::CellSummaryRecord>(
                 w.summary, detail::summary_row_type(), "summary row");
@@ -699,13 +724,11 @@ const std::string& RunWriter::name() const { return state_->name; }
 std::size_t RunWriter::trials_written() const { return static_cast<std::size_t>(state_->trials.size()); }
 
 void RunWriter::add_cells(const std::vector<model::Cell>& cells) {
-    const std::uint64_t bytes = cells.size() * (sizeof(detail::cell_row) + sizeof(detail::summary_row) + 512);
+    const std::uint64_t bytes = cells.size() * (detail::cell_row_size() + sizeof(detail::summary_row) + 512);
     state_->write("cannot add " + std::to_string(cells.size()) + " cells", bytes, [&] {
         detail::string_arena strings;
-        std::vector<detail::cell_row> rows;
-        rows.reserve(cells.size());
-        for (const auto& c : cells) rows.push_back(detail::to_row(c, strings));
-        state_->cells.append(rows.data(), rows.size());
+        const std::vector<std::byte> rows = detail::to_cell_rows(cells, strings);
+        state_->cells.append(rows.data(), cells.size());
         // One summary row per cell from the start, "pending" until the cell runs. The records
         // outlive the rows: a row's strings point into its record until HDF5 has written it.
         std::vector<model::CellSummaryRecord> records(cells.size());

@@ -1,6 +1,11 @@
 #include "store/rows.hpp"
 
 #include <cstddef>
+#include <cstring>
+#include <stdexcept>
+#include <variant>
+
+#include "model/cell_fields.hpp"
 
 namespace gilbench::store::detail {
 
@@ -9,30 +14,136 @@ namespace gilbench::store::detail {
 #define GILBENCH_MEMBER(type, row, field, h5type) \
     h5::insert_member((type).get(), #field, offsetof(row, field), (h5type))
 
+namespace {
+
+struct cell_layout {
+    std::size_t size = 0;
+    std::size_t index_offset = 0;       // column "cell"
+    std::vector<std::size_t> offsets;   // one per model::cell_fields() entry
+};
+
+std::size_t column_size(model::ColumnType t) {
+    switch (t) {
+        case model::ColumnType::int32: return sizeof(std::int32_t);
+        case model::ColumnType::int64: return sizeof(std::int64_t);
+        case model::ColumnType::float64: return sizeof(double);
+        case model::ColumnType::uint8: return sizeof(std::uint8_t);
+        case model::ColumnType::text: return sizeof(const char*);
+    }
+    return 0;
+}
+
+std::size_t aligned(std::size_t offset, std::size_t alignment) { return (offset + alignment - 1) / alignment * alignment; }
+
+// Laid out as a C struct of the same members would be (each member at its natural alignment).
+const cell_layout& layout() {
+    static const cell_layout l = [] {
+        cell_layout out;
+        out.index_offset = 0;
+        std::size_t at = sizeof(std::int32_t);
+        for (const model::CellField& f : model::cell_fields()) {
+            const std::size_t size = column_size(f.column_type);
+            at = aligned(at, size);
+            out.offsets.push_back(at);
+            at += size;
+        }
+        out.size = aligned(at, alignof(std::max_align_t) < 8 ? alignof(std::max_align_t) : 8);
+        return out;
+    }();
+    return l;
+}
+
+template <class T>
+void put(std::byte* at, T v) {
+    std::memcpy(at, &v, sizeof v);
+}
+template <class T>
+T take(const std::byte* at) {
+    T v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+}
+
+}  // namespace
+
+std::size_t cell_row_size() { return layout().size; }
+
 h5::datatype cell_row_type() {
-    h5::datatype t = h5::create_compound(sizeof(cell_row), "cells row");
+    const cell_layout& l = layout();
+    h5::datatype t = h5::create_compound(l.size, "cells row");
     const h5::datatype str = h5::vlen_utf8_string();
-    GILBENCH_MEMBER(t, cell_row, cell, H5T_NATIVE_INT32);
-    GILBENCH_MEMBER(t, cell_row, name, str.get());
-    GILBENCH_MEMBER(t, cell_row, workload, str.get());
-    GILBENCH_MEMBER(t, cell_row, gil, str.get());
-    GILBENCH_MEMBER(t, cell_row, ranks, H5T_NATIVE_INT32);
-    GILBENCH_MEMBER(t, cell_row, threads, H5T_NATIVE_INT32);
-    GILBENCH_MEMBER(t, cell_row, io_threads, H5T_NATIVE_INT32);
-    GILBENCH_MEMBER(t, cell_row, work, H5T_NATIVE_INT64);
-    GILBENCH_MEMBER(t, cell_row, scaling, str.get());
-    GILBENCH_MEMBER(t, cell_row, switch_interval_s, H5T_NATIVE_DOUBLE);
-    GILBENCH_MEMBER(t, cell_row, check_interval, H5T_NATIVE_INT32);
-    GILBENCH_MEMBER(t, cell_row, url, str.get());
-    GILBENCH_MEMBER(t, cell_row, latency_s, H5T_NATIVE_DOUBLE);
-    GILBENCH_MEMBER(t, cell_row, keep_alive, H5T_NATIVE_UINT8);
-    GILBENCH_MEMBER(t, cell_row, repeats, H5T_NATIVE_INT32);
-    GILBENCH_MEMBER(t, cell_row, warmups, H5T_NATIVE_INT32);
-    GILBENCH_MEMBER(t, cell_row, trace, H5T_NATIVE_UINT8);
-    GILBENCH_MEMBER(t, cell_row, time_budget_s, H5T_NATIVE_DOUBLE);
-    GILBENCH_MEMBER(t, cell_row, placement, str.get());
-    GILBENCH_MEMBER(t, cell_row, io_timeout_s, H5T_NATIVE_DOUBLE);
+    h5::insert_member(t.get(), "cell", l.index_offset, H5T_NATIVE_INT32);
+    const auto fields = model::cell_fields();
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        hid_t type = str.get();
+        switch (fields[i].column_type) {
+            case model::ColumnType::int32: type = H5T_NATIVE_INT32; break;
+            case model::ColumnType::int64: type = H5T_NATIVE_INT64; break;
+            case model::ColumnType::float64: type = H5T_NATIVE_DOUBLE; break;
+            case model::ColumnType::uint8: type = H5T_NATIVE_UINT8; break;
+            case model::ColumnType::text: break;
+        }
+        const std::string column(fields[i].column);
+        h5::insert_member(t.get(), column.c_str(), l.offsets[i], type);
+    }
     return t;
+}
+
+std::vector<std::byte> to_cell_rows(const std::vector<model::Cell>& cells, string_arena& strings) {
+    const cell_layout& l = layout();
+    const auto fields = model::cell_fields();
+    std::vector<std::byte> rows(cells.size() * l.size);
+    for (std::size_t r = 0; r < cells.size(); ++r) {
+        std::byte* row = rows.data() + r * l.size;
+        put<std::int32_t>(row + l.index_offset, cells[r].index);
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            const model::FieldValue v = fields[i].get(cells[r]);
+            std::byte* at = row + l.offsets[i];
+            switch (fields[i].column_type) {
+                case model::ColumnType::int32: put(at, static_cast<std::int32_t>(std::get<std::int64_t>(v))); break;
+                case model::ColumnType::int64: put(at, std::get<std::int64_t>(v)); break;
+                case model::ColumnType::float64: put(at, std::get<double>(v)); break;
+                case model::ColumnType::uint8: put(at, static_cast<std::uint8_t>(std::get<bool>(v) ? 1 : 0)); break;
+                case model::ColumnType::text: put(at, strings.keep(std::get<std::string>(v))); break;
+            }
+        }
+    }
+    return rows;
+}
+
+std::vector<model::Cell> from_cell_rows(const std::byte* rows, std::size_t n) {
+    const cell_layout& l = layout();
+    const auto fields = model::cell_fields();
+    std::vector<model::Cell> cells(n);
+    for (std::size_t r = 0; r < n; ++r) {
+        const std::byte* row = rows + r * l.size;
+        model::Cell& c = cells[r];
+        c.index = take<std::int32_t>(row + l.index_offset);
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            const model::CellField& f = fields[i];
+            const std::byte* at = row + l.offsets[i];
+            model::FieldValue v;
+            switch (f.column_type) {
+                case model::ColumnType::int32: v = std::int64_t{take<std::int32_t>(at)}; break;
+                case model::ColumnType::int64: v = take<std::int64_t>(at); break;
+                case model::ColumnType::float64: v = take<double>(at); break;
+                case model::ColumnType::uint8: v = take<std::uint8_t>(at) != 0; break;
+                case model::ColumnType::text: {
+                    const char* s = take<const char*>(at);
+                    v = std::string(s != nullptr ? s : "");
+                    break;
+                }
+            }
+            // Choices are checked (no name maps silently to another value); ranges and text are
+            // stored as they were accepted, by this writer or an older one.
+            if (f.kind == model::FieldKind::choice)
+                if (const std::string problem = f.check(v); !problem.empty())
+                    throw std::runtime_error("cells row " + std::to_string(r) + ", column '" + std::string(f.column) +
+                                             "': " + problem + "; the file was not written by this gilbench/1 writer");
+            f.set(c, v);
+        }
+    }
+    return cells;
 }
 
 h5::datatype summary_row_type() {
@@ -179,29 +290,9 @@ const char* string_arena::utf8(const std::string& s) {
     return copies_.emplace_back(to_valid_utf8(s)).c_str();
 }
 
-cell_row to_row(const model::Cell& c, string_arena& strings) {
-    return cell_row{
-        .cell = c.index,
-        .name = strings.utf8(c.name),
-        .workload = model::to_string(c.workload),
-        .gil = strings.utf8(c.gil),
-        .ranks = c.ranks,
-        .threads = c.threads,
-        .io_threads = c.io_threads,
-        .work = c.work,
-        .scaling = model::to_string(c.scaling),
-        .switch_interval_s = c.switch_interval_s,
-        .check_interval = c.check_interval,
-        .url = strings.utf8(c.url),
-        .latency_s = c.latency_s,
-        .keep_alive = static_cast<std::uint8_t>(c.keep_alive ? 1 : 0),
-        .repeats = c.repeats,
-        .warmups = c.warmups,
-        .trace = static_cast<std::uint8_t>(c.trace ? 1 : 0),
-        .time_budget_s = c.time_budget_s,
-        .placement = model::to_string(c.placement),
-        .io_timeout_s = c.io_timeout_s,
-    };
+const char* string_arena::keep(std::string s) {
+    if (!is_valid_utf8(s)) s = to_valid_utf8(s);
+    return copies_.emplace_back(std::move(s)).c_str();
 }
 
 summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings) {
@@ -228,36 +319,6 @@ summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings) {
 namespace {
 std::string text_of(const char* s) { return s != nullptr ? s : ""; }
 }  // namespace
-
-model::Cell from_row(const cell_row& r) {
-    model::Cell c;
-    c.index = r.cell;
-    c.name = text_of(r.name);
-    const std::string workload = text_of(r.workload);
-    c.workload = workload == "io" ? model::Workload::io
-                 : workload == "mixed" ? model::Workload::mixed
-                                       : model::Workload::cpu;
-    c.gil = text_of(r.gil);
-    c.ranks = r.ranks;
-    c.threads = r.threads;
-    c.io_threads = r.io_threads;
-    c.work = r.work;
-    c.scaling = text_of(r.scaling) == "weak" ? model::Scaling::weak : model::Scaling::strong;
-    c.switch_interval_s = r.switch_interval_s;
-    c.check_interval = r.check_interval;
-    c.url = text_of(r.url);
-    c.latency_s = r.latency_s;
-    c.keep_alive = r.keep_alive != 0;
-    c.repeats = r.repeats;
-    c.warmups = r.warmups;
-    c.trace = r.trace != 0;
-    c.time_budget_s = r.time_budget_s;
-    // Files from before `placement` read it as null: those runs used the launch order.
-    c.placement = model::parse_placement(text_of(r.placement)).value_or(model::Placement::launch);
-    // Files from before `io_timeout_s` read it as 0 (never valid): theirs was the default.
-    c.io_timeout_s = r.io_timeout_s > 0 ? r.io_timeout_s : model::Cell{}.io_timeout_s;
-    return c;
-}
 
 model::CellSummaryRecord from_row(const summary_row& r) {
     return model::CellSummaryRecord{

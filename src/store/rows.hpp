@@ -7,6 +7,8 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <cstddef>
 
 #include "model/cell.hpp"
 #include "model/records.hpp"
@@ -14,30 +16,12 @@
 
 namespace gilbench::store::detail {
 
-// Strings are const char* because that is how HDF5 takes variable-length strings; they point
-// into the model structs or into a string_arena, both alive until the write returns.
-struct cell_row {
-    std::int32_t cell;
-    const char* name;
-    const char* workload;
-    const char* gil;
-    std::int32_t ranks;
-    std::int32_t threads;
-    std::int32_t io_threads;
-    std::int64_t work;
-    const char* scaling;
-    double switch_interval_s;
-    std::int32_t check_interval;
-    const char* url;
-    double latency_s;
-    std::uint8_t keep_alive;
-    std::int32_t repeats;
-    std::int32_t warmups;
-    std::uint8_t trace;
-    double time_budget_s;
-    const char* placement;
-    double io_timeout_s;
-};
+// The cells table has no struct: its row is column "cell" (model::Cell::index), then one
+// column per model::cell_fields() entry, in that order, laid out at run time (cell_row_size
+// bytes, the offsets of cell_row_type). Strings in it are const char*, as HDF5 takes
+// variable-length strings, pointing into the cells or a string_arena.
+h5::datatype cell_row_type();
+std::size_t cell_row_size();
 
 struct trial_row {
     std::int32_t cell;
@@ -95,17 +79,25 @@ std::string to_valid_utf8(std::string_view s);
 class string_arena {
 public:
     const char* utf8(const std::string& s);
+    // A copy of `s` (repaired if need be) that lives as long as the arena: for text that
+    // exists only as a temporary (a cell field's value).
+    const char* keep(std::string s);
 
 private:
     std::deque<std::string> copies_;  // deque: growing never moves earlier copies
 };
 
-cell_row to_row(const model::Cell& c, string_arena& strings);
+// cell_row_size() bytes per cell; the strings point into `cells` and `strings`, both of which
+// must outlive the rows.
+std::vector<std::byte> to_cell_rows(const std::vector<model::Cell>& cells, string_arena& strings);
 trial_row to_row(const model::TrialRecord& t);
 trace_row to_row(const model::TraceRecord& t, string_arena& strings);
 summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings);
 // Back from rows read out of a file (strings copied; the caller reclaims the row's).
-model::Cell from_row(const cell_row& r);
+// Cells from `n` rows read out of a file. Columns an older file lacks must hold what
+// to_cell_rows wrote for default cells (so they read as model::Cell's defaults); a value the
+// schema does not allow (a gil name no writer writes) throws, naming the row and the column.
+std::vector<model::Cell> from_cell_rows(const std::byte* rows, std::size_t n);
 model::CellSummaryRecord from_row(const summary_row& r);
 model::TrialRecord from_row(const trial_row& r);
 

@@ -38,7 +38,7 @@ TEST(Job, SeedJobFileParsesToSixCells) {
     EXPECT_EQ(c.workload, Workload::cpu);
     EXPECT_EQ(c.work, 50'000'000);
     EXPECT_EQ(c.threads, 2);
-    EXPECT_EQ(c.gil, "new");
+    EXPECT_EQ(c.gil, gilbench::model::GilPolicy::new_gil);
     EXPECT_DOUBLE_EQ(c.switch_interval_s, 0.005);
     EXPECT_DOUBLE_EQ(job.cells[4].latency_s, 0.1);
     EXPECT_EQ(job.cells[4].workload, Workload::io);
@@ -63,7 +63,7 @@ scaling = "weak"
     ASSERT_EQ(job.cells.size(), 2u);
     EXPECT_EQ(job.cells[0].repeats, 7);
     EXPECT_DOUBLE_EQ(job.cells[0].latency_s, 1.0);  // an integer is accepted as seconds
-    EXPECT_EQ(job.cells[0].gil, "old");
+    EXPECT_EQ(job.cells[0].gil, gilbench::model::GilPolicy::old_gil);
     EXPECT_EQ(job.cells[0].name, "cell-0");
     EXPECT_EQ(job.cells[1].repeats, 2);
     EXPECT_EQ(job.cells[1].scaling, Scaling::weak);
@@ -164,7 +164,7 @@ TEST(Job, ControlCharactersAreRefusedWhereverTextIsStored) {
     // A NUL in --url would reach the HTTP request line.
     gj::Job job = gj::parse_job("[[cell]]\nworkload='io'\nwork=2\n");
     gj::Overrides o;
-    o.url = std::string("http://127.0.0.1/\0x", 19);
+    o.set("url", std::string("http://127.0.0.1/\0x", 19));
     try {
         gj::apply_overrides(job, o);
         ADD_FAILURE() << "--url with a NUL was accepted";
@@ -178,8 +178,8 @@ TEST(Job, ControlCharactersAreRefusedWhereverTextIsStored) {
 TEST(Job, OverridesApplyToEveryCellAndAreChecked) {
     gj::Job job = gj::parse_job("[[cell]]\nworkload='io'\nwork=2\n[[cell]]\nworkload='cpu'\nwork=2\n");
     gj::Overrides o;
-    o.url = "http://127.0.0.1:1/";
-    o.repeats = 5;
+    o.set("url", "http://127.0.0.1:1/");
+    o.set("repeats", "5");
     gj::apply_overrides(job, o);
     for (const auto& c : job.cells) {
         EXPECT_EQ(c.url, "http://127.0.0.1:1/");
@@ -187,19 +187,19 @@ TEST(Job, OverridesApplyToEveryCellAndAreChecked) {
     }
     EXPECT_FALSE(job.uses_embedded_server());
     gj::Overrides bad;
-    bad.url = "file:///etc/passwd";
+    bad.set("url", "file:///etc/passwd");
     EXPECT_THROW(gj::apply_overrides(job, bad), gj::JobError);
     gj::Overrides bad_gil;
-    bad_gil.gil = "fast";
+    bad_gil.set("gil", "fast");
     EXPECT_THROW(gj::apply_overrides(job, bad_gil), gj::JobError);
     gj::Overrides old;
-    old.check_interval = 7;
-    old.placement = "spread";
+    old.set("check_interval", "7");
+    old.set("placement", "spread");
     gj::apply_overrides(job, old);
     EXPECT_EQ(job.cells[1].check_interval, 7);
     EXPECT_EQ(job.cells[1].placement, gilbench::model::Placement::spread);
     gj::Overrides bad_place;
-    bad_place.placement = "scatter";
+    bad_place.set("placement", "scatter");
     try {
         gj::apply_overrides(job, bad_place);
         ADD_FAILURE() << "--placement scatter was accepted";
@@ -209,7 +209,7 @@ TEST(Job, OverridesApplyToEveryCellAndAreChecked) {
             << e.what();
     }
     gj::Overrides bad_ticks;
-    bad_ticks.check_interval = 0;
+    bad_ticks.set("check_interval", "0");
     EXPECT_THROW(gj::apply_overrides(job, bad_ticks), gj::JobError);
 }
 
@@ -355,7 +355,7 @@ TEST(Job, TimeBudgetIsReadAndOverridden) {
     EXPECT_DOUBLE_EQ(job.cells[0].time_budget_s, 1.5);
     EXPECT_DOUBLE_EQ(job.cells[1].time_budget_s, 0.0);
     gj::Overrides o;
-    o.time_budget_s = 3;
+    o.set("time_budget", "3");
     gj::apply_overrides(job, o);
     EXPECT_DOUBLE_EQ(job.cells[1].time_budget_s, 3.0);
 }
@@ -374,11 +374,11 @@ TEST(Job, IoTimeoutIsReadCheckedAndOverridden) {
     EXPECT_NE(gj::plan_difference(job.cells, changed).find("io_timeout is 5, was 30"), std::string::npos)
         << gj::plan_difference(job.cells, changed);
     gj::Overrides o;
-    o.io_timeout_s = 7;
+    o.set("io_timeout", "7");
     gj::apply_overrides(job, o);
     EXPECT_DOUBLE_EQ(job.cells[0].io_timeout_s, 7.0);
     EXPECT_DOUBLE_EQ(job.cells[1].io_timeout_s, 7.0);
-    o.io_timeout_s = 0;
+    o.set("io_timeout", "0");
     EXPECT_THROW(gj::apply_overrides(job, o), gj::JobError);
 }
 
@@ -386,11 +386,11 @@ TEST(Job, ThreadsOverrideSetsEveryCellAndIsChecked) {
     gj::Job job = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=100\nthreads=[1,2]\n"
                                 "[[cell]]\nname='m'\nworkload='mixed'\nwork=4\nthreads=3\nio_threads=2\n");
     gj::Overrides o;
-    o.threads = 4;
+    o.set("threads", "4");
     gj::Job wide = job;
     gj::apply_overrides(wide, o);
     for (const auto& c : wide.cells) EXPECT_EQ(c.threads, 4);
-    o.threads = 2;  // the mixed cell needs io_threads + 1 = 3
+    o.set("threads", "2");  // the mixed cell needs io_threads + 1 = 3
     try {
         gj::apply_overrides(job, o);
         FAIL() << "expected JobError";
@@ -401,7 +401,7 @@ TEST(Job, ThreadsOverrideSetsEveryCellAndIsChecked) {
             << e.what();
     }
     gj::Job tiny = gj::parse_job("[[cell]]\nname='t'\nworkload='cpu'\nwork=2\n");
-    o.threads = 3;
+    o.set("threads", "3");
     EXPECT_THROW(gj::apply_overrides(tiny, o), gj::JobError);  // 2 steps for 3 workers
 }
 

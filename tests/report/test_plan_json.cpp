@@ -1,9 +1,13 @@
+#include "model/cell_fields.hpp"
 #include "report/plan_json.hpp"
 
 #include <set>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 namespace gilbench::report {
@@ -38,19 +42,18 @@ TEST(PlanJson, JobFieldsAndTotals) {
     EXPECT_EQ(doc["cells"][0]["workers"], 2);
 }
 
-// The keys are the `cells` table's columns (docs/hdf5-schema.md) plus workers and trials: a
-// new cell field must be added here and there together.
-TEST(PlanJson, CellKeysAreTheCellsColumns) {
+// The keys are the `cells` table's columns in their order (the field table, which also lays
+// out the HDF5 rows) plus workers and trials: a new cell setting appears without a change here.
+TEST(PlanJson, CellKeysAreTheCellsColumnsInOrder) {
     const json doc = json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}));
-    std::set<std::string> keys;
-    for (const auto& [k, v] : doc["cells"][0].items()) keys.insert(k);
-    const std::set<std::string> expected = {
-        "cell",           "name",       "workload",      "gil",          "ranks",
-        "threads",        "io_threads", "work",          "scaling",      "switch_interval_s",
-        "check_interval", "url",        "latency_s",     "keep_alive",   "repeats",
-        "warmups",        "trace",      "time_budget_s", "io_timeout_s", "placement",
-        "workers",        "trials"};
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : doc["cells"][0].items()) keys.push_back(k);
+    std::vector<std::string> expected = {"cell"};
+    for (const auto& f : model::cell_fields()) expected.emplace_back(f.column);
+    expected.insert(expected.end(), {"workers", "trials"});
     EXPECT_EQ(keys, expected);
+    for (const char* column : {"name", "gil", "switch_interval_s", "io_timeout_s", "placement"})
+        EXPECT_NE(std::find(keys.begin(), keys.end(), column), keys.end()) << column;
 }
 
 TEST(PlanJson, ValuesKeepTheirTypes) {
@@ -60,7 +63,7 @@ TEST(PlanJson, ValuesKeepTheirTypes) {
     c.work = 5'000'000'000;  // beyond 32 bits
     c.scaling = model::Scaling::weak;
     c.placement = model::Placement::spread;
-    c.gil = "old";
+    c.gil = model::GilPolicy::old_gil;
     c.check_interval = 50;
     c.switch_interval_s = 0.0002;
     c.latency_s = 0.1;

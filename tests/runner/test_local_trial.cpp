@@ -144,7 +144,7 @@ TEST(LocalTrial, TraceEventsPastTheCapacityAreCountedPerWorker) {
     // One thread under the old GIL: it drops and re-takes every check_interval ticks, so the
     // number of events is the same on every run; a capacity of 4 keeps 4 and counts the rest.
     Cell cell = make_cell(Workload::cpu, 1, 200000);
-    cell.gil = "old";
+    cell.gil = gilbench::model::GilPolicy::old_gil;
     cell.check_interval = 100;
     const auto full = run_local_trial(cell, {}, [] {});
     ASSERT_EQ(full.workers.size(), 1u);

@@ -18,6 +18,8 @@
 #include <string>
 
 #include "h5_read.hpp"
+#include "model/cell_fields.hpp"
+#include "model/field_samples.hpp"
 #include "store/rows.hpp"
 
 namespace gilbench::store {
@@ -69,7 +71,7 @@ model::Cell make_cell(int index, std::string name) {
     c.threads = 2 + index;
     c.work = 50'000'000LL * (index + 1);
     c.scaling = index % 2 == 0 ? model::Scaling::strong : model::Scaling::weak;
-    c.gil = index % 3 == 0 ? "new" : "old";
+    c.gil = index % 3 == 0 ? model::GilPolicy::new_gil : model::GilPolicy::old_gil;
     c.switch_interval_s = 0.005 * (index + 1);
     c.check_interval = 100 + index;
     c.url = index == 1 ? "http://127.0.0.1:8080/n" : "";
@@ -327,7 +329,7 @@ TEST_F(ResultsFileTest, CellsRoundTripOverSeveralAppends) {
         EXPECT_EQ(cell[i], c.index);
         EXPECT_EQ(name[i], c.name);
         EXPECT_EQ(workload[i], model::to_string(c.workload));
-        EXPECT_EQ(gil[i], c.gil);
+        EXPECT_EQ(gil[i], model::to_string(c.gil));
         EXPECT_EQ(ranks[i], c.ranks);
         EXPECT_EQ(threads[i], c.threads);
         EXPECT_EQ(work[i], c.work);
@@ -1217,4 +1219,115 @@ TEST_F(ResultsFileTest, OverwriteLeavesOtherFilesAlone) {
 }
 
 }  // namespace
+}  // namespace gilbench::store
+
+// ---- the cells table from the field table (model::cell_fields()) ---------------------------
+
+namespace gilbench::store {
+namespace {
+
+// As an older gilbench/1 writer stored cells: a few columns only, and a gil name of its choice.
+void replace_cells_with_old_table(const std::string& path, const char* gil) {
+    struct old_cell_row {
+        std::int32_t cell;
+        const char* name;
+        const char* workload;
+        const char* gil;
+        std::int32_t ranks;
+        std::int64_t work;
+    };
+    h5::file f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    h5::group g(H5Gopen2(f.get(), "/runs/run-000", H5P_DEFAULT));
+    ASSERT_GE(H5Ldelete(g.get(), "cells", H5P_DEFAULT), 0);
+    h5::datatype type = h5::create_compound(sizeof(old_cell_row), "old cells row");
+    const h5::datatype str = h5::vlen_utf8_string();
+    h5::insert_member(type.get(), "cell", offsetof(old_cell_row, cell), H5T_NATIVE_INT32);
+    h5::insert_member(type.get(), "name", offsetof(old_cell_row, name), str.get());
+    h5::insert_member(type.get(), "workload", offsetof(old_cell_row, workload), str.get());
+    h5::insert_member(type.get(), "gil", offsetof(old_cell_row, gil), str.get());
+    h5::insert_member(type.get(), "ranks", offsetof(old_cell_row, ranks), H5T_NATIVE_INT32);
+    h5::insert_member(type.get(), "work", offsetof(old_cell_row, work), H5T_NATIVE_INT64);
+    h5::table cells(g.get(), "cells", "cells", std::move(type), 16);
+    const old_cell_row row{0, "old", "io", gil, 2, 40};
+    cells.append(&row, 1);
+}
+
+}  // namespace
+
+TEST_F(ResultsFileTest, EveryCellFieldRoundTripsThroughTheCellsTable) {
+    // Cell 0 at the defaults, cell 1 with every field changed.
+    std::vector<model::Cell> cells(2);
+    cells[0].name = "defaults";
+    cells[1].index = 1;
+    for (const model::CellField& f : model::cell_fields()) f.set(cells[1], gilbench::test::other_than(f, f.get(cells[1])));
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells(cells);
+    }
+    const StoredRun stored = ResultsFile::open_or_create(path_, sample_file_info()).read_run("run-000");
+    ASSERT_EQ(stored.cells.size(), 2u);
+    for (const model::CellField& f : model::cell_fields()) {
+        SCOPED_TRACE(std::string(f.key));
+        EXPECT_NE(f.get(cells[0]), f.get(cells[1]));
+        for (std::size_t i = 0; i < cells.size(); ++i) EXPECT_EQ(f.get(stored.cells[i]), f.get(cells[i])) << i;
+    }
+    EXPECT_EQ(stored.cells[1].index, 1);
+    // Each column has the type its field says.
+    h5::file f = open_ro(path_);
+    h5::dataset ds = open_dataset(f.get(), "/runs/run-000/cells");
+    for (const model::CellField& field : model::cell_fields()) {
+        SCOPED_TRACE(std::string(field.column));
+        h5::datatype t = field_type(ds.get(), std::string(field.column).c_str());
+        switch (field.column_type) {
+            case model::ColumnType::int32: EXPECT_EQ(H5Tget_size(t.get()), 4u); break;
+            case model::ColumnType::int64: EXPECT_EQ(H5Tget_size(t.get()), 8u); break;
+            case model::ColumnType::float64: EXPECT_EQ(H5Tget_class(t.get()), H5T_FLOAT); break;
+            case model::ColumnType::uint8: EXPECT_EQ(H5Tget_size(t.get()), 1u); break;
+            case model::ColumnType::text: EXPECT_GT(H5Tis_variable_str(t.get()), 0); break;
+        }
+    }
+}
+
+TEST_F(ResultsFileTest, CellsOfAnOlderWriterReadWithTheDefaults) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({make_cell(0, "a")});
+    }
+    replace_cells_with_old_table(path_, "old");
+    const StoredRun stored = ResultsFile::open_or_create(path_, sample_file_info()).read_run("run-000");
+    ASSERT_EQ(stored.cells.size(), 1u);
+    const model::Cell& c = stored.cells[0];
+    EXPECT_EQ(c.name, "old");
+    EXPECT_EQ(c.workload, model::Workload::io);
+    EXPECT_EQ(c.gil, model::GilPolicy::old_gil);
+    EXPECT_EQ(c.ranks, 2);
+    EXPECT_EQ(c.work, 40);
+    // Every column the old file lacks reads as model::Cell's default.
+    const model::Cell defaults;
+    for (const char* key : {"threads", "io_threads", "placement", "io_timeout", "switch_interval", "check_interval",
+                            "url", "latency", "keep_alive", "repeats", "warmups", "trace", "time_budget", "scaling"}) {
+        const model::CellField& f = *model::find_cell_field(key);
+        EXPECT_EQ(f.get(c), f.get(defaults)) << key;
+    }
+}
+
+TEST_F(ResultsFileTest, AGilNameNoWriterWritesIsRefusedNotReadAsNew) {
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({make_cell(0, "a")});
+    }
+    replace_cells_with_old_table(path_, "fast");
+    ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+    try {
+        file.read_run("run-000");
+        ADD_FAILURE() << "a cell with gil 'fast' was read";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("column 'gil': 'fast' is not one of: new, old, none"), std::string::npos)
+            << e.what();
+    }
+}
+
 }  // namespace gilbench::store
