@@ -74,8 +74,11 @@ TEST(CellOptions, EveryOverridableFieldIsAnOptionOfRunAndPlan) {
         std::vector<const char*> argv;
         for (const auto& a : args) argv.push_back(a.c_str());
         app.parse(static_cast<int>(argv.size()), argv.data());
-        for (const gm::CellField& f : gm::cell_fields())
-            if (f.option) EXPECT_TRUE(o.has(f.key)) << f.key;
+        for (const gm::CellField& f : gm::cell_fields()) {
+            if (f.option) {
+                EXPECT_TRUE(o.has(f.key)) << f.key;
+            }
+        }
         EXPECT_EQ(o.values.at("repeats"), gm::find_cell_field("repeats")->to_text(gilbench::test::sample(*gm::find_cell_field("repeats"))));
     }
 }

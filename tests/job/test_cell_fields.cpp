@@ -49,11 +49,18 @@ TEST(CellFields, KeysAndColumnsAreUniqueAndDefaultsAreAllowed) {
         EXPECT_FALSE(f.help.empty());
         EXPECT_EQ(gm::find_cell_field(f.key), &f);
         // The default a job file gets must pass the job file's own check.
-        if (!f.required)
+        if (!f.required) {
             EXPECT_EQ(f.check(f.applies ? gm::FieldValue{f.applies_default} : f.default_value()), "");
-        if (f.kind == gm::FieldKind::integer || f.kind == gm::FieldKind::number) EXPECT_LT(f.min, f.max);
-        if (f.kind == gm::FieldKind::choice) EXPECT_GE(f.choices.size(), 2u);
-        if (f.option) EXPECT_TRUE(options.insert(f.option_name()).second);
+        }
+        if (f.kind == gm::FieldKind::integer || f.kind == gm::FieldKind::number) {
+            EXPECT_LT(f.min, f.max);
+        }
+        if (f.kind == gm::FieldKind::choice) {
+            EXPECT_GE(f.choices.size(), 2u);
+        }
+        if (f.option) {
+            EXPECT_TRUE(options.insert(f.option_name()).second);
+        }
     }
     EXPECT_EQ(gm::find_cell_field("zip"), nullptr);
     EXPECT_EQ(gm::find_cell_field("nope"), nullptr);

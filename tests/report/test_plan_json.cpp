@@ -1,13 +1,12 @@
 #include "model/cell_fields.hpp"
 #include "report/plan_json.hpp"
 
+#include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
-
-#include <algorithm>
-#include <vector>
 #include <nlohmann/json.hpp>
 
 namespace gilbench::report {
