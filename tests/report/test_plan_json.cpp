@@ -44,7 +44,8 @@ TEST(PlanJson, JobFieldsAndTotals) {
 // The keys are the `cells` table's columns in their order (the field table, which also lays
 // out the HDF5 rows) plus workers and trials: a new cell setting appears without a change here.
 TEST(PlanJson, CellKeysAreTheCellsColumnsInOrder) {
-    const json doc = json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}));
+    // ordered_json: the document's own key order (json would sort the keys).
+    const auto doc = nlohmann::ordered_json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}));
     std::vector<std::string> keys;
     for (const auto& [k, v] : doc["cells"][0].items()) keys.push_back(k);
     std::vector<std::string> expected = {"cell"};
