@@ -1,26 +1,15 @@
 #include "cli/provenance.hpp"
 
-#include <chrono>
 #include <cstdlib>
-#include <ctime>
 
 #include <fmt/format.h>
 #include <mpi.h>
 
 #include "http/client.hpp"
 #include "runner/host_info.hpp"
+#include "store/utc_now.hpp"
 
 namespace gilbench::cli {
-
-std::string utc_now_iso8601() {
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::string mpi_library_version() {
     char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {};
@@ -45,7 +34,7 @@ store::FileInfo file_info(const std::string& command_line) {
     store::FileInfo info;
     info.gilbench_version = GILBENCH_VERSION;
     info.git_sha = GILBENCH_GIT_SHA;
-    info.created_utc = utc_now_iso8601();
+    info.created_utc = store::utc_now();
     info.command_line = command_line;
     info.mpi_library = mpi_library_version();
     info.curl_version = http::curl_version();
@@ -58,7 +47,7 @@ store::RunInfo run_info(const job::Job& job, const runner::Topology& topology, i
     info.job = job.text;
     info.job_path = job.path;
     info.job_name = job.name;
-    info.started_utc = utc_now_iso8601();
+    info.started_utc = store::utc_now();
     info.ranks = world_size;
     info.nodes = static_cast<int>(topology.hosts.size());
     info.hosts = topology.hosts;

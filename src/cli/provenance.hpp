@@ -9,7 +9,6 @@
 
 namespace gilbench::cli {
 
-std::string utc_now_iso8601();
 std::string mpi_library_version();  // first line of MPI_Get_library_version
 std::string compiler_version();
 store::FileInfo file_info(const std::string& command_line);

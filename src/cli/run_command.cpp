@@ -37,6 +37,7 @@
 #include "runner/interrupt.hpp"
 #include "runner/runner.hpp"
 #include "store/results_file.hpp"
+#include "store/utc_now.hpp"
 
 namespace gilbench::cli {
 namespace {
@@ -701,7 +702,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         try {
             std::vector<int> node_map;
             if (target.stored) {
-                writer.emplace(target.file->resume_run(target.resume_name, utc_now_iso8601()));
+                writer.emplace(target.file->resume_run(target.resume_name, store::utc_now()));
                 const auto hosts = merge_hosts(target.stored->hosts, topo.hosts, node_map);
                 if (hosts != target.stored->hosts) writer->set_hosts(hosts);
                 host_total = hosts.size();

@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "http/delay_url.hpp"
 #include "http/server.hpp"
-#include "workloads/workload.hpp"
 
 namespace gilbench::cli {
 namespace {
@@ -78,7 +78,7 @@ int run_serve(const ServeOptions& options) {
         return 1;
     }
     // The URL is the only stdout line, flushed at once: a script reads it to find the port.
-    fmt::print("{}\n", workloads::embedded_url(server->base_url(), options.latency_s));
+    fmt::print("{}\n", http::delay_url(server->base_url(), options.latency_s));
     std::fflush(stdout);
     const int sig = wait_for_stop(set, options.max_seconds);
     server->stop();

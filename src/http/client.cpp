@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -303,15 +304,32 @@ namespace {
 
 constexpr int k_max_redirects = 10;  // as CURLOPT_MAXREDIRS for https
 
-// Location (absolute or a path) against the URL it came from.
-std::string resolve_location(const std::string& base, const std::string& location) {
-    if (location.find("://") != std::string::npos) return location;
-    const auto scheme_end = base.find("://");
-    const auto path_start = base.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    const std::string origin = base.substr(0, path_start);
-    if (!location.empty() && location[0] == '/') return origin + location;
-    const std::string dir = path_start == std::string::npos ? "/" : base.substr(path_start, base.rfind('/') - path_start + 1);
-    return origin + dir + location;
+struct url_deleter {
+    void operator()(CURLU* u) const noexcept { curl_url_cleanup(u); }
+};
+
+// Location (absolute, or any relative reference: "/p", "p", "../p", "?q", "//host/p") against
+// the URL it came from, by libcurl's own URL parser (RFC 3986 resolution, as its redirects do).
+// nullopt, with libcurl's reason in *why, when either does not parse.
+std::optional<std::string> resolve_location(const std::string& base, const std::string& location,
+                                            std::string* why) {
+    const std::unique_ptr<CURLU, url_deleter> u(curl_url());
+    if (!u) {
+        *why = "out of memory";
+        return std::nullopt;
+    }
+    CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, base.c_str(), 0);
+    // Set again with a base in place, a relative Location is resolved against it.
+    if (rc == CURLUE_OK) rc = curl_url_set(u.get(), CURLUPART_URL, location.c_str(), 0);
+    char* joined = nullptr;
+    if (rc == CURLUE_OK) rc = curl_url_get(u.get(), CURLUPART_URL, &joined, 0);
+    if (rc != CURLUE_OK) {
+        *why = curl_url_strerror(rc);
+        return std::nullopt;
+    }
+    std::string out = joined;
+    curl_free(joined);
+    return out;
 }
 
 }  // namespace
@@ -335,7 +353,15 @@ GetResult HttpClient::get(const std::string& url, const BlockingHooks& hooks) {
             r.result.error = "GET " + url + ": more than " + std::to_string(k_max_redirects) + " redirects";
             return r.result;
         }
-        current = resolve_location(current, r.redirect_location);  // requests.get follows them too
+        // requests.get follows redirects too
+        std::string why;
+        const std::optional<std::string> next = resolve_location(current, r.redirect_location, &why);
+        if (!next) {
+            r.result.error = "GET " + url + ": redirect to '" + r.redirect_location + "' from " + current +
+                             " is not a URL libcurl can resolve (" + why + "): fix the server's Location header";
+            return r.result;
+        }
+        current = *next;
     }
 }
 

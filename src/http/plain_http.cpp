@@ -41,6 +41,8 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <utility>
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -131,6 +133,22 @@ struct addrinfo_deleter {
     void operator()(addrinfo* list) const noexcept { ::freeaddrinfo(list); }
 };
 using addrinfo_list = std::unique_ptr<addrinfo, addrinfo_deleter>;
+
+// Hands the parser what it takes of `bytes`: how many it took, and the error that stopped it
+// (none when it wants more bytes, has finished, or takes nothing more for now, e.g. a
+// chunk-size line that is not yet whole).
+template <class Parser>
+std::pair<std::size_t, beast::error_code> feed(Parser& parser, const char* bytes, std::size_t n) {
+    std::size_t taken = 0;
+    for (std::size_t used = 1; used > 0 && taken < n && !parser.is_done();) {
+        beast::error_code ec;
+        used = parser.put(boost::asio::buffer(bytes + taken, n - taken), ec);
+        taken += used;
+        if (ec == bhttp::error::need_more) return {taken, {}};
+        if (ec) return {taken, ec};
+    }
+    return {taken, {}};
+}
 
 }  // namespace
 
@@ -343,14 +361,30 @@ bool PlainHttp::send_all(int fd, const std::string& request, const Deadline& dea
     return true;
 }
 
+// One recv() of up to k_recv_size bytes into buffer_ at `at`, each call a step; EINTR: recv
+// again. recv()'s result (-1 with errno set), or nullopt once the deadline has passed.
+std::optional<ssize_t> PlainHttp::recv_some(int fd, std::size_t at, const Deadline& deadline) {
+    Step_ step{*this};
+    ssize_t n = -1;
+    do {
+        if (deadline.expired()) return std::nullopt;
+        set_timeout(fd, SO_RCVTIMEO, deadline.remaining());
+        n = step(Step::recv, [&] { return ::recv(fd, buffer_.data() + at, k_recv_size, 0); });
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
 // recv() of 8192 until Beast's parser has the whole response. Bytes stay in buffer_ only
 // until the parser has taken them: a head (it parses one whole) or a chunk-size line.
 PlainHttp::Exchange PlainHttp::receive(int fd, bool reused, const PlainUrl& parts, const Deadline& deadline) {
-    Step_ step{*this};
     Exchange out;
     const auto failed = [&](std::string what) {
         out.outcome = Exchange::failed;
         out.error = std::move(what);
+        return out;
+    };
+    const auto stale = [&] {
+        out.outcome = Exchange::stale;
         return out;
     };
     bhttp::response_parser<counting_body> parser;
@@ -359,6 +393,16 @@ PlainHttp::Exchange PlainHttp::receive(int fd, bool reused, const PlainUrl& part
     // against an empty optional as "over the limit".
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser.eager(true);              // each put() takes all the body bytes it is given
+    const auto complete = [&] {
+        const auto& response = parser.get();
+        out.outcome = Exchange::done;
+        out.status = static_cast<long>(response.result_int());
+        out.bytes = response.body();
+        if (const auto location = response.find(bhttp::field::location); location != response.end())
+            out.location = std::string(location->value());
+        out.reusable = parser.keep_alive();  // not "Connection: close", and the body has a known end
+        return out;
+    };
     std::size_t pending = 0;         // bytes in buffer_ the parser has not taken yet
     std::uint64_t received = 0;
     const auto not_http = [&](const std::string& detail) {
@@ -366,32 +410,21 @@ PlainHttp::Exchange PlainHttp::receive(int fd, bool reused, const PlainUrl& part
                       quoted_start(buffer_.data(), pending) + detail +
                       "; is the URL's port an HTTP server's?");
     };
-    for (;;) {
+    while (!parser.is_done()) {
         if (pending + k_recv_size > buffer_.size())
             return failed(parser.is_header_done() ? "malformed chunked body: a chunk-size line longer than 64 KiB"
                                                   : "response head larger than 64 KiB");
-        ssize_t n = 0;
-        for (;;) {
-            if (deadline.expired()) return failed(deadline.timed_out_text());
-            set_timeout(fd, SO_RCVTIMEO, deadline.remaining());
-            n = step(Step::recv, [&] { return ::recv(fd, buffer_.data() + pending, k_recv_size, 0); });
-            if (n < 0 && errno == EINTR) continue;
-            break;
-        }
+        const std::optional<ssize_t> got = recv_some(fd, pending, deadline);
+        if (!got) return failed(deadline.timed_out_text());
+        const ssize_t n = *got;
         if (n < 0) {
             const int err = errno;
             if (err == EAGAIN || err == EWOULDBLOCK) return failed(deadline.timed_out_text());
-            if (reused && received == 0) {  // a kept connection the server had closed (reset)
-                out.outcome = Exchange::stale;
-                return out;
-            }
+            if (reused && received == 0) return stale();  // a kept connection the server had reset
             return failed(errno_text("recv()", err));
         }
         if (n == 0) {
-            if (reused && received == 0) {  // a kept connection the server had closed
-                out.outcome = Exchange::stale;
-                return out;
-            }
+            if (reused && received == 0) return stale();  // a kept connection the server had closed
             if (received == 0) return failed("connection closed before a response");
             if (!parser.is_header_done()) {
                 if (!starts_like_http(buffer_.data(), pending)) return not_http(", then closed the connection");
@@ -400,34 +433,69 @@ PlainHttp::Exchange PlainHttp::receive(int fd, bool reused, const PlainUrl& part
             beast::error_code ec;
             parser.put_eof(ec);
             if (ec || !parser.is_done()) return failed("connection closed before the body was complete");
-            break;
+            return complete();
         }
         received += static_cast<std::size_t>(n);
         pending += static_cast<std::size_t>(n);
         // Until the head is parsed, buffer_ holds the reply from its first byte.
         if (!parser.is_header_done() && !starts_like_http(buffer_.data(), pending)) return not_http("");
-        std::size_t taken = 0;
-        while (taken < pending && !parser.is_done()) {
-            beast::error_code ec;
-            const std::size_t used = parser.put(boost::asio::buffer(buffer_.data() + taken, pending - taken), ec);
-            taken += used;
-            if (ec == bhttp::error::need_more) break;
-            if (ec == bhttp::error::header_limit) return failed("response head larger than 64 KiB");
-            if (ec && !parser.is_header_done()) return not_http(" (" + ec.message() + ")");
-            if (ec) return failed("malformed response body (" + ec.message() + ")");
-            if (used == 0) break;
-        }
+        const auto [taken, ec] = feed(parser, buffer_.data(), pending);
+        if (ec == bhttp::error::header_limit) return failed("response head larger than 64 KiB");
+        if (ec && !parser.is_header_done()) return not_http(" (" + ec.message() + ")");
+        if (ec) return failed("malformed response body (" + ec.message() + ")");
         std::memmove(buffer_.data(), buffer_.data() + taken, pending - taken);
         pending -= taken;
-        if (parser.is_done()) break;
     }
-    const auto& response = parser.get();
-    out.outcome = Exchange::done;
-    out.status = static_cast<long>(response.result_int());
-    out.bytes = response.body();
-    if (const auto location = response.find(bhttp::field::location); location != response.end())
-        out.location = std::string(location->value());
-    out.reusable = parser.keep_alive();  // not "Connection: close", and the body has a known end
+    return complete();
+}
+
+std::string PlainHttp::request_text(const PlainUrl& parts) const {
+    return "GET " + parts.target + " HTTP/1.1\r\nHost: " + parts.host_header +
+           "\r\nUser-Agent: gilbench\r\nAccept-Encoding: identity\r\n" +
+           (keep_alive_ ? "" : "Connection: close\r\n") + "\r\n";
+}
+
+PlainHttp::Response PlainHttp::failure(const std::string& url, const std::string& what) {
+    Response out;
+    out.result.status = 0;
+    out.result.error = "GET " + url + ": " + what;
+    return out;
+}
+
+// Sends the request on `sock` and reads the response; the socket is closed (a close step)
+// unless it is kept for the next request. nullopt: `sock` was a kept connection the server
+// had closed (the send or the first recv found it so) and there is time to try a fresh one.
+std::optional<PlainHttp::Response> PlainHttp::exchange_on(UniqueFd sock, bool reused, const Request& req) {
+    Step_ step{*this};
+    const auto close_sock = [&] { step(Step::close, [&] { return sock.close(); }); };
+    std::string error;
+    if (!send_all(sock.get(), req.text, req.deadline, error)) {
+        close_sock();
+        if (reused && !req.deadline.expired()) return std::nullopt;
+        return failure(req.url, error);
+    }
+    const Exchange exchange = receive(sock.get(), reused, req.parts, req.deadline);
+    if (exchange.outcome == Exchange::stale) {
+        close_sock();
+        return std::nullopt;
+    }
+    if (exchange.outcome == Exchange::failed) {
+        close_sock();
+        return failure(req.url, exchange.error);
+    }
+    Response out;
+    out.result.status = exchange.status;
+    out.result.bytes = static_cast<std::size_t>(exchange.bytes);
+    if (exchange.status >= 300 && exchange.status < 400 && !exchange.location.empty())
+        out.redirect_location = exchange.location;
+    if (keep_alive_ && exchange.reusable) {
+        kept_ = std::move(sock);
+        kept_endpoint_ = req.endpoint;
+    } else {
+        close_sock();
+    }
+    if (exchange.status < 200 || exchange.status >= 300)
+        out.result.error = "HTTP " + std::to_string(exchange.status) + " from " + req.url;
     return out;
 }
 
@@ -435,63 +503,22 @@ PlainHttp::Response PlainHttp::get(const std::string& url, const PlainUrl& parts
                                    std::vector<Step>& steps, const Deadline& deadline) {
     hooks_ = &hooks;
     steps_ = &steps;
-    Step_ step{*this};
-    Response out;
-    const auto fail = [&](const std::string& what) {
-        out.result.status = 0;
-        out.result.error = "GET " + url + ": " + what;
-        return out;
-    };
-    const std::string endpoint = parts.host + ":" + parts.port;
-    const std::string request = "GET " + parts.target + " HTTP/1.1\r\nHost: " + parts.host_header +
-                                "\r\nUser-Agent: gilbench\r\nAccept-Encoding: identity\r\n" +
-                                (keep_alive_ ? "" : "Connection: close\r\n") + "\r\n";
+    const Request req{url, parts, parts.host + ":" + parts.port, request_text(parts), deadline};
+    if (deadline.expired()) return failure(url, deadline.timed_out_text());
 
-    // A kept connection the server may have closed meanwhile gets one retry on a fresh one.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        if (deadline.expired()) return fail(deadline.timed_out_text());
-        const bool reused = kept_ && kept_endpoint_ == endpoint;
-        UniqueFd sock;
-        std::string error;
-        if (reused) {
-            sock = std::move(kept_);
-        } else {
-            close_kept();
-            sock = connect_fresh(parts, deadline, error);
-            if (!sock) return fail(error);
-        }
-        const auto close_sock = [&] { step(Step::close, [&] { return sock.close(); }); };
-
-        if (!send_all(sock.get(), request, deadline, error)) {
-            close_sock();
-            if (reused && !deadline.expired()) continue;
-            return fail(error);
-        }
-        Exchange exchange = receive(sock.get(), reused, parts, deadline);
-        if (exchange.outcome == Exchange::stale) {
-            close_sock();
-            continue;  // try a fresh connection
-        }
-        if (exchange.outcome == Exchange::failed) {
-            close_sock();
-            return fail(exchange.error);
-        }
-
-        out.result.status = exchange.status;
-        out.result.bytes = static_cast<std::size_t>(exchange.bytes);
-        if (exchange.status >= 300 && exchange.status < 400 && !exchange.location.empty())
-            out.redirect_location = exchange.location;
-        if (keep_alive_ && exchange.reusable) {
-            kept_ = std::move(sock);
-            kept_endpoint_ = endpoint;
-        } else {
-            close_sock();
-        }
-        if (exchange.status < 200 || exchange.status >= 300)
-            out.result.error = "HTTP " + std::to_string(exchange.status) + " from " + url;
-        return out;
+    if (kept_ && kept_endpoint_ == req.endpoint) {
+        // A kept connection the server may have closed meanwhile gets one retry on a fresh one.
+        if (std::optional<Response> done = exchange_on(std::move(kept_), /*reused=*/true, req)) return *done;
+        if (deadline.expired()) return failure(url, deadline.timed_out_text());
+    } else {
+        close_kept();  // kept for another host: urllib would not reuse it either
     }
-    return fail("the kept connection was closed by the server, and so was a fresh one");
+    std::string error;
+    UniqueFd sock = connect_fresh(parts, deadline, error);
+    if (!sock) return failure(url, error);
+    // A fresh connection is never stale: receive() reports that only for a reused one.
+    if (std::optional<Response> done = exchange_on(std::move(sock), /*reused=*/false, req)) return *done;
+    return failure(url, "the kept connection was closed by the server, and so was a fresh one");
 }
 
 }  // namespace gilbench::http::detail

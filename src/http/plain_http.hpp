@@ -3,6 +3,8 @@
 // close), each one a blocking step of its own. See client.cpp for why.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -89,9 +91,21 @@ public:
 private:
     struct Step_;
     struct Exchange;
+    // What every step of one GET needs to know.
+    struct Request {
+        const std::string& url;
+        const PlainUrl& parts;
+        std::string endpoint;  // host:port, the key of a kept connection
+        std::string text;      // the request head, as sent
+        const Deadline& deadline;
+    };
+    std::string request_text(const PlainUrl& parts) const;
+    static Response failure(const std::string& url, const std::string& what);
+    std::optional<Response> exchange_on(UniqueFd sock, bool reused, const Request& req);
     UniqueFd connect_fresh(const PlainUrl& parts, const Deadline& deadline, std::string& error);
     int finish_interrupted_connect(int fd, Deadline::clock::time_point connect_end, const Deadline& deadline);
     bool send_all(int fd, const std::string& request, const Deadline& deadline, std::string& error);
+    std::optional<ssize_t> recv_some(int fd, std::size_t at, const Deadline& deadline);
     Exchange receive(int fd, bool reused, const PlainUrl& parts, const Deadline& deadline);
     void close_kept();
 

@@ -11,8 +11,6 @@
 #include "http/server.hpp"
 
 #include <atomic>
-#include <charconv>
-#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <mutex>
@@ -31,6 +29,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http/delay_url.hpp"
+
 namespace gilbench::http {
 
 namespace {
@@ -40,8 +40,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 
-constexpr double k_max_delay_s = 60.0;
-constexpr std::chrono::microseconds k_max_delay{60'000'000};
+constexpr std::chrono::microseconds k_max_delay{static_cast<std::int64_t>(max_delay_s * 1e6)};
 // GET requests carry no body; a small limit keeps a misbehaving client from filling memory.
 constexpr std::uint64_t k_body_limit = 16 * 1024;
 // After a failed accept (e.g. out of file descriptors) wait before retrying, so the
@@ -71,21 +70,6 @@ std::string format_seconds(double s) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%g", s);
     return buf;
-}
-
-// Parses a decimal like "0.25" or "-1" into seconds. Only digits, one optional leading
-// minus (so a negative value gets the out-of-range message) and a point are allowed:
-// from_chars alone would also accept "inf" and "nan".
-std::optional<double> parse_decimal(std::string_view text) {
-    const std::string_view unsigned_part = text.starts_with('-') ? text.substr(1) : text;
-    if (unsigned_part.empty() ||
-        unsigned_part.find_first_not_of("0123456789.") != std::string_view::npos)
-        return std::nullopt;
-    double value = 0.0;
-    const auto [end, ec] =
-        std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::fixed);
-    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return value;
 }
 
 ParsedTarget reject(int status, std::string error) {
@@ -321,31 +305,9 @@ ParsedTarget parse_target(const std::string& method, const std::string& target,
     result.delay = default_delay;
     if (question == std::string_view::npos) return result;
 
-    // Parameters other than delay are ignored, so a client may add its own (a cache
-    // buster, a request id) without breaking anything.
-    bool delay_seen = false;
-    std::string_view rest = whole.substr(question + 1);
-    while (!rest.empty()) {
-        const auto amp = rest.find('&');
-        const std::string_view param = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-
-        const auto eq = param.find('=');
-        if (param.substr(0, eq) != "delay") continue;
-        if (delay_seen) return reject(400, "delay given twice: give it once, e.g. /?delay=0.25");
-        delay_seen = true;
-
-        const std::string_view value =
-            eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
-        const std::optional<double> seconds = parse_decimal(value);
-        if (!seconds)
-            return reject(400, "delay '" + std::string(value) +
-                                   "' is not a decimal number of seconds: use e.g. /?delay=0.25");
-        if (*seconds < 0.0 || *seconds > k_max_delay_s)
-            return reject(400, "delay " + std::string(value) +
-                                   " s is out of range: use 0 <= delay <= 60");
-        result.delay = std::chrono::microseconds(std::llround(*seconds * 1e6));
-    }
+    const DelayQuery query = parse_delay_query(whole.substr(question + 1));
+    if (!query.error.empty()) return reject(400, query.error);
+    if (query.given) result.delay = query.delay;
     return result;
 }
 

@@ -17,8 +17,8 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include "http/delay_url.hpp"
 #include "runner/host_info.hpp"
-#include "workloads/workload.hpp"
 
 // Boost.Serialization of the plain records, kept here so model/ stays dependency-free.
 namespace boost::serialization {
@@ -53,7 +53,7 @@ double seconds_between(clock::time_point a, clock::time_point b) {
 std::string io_url_for(const model::Cell& cell, const RunSettings& settings) {
     if (cell.workload == model::Workload::cpu) return {};
     if (!cell.url.empty()) return cell.url;
-    return workloads::embedded_url(settings.embedded_base_url, cell.latency_s);
+    return http::delay_url(settings.embedded_base_url, cell.latency_s);
 }
 
 // What the ranks agree on at a trial or cell boundary: whether to stop (any rank's request

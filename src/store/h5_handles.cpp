@@ -55,6 +55,36 @@ attribute create_attr(hid_t loc, const char* name, hid_t type, hid_t space) {
                               "H5Acreate2", name));
 }
 
+// An empty handle when the attribute does not exist.
+attribute open_attr_if_exists(hid_t loc, const char* name) {
+    if (!check_tri(H5Aexists(loc, name), "H5Aexists", name)) return attribute();
+    return attribute(check_id(H5Aopen(loc, name, H5P_DEFAULT), "H5Aopen", name));
+}
+
+dataspace attr_space(const attribute& attr, const char* name) {
+    return dataspace(check_id(H5Aget_space(attr.get()), "H5Aget_space", name));
+}
+
+// A 1-D numeric attribute: `file_type` on disk, written from `mem_type` elements.
+template <class T>
+void write_numeric_array_attr(hid_t loc, const char* name, hid_t file_type, hid_t mem_type,
+                              const std::vector<T>& values) {
+    dataspace space = simple_space(values.size(), name);
+    attribute attr = create_attr(loc, name, file_type, space.get());
+    // An empty list is a valid zero-length attribute; there is nothing to write.
+    if (!values.empty()) check(H5Awrite(attr.get(), mem_type, values.data()), "H5Awrite", name);
+}
+
+template <class T>
+std::vector<T> read_numeric_array_attr(hid_t loc, const char* name, hid_t mem_type) {
+    std::vector<T> out;
+    attribute attr = open_attr_if_exists(loc, name);
+    if (!attr) return out;
+    out.resize(element_count(attr_space(attr, name).get(), name));
+    if (!out.empty()) check(H5Aread(attr.get(), mem_type, out.data()), "H5Aread", name);
+    return out;
+}
+
 }  // namespace
 
 error_silencer::error_silencer() noexcept {
@@ -96,6 +126,8 @@ bool check_tri(htri_t result, std::string_view call, std::string_view object) {
     return result > 0;
 }
 
+void keep_exit_handler_off() noexcept { (void)H5dont_atexit(); }
+
 std::string library_version() {
     unsigned major = 0, minor = 0, release = 0;
     check(H5get_libversion(&major, &minor, &release), "H5get_libversion", "HDF5 library");
@@ -124,6 +156,40 @@ file open_file_rw(const std::string& path) {
 
 void flush(hid_t file_id, std::string_view path) {
     check(H5Fflush(file_id, H5F_SCOPE_GLOBAL), "H5Fflush", path);
+}
+
+std::optional<int> posix_fd(hid_t file_id) {
+    void* handle = nullptr;
+    if (H5Fget_vfd_handle(file_id, H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
+        (void)H5Eclear2(H5E_DEFAULT);
+        return std::nullopt;
+    }
+    return *static_cast<int*>(handle);
+}
+
+dataspace scalar_space(std::string_view what) {
+    return dataspace(check_id(H5Screate(H5S_SCALAR), "H5Screate(H5S_SCALAR)", what));
+}
+
+dataspace simple_space(hsize_t n, std::string_view what) {
+    return dataspace(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", what));
+}
+
+dataspace extendible_space(hsize_t n, std::string_view what) {
+    const hsize_t unlimited = H5S_UNLIMITED;
+    return dataspace(check_id(H5Screate_simple(1, &n, &unlimited), "H5Screate_simple", what));
+}
+
+hsize_t element_count(hid_t space, std::string_view what) {
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n < 0) check(-1, "H5Sget_simple_extent_npoints", what);
+    return static_cast<hsize_t>(n);
+}
+
+void vlen_reclaim(hid_t type, hsize_t n, void* buf, std::string_view what) {
+    if (n == 0) return;
+    dataspace space = simple_space(n, what);
+    check(H5Dvlen_reclaim(type, space.get(), H5P_DEFAULT, buf), "H5Dvlen_reclaim", what);
 }
 
 group create_group(hid_t loc, const std::string& name) {
@@ -177,7 +243,7 @@ datatype packed_copy(hid_t type, std::string_view what) {
 
 void write_string_attr(hid_t loc, const char* name, const std::string& value) {
     datatype type = vlen_utf8_string();
-    dataspace space(check_id(H5Screate(H5S_SCALAR), "H5Screate(H5S_SCALAR)", name));
+    dataspace space = scalar_space(name);
     attribute attr = create_attr(loc, name, type.get(), space.get());
     const char* data[1] = {value.c_str()};
     check(H5Awrite(attr.get(), type.get(), data), "H5Awrite", name);
@@ -185,8 +251,7 @@ void write_string_attr(hid_t loc, const char* name, const std::string& value) {
 
 void write_string_array_attr(hid_t loc, const char* name, const std::vector<std::string>& values) {
     datatype type = vlen_utf8_string();
-    const hsize_t n = values.size();
-    dataspace space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
+    dataspace space = simple_space(values.size(), name);
     attribute attr = create_attr(loc, name, type.get(), space.get());
     std::vector<const char*> data;
     data.reserve(values.size());
@@ -196,46 +261,63 @@ void write_string_array_attr(hid_t loc, const char* name, const std::vector<std:
 }
 
 void write_int_attr(hid_t loc, const char* name, int value) {
-    dataspace space(check_id(H5Screate(H5S_SCALAR), "H5Screate(H5S_SCALAR)", name));
+    dataspace space = scalar_space(name);
     attribute attr = create_attr(loc, name, H5T_STD_I32LE, space.get());
     check(H5Awrite(attr.get(), H5T_NATIVE_INT, &value), "H5Awrite", name);
 }
 
 void write_int_array_attr(hid_t loc, const char* name, const std::vector<int>& values) {
-    const hsize_t n = values.size();
-    dataspace space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
-    attribute attr = create_attr(loc, name, H5T_STD_I32LE, space.get());
-    if (!values.empty()) check(H5Awrite(attr.get(), H5T_NATIVE_INT, values.data()), "H5Awrite", name);
+    write_numeric_array_attr(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT, values);
 }
 
 void write_int64_array_attr(hid_t loc, const char* name, const std::vector<std::int64_t>& values) {
-    const hsize_t n = values.size();
-    dataspace space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
-    attribute attr = create_attr(loc, name, H5T_STD_I64LE, space.get());
-    if (!values.empty()) check(H5Awrite(attr.get(), H5T_NATIVE_INT64, values.data()), "H5Awrite", name);
+    write_numeric_array_attr(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, values);
 }
 
 std::vector<std::string> read_string_array_attr(hid_t loc, const char* name) {
     std::vector<std::string> out;
-    if (!check_tri(H5Aexists(loc, name), "H5Aexists", name)) return out;
-    attribute attr(check_id(H5Aopen(loc, name, H5P_DEFAULT), "H5Aopen", name));
-    dataspace space(check_id(H5Aget_space(attr.get()), "H5Aget_space", name));
-    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-    if (n <= 0) return out;
+    attribute attr = open_attr_if_exists(loc, name);
+    if (!attr) return out;
+    const hsize_t n = element_count(attr_space(attr, name).get(), name);
+    if (n == 0) return out;
     datatype type = vlen_utf8_string();
     std::vector<char*> raw(static_cast<std::size_t>(n), nullptr);
     check(H5Aread(attr.get(), type.get(), raw.data()), "H5Aread", name);
     for (char* s : raw) out.emplace_back(s != nullptr ? s : "");
-    (void)H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, raw.data());
+    vlen_reclaim(type.get(), n, raw.data(), name);
     return out;
 }
 
+std::optional<int> read_int_attr(hid_t loc, const char* name) {
+    attribute attr = open_attr_if_exists(loc, name);
+    if (!attr) return std::nullopt;
+    datatype file_type(check_id(H5Aget_type(attr.get()), "H5Aget_type", name));
+    if (H5Tget_class(file_type.get()) != H5T_INTEGER || element_count(attr_space(attr, name).get(), name) != 1)
+        throw std::runtime_error(std::string("attribute '") + name + "' is not a single integer");
+    int value = 0;
+    check(H5Aread(attr.get(), H5T_NATIVE_INT, &value), "H5Aread", name);
+    return value;
+}
+
+std::vector<int> read_int_array_attr(hid_t loc, const char* name) {
+    return read_numeric_array_attr<int>(loc, name, H5T_NATIVE_INT);
+}
+
+std::vector<std::int64_t> read_int64_array_attr(hid_t loc, const char* name) {
+    return read_numeric_array_attr<std::int64_t>(loc, name, H5T_NATIVE_INT64);
+}
+
 datatype common_members(hid_t full, hid_t stored, std::string_view what) {
-    datatype out = create_compound(H5Tget_size(full), what);
+    const std::size_t size = H5Tget_size(full);
+    if (size == 0) check(-1, "H5Tget_size", what);
+    datatype out = create_compound(size, what);
     const int n = H5Tget_nmembers(full);
+    if (n < 0) check(-1, "H5Tget_nmembers", what);
     for (int i = 0; i < n; ++i) {
         const auto u = static_cast<unsigned>(i);
         char* name = H5Tget_member_name(full, u);
+        if (name == nullptr) check(-1, "H5Tget_member_name", what);
+        // A negative index is H5Tget_member_index's answer "no such member", not a failure.
         const bool present = name != nullptr && H5Tget_member_index(stored, name) >= 0;
         if (present) {
             datatype member(check_id(H5Tget_member_type(full, u), "H5Tget_member_type", what));
@@ -247,13 +329,11 @@ datatype common_members(hid_t full, hid_t stored, std::string_view what) {
 }
 
 std::optional<std::string> read_string_attr(hid_t loc, const char* name) {
-    if (!check_tri(H5Aexists(loc, name), "H5Aexists", name)) return std::nullopt;
-    attribute attr(check_id(H5Aopen(loc, name, H5P_DEFAULT), "H5Aopen", name));
+    attribute attr = open_attr_if_exists(loc, name);
+    if (!attr) return std::nullopt;
     datatype file_type(check_id(H5Aget_type(attr.get()), "H5Aget_type", name));
-    dataspace space(check_id(H5Aget_space(attr.get()), "H5Aget_space", name));
-    if (H5Tget_class(file_type.get()) != H5T_STRING ||
-        check_id(H5Sget_simple_extent_npoints(space.get()), "H5Sget_simple_extent_npoints",
-                 name) != 1) {
+    dataspace space = attr_space(attr, name);
+    if (H5Tget_class(file_type.get()) != H5T_STRING || element_count(space.get(), name) != 1) {
         throw std::runtime_error(std::string("attribute '") + name + "' is not a single string");
     }
     // The native copy keeps the stored character set, so no ASCII/UTF-8 conversion is asked.
@@ -263,7 +343,7 @@ std::optional<std::string> read_string_attr(hid_t loc, const char* name) {
         char* data[1] = {nullptr};
         check(H5Aread(attr.get(), mem_type.get(), data), "H5Aread", name);
         std::string value = data[0] != nullptr ? data[0] : "";
-        (void)H5Dvlen_reclaim(mem_type.get(), space.get(), H5P_DEFAULT, data);
+        vlen_reclaim(mem_type.get(), 1, data, name);
         return value;
     }
     // Fixed-length strings (as other tools may write them): trim the padding.
@@ -277,9 +357,7 @@ std::optional<std::string> read_string_attr(hid_t loc, const char* name) {
 table::table(hid_t loc, const std::string& name, std::string path, datatype row_type,
              hsize_t chunk_rows)
     : row_type_(std::move(row_type)), path_(std::move(path)) {
-    const hsize_t zero = 0;
-    const hsize_t unlimited = H5S_UNLIMITED;
-    dataspace space(check_id(H5Screate_simple(1, &zero, &unlimited), "H5Screate_simple", path_));
+    dataspace space = extendible_space(0, path_);
     plist dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(H5P_DATASET_CREATE)", path_));
     check(H5Pset_chunk(dcpl.get(), 1, &chunk_rows), "H5Pset_chunk", path_);
     // Shuffle groups the bytes of same-typed columns, which helps gzip on numeric rows.
@@ -300,7 +378,7 @@ void table::append(const void* rows, hsize_t n) {
         dataspace file_space(check_id(H5Dget_space(dataset_.get()), "H5Dget_space", path_));
         check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &size_, nullptr, &n, nullptr),
               "H5Sselect_hyperslab", path_);
-        dataspace mem_space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", path_));
+        dataspace mem_space = simple_space(n, path_);
         check(H5Dwrite(dataset_.get(), row_type_.get(), mem_space.get(), file_space.get(),
                        H5P_DEFAULT, rows),
               "H5Dwrite", path_);
@@ -318,7 +396,7 @@ table table::open(hid_t loc, const std::string& name, std::string path, datatype
     t.path_ = std::move(path);
     t.dataset_ = dataset(check_id(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", t.path_));
     dataspace space(check_id(H5Dget_space(t.dataset_.get()), "H5Dget_space", t.path_));
-    if (H5Sget_simple_extent_ndims(space.get()) != 1)
+    if (check(H5Sget_simple_extent_ndims(space.get()), "H5Sget_simple_extent_ndims", t.path_) != 1)
         throw std::runtime_error("'" + t.path_ + "' is not a 1-D table");
     check(H5Sget_simple_extent_dims(space.get(), &t.size_, nullptr), "H5Sget_simple_extent_dims", t.path_);
     return t;
@@ -339,7 +417,7 @@ void table::write_at(hsize_t first, const void* rows, hsize_t n) {
     dataspace file_space(check_id(H5Dget_space(dataset_.get()), "H5Dget_space", path_));
     check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &first, nullptr, &n, nullptr),
           "H5Sselect_hyperslab", path_);
-    dataspace mem_space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", path_));
+    dataspace mem_space = simple_space(n, path_);
     check(H5Dwrite(dataset_.get(), row_type_.get(), mem_space.get(), file_space.get(), H5P_DEFAULT, rows),
           "H5Dwrite", path_);
 }

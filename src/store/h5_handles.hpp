@@ -84,11 +84,29 @@ bool check_tri(htri_t result, std::string_view call, std::string_view object);
 // "1.10.8", from H5get_libversion (the library actually loaded, not the header).
 std::string library_version();
 
+// Stops HDF5 from closing what is left open from an exit handler of its own (H5dont_atexit);
+// has an effect only before the library starts.
+void keep_exit_handler_off() noexcept;
+
 // Files. tri-state probe: nullopt when HDF5 cannot even read the file (message in *why).
 std::optional<bool> is_hdf5(const std::string& path, std::string* why);
 file create_file(const std::string& path);        // fails if the path exists
 file open_file_rw(const std::string& path);
 void flush(hid_t file_id, std::string_view path);
+// The POSIX file descriptor under an open file; nullopt when it uses another driver (HDF5's
+// error stack is cleared then: not being POSIX is no error).
+std::optional<int> posix_fd(hid_t file_id);
+
+// Dataspaces: a scalar, a fixed 1-D extent of n, and a 1-D extent of n that may grow without
+// bound (for chunked tables).
+dataspace scalar_space(std::string_view what);
+dataspace simple_space(hsize_t n, std::string_view what);
+dataspace extendible_space(hsize_t n, std::string_view what);
+// Elements of a dataspace (1 for a scalar).
+hsize_t element_count(hid_t space, std::string_view what);
+// Hands back the variable-length data HDF5 allocated when it read n elements of `type` into
+// `buf`.
+void vlen_reclaim(hid_t type, hsize_t n, void* buf, std::string_view what);
 
 // Groups and links.
 group create_group(hid_t loc, const std::string& name);
@@ -103,8 +121,10 @@ datatype create_compound(std::size_t size, std::string_view what);
 void insert_member(hid_t compound, const char* name, std::size_t offset, hid_t member_type);
 datatype packed_copy(hid_t type, std::string_view what);
 
-// Attributes (scalar or 1-D). Writing an existing attribute replaces it (delete + create),
-// whatever its old type or shape.
+// Attributes (scalar or 1-D), one typed pair per kind of value; strings are variable-length
+// UTF-8, int is H5T_STD_I32LE and int64 H5T_STD_I64LE on disk. Writing an existing attribute
+// replaces it (delete + create), whatever its old type or shape. An enum goes through its
+// to_string and is stored as a string.
 void write_string_attr(hid_t loc, const char* name, const std::string& value);
 void write_string_array_attr(hid_t loc, const char* name, const std::vector<std::string>& values);
 void write_int_attr(hid_t loc, const char* name, int value);
@@ -114,6 +134,11 @@ void write_int64_array_attr(hid_t loc, const char* name, const std::vector<std::
 std::optional<std::string> read_string_attr(hid_t loc, const char* name);
 // Every element of a string attribute (a scalar gives one); empty if it does not exist.
 std::vector<std::string> read_string_array_attr(hid_t loc, const char* name);
+// nullopt if the attribute does not exist; throws if it is not one integer.
+std::optional<int> read_int_attr(hid_t loc, const char* name);
+// Every element (HDF5 converts from the stored integer type); empty if it does not exist.
+std::vector<int> read_int_array_attr(hid_t loc, const char* name);
+std::vector<std::int64_t> read_int64_array_attr(hid_t loc, const char* name);
 
 // A copy of the memory compound `full` holding only the members that `stored` (a dataset's
 // type) also has, at the same offsets: reading with it leaves the other members of the

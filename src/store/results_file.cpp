@@ -11,10 +11,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <cstdint>
 #include <deque>
 #include <set>
@@ -24,6 +22,7 @@
 
 #include "store/h5_handles.hpp"
 #include "store/rows.hpp"
+#include "store/utc_now.hpp"
 #include "store/writer_lock.hpp"
 
 namespace gilbench::store {
@@ -39,7 +38,7 @@ namespace {
 // by its owner, so the handler has nothing left to save: it is switched off, before the
 // library starts (H5dont_atexit has no effect later).
 [[maybe_unused]] const bool hdf5_exit_handler_off = [] {
-    (void)H5dont_atexit();
+    h5::keep_exit_handler_off();
     return true;
 }();
 
@@ -47,15 +46,6 @@ namespace {
 // per-trial rewrite of the last, partly filled chunk stays cheap.
 constexpr hsize_t chunk_rows = 1024;
 constexpr const char* runs_group = "runs";
-
-std::string utc_now() {
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
@@ -126,6 +116,9 @@ std::string next_run_name(hid_t runs) {
     return buf;
 }
 
+// The run's status attribute: the enum's own name (to_string), the only strings readers see.
+void write_status_attr(hid_t run, RunStatus status) { h5::write_string_attr(run, "status", to_string(status)); }
+
 void write_root_attrs(hid_t root, const FileInfo& info) {
     h5::write_string_attr(root, "schema", schema);
     h5::write_string_attr(root, "gilbench_version", info.gilbench_version);
@@ -183,12 +176,9 @@ struct detail::file_state {
 // instead, which is weaker: another process may take the space in between.
 void detail::file_state::reserve(std::uint64_t bytes, const std::string& doing) const {
     const std::uint64_t room = base_room + 2 * bytes;
-    void* handle = nullptr;
-    if (H5Fget_vfd_handle(file.get(), H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
-        H5Eclear2(H5E_DEFAULT);
-        return;  // not the POSIX driver: nothing to reserve with
-    }
-    const int fd = *static_cast<int*>(handle);
+    const std::optional<int> posix = h5::posix_fd(file.get());
+    if (!posix) return;  // not the POSIX driver: nothing to reserve with
+    const int fd = *posix;
     struct stat st {};
     if (::fstat(fd, &st) != 0) return;
     if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, static_cast<off_t>(room)) == 0) return;
@@ -476,7 +466,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         const hid_t g = w->group.get();
         h5::write_string_attr(g, "job", detail::to_valid_utf8(info.job));
         h5::write_string_attr(g, "job_path", detail::to_valid_utf8(info.job_path));
-        h5::write_string_attr(g, "status", to_string(RunStatus::running));
+        write_status_attr(g, RunStatus::running);
         h5::write_string_attr(g, "started_utc",
                               info.started_utc.empty() ? utc_now() : info.started_utc);
         h5::write_string_attr(g, "finished_utc", "");
@@ -573,11 +563,7 @@ std::vector<Out> read_rows_with_strings(const h5::table& t, const h5::datatype& 
     std::vector<Out> out;
     out.reserve(rows.size());
     for (const Row& r : rows) out.push_back(detail::from_row(r));
-    if (!rows.empty()) {
-        const hsize_t n = rows.size();
-        h5::dataspace space(h5::check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", what));
-        (void)H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, rows.data());
-    }
+    h5::vlen_reclaim(mem.get(), rows.size(), rows.data(), what);
     return out;
 }
 
@@ -591,20 +577,19 @@ std::vector<model::Cell> read_cells(const h5::table& t, std::string_view what) {
     detail::string_arena strings;
     std::vector<std::byte> rows = detail::to_cell_rows(defaults, strings);
     t.read(mem.get(), rows.data());
-    auto reclaim = [&] {
-        if (rows.empty()) return;
-        const hsize_t n = t.size();
-        h5::dataspace space(h5::check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", what));
-        (void)H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, rows.data());
-    };
+    std::vector<model::Cell> cells;
     try {
-        std::vector<model::Cell> cells = detail::from_cell_rows(rows.data(), t.size());
-        reclaim();
-        return cells;
+        cells = detail::from_cell_rows(rows.data(), t.size());
     } catch (...) {
-        reclaim();
+        try {
+            h5::vlen_reclaim(mem.get(), t.size(), rows.data(), what);
+        } catch (const std::exception&) {
+            // the conversion's error matters more than a leak
+        }
         throw;
     }
+    h5::vlen_reclaim(mem.get(), t.size(), rows.data(), what);
+    return cells;
 }
 
 }  // namespace
@@ -703,7 +688,7 @@ RunWriter ResultsFile::resume_run(const std::string& name, const std::string& st
         std::vector<std::string> commands = h5::read_string_array_attr(g, "resume_command_lines");
         commands.push_back(detail::to_valid_utf8(state_->info.command_line));
         h5::write_string_array_attr(g, "resume_command_lines", commands);
-        h5::write_string_attr(g, "status", to_string(RunStatus::running));
+        write_status_attr(g, RunStatus::running);
         h5::write_string_attr(g, "finished_utc", "");
         w->flush();
     });
@@ -810,7 +795,7 @@ void RunWriter::add_trial(const model::TrialResult& result) {
 void RunWriter::set_status(RunStatus status) {
     state_->write("cannot set status " + in_quotes(to_string(status)), 4096, [&] {
         const hid_t g = state_->group.get();
-        h5::write_string_attr(g, "status", to_string(status));
+        write_status_attr(g, status);
         // "" while running, as at the start, so a resumed run does not look finished.
         h5::write_string_attr(g, "finished_utc", status == RunStatus::running ? "" : utc_now());
         state_->flush();

@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <ctime>
 #include <stdexcept>
 #include <utility>
+
+#include "store/utc_now.hpp"
 
 namespace gilbench::store::detail {
 
@@ -20,12 +20,7 @@ std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 std::string holder_line() {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "?");
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return "pid " + std::to_string(::getpid()) + " on host " + host + " since " + when;
+    return "pid " + std::to_string(::getpid()) + " on host " + host + " since " + utc_now();
 }
 
 // What the holder wrote ("pid 123 on host n1 since ..."), "" if nothing yet.

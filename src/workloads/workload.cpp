@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include <fmt/format.h>
 
 #include "http/client.hpp"
 #include "interp/interp.hpp"
@@ -151,10 +150,6 @@ std::unique_ptr<Worker> make_worker(const model::Cell& cell, int thread, const s
         return std::make_unique<CountdownUntilStopped>(*stop);
     }
     return std::make_unique<CountdownWorker>();
-}
-
-std::string embedded_url(const std::string& base_url, double latency_s) {
-    return fmt::format("{}?delay={:.6f}", base_url, latency_s);
 }
 
 }  // namespace gilbench::workloads

@@ -44,7 +44,4 @@ public:
 std::unique_ptr<Worker> make_worker(const model::Cell& cell, int thread, const std::string& io_url,
                                     const std::atomic<bool>* stop = nullptr);
 
-// The URL an io cell requests from the embedded server at `base_url` ("http://host:port/").
-std::string embedded_url(const std::string& base_url, double latency_s);
-
 }  // namespace gilbench::workloads

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +75,11 @@ public:
     }
     std::string url(const std::string& path = "/") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
     int accepted() const { return accepted_; }
+    // The request lines received so far ("GET /a HTTP/1.1").
+    std::vector<std::string> request_lines() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return request_lines_;
+    }
 
 private:
     void serve() {
@@ -90,6 +96,10 @@ private:
                 if (n <= 0) break;
                 request.append(buf, static_cast<std::size_t>(n));
             }
+            {
+                const std::lock_guard<std::mutex> lock(mutex_);
+                request_lines_.push_back(request.substr(0, request.find("\r\n")));
+            }
             ::send(c, response.data(), response.size(), MSG_NOSIGNAL);
             if (keep_open_) {
                 open_.push_back(c);
@@ -104,6 +114,8 @@ private:
     std::uint16_t port_ = 0;
     std::atomic<int> accepted_{0};
     std::vector<int> open_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> request_lines_;
     std::thread thread_;
 };
 
@@ -158,6 +170,30 @@ TEST(PlainHttp, RedirectsAreFollowed) {
     EXPECT_TRUE(r.ok()) << r.error;
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(target.requests_served(), 1u);
+}
+
+// Relative references resolve as RFC 3986 says (libcurl's URL parser), dot segments included.
+TEST(PlainHttp, RelativeRedirectsResolveAgainstTheRequestedUrl) {
+    CannedServer server({"HTTP/1.1 302 Found\r\nLocation: ../d?x=1\r\nContent-Length: 0\r\n\r\n",
+                         "HTTP/1.1 302 Found\r\nLocation: e\r\nContent-Length: 0\r\n\r\n",
+                         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"});
+    HttpClient client(config());
+    const GetResult r = client.get(server.url("/a/b/c"));
+    EXPECT_TRUE(r.ok()) << r.error;
+    const std::vector<std::string> lines = server.request_lines();
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0], "GET /a/b/c HTTP/1.1");
+    EXPECT_EQ(lines[1], "GET /a/d?x=1 HTTP/1.1");
+    EXPECT_EQ(lines[2], "GET /a/e HTTP/1.1");
+}
+
+TEST(PlainHttp, UnresolvableRedirectIsAnErrorNamingTheLocation) {
+    CannedServer server({"HTTP/1.1 302 Found\r\nLocation: http://[::1\r\nContent-Length: 0\r\n\r\n"});
+    HttpClient client(config());
+    const GetResult r = client.get(server.url());
+    EXPECT_FALSE(r.ok());
+    EXPECT_NE(r.error.find("redirect to 'http://[::1'"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("Location header"), std::string::npos) << r.error;
 }
 
 TEST(PlainHttp, StaleKeepAliveConnectionIsRetriedOnAFreshOne) {

@@ -6,6 +6,7 @@
 
 #include "engine/emulated_engine.hpp"
 #include "http/client.hpp"
+#include "http/delay_url.hpp"
 #include "http/server.hpp"
 #include "runner/runner.hpp"
 #include "workloads/workload.hpp"
@@ -77,7 +78,7 @@ TEST(LocalTrial, IoThreadsReleaseTheGilWhileWaiting) {
     gilbench::http::global_init();
     gilbench::http::DelayServer server({});
     const Cell cell = make_cell(Workload::io, 2, 4);
-    const std::string url = gilbench::workloads::embedded_url(server.base_url(), 0.05);
+    const std::string url = gilbench::http::delay_url(server.base_url(), 0.05);
     const auto out = run_local_trial(cell, {.io_url = url}, [] {});
     ASSERT_EQ(out.workers.size(), 2u);
     for (const auto& w : out.workers) {
@@ -118,7 +119,7 @@ TEST(LocalTrial, MixedCellCpuThreadsRunUntilTheIoThreadIsDone) {
     Cell cell = make_cell(Workload::mixed, 3, 3);  // 1 I/O thread doing 3 requests, 2 CPU threads
     cell.io_threads = 1;
     cell.trace = false;
-    const std::string url = gilbench::workloads::embedded_url(server.base_url(), 0.01);
+    const std::string url = gilbench::http::delay_url(server.base_url(), 0.01);
     const auto out = run_local_trial(cell, {.io_url = url}, [] {});
     ASSERT_EQ(out.workers.size(), 3u);
     const auto& io = out.workers[0];
