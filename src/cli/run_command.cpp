@@ -77,6 +77,38 @@ std::string resume_command(const job::Job& job, const std::string& output, int w
     return fmt::format("mpirun -np {} gilbench run {} -o {} --resume", world_size, job.path, output);
 }
 
+// Rank 0's side of a run: the run in the results file (a new one, or the one resumed), its
+// recorder, and the progress display, fed together as the runner's trial sink.
+struct Recording {
+    store::HostMap hosts;  // this start's nodes in the run's hosts
+    store::RunWriter writer;
+    store::Recorder recorder;
+    report::ProgressDisplay display;
+    RecordAndShow sink{recorder, display};
+
+    // `info`: the run's attributes, for a new run.
+    Recording(store::Target& target, const job::Job& job, const std::vector<std::string>& hosts_now,
+              const store::RunInfo& info, report::ProgressMode mode)
+        : hosts(target.plan.hosts(hosts_now)),
+          writer(open_run(target, job, hosts, info)),
+          recorder(writer, job.cells, target.plan.resumes() ? &*target.plan.stored : nullptr,
+                   hosts.identity() ? std::vector<int>{} : hosts.node),
+          display(mode, planned(job.cells, target.plan), runner::default_trace_capacity) {}
+
+private:
+    static store::RunWriter open_run(store::Target& target, const job::Job& job, const store::HostMap& hosts,
+                                     const store::RunInfo& info) {
+        if (target.plan.resumes()) {
+            store::RunWriter w = target.file.resume_run(target.plan.run, utc_now_iso8601());
+            if (hosts.added) w.set_hosts(hosts.hosts);
+            return w;
+        }
+        store::RunWriter w = target.file.begin_run(info);
+        w.add_cells(job.cells);
+        return w;
+    }
+};
+
 // Clears the watcher's actions when run_job returns: they refer to its locals.
 struct AbandonGuard {
     ~AbandonGuard() {
@@ -84,6 +116,26 @@ struct AbandonGuard {
         runner::on_stop_note(nullptr);
     }
 };
+
+// Rank 0: what the signal watcher does (runner/interrupt.hpp): note a first SIGUSR1, and on an
+// abandon close the run as interrupted with what is stored, and say how to finish it.
+void watch_signals(Recording& rec, const std::string& output, const std::string& resume_hint) {
+    runner::on_abandon([&rec, output, resume_hint](int sig) {
+        rec.display.end();
+        if (!rec.recorder.finish(store::RunStatus::interrupted)) return;  // the main thread got there first
+        print_safely(stderr,
+                     "gilbench: {}: abandoned the trial in progress; the {} finished trials are saved in {} "
+                     "(/runs/{}, status 'interrupted')\ngilbench: to finish the run: {}\n",
+                     signal_name(sig), rec.recorder.stored_trials() + rec.recorder.new_trials(), output,
+                     rec.writer.name(), resume_hint);
+        std::fflush(stderr);
+    });
+    runner::on_stop_note([&rec](int sig) {
+        rec.display.note(fmt::format("{}: stopping after the current trial (send SIGTERM, or {} again, to stop at "
+                                     "once)",
+                                     signal_name(sig), signal_name(sig)));
+    });
+}
 
 // Step 1: the job as every rank parses it, with the command-line overrides, checked against
 // the world. nullopt: refused (rank 0 said why).
@@ -209,70 +261,38 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     if (root) settings.done = target->plan.done(job.cells.size());
     boost::mpi::broadcast(world, settings.done.trials, 0);
     boost::mpi::broadcast(world, settings.done.closed, 0);
-    std::optional<store::RunWriter> writer;
-    std::optional<store::Recorder> recorder;
-    std::optional<report::ProgressDisplay> display;
-    std::optional<RecordAndShow> sink;
-    store::HostMap hosts;  // this start's nodes in the run's hosts
+    std::optional<Recording> rec;  // rank 0's side of the run
     AbandonGuard guard;
     if (root) {
         try {
-            const store::ResumePlan& plan = target->plan;
-            hosts = plan.hosts(topo.hosts);
-            if (plan.resumes()) {
-                writer.emplace(target->file.resume_run(plan.run, utc_now_iso8601()));
-                if (hosts.added) writer->set_hosts(hosts.hosts);
-            } else {
-                store::RunInfo info = run_info(job, topo, world.size());
-                if (job.uses_embedded_server())
-                    info.embedded_server = servers->shared ? servers->base_url : "per-node 127.0.0.1";
-                writer.emplace(target->file.begin_run(info));
-                writer->add_cells(job.cells);
-            }
-            recorder.emplace(*writer, job.cells, plan.resumes() ? &*plan.stored : nullptr,
-                             hosts.identity() ? std::vector<int>{} : hosts.node);
-            display.emplace(report::choose_progress_mode(options.progress, options.quiet), planned(job.cells, plan),
-                            runner::default_trace_capacity);
-            sink.emplace(*recorder, *display);
+            store::RunInfo info = run_info(job, topo, world.size());
+            if (job.uses_embedded_server())
+                info.embedded_server = servers->shared ? servers->base_url : "per-node 127.0.0.1";
+            rec.emplace(*target, job, topo.hosts, info, report::choose_progress_mode(options.progress, options.quiet));
         } catch (const std::exception& e) {
             error = e.what();
         }
     }
     if (runner::failed_everywhere(world, error)) return 1;
     if (root) {
-        const std::string resume_hint = resume_command(job, output, world.size());
-        runner::on_abandon([&, resume_hint](int sig) {
-            display->end();
-            if (!recorder->finish(store::RunStatus::interrupted)) return;
-            print_safely(stderr,
-                         "gilbench: {}: abandoned the trial in progress; the {} finished trials are saved in {} "
-                         "(/runs/{}, status 'interrupted')\ngilbench: to finish the run: {}\n",
-                         signal_name(sig), recorder->stored_trials() + recorder->new_trials(), output, writer->name(),
-                         resume_hint);
-            std::fflush(stderr);
-        });
-        runner::on_stop_note([&](int sig) {
-            display->note(fmt::format("{}: stopping after the current trial (send SIGTERM, or {} again, to stop at "
-                                      "once)",
-                                      signal_name(sig), signal_name(sig)));
-        });
+        watch_signals(*rec, output, resume_command(job, output, world.size()));
         std::size_t trials = 0;
         for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
         print_safely(stderr,
                      "gilbench: job '{}': {} cells, {} trials on {} rank(s), {} node(s); writing {} (/runs/{})\n",
-                     job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, writer->name());
+                     job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, rec->writer.name());
     }
     runner::RunEnd outcome;
     engine::EmulatedEngine emulated;  // the only engine so far: every cell runs on it
     try {
         outcome = runner::run_cells(
             world, topo, job.cells, settings, [&](const model::Cell&) -> engine::Engine& { return emulated; },
-            sink ? &*sink : nullptr);
+            rec ? &rec->sink : nullptr);
     } catch (...) {
-        if (recorder) {
+        if (rec) {
             try {
-                display->end();
-                recorder->finish(store::RunStatus::failed);
+                rec->display.end();
+                rec->recorder.finish(store::RunStatus::failed);
             } catch (...) {
                 // the original error matters more
             }
@@ -282,10 +302,12 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
 
     // What every node's embedded server answered: proof that each node's ranks used their own
     // server (per node, it equals their workers' requests), or the shared server's load.
-    const runner::ServedCounts served = runner::served_counts(world, topo, *servers, hosts.node, hosts.hosts.size());
+    const runner::ServedCounts served =
+        rec ? runner::served_counts(world, topo, *servers, rec->hosts.node, rec->hosts.hosts.size())
+            : runner::served_counts(world, topo, *servers, {}, 0);
     if (root && job.uses_embedded_server()) {
         try {
-            writer->set_server_requests(served.per_host);
+            rec->writer.set_server_requests(served.per_host);
         } catch (const std::exception& e) {
             print_safely(stderr, "gilbench: warning: {}\n", e.what());
         }
@@ -294,8 +316,9 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     // 5. Report. Rank 0 gives the verdict (its exit status). Another rank leaving non-zero
     // first would make mpirun kill rank 0 while it still marks the run.
     if (!root) return 0;
-    display->end();
-    return report_outcome(options, job, output, world.size(), outcome, *recorder, writer->name(), *servers, served);
+    rec->display.end();
+    return report_outcome(options, job, output, world.size(), outcome, rec->recorder, rec->writer.name(), *servers,
+                          served);
 }
 
 }  // namespace
