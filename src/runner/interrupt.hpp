@@ -12,6 +12,17 @@
 //
 // The handlers only set flags and write the signal number into a pipe (both async-signal-
 // safe); a watcher thread reads the pipe and does the rest.
+//
+// Why the watcher, not the main thread, closes the run on an abandon: when the signal comes,
+// rank 0's main thread is inside run_cells, joining worker threads that run a trial to its
+// end (the interpreter and the GIL have no cancellation point) or inside a collective waiting
+// for other ranks, which themselves only wait `grace` before exiting, after which the launcher
+// kills rank 0 too. A main thread that had to notice a flag would first have to leave those
+// waits, which needs an interruptible join in the runner and every engine; until then the
+// watcher runs rank 0's abandon action itself. The action and the main thread share the
+// results file through the store's Recorder, whose every access holds one mutex and which
+// closes the run once only (Recorder::finish): the watcher never writes in the middle of a
+// trial, and whichever thread closes the run first is the only one that writes the status.
 #pragma once
 
 #include <atomic>

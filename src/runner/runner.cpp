@@ -67,12 +67,27 @@ struct Verdict {
     int budget = 0;  // 1: the cell's time budget ran out (set by the cell's rank 0 only)
 };
 
+// Waits for a non-blocking collective without spinning. Short sleeps at first keep the
+// start skew small; longer ones keep idle ranks cheap.
+void wait_asleep(MPI_Request& req) {
+    int done = 0;
+    auto pause = std::chrono::microseconds(20);
+    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE)) {
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(1000));
+    }
+}
+
 Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out) {
     std::array<int, 3> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
                             settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0};
     std::array<int, 3> all{};
     // Every field is a flag or a number where the highest wins, so one element-wise max does.
-    boost::mpi::all_reduce(comm, mine.data(), static_cast<int>(mine.size()), all.data(), boost::mpi::maximum<int>());
+    // Non-blocking and asleep while it waits, like sleeping_barrier: the other ranks wait here
+    // while rank 0 stores the trial, and must leave it the CPU instead of spinning.
+    MPI_Request req = MPI_REQUEST_NULL;
+    MPI_Iallreduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_INT, MPI_MAX, comm, &req);
+    wait_asleep(req);
     return {all[0], all[1], all[2]};
 }
 
@@ -201,13 +216,7 @@ std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell
 void sleeping_barrier(const boost::mpi::communicator& comm) {
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Ibarrier(comm, &req);
-    int done = 0;
-    // Short sleeps at first keep the start skew small; longer ones keep idle ranks cheap.
-    auto pause = std::chrono::microseconds(20);
-    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE)) {
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::microseconds(1000));
-    }
+    wait_asleep(req);
 }
 
 model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {

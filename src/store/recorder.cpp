@@ -1,0 +1,181 @@
+#include "store/recorder.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace gilbench::store {
+
+Recorder::Recorder(RunWriter& writer, const std::vector<model::Cell>& cells, const StoredRun* stored,
+                   std::vector<int> node_map)
+    : writer_(writer), cells_(cells), per_cell_(cells.size()), node_map_(std::move(node_map)) {
+    stored_trials_ = static_cast<int>(writer_.trials_written());
+    if (stored) {
+        for (const auto& t : stored->trials) keep_trial(t);
+        for (const auto& w : stored->workers) keep_worker(w);
+        for (const auto& s : stored->summary)
+            if (s.cell >= 0 && static_cast<std::size_t>(s.cell) < per_cell_.size())
+                per_cell_[static_cast<std::size_t>(s.cell)].written_state = s.state;
+    } else {
+        for (auto& c : per_cell_) c.written_state = "pending";  // add_cells wrote these rows
+    }
+}
+
+void Recorder::on_trial(const model::Cell& cell, std::size_t /*position*/, const model::TrialResult& r) {
+    std::lock_guard lock(mutex_);
+    if (final_) return;
+    if (node_map_.empty()) {
+        writer_.add_trial(r);
+        keep(r);
+    } else {
+        model::TrialResult mapped = r;  // a resumed run numbers nodes by its merged hosts list
+        for (auto& w : mapped.workers) w.node = node_map_.at(static_cast<std::size_t>(w.node));
+        writer_.add_trial(mapped);
+        keep(mapped);
+    }
+    ++new_trials_;
+    if (first_error_.empty() && !r.first_error.empty())
+        first_error_ = fmt::format("{} (cell '{}' trial {})", r.first_error, cell.name, r.trial.trial);
+}
+
+void Recorder::on_cell_end(const model::Cell& /*cell*/, std::size_t position, runner::CellEnd end) {
+    std::lock_guard lock(mutex_);
+    if (final_) return;
+    PerCell& pc = per_cell_.at(position);
+    pc.state = end == runner::CellEnd::complete ? report::CellState::complete
+               : end == runner::CellEnd::budget ? report::CellState::budget
+               : pc.trials.empty()              ? report::CellState::pending
+                                                : report::CellState::partial;
+    pc.ended = true;
+    write_summary_row(position);
+}
+
+bool Recorder::finish(RunStatus status) {
+    std::lock_guard lock(mutex_);
+    if (final_) return false;
+    for (std::size_t i = 0; i < cells_.size(); ++i)
+        if (!per_cell_[i].ended && per_cell_[i].new_trials > 0) {
+            per_cell_[i].state = report::CellState::partial;  // the cell cut short
+            write_summary_row(i);
+        }
+    writer_.set_status(status);
+    final_ = true;  // only once the status is written: a write that threw may be tried again
+    return true;
+}
+
+std::vector<model::CellSummaryRecord> Recorder::summary() const {
+    std::lock_guard lock(mutex_);
+    std::vector<model::CellSummaryRecord> rows;
+    for (std::size_t i = 0; i < cells_.size(); ++i) rows.push_back(summary_of(i));
+    return rows;
+}
+
+std::vector<report::CellTimes> Recorder::times() const {
+    std::lock_guard lock(mutex_);
+    std::vector<report::CellTimes> out;
+    for (std::size_t i = 0; i < cells_.size(); ++i) {
+        report::CellTimes ct{cells_[i], {}, 0};
+        for (const auto& t : per_cell_[i].trials) {
+            if (t.warmup) continue;
+            if (t.io_errors > 0) ++ct.failed;  // left out, as in the summary
+            else ct.wall_s.push_back(t.wall_s);
+        }
+        out.push_back(std::move(ct));
+    }
+    return out;
+}
+
+std::string Recorder::io_failure_summary() const {
+    std::lock_guard lock(mutex_);
+    // Warm-ups count: a failing warm-up means the target fails too.
+    int failed = 0, total = 0, cells = 0;
+    std::vector<std::string> where;
+    for (std::size_t i = 0; i < cells_.size(); ++i) {
+        int f = 0;
+        for (const auto& t : per_cell_[i].trials) f += t.io_errors > 0;
+        total += static_cast<int>(per_cell_[i].trials.size());
+        if (f == 0) continue;
+        failed += f;
+        ++cells;
+        if (where.size() < 6)
+            where.push_back(fmt::format("{}: {} of {}", cells_[i].name, f, per_cell_[i].trials.size()));
+    }
+    if (failed == 0) return {};
+    std::string list;
+    for (const auto& w : where) list += (list.empty() ? "" : ", ") + w;
+    if (cells > static_cast<int>(where.size()))
+        list += fmt::format(", {} more", cells - static_cast<int>(where.size()));
+    return fmt::format("{} of {} trials had I/O errors in {} cell(s) ({}); first error: {}", failed, total, cells,
+                       list, first_error_.empty() ? "(in an earlier start of the run)" : first_error_);
+}
+
+int Recorder::measured(std::size_t position) const {
+    std::lock_guard lock(mutex_);
+    int n = 0;
+    for (const auto& t : per_cell_.at(position).trials) n += !t.warmup;
+    return n;
+}
+
+int Recorder::new_trials() const {
+    std::lock_guard lock(mutex_);
+    return new_trials_;
+}
+
+int Recorder::stored_trials() const {
+    std::lock_guard lock(mutex_);
+    return stored_trials_;
+}
+
+void Recorder::keep_trial(const model::TrialRecord& t) {
+    if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < per_cell_.size())
+        per_cell_[static_cast<std::size_t>(t.cell)].trials.push_back(t);
+}
+
+// Only a rank's span matters for the statistics: keep one record per (trial, rank).
+void Recorder::keep_worker(const model::WorkerRecord& w) {
+    if (w.cell < 0 || static_cast<std::size_t>(w.cell) >= per_cell_.size()) return;
+    auto& spans = per_cell_[static_cast<std::size_t>(w.cell)].spans;
+    for (auto it = spans.rbegin(); it != spans.rend(); ++it)
+        if (it->trial == w.trial && it->rank == w.rank) {
+            it->start_s = std::min(it->start_s, w.start_s);
+            it->end_s = std::max(it->end_s, w.end_s);
+            return;
+        }
+    model::WorkerRecord span;
+    span.cell = w.cell;
+    span.trial = w.trial;
+    span.rank = w.rank;
+    span.start_s = w.start_s;
+    span.end_s = w.end_s;
+    spans.push_back(span);
+}
+
+void Recorder::keep(const model::TrialResult& r) {
+    keep_trial(r.trial);
+    if (r.trial.cell >= 0 && static_cast<std::size_t>(r.trial.cell) < per_cell_.size())
+        ++per_cell_[static_cast<std::size_t>(r.trial.cell)].new_trials;
+    for (const auto& w : r.workers) keep_worker(w);
+}
+
+model::CellSummaryRecord Recorder::summary_of(std::size_t i) const {
+    const PerCell& pc = per_cell_[i];
+    report::CellState state = pc.state;
+    if (!pc.ended && !pc.written_state.empty()) {
+        // Not reached on this start: what the file says (a resumed run's earlier cells).
+        for (auto s : {report::CellState::pending, report::CellState::partial, report::CellState::budget,
+                       report::CellState::complete})
+            if (pc.written_state == report::to_string(s)) state = s;
+    }
+    return report::summarize_cell(cells_[i], state, pc.trials, pc.spans);
+}
+
+void Recorder::write_summary_row(std::size_t i) {
+    PerCell& pc = per_cell_[i];
+    const model::CellSummaryRecord row = report::summarize_cell(cells_[i], pc.state, pc.trials, pc.spans);
+    // A resumed run reports its finished cells again: leave rows that would not change.
+    if (row.state == pc.written_state && pc.new_trials == 0) return;
+    writer_.write_summary({row});
+    pc.written_state = row.state;
+}
+
+}  // namespace gilbench::store

@@ -1,0 +1,78 @@
+// Rank 0's trial sink: writes each finished trial to the run in the results file as it
+// arrives (append + flush, so a kill loses no finished trial), keeps what the summary and the
+// tables need, and writes a cell's summary row when the runner ends the cell. It draws
+// nothing: the progress display (report/progress_display.hpp) is fed alongside it.
+//
+// Every public member holds one mutex: the signal watcher (runner/interrupt.hpp) closes the
+// run from its own thread, and must never write in the middle of a trial.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "model/cell.hpp"
+#include "model/records.hpp"
+#include "report/summary.hpp"
+#include "runner/runner.hpp"
+#include "store/results_file.hpp"
+
+namespace gilbench::store {
+
+class Recorder final : public runner::TrialSink {
+public:
+    // `stored`: the run being resumed (its trials, workers and summary rows count), or null for
+    // a new run whose summary rows add_cells wrote as "pending". `node_map`: this start's node
+    // id -> index in the run's hosts (HostMap::node); empty: the same numbers.
+    Recorder(RunWriter& writer, const std::vector<model::Cell>& cells, const StoredRun* stored,
+             std::vector<int> node_map);
+
+    void on_trial(const model::Cell& cell, std::size_t position, const model::TrialResult& result) override;
+    void on_cell_end(const model::Cell& cell, std::size_t position, runner::CellEnd end) override;
+
+    // The run ended (complete, interrupted, failed): summary rows for the cells that got trials
+    // on this start but never ended, then the status. Once only: false if the run was already
+    // closed (by the signal watcher), and then nothing is written.
+    bool finish(RunStatus status);
+
+    // One summary row per cell, as the file has it (cells not reached on this start keep what
+    // the file said).
+    std::vector<model::CellSummaryRecord> summary() const;
+    // Each cell's measured wall times (warm-ups and failed trials left out) for the seed table.
+    std::vector<report::CellTimes> times() const;
+    // "" if no stored trial of the run (earlier starts included) had I/O errors; else how many,
+    // where, and the first error of this start.
+    std::string io_failure_summary() const;
+    // Measured (non-warm-up) trials stored for the cell at `position`, earlier starts included.
+    int measured(std::size_t position) const;
+
+    int new_trials() const;     // trials written by this start
+    int stored_trials() const;  // trials the run had before this start
+
+private:
+    struct PerCell {
+        std::vector<model::TrialRecord> trials;
+        std::vector<model::WorkerRecord> spans;  // one per (trial, rank): its threads' span
+        report::CellState state = report::CellState::pending;
+        bool ended = false;         // reported by the runner on this start
+        int new_trials = 0;         // trials run on this start
+        std::string written_state;  // the summary row in the file ("" if none)
+    };
+    void keep_trial(const model::TrialRecord& t);
+    void keep_worker(const model::WorkerRecord& w);
+    void keep(const model::TrialResult& r);
+    model::CellSummaryRecord summary_of(std::size_t i) const;
+    void write_summary_row(std::size_t i);
+
+    mutable std::mutex mutex_;
+    RunWriter& writer_;
+    const std::vector<model::Cell>& cells_;
+    std::vector<PerCell> per_cell_;
+    std::vector<int> node_map_;
+    bool final_ = false;
+    int stored_trials_ = 0;
+    int new_trials_ = 0;
+    std::string first_error_;  // the first I/O error of this start, with its cell and trial
+};
+
+}  // namespace gilbench::store

@@ -1,0 +1,113 @@
+#include "store/resume_plan.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace gilbench::store {
+namespace {
+
+bool resumable(const std::string& status) {
+    return status == "interrupted" || status == "running" || status == "failed";
+}
+
+void add_note(std::string& note, const std::string& text) {
+    note = note.empty() ? text : note + "\ngilbench: " + text;
+}
+
+}  // namespace
+
+bool HostMap::identity() const {
+    for (std::size_t i = 0; i < node.size(); ++i)
+        if (node[i] != static_cast<int>(i)) return false;
+    return true;
+}
+
+HostMap merge_hosts(const std::vector<std::string>& stored, const std::vector<std::string>& now) {
+    HostMap m{stored, {}, false};
+    for (const auto& h : now) {
+        auto it = std::find(m.hosts.begin(), m.hosts.end(), h);
+        if (it == m.hosts.end()) {
+            it = m.hosts.insert(m.hosts.end(), h);
+            m.added = true;
+        }
+        m.node.push_back(static_cast<int>(it - m.hosts.begin()));
+    }
+    return m;
+}
+
+runner::Done ResumePlan::done(std::size_t cells) const {
+    runner::Done d;
+    if (!stored) return d;  // empty: run everything
+    d.trials.resize(cells);
+    d.closed.assign(cells, 0);
+    for (const auto& t : stored->trials)
+        if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < cells)
+            d.trials[static_cast<std::size_t>(t.cell)].push_back(t.trial);
+    for (const auto& s : stored->summary)
+        if (s.state == "budget" && s.cell >= 0 && static_cast<std::size_t>(s.cell) < cells)
+            d.closed[static_cast<std::size_t>(s.cell)] = 1;
+    return d;
+}
+
+HostMap ResumePlan::hosts(const std::vector<std::string>& now) const {
+    if (stored) return merge_hosts(stored->hosts, now);
+    HostMap m = merge_hosts({}, now);  // a new run: its hosts are this start's, written with the run
+    m.added = false;
+    return m;
+}
+
+Target open_target(const std::string& output, const FileInfo& info, const job::Job& job, bool resume,
+                   bool overwrite) {
+    if (resume && overwrite)
+        throw ResumeRefused("--resume continues a run in the results file and --overwrite deletes the file: "
+                            "use one of them");
+    const bool exists = std::filesystem::exists(output);
+    const auto parent = std::filesystem::path(output).parent_path();
+    if (!parent.empty() && !exists) std::filesystem::create_directories(parent);
+    Target t{overwrite ? ResultsFile::create_replacing(output, info) : ResultsFile::open_or_create(output, info),
+             {}};
+    ResumePlan& plan = t.plan;
+    if (!t.file.lock_warning().empty()) plan.note = "warning: " + t.file.lock_warning();
+    if (!resume) return t;
+    if (!exists) {
+        add_note(plan.note, fmt::format("nothing to resume in {} (no such file): starting a new run", output));
+        return t;
+    }
+    const std::vector<RunListing> runs = t.file.runs();
+    // A start refused after the file was made (a bad --url, a full disk) leaves a file without
+    // runs; a batch script that always passes --resume must still get going.
+    if (runs.empty()) {
+        add_note(plan.note, fmt::format("nothing to resume in {} (it has no runs yet): starting a new run", output));
+        return t;
+    }
+    std::vector<const RunListing*> unfinished, same_job;
+    for (const auto& r : runs)
+        if (resumable(r.status)) {
+            unfinished.push_back(&r);
+            if (r.job == job.text) same_job.push_back(&r);
+        }
+    if (unfinished.empty())
+        throw ResumeRefused(fmt::format("nothing to resume in '{}': its {} run(s) are complete (the latest is {}); "
+                                        "run without --resume to add a new run",
+                                        output, runs.size(), runs.back().name));
+    if (same_job.empty())
+        throw ResumeRefused(fmt::format(
+            "cannot resume in '{}': its unfinished run {} ran another job (its text, attribute 'job' of /runs/{}, "
+            "differs from {}); pass the job file that run used, or run without --resume to add a new run",
+            output, unfinished.back()->name, unfinished.back()->name, job.path));
+    const RunListing& run = *same_job.back();
+    StoredRun stored = t.file.read_run(run.name);
+    if (const std::string diff = job::plan_difference(stored.cells, job.cells); !diff.empty())
+        throw ResumeRefused(fmt::format("cannot resume /runs/{} in '{}': the plan differs: {}; resume with the "
+                                        "options the run started with (--repeats, --threads, --gil, ...)",
+                                        run.name, output, diff));
+    plan.run = run.name;
+    add_note(plan.note, fmt::format("resuming /runs/{} (status '{}', {} finished trials) in {}", run.name,
+                                    run.status, stored.trials.size(), output));
+    plan.stored = std::move(stored);
+    return t;
+}
+
+}  // namespace gilbench::store
