@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The unit tests under sanitizers, each in its own build folder:
-#   thread              the GIL, interpreter and HTTP tests (the concurrent code), build-tsan/
+#   thread              the GIL, interpreter, HTTP and runner tests (the concurrent code), build-tsan/
 #   address,undefined   every unit test, build-asan/: use after scope, leaks, overflows,
 #                       undefined behaviour
 # Any report fails the run (halt_on_error, -fno-sanitize-recover), naming the stacks.
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${GILBENCH_JOBS:-$(nproc)}
-unit_tests=(test_gil test_interp test_http test_job test_store test_report test_runner)
+unit_tests=(test_gil test_interp test_http test_job test_store test_store_run test_report test_runner test_cli)
 
 kinds=("$@")
 [[ ${#kinds[@]} -gt 0 ]] || kinds=(thread address,undefined)
@@ -25,7 +25,7 @@ export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 ${UBSAN_OPTIONS:-}"
 status=0
 for kind in "${kinds[@]}"; do
   case $kind in
-    thread) build=${GILBENCH_TSAN_DIR:-build-tsan}; targets=(test_gil test_interp test_http) ;;
+    thread) build=${GILBENCH_TSAN_DIR:-build-tsan}; targets=(test_gil test_interp test_http test_runner) ;;
     address,undefined) build=${GILBENCH_ASAN_DIR:-build-asan}; targets=("${unit_tests[@]}") ;;
     *) echo "test-sanitizers: '$kind' is not one of: thread, address,undefined" >&2; exit 2 ;;
   esac
