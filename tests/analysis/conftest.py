@@ -35,5 +35,5 @@ def switch_file(request):
 def gilbench_binary():
     exe, mpiexec = os.environ.get("GILBENCH"), os.environ.get("MPIEXEC")
     if not exe or not mpiexec:
-        pytest.skip("GILBENCH and MPIEXEC are not set (ctest sets them)")
+        pytest.fail("GILBENCH and MPIEXEC are not set (ctest sets them; run the suite through ctest)")
     return mpiexec, exe

@@ -89,7 +89,7 @@ def test_output_of_another_kind_is_refused_not_overwritten(tmp_path):
 
 
 def test_second_run_is_added_to_the_same_file(tmp_path):
-    h5py = pytest.importorskip("h5py")
+    import h5py  # a dependency (python3-h5py): its absence is a failure, not a skip
     job = tmp_path / "io.toml"
     job.write_text(TINY_IO + "latency = 0.01\nrepeats = 1\nwarmups = 0\n")
     out = tmp_path / "r.h5"
