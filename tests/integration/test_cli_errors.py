@@ -3,7 +3,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
 
 GILBENCH = os.environ.get("GILBENCH", "gilbench")
 MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
