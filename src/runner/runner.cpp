@@ -67,14 +67,21 @@ struct Verdict {
     int budget = 0;  // 1: the cell's time budget ran out (set by the cell's rank 0 only)
 };
 
-// Waits for a non-blocking collective without spinning. Short sleeps at first keep the
-// start skew small; longer ones keep idle ranks cheap.
-void wait_asleep(MPI_Request& req) {
+// Waits for a non-blocking collective without spinning for long. It polls for a few
+// microseconds first (the other ranks are usually there already: the collectives of one trial
+// follow each other closely), then sleeps in short, slowly growing pauses: a pause is the most
+// this rank can arrive late, and each collective of a trial waits for its latest rank. Ranks
+// that sit a whole cell out pass a longer `longest` pause and cost next to nothing.
+void wait_asleep(MPI_Request& req, std::chrono::microseconds longest = std::chrono::microseconds(100)) {
     int done = 0;
-    auto pause = std::chrono::microseconds(20);
-    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE)) {
+    const auto spin_until = clock::now() + std::chrono::microseconds(20);
+    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done && clock::now() < spin_until;
+         MPI_Test(&req, &done, MPI_STATUS_IGNORE))
+        std::this_thread::yield();
+    auto pause = std::chrono::microseconds(10);
+    for (; !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE)) {
         std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::microseconds(1000));
+        pause = std::min(pause + pause / 2, longest);
     }
 }
 

@@ -1,5 +1,6 @@
 #include "store/h5_handles.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace gilbench::store::h5 {
@@ -355,19 +356,36 @@ std::optional<std::string> read_string_attr(hid_t loc, const char* name) {
 }
 
 table::table(hid_t loc, const std::string& name, std::string path, datatype row_type,
-             hsize_t chunk_rows)
+             hsize_t chunk_rows, compression compression)
     : row_type_(std::move(row_type)), path_(std::move(path)) {
     dataspace space = extendible_space(0, path_);
     plist dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(H5P_DATASET_CREATE)", path_));
     check(H5Pset_chunk(dcpl.get(), 1, &chunk_rows), "H5Pset_chunk", path_);
-    // Shuffle groups the bytes of same-typed columns, which helps gzip on numeric rows.
-    check(H5Pset_shuffle(dcpl.get()), "H5Pset_shuffle", path_);
-    check(H5Pset_deflate(dcpl.get(), 4), "H5Pset_deflate", path_);
+    if (compression == compression::gzip) {
+        // Shuffle groups the bytes of same-typed columns, which helps gzip on numeric rows.
+        // Level 1: every flush recompresses the last, partly filled chunk, and the faster
+        // level gave nearly the same size on these rows.
+        check(H5Pset_shuffle(dcpl.get()), "H5Pset_shuffle", path_);
+        check(H5Pset_deflate(dcpl.get(), 1), "H5Pset_deflate", path_);
+    }
     // On disk the row is packed: the C struct's alignment padding is not stored.
     datatype file_type = packed_copy(row_type_.get(), path_);
     dataset_ = dataset(check_id(H5Dcreate2(loc, name.c_str(), file_type.get(), space.get(),
                                            H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                                 "H5Dcreate2", path_));
+}
+
+hid_t table::transfer_for(hsize_t n) {
+    if (n <= transfer_rows_) return transfer_.get();
+    if (!transfer_)
+        transfer_ = plist(check_id(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(H5P_DATASET_XFER)", path_));
+    // Room for at least 64 rows, so a table that grows by a few rows a trial sets this once.
+    const hsize_t rows = std::max<hsize_t>(n, 64);
+    const std::size_t row_bytes = H5Tget_size(row_type_.get());
+    check(H5Pset_buffer(transfer_.get(), static_cast<std::size_t>(rows) * row_bytes, nullptr, nullptr),
+          "H5Pset_buffer", path_);
+    transfer_rows_ = rows;
+    return transfer_.get();
 }
 
 void table::append(const void* rows, hsize_t n) {
@@ -380,7 +398,7 @@ void table::append(const void* rows, hsize_t n) {
               "H5Sselect_hyperslab", path_);
         dataspace mem_space = simple_space(n, path_);
         check(H5Dwrite(dataset_.get(), row_type_.get(), mem_space.get(), file_space.get(),
-                       H5P_DEFAULT, rows),
+                       transfer_for(n), rows),
               "H5Dwrite", path_);
     } catch (...) {
         // Do not leave n rows of fill values that readers would take for data.
@@ -418,7 +436,7 @@ void table::write_at(hsize_t first, const void* rows, hsize_t n) {
     check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &first, nullptr, &n, nullptr),
           "H5Sselect_hyperslab", path_);
     dataspace mem_space = simple_space(n, path_);
-    check(H5Dwrite(dataset_.get(), row_type_.get(), mem_space.get(), file_space.get(), H5P_DEFAULT, rows),
+    check(H5Dwrite(dataset_.get(), row_type_.get(), mem_space.get(), file_space.get(), transfer_for(n), rows),
           "H5Dwrite", path_);
 }
 

@@ -146,12 +146,18 @@ std::vector<std::int64_t> read_int64_array_attr(hid_t loc, const char* name);
 datatype common_members(hid_t full, hid_t stored, std::string_view what);
 
 // An extendible, chunked, gzip-compressed 1-D table of compound rows.
+// How a table's chunks are stored.
+enum class compression {
+    none,  // as they are: a flush writes the last chunk's bytes, nothing more
+    gzip,  // shuffled and deflated: smaller, but a flush recompresses the last chunk whole
+};
+
 class table {
 public:
     table() = default;
     // Creates `name` under `loc` empty; `path` names it in messages ("/runs/run-000/workers").
     table(hid_t loc, const std::string& name, std::string path, datatype row_type,
-          hsize_t chunk_rows);
+          hsize_t chunk_rows, compression compression);
     // Opens the existing table `name` under `loc` to append to it (a resumed run).
     static table open(hid_t loc, const std::string& name, std::string path, datatype row_type);
     // Grows the dataset by n rows and writes them from `rows` (n packed rows of the row type).
@@ -169,10 +175,18 @@ public:
     const std::string& path() const noexcept { return path_; }
 
 private:
+    // A transfer property list whose conversion buffers fit n rows. HDF5's default is 1 MiB
+    // for each of the type-conversion and background buffers, allocated and zeroed by every
+    // H5Dwrite that converts (ours do: the file row is packed); for the few rows of one trial
+    // that was most of a trial's bookkeeping. Grown when a write needs more.
+    hid_t transfer_for(hsize_t n);
+
     dataset dataset_;
     datatype row_type_;  // memory layout of one row
     hsize_t size_ = 0;
     std::string path_;
+    plist transfer_;
+    hsize_t transfer_rows_ = 0;  // rows transfer_'s buffers hold
 };
 
 }  // namespace gilbench::store::h5

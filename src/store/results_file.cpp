@@ -3,6 +3,7 @@
 #include "store/results_file.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -42,11 +43,31 @@ namespace {
     return true;
 }();
 
+// The flush after every trial compresses the last chunk of each table it touched, and zlib
+// allocates its ~270 KiB of deflate state for each (HDF5 calls deflateInit per chunk). With
+// glibc's defaults that memory went back to the kernel at every free (heap trimming, or its
+// own mapping) and came back as fresh zeroed pages at the next trial: a fifth of a trial's
+// CPU time in page faults and TLB shootdowns. Freed heap is kept instead: the run's peak heap
+// stays mapped, which for a writer of small rows is a few MiB.
+[[maybe_unused]] const bool heap_kept = [] {
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    return true;
+}();
+
 // Rows per chunk: large enough that gzip has something to work on, small enough that the
 // per-trial rewrite of the last, partly filled chunk stays cheap: every flush compresses that
 // chunk whole, so its size is the flush's cost (1024 rows cost ~2 ms of CPU per trial, 128
-// rows ~0.6 ms: bench/bookkeeping.py).
+// rows ~0.3 ms: bench/bookkeeping.py).
 constexpr hsize_t chunk_rows = 128;
+
+// Which tables are compressed. `trials` and `workers` grow by a few rows in every trial, and
+// compressing their last chunk at every flush was most of a tiny trial's bookkeeping (0.3 ms
+// of 0.5 ms); stored as they are, they take ~250 bytes per trial and thread, which even a
+// million trials can afford. `trace` and `requests` can grow by thousands of rows a trial and
+// compress well; `cells` and `summary` are written once per cell.
+constexpr h5::compression per_trial_tables = h5::compression::none;
+constexpr h5::compression bulk_tables = h5::compression::gzip;
 constexpr const char* runs_group = "runs";
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
@@ -494,14 +515,15 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_string_array_attr(g, "resumed_utc", {});
         h5::write_string_array_attr(g, "resume_command_lines", {});
 
-        w->cells = h5::table(g, "cells", path + "/cells", detail::cell_row_type(), chunk_rows);
-        w->trials = h5::table(g, "trials", path + "/trials", detail::trial_row_type(), chunk_rows);
-        w->workers =
-            h5::table(g, "workers", path + "/workers", detail::worker_row_type(), chunk_rows);
-        w->trace = h5::table(g, "trace", path + "/trace", detail::trace_row_type(), chunk_rows);
-        w->requests =
-            h5::table(g, "requests", path + "/requests", detail::request_row_type(), chunk_rows);
-        w->summary = h5::table(g, "summary", path + "/summary", detail::summary_row_type(), chunk_rows);
+        auto make = [&](const char* name, h5::datatype type, h5::compression how) {
+            return h5::table(g, name, path + "/" + name, std::move(type), chunk_rows, how);
+        };
+        w->cells = make("cells", detail::cell_row_type(), bulk_tables);
+        w->trials = make("trials", detail::trial_row_type(), per_trial_tables);
+        w->workers = make("workers", detail::worker_row_type(), per_trial_tables);
+        w->trace = make("trace", detail::trace_row_type(), bulk_tables);
+        w->requests = make("requests", detail::request_row_type(), bulk_tables);
+        w->summary = make("summary", detail::summary_row_type(), bulk_tables);
         w->flush();
     } catch (const std::exception& e) {
         // Unlink the half-made run so readers never meet a run without its tables.
@@ -608,7 +630,7 @@ void open_tables(detail::run_state& w, const std::string& path, bool create_miss
     w.trace = h5::table::open(g, "trace", path + "/trace", detail::trace_row_type());
     auto open_or_make = [&](const char* name, h5::datatype type) {
         if (h5::link_exists(g, name)) return h5::table::open(g, name, path + "/" + name, std::move(type));
-        if (create_missing) return h5::table(g, name, path + "/" + name, std::move(type), chunk_rows);
+        if (create_missing) return h5::table(g, name, path + "/" + name, std::move(type), chunk_rows, bulk_tables);
         return h5::table();
     };
     w.requests = open_or_make("requests", detail::request_row_type());
