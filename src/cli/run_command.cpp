@@ -119,8 +119,9 @@ struct AbandonGuard {
     }
 };
 
-// Rank 0: what the signal watcher does (runner/interrupt.hpp): note a first SIGUSR1, and on an
-// abandon close the run as interrupted with what is stored, and say how to finish it.
+// Rank 0: what a stop signal does (runner/interrupt.hpp): note a first SIGUSR1, and on an
+// abandon (run by the main thread where it waits, or by the watcher if the main thread does
+// not get there) close the run as interrupted with what is stored, and say how to finish it.
 void watch_signals(Recording& rec, const std::string& output, const std::string& resume_hint) {
     runner::on_abandon([&rec, output, resume_hint](int sig) {
         rec.display.end();
@@ -179,7 +180,7 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
                    const runner::Servers& servers, const runner::ServedCounts& served) {
     const bool complete = outcome.outcome == runner::RunOutcome::complete;
     if (!recorder.finish(complete ? store::RunStatus::complete : store::RunStatus::interrupted))
-        return 128 + runner::stop_signal();  // the watcher abandoned the run: this rank got the signal
+        return 128 + runner::stop_signal();  // abandoned meanwhile (the watcher's takeover)
     print_safely("\n{}", report::format_cell_table(job.cells, recorder.summary()));
     if (auto seed = report::format_seed_table(recorder.times())) print_safely("\n{}", *seed);
     const int total = recorder.stored_trials() + recorder.new_trials();

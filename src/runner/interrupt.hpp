@@ -11,18 +11,18 @@
 // (default 30 s) after SIGTERM, both often before a trial could finish.
 //
 // The handlers only set flags and write the signal number into a pipe (both async-signal-
-// safe); a watcher thread reads the pipe and does the rest.
+// safe); a watcher thread reads the pipe, turns an abandon into a request, and on ranks other
+// than 0 exits after the grace period.
 //
-// Why the watcher, not the main thread, closes the run on an abandon: when the signal comes,
-// rank 0's main thread is inside run_cells, joining worker threads that run a trial to its
-// end (the interpreter and the GIL have no cancellation point) or inside a collective waiting
-// for other ranks, which themselves only wait `grace` before exiting, after which the launcher
-// kills rank 0 too. A main thread that had to notice a flag would first have to leave those
-// waits, which needs an interruptible join in the runner and every engine; until then the
-// watcher runs rank 0's abandon action itself. The action and the main thread share the
-// results file through the store's Recorder, whose every access holds one mutex and which
-// closes the run once only (Recorder::finish): the watcher never writes in the middle of a
-// trial, and whichever thread closes the run first is the only one that writes the status.
+// Rank 0's main thread closes the run (abandon_point): every wait it makes while a trial runs
+// or while it waits for other ranks is a short nap that looks at the request (the runner's
+// waits for collectives and messages, and for the trial's worker threads, which cannot be
+// cancelled: the interpreter and the GIL have no cancellation point, so they are left running
+// and the process exits under them). It never looks in the middle of a write, so the file is
+// never closed half-way through a trial's rows. Should the main thread be stuck somewhere
+// else (a blocking call outside the runner's waits), the watcher closes the run itself after
+// `takeover` (0.5 s): the store's Recorder holds one mutex for every access and closes a run
+// once only, and exactly one of the two threads runs the action.
 #pragma once
 
 #include <atomic>
@@ -40,9 +40,15 @@ void install_stop_signals(bool rank0, std::chrono::milliseconds grace = std::chr
 const std::atomic<bool>& stop_requested();
 int stop_signal();  // the last signal this process received; 0 if none (another rank's: RunEnd)
 
-// Rank 0: what abandoning the run does before the process exits (on the watcher thread;
-// guard shared state with a mutex). `note`: called on a first SIGUSR1.
+// Rank 0: what abandoning the run does before the process exits (normally on the main thread
+// at an abandon_point, else on the watcher; guard shared state with a mutex). `note`: called
+// on a first SIGUSR1 (on the watcher thread).
 void on_abandon(std::function<void(int signal)> action);
 void on_stop_note(std::function<void(int signal)> note);
+
+// Rank 0's main thread, wherever it waits: if the run is to be abandoned, runs the abandon
+// action here and exits the process with 128 + the signal (it does not return then). Returns
+// at once otherwise, and always on other ranks and other threads' behalf.
+void abandon_point();
 
 }  // namespace gilbench::runner

@@ -1,17 +1,24 @@
 #include "runner/runner.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <latch>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
 #include <boost/mpi/collectives.hpp>
+#include <boost/mpi/packed_iarchive.hpp>
+#include <boost/mpi/packed_oarchive.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <fmt/format.h>
@@ -19,6 +26,7 @@
 
 #include "http/delay_url.hpp"
 #include "runner/host_info.hpp"
+#include "runner/interrupt.hpp"
 
 // Boost.Serialization of the plain records, kept here so model/ stays dependency-free.
 namespace boost::serialization {
@@ -67,22 +75,67 @@ struct Verdict {
     int budget = 0;  // 1: the cell's time budget ran out (set by the cell's rank 0 only)
 };
 
-// Waits for a non-blocking collective without spinning for long. It polls for a few
-// microseconds first (the other ranks are usually there already: the collectives of one trial
-// follow each other closely), then sleeps in short, slowly growing pauses: a pause is the most
-// this rank can arrive late, and each collective of a trial waits for its latest rank. Ranks
-// that sit a whole cell out pass a longer `longest` pause and cost next to nothing.
-void wait_asleep(MPI_Request& req, std::chrono::microseconds longest = std::chrono::microseconds(100)) {
-    int done = 0;
+// Waits until done() without spinning for long. It polls for a few microseconds first (the
+// other ranks are usually there already: a trial's messages follow each other closely), then
+// sleeps in short, slowly growing pauses: a pause is the most this rank can arrive late, and
+// each collective of a trial waits for its latest rank. Ranks that sit a whole cell out pass
+// a longer `longest` pause and cost next to nothing. (The main thread's timer slack is set
+// small in run_cells, or each pause would last at least the default 50 us.)
+template <class Done>
+void wait_until(Done done, std::chrono::microseconds longest = std::chrono::microseconds(100)) {
     const auto spin_until = clock::now() + std::chrono::microseconds(20);
-    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done && clock::now() < spin_until;
-         MPI_Test(&req, &done, MPI_STATUS_IGNORE))
+    while (clock::now() < spin_until) {
+        if (done()) return;
         std::this_thread::yield();
-    auto pause = std::chrono::microseconds(10);
-    for (; !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE)) {
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause + pause / 2, longest);
     }
+    for (auto pause = std::chrono::microseconds(10); !done(); pause = std::min(pause + pause / 2, longest)) {
+        abandon_point();  // a SIGTERM is acted on here, by this thread (runner/interrupt.hpp)
+        std::this_thread::sleep_for(pause);
+    }
+}
+
+void wait_asleep(MPI_Request& req, std::chrono::microseconds longest = std::chrono::microseconds(100)) {
+    wait_until(
+        [&] {
+            int done = 0;
+            MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+            return done != 0;
+        },
+        longest);
+}
+
+// Every member's LocalTrial, on member 0 (in member order; empty elsewhere). One message per
+// member, and asleep while it waits: member 0 usually waits here while the others' workers
+// still run, and must not take a core from them (a blocking gather spins).
+constexpr int gather_tag = 4201;
+std::vector<LocalTrial> gather_asleep(const boost::mpi::communicator& comm, LocalTrial& mine) {
+    std::vector<LocalTrial> all;
+    if (comm.rank() != 0) {
+        boost::mpi::packed_oarchive out(comm);
+        out << mine;
+        MPI_Request req = MPI_REQUEST_NULL;
+        MPI_Isend(out.address(), static_cast<int>(out.size()), MPI_PACKED, 0, gather_tag, comm, &req);
+        wait_asleep(req);
+        return all;
+    }
+    all.resize(static_cast<std::size_t>(comm.size()));
+    all[0] = std::move(mine);
+    for (int from = 1; from < comm.size(); ++from) {
+        MPI_Message message = MPI_MESSAGE_NULL;
+        MPI_Status status;
+        wait_until([&] {
+            int found = 0;
+            MPI_Improbe(from, gather_tag, comm, &found, &message, &status);
+            return found != 0;
+        });
+        int bytes = 0;
+        MPI_Get_count(&status, MPI_PACKED, &bytes);
+        boost::mpi::packed_iarchive in(comm);
+        in.resize(static_cast<std::size_t>(bytes));
+        MPI_Mrecv(in.address(), bytes, MPI_PACKED, &message, MPI_STATUS_IGNORE);
+        in >> all[static_cast<std::size_t>(from)];
+    }
+    return all;
 }
 
 Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out) {
@@ -223,7 +276,8 @@ std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell
 void sleeping_barrier(const boost::mpi::communicator& comm) {
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Ibarrier(comm, &req);
-    wait_asleep(req);
+    // Its callers wait here for whole cells (ranks that sit one out): pauses up to 1 ms.
+    wait_asleep(req, std::chrono::microseconds(1000));
 }
 
 model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {
@@ -250,6 +304,15 @@ model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<Lo
 
 LocalTrial run_local_trial(engine::Engine& engine, const model::Cell& cell, const engine::TrialContext& trial,
                            const std::function<void()>& start_barrier) {
+    return *run_local_trial_if(engine, cell, trial, [&] {
+        start_barrier();
+        return true;
+    });
+}
+
+std::optional<LocalTrial> run_local_trial_if(engine::Engine& engine, const model::Cell& cell,
+                                             const engine::TrialContext& trial,
+                                             const std::function<bool()>& start_gate) {
     const int n = cell.threads;
     const int member = trial.member < 0 ? trial.rank : trial.member;
     const std::unique_ptr<engine::TrialWorkers> workers = engine.make_trial(cell, trial);
@@ -267,13 +330,27 @@ LocalTrial run_local_trial(engine::Engine& engine, const model::Cell& cell, cons
     // passes the latches (or the others wait for ever) and the first is rethrown after the join.
     // A thread that could not be set up stops the whole trial before it starts.
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
-    bool set_up = true;  // written before `go` opens, read after
+    bool set_up = true;  // written before `go` opens, read after: false, the threads do not run
     clock::time_point t0;
     std::latch ready(n), go(1);
+    // The workers' end, waited for in naps that look for an abandon (runner/interrupt.hpp):
+    // a trial can run for minutes and its threads cannot be cancelled.
+    std::mutex end_mutex;
+    std::condition_variable ended;
+    int running = n;
     std::vector<std::thread> threads;
     threads.reserve(static_cast<std::size_t>(n));
     for (int t = 0; t < n; ++t) {
         threads.emplace_back([&, t] {
+            struct Ending {  // however the thread leaves: the main thread's wait counts it
+                std::mutex& m;
+                std::condition_variable& cv;
+                int& running;
+                ~Ending() {
+                    std::lock_guard lock(m);
+                    if (--running == 0) cv.notify_one();
+                }
+            } ending{end_mutex, ended, running};
             const auto i = static_cast<std::size_t>(t);
             const std::int64_t work = work_of_thread(t);
             try {
@@ -298,13 +375,23 @@ LocalTrial run_local_trial(engine::Engine& engine, const model::Cell& cell, cons
     }
     ready.wait();
     set_up = std::none_of(errors.begin(), errors.end(), [](const std::exception_ptr& e) { return bool(e); });
-    start_barrier();  // also when not set up: the cell's other ranks wait in it
+    const bool open = start_gate();  // also when not set up: the cell's other ranks wait in it
+    set_up = set_up && open;
     t0 = clock::now();
-    workers->start(t0);
+    if (set_up) workers->start(t0);
     go.count_down();
+    {
+        std::unique_lock lock(end_mutex);
+        while (!ended.wait_for(lock, std::chrono::milliseconds(20), [&] { return running == 0; })) {
+            lock.unlock();
+            abandon_point();
+            lock.lock();
+        }
+    }
     for (auto& th : threads) th.join();
     for (const auto& e : errors)
         if (e) std::rethrow_exception(e);
+    if (!open) return std::nullopt;
 
     for (int t = 0; t < n; ++t) {
         const auto i = static_cast<std::size_t>(t);
@@ -383,6 +470,9 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
                  const std::vector<model::Cell>& cells, const RunSettings& settings,
                  const engine::EngineFor& engine_for, TrialSink* sink) {
     prepare_engines(world, topology.node, cells, engine_for);
+    // Short pauses in wait_until must be short: the default timer slack (50 us) would add
+    // that much to every wait of every trial.
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         const int trials = cell.warmups + cell.repeats;
@@ -415,31 +505,30 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
             const auto cell_start = clock::now();
             for (int trial = 0; trial < trials; ++trial) {
                 if (stored.count(trial)) continue;
+                // The budget is rank 0's clock alone: one decision, shared. At least one repeat
+                // runs, and warm-ups always all run.
+                const bool budget_out =
+                    sub.rank() == 0 && cell.time_budget_s > 0 && measured >= 1 &&
+                    std::chrono::duration<double>(clock::now() - cell_start).count() >= cell.time_budget_s;
+                // The start barrier is also where the ranks agree whether to run this trial at
+                // all (a stop request, the budget): one collective, which no rank leaves before
+                // every rank has entered it, instead of a barrier and an agreement.
+                Verdict v;
                 const engine::TrialContext context{trial, world.rank(), topology.node, sub.rank(), url};
-                LocalTrial local =
-                    run_local_trial(engine_for(cell), cell, context, [&] { sleeping_barrier(sub); });
-                sleeping_barrier(sub);  // nobody spins in the gather while others still measure
-                std::vector<LocalTrial> all;
-                boost::mpi::gather(sub, local, all, 0);
+                std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
+                    v = agree(sub, settings, budget_out);
+                    return !v.stop && !v.budget;
+                });
+                if (!local) {
+                    end = v.stop ? CellEnd::interrupted : CellEnd::budget;
+                    break;
+                }
+                std::vector<LocalTrial> all = gather_asleep(sub, *local);
                 if (sub.rank() == 0) {
                     model::TrialResult result = join_trial(cell, trial, all);
                     if (sink) sink->on_trial(cell, ci, result);
                 }
                 measured += trial >= cell.warmups;
-                // The budget is rank 0's clock alone: one decision, shared. At least one repeat
-                // runs, and warm-ups always all run.
-                const bool budget_out =
-                    sub.rank() == 0 && cell.time_budget_s > 0 && measured >= 1 && pending_after(trial) &&
-                    std::chrono::duration<double>(clock::now() - cell_start).count() >= cell.time_budget_s;
-                const Verdict v = agree(sub, settings, budget_out);
-                if (v.stop) {
-                    end = pending_after(trial) ? CellEnd::interrupted : CellEnd::complete;
-                    break;
-                }
-                if (v.budget) {
-                    end = CellEnd::budget;
-                    break;
-                }
             }
         }
         sleeping_barrier(world);  // ranks that sat this cell out wait here, asleep

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,12 @@ struct LocalTrial {
 inline constexpr std::size_t default_trace_capacity = engine::default_trace_capacity;
 LocalTrial run_local_trial(engine::Engine& engine, const model::Cell& cell, const engine::TrialContext& trial,
                            const std::function<void()>& start_barrier);
+// The same with a start barrier that may also call the trial off (every rank of the cell
+// must get the same answer): `start_gate` returns false, and the threads, made and ready,
+// end without running; nullopt then.
+std::optional<LocalTrial> run_local_trial_if(engine::Engine& engine, const model::Cell& cell,
+                                             const engine::TrialContext& trial,
+                                             const std::function<bool()>& start_gate);
 
 // GIL counters an engine does not measure (WorkerReport::gil empty) are stored as these,
 // never as zeros: -1 for the counts, NaN for the times.

@@ -134,13 +134,16 @@ void Recorder::keep_trial(const model::TrialRecord& t) {
 // Only a rank's span matters for the statistics: keep one record per (trial, rank).
 void Recorder::keep_worker(const model::WorkerRecord& w) {
     if (w.cell < 0 || static_cast<std::size_t>(w.cell) >= per_cell_.size()) return;
-    auto& spans = per_cell_[static_cast<std::size_t>(w.cell)].spans;
-    for (auto it = spans.rbegin(); it != spans.rend(); ++it)
-        if (it->trial == w.trial && it->rank == w.rank) {
-            it->start_s = std::min(it->start_s, w.start_s);
-            it->end_s = std::max(it->end_s, w.end_s);
-            return;
-        }
+    PerCell& pc = per_cell_[static_cast<std::size_t>(w.cell)];
+    auto& spans = pc.spans;
+    // Indexed: a scan of every span per new worker made a long run's bookkeeping grow with it.
+    const auto [at, added] = pc.span_of.try_emplace({w.trial, w.rank}, spans.size());
+    if (!added) {
+        model::WorkerRecord& s = spans[at->second];
+        s.start_s = std::min(s.start_s, w.start_s);
+        s.end_s = std::max(s.end_s, w.end_s);
+        return;
+    }
     model::WorkerRecord span;
     span.cell = w.cell;
     span.trial = w.trial;

@@ -178,6 +178,12 @@ const char* to_string(RunStatus s) {
     return "unknown";
 }
 
+std::optional<RunStatus> parse_run_status(std::string_view text) {
+    for (RunStatus s : {RunStatus::running, RunStatus::complete, RunStatus::interrupted, RunStatus::failed})
+        if (text == to_string(s)) return s;
+    return std::nullopt;
+}
+
 struct detail::file_state {
     std::string path;
     FileInfo info;  // also stamped on each run: a later run may come from another build
@@ -459,7 +465,8 @@ std::vector<RunListing> ResultsFile::runs() const {
             h5::group g = h5::open_group(runs.get(), name);
             RunListing r;
             r.name = name;
-            r.status = h5::read_string_attr(g.get(), "status").value_or("");
+            r.status_text = h5::read_string_attr(g.get(), "status").value_or("");
+            r.status = parse_run_status(r.status_text);
             r.job = h5::read_string_attr(g.get(), "job").value_or("");
             r.started_utc = h5::read_string_attr(g.get(), "started_utc").value_or("");
             out.push_back(std::move(r));

@@ -15,8 +15,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/cell.hpp"
@@ -68,11 +70,15 @@ public:
 
 enum class RunStatus { running, complete, interrupted, failed };
 const char* to_string(RunStatus s);
+// The inverse of to_string; nullopt for any other text.
+std::optional<RunStatus> parse_run_status(std::string_view text);
 
 // A run as listed in a file: enough to choose one to resume.
 struct RunListing {
     std::string name;              // "run-003"
-    std::string status;
+    // nullopt: no status attribute, or one this version does not know (status_text says which)
+    std::optional<RunStatus> status;
+    std::string status_text;       // the attribute as stored
     std::string job;               // its TOML text
     std::string started_utc;
 };

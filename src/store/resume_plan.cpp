@@ -8,9 +8,8 @@
 namespace gilbench::store {
 namespace {
 
-bool resumable(const std::string& status) {
-    return status == "interrupted" || status == "running" || status == "failed";
-}
+// Every known status but complete; a run with no status, or one a newer version wrote, is left alone.
+bool resumable(const std::optional<RunStatus>& status) { return status && *status != RunStatus::complete; }
 
 void add_note(std::string& note, const std::string& text) {
     note = note.empty() ? text : note + "\ngilbench: " + text;
@@ -105,7 +104,7 @@ Target open_target(const std::string& output, const FileInfo& info, const job::J
                                         run.name, output, diff));
     plan.run = run.name;
     add_note(plan.note, fmt::format("resuming /runs/{} (status '{}', {} finished trials) in {}", run.name,
-                                    run.status, stored.trials.size(), output));
+                                    run.status_text, stored.trials.size(), output));
     plan.stored = std::move(stored);
     return t;
 }

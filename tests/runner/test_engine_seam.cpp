@@ -183,3 +183,22 @@ TEST(EngineSeam, AThreadThatCannotBeSetUpStopsTheTrialAfterTheBarrier) {
     EXPECT_EQ(barriers, 1);  // the cell's other ranks are not left waiting in it
     EXPECT_EQ(engine.runs, 0);
 }
+
+TEST(EngineSeam, AClosedStartGateCallsTheTrialOffBeforeAnyWorkerRuns) {
+    // The runner's start barrier doubles as the ranks' agreement on a stop request or a spent
+    // budget: when it says no, the ready threads end without running and nothing is reported.
+    FakeEngine engine;
+    int gates = 0;
+    const auto off = gilbench::runner::run_local_trial_if(engine, make_cell(3), {}, [&] {
+        ++gates;
+        return false;
+    });
+    EXPECT_FALSE(off.has_value());
+    EXPECT_EQ(gates, 1);
+    EXPECT_EQ(engine.trials_made, 1);
+    EXPECT_EQ(engine.runs, 0);
+    const auto on = gilbench::runner::run_local_trial_if(engine, make_cell(3), {}, [] { return true; });
+    ASSERT_TRUE(on.has_value());
+    EXPECT_EQ(engine.runs, 3);
+    EXPECT_EQ(on->workers.size(), 3u);
+}

@@ -54,7 +54,7 @@ model::TrialResult trial(int cell, int number, double wall_s, int node = 0, std:
 
 std::string status_of(const ResultsFile& file, const std::string& run) {
     for (const auto& r : file.runs())
-        if (r.name == run) return r.status;
+        if (r.name == run) return r.status_text;
     return "(no such run)";
 }
 

@@ -480,6 +480,12 @@ TEST(RunStatusTest, NamesMatchTheSchema) {
     EXPECT_STREQ(to_string(RunStatus::complete), "complete");
     EXPECT_STREQ(to_string(RunStatus::interrupted), "interrupted");
     EXPECT_STREQ(to_string(RunStatus::failed), "failed");
+    for (RunStatus st : {RunStatus::running, RunStatus::complete, RunStatus::interrupted, RunStatus::failed})
+        EXPECT_EQ(parse_run_status(to_string(st)), st);
+    // No fallback: a status this version does not know (or none) is no status.
+    EXPECT_EQ(parse_run_status("paused"), std::nullopt);
+    EXPECT_EQ(parse_run_status(""), std::nullopt);
+    EXPECT_EQ(parse_run_status("Complete"), std::nullopt);
 }
 
 TEST_F(ResultsFileTest, RunWriterOutlivesResultsFile) {
@@ -1017,9 +1023,10 @@ TEST_F(ResultsFileTest, RunsAreListedWithStatusAndJob) {
     const auto runs = file.runs();
     ASSERT_EQ(runs.size(), 2u);
     EXPECT_EQ(runs[0].name, "run-000");
-    EXPECT_EQ(runs[0].status, "complete");
+    EXPECT_EQ(runs[0].status, RunStatus::complete);
+    EXPECT_EQ(runs[0].status_text, "complete");
     EXPECT_EQ(runs[1].name, "run-001");
-    EXPECT_EQ(runs[1].status, "interrupted");
+    EXPECT_EQ(runs[1].status, RunStatus::interrupted);
     EXPECT_EQ(runs[1].job, "[[cell]]\n");
     EXPECT_EQ(file.path(), path_);
 }
