@@ -15,5 +15,5 @@ from .load import Results, SchemaError, list_runs, load
 from .scaling import fit_amdahl, fit_gustafson, karp_flatt, scaling_families
 from .tables import cell_summary, seed_summary, seed_table, seed_table_text
 
-__all__ = ["Results", "SchemaError", "load", "list_runs", "seed_table", "seed_table_text", "seed_summary", "cell_summary",
-           "scaling_families", "fit_amdahl", "fit_gustafson", "karp_flatt"]
+__all__ = ["Results", "SchemaError", "load", "list_runs", "seed_table", "seed_table_text", "seed_summary",
+           "cell_summary", "scaling_families", "fit_amdahl", "fit_gustafson", "karp_flatt"]

@@ -131,9 +131,11 @@ def to_html(doc: Document) -> str:
         elif isinstance(b, Table):
             f = b.frame
             numeric = [pd.api.types.is_numeric_dtype(f[c]) or _looks_numeric(f[c]) for c in f.columns]
-            out.append("<table><thead><tr>" + "".join(f"<th>{_inline(str(c))}</th>" for c in f.columns) + "</tr></thead><tbody>")
+            out.append("<table><thead><tr>" + "".join(f"<th>{_inline(str(c))}</th>" for c in f.columns)
+                       + "</tr></thead><tbody>")
             for row in f.itertuples(index=False):
-                out.append("<tr>" + "".join(f'<td class="num">{_inline(str(v))}</td>' if n else f"<td>{_inline(str(v))}</td>"
+                out.append("<tr>" + "".join(f'<td class="num">{_inline(str(v))}</td>' if n
+                                            else f"<td>{_inline(str(v))}</td>"
                                             for v, n in zip(row, numeric)) + "</tr>")
             out.append("</tbody></table>")
             if b.caption:

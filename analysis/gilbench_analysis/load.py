@@ -6,7 +6,8 @@
 
 Fields are read by name, never by position, and tables or fields that a file does not have yet
 (`requests`, `cells.io_threads`, `cells.placement`, `trials.io_errors`, `workers.trace_dropped`,
-...) come back empty or with their documented default (0: older files flagged no failed trial), so files of older and newer gilbench/1 writers load alike. Runs that were
+...) come back empty or with their documented default (0: older files flagged no failed trial),
+so files of older and newer gilbench/1 writers load alike. Runs that were
 interrupted (or are still being written) load too: only trials that are in `trials` count, as
 the schema says.
 """

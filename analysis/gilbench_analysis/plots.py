@@ -431,7 +431,8 @@ def convoy_figure(runs, path) -> str:
         everything = []
         # Colour: the GIL policy (the switch interval counts only for the new GIL); line style:
         # how many CPU threads (with two runs, line style tells the runs apart instead).
-        policy_of = lambda row: (row["gil"], float(row["switch_interval_s"]) if row["gil"] == "new" else None)  # noqa: E731
+        policy_of = lambda row: (row["gil"],  # noqa: E731
+                                 float(row["switch_interval_s"]) if row["gil"] == "new" else None)
         policies = []
         for _, d in runs:
             for _, row in d[d["cpu_threads"] > 0].iterrows():
@@ -545,7 +546,8 @@ def sweep_figure(runs, path) -> str:
                            label="1 / interval (one hand-off per interval)")
         for d in sorted(delays):
             if d > 0 and "io" in ax:
-                ax["io"].axhline(d * 1e3, color="black", linestyle=":", linewidth=1, label=f"server delay {d * 1e3:g} ms")
+                ax["io"].axhline(d * 1e3, color="black", linestyle=":", linewidth=1,
+                                 label=f"server delay {d * 1e3:g} ms")
         for name, a in ax.items():
             a.set_xscale("log")
             a.xaxis.set_major_locator(FixedLocator(si * 1e3))

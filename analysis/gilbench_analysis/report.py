@@ -108,13 +108,15 @@ def _slug(text: str) -> str:
 def section_metadata(doc: Document, runs):
     rows = [("file", lambda r: r.path), ("run", lambda r: f"/runs/{r.run}"), ("status", lambda r: r.status),
             ("job", lambda r: r.attrs.get("job_path", "")),
-            ("started / finished (UTC)", lambda r: f"{r.attrs.get('started_utc', '')} / {r.attrs.get('finished_utc', '') or '–'}"),
+            ("started / finished (UTC)", lambda r: f"{r.attrs.get('started_utc', '')} / "
+                                                   f"{r.attrs.get('finished_utc', '') or '–'}"),
             ("MPI ranks / nodes", lambda r: f"{r.attrs.get('ranks', '?')} / {r.attrs.get('nodes', '?')}"),
             ("hosts", lambda r: ", ".join(r.hosts) or "–"),
             ("gilbench", lambda r: f"{r.attrs.get('gilbench_version', r.root.get('gilbench_version', '?'))} "
                                    f"({r.attrs.get('git_sha', r.root.get('git_sha', '?'))})"),
             ("MPI library", lambda r: r.root.get("mpi_library", "?")),
-            ("HDF5 / libcurl / compiler", lambda r: f"{r.root.get('hdf5_version', '?')} / {r.root.get('curl_version', '?')} / "
+            ("HDF5 / libcurl / compiler", lambda r: f"{r.root.get('hdf5_version', '?')} / "
+                                                    f"{r.root.get('curl_version', '?')} / "
                                                     f"{r.root.get('compiler', '?')}"),
             ("command line", lambda r: f"`{r.attrs.get('command_line', r.root.get('command_line', ''))}`")]
     table = pd.DataFrame({"": [name for name, _ in rows],
@@ -148,8 +150,10 @@ def section_cells(doc: Document, runs):
         out = pd.DataFrame({
             "cell": table["name"], "workload": table["workload"],
             "P × T": [f"{p} × {t}" for p, t in zip(table["ranks"], table["threads"])], "GIL": table["gil"],
-            f"{la}: median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(table["median_a"], table["min_a"], table["max_a"])],
-            f"{lb}: median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(table["median_b"], table["min_b"], table["max_b"])],
+            f"{la}: median (min–max) s": [_spread(m, lo, hi)
+                                          for m, lo, hi in zip(table["median_a"], table["min_a"], table["max_a"])],
+            f"{lb}: median (min–max) s": [_spread(m, lo, hi)
+                                          for m, lo, hi in zip(table["median_b"], table["min_b"], table["max_b"])],
             f"{lb} / {la}": [ratio_text(r) for r in table["ratio"]]})
         doc.table(out, "Median wall time of the measured trials; spread = fastest–slowest repeat.")
         path = plots.compare_cells_figure(table, [la, lb], doc.outdir / "compare-cells.png")
@@ -242,7 +246,8 @@ def section_scaling(doc: Document, runs):
         path = plots.scaling_figure(present, doc.outdir / name, title)
         curves = ", ".join(s.label for s in family.series)
         doc.figure(Path(path).name, f"{family.title}: (a) speed-up, dashed: ideal, dotted: {family.law} fit; "
-                                    f"(b) efficiency; (c) {'Karp–Flatt metric' if family.scaling == 'strong' else 'wall time'}. "
+                                    f"(b) efficiency; "
+                                    f"(c) {'Karp–Flatt metric' if family.scaling == 'strong' else 'wall time'}. "
                                     f"Curves: {curves}.")
         fits = []
         for label, f in present:
@@ -251,23 +256,29 @@ def section_scaling(doc: Document, runs):
                 continue
             fits.append(pd.DataFrame({
                 **({"run": label} if len(runs) > 1 else {}),
-                "series": t["series"], "baseline (T₁)": [f"`{b}` ({fmt_s(v)} s)" for b, v in zip(t["baseline"], t["t1_s"])],
+                "series": t["series"],
+                "baseline (T₁)": [f"`{b}` ({fmt_s(v)} s)" for b, v in zip(t["baseline"], t["t1_s"])],
                 f"{family.law} serial fraction s": [fmt_num(v) for v in t["serial_fraction"]],
                 "trials / worker counts": [f"{p} / {d}" for p, d in zip(t["points"], t["distinct_n"])],
                 "RMS residual": [fmt_s(v) + (" s" if family.law == "Amdahl" else "") for v in t["rms"]],
                 "note": t["note"]}))
         if fits:
             doc.table(pd.concat(fits, ignore_index=True),
-                      f"{family.law} fits by least squares; s = 0: perfectly parallel, s = 1: no gain from more workers.")
+                      f"{family.law} fits by least squares; s = 0: perfectly parallel, "
+                      "s = 1: no gain from more workers.")
         pts = []
         for label, f in present:
             for s in f.series:
                 p = s.points[s.points["n"] > 1]
                 pts.append(pd.DataFrame({
                     **({"run": label} if len(runs) > 1 else {}),
-                    "series": s.label, "cell": p["name"], "P × T": [f"{a} × {b}" for a, b in zip(p["ranks"], p["threads"])],
-                    "n": p["trials"], "median (min–max) s": [_spread(m, lo, hi) for m, lo, hi in zip(p["t_median"], p["t_min"], p["t_max"])],
-                    "speed-up": [fmt_num(v, 2) for v in p["speedup"]], "efficiency": [fmt_pct(v) for v in p["efficiency"]],
+                    "series": s.label, "cell": p["name"],
+                    "P × T": [f"{a} × {b}" for a, b in zip(p["ranks"], p["threads"])],
+                    "n": p["trials"],
+                    "median (min–max) s": [_spread(m, lo, hi)
+                                           for m, lo, hi in zip(p["t_median"], p["t_min"], p["t_max"])],
+                    "speed-up": [fmt_num(v, 2) for v in p["speedup"]],
+                    "efficiency": [fmt_pct(v) for v in p["efficiency"]],
                     **({"Karp–Flatt e": [fmt_num(v) for v in p["karp_flatt"]]} if f.scaling == "strong" else {})}))
         if pts:
             doc.table(pd.concat(pts, ignore_index=True))
@@ -295,7 +306,8 @@ def section_nodes(doc: Document, runs):
         table = pd.DataFrame({
             "node": placed["node"], "host": placed["host"], "ranks": placed["ranks_text"],
             "cores": [fmt_num(v, 0) for v in placed["cores"]]})
-        caption = prefix + "Where the world ranks ran (run attributes `hosts`, `rank_node`, `cores`, and `workers.node`)."
+        caption = prefix + ("Where the world ranks ran (run attributes `hosts`, `rank_node`, `cores`, "
+                            "and `workers.node`).")
         if placed["server_requests"].notna().any():
             table["server requests"] = [fmt_num(v, 0) for v in placed["server_requests"]]
             caption += (" Server requests: what the embedded server on that node answered, warm-ups included "
@@ -430,8 +442,8 @@ def section_latency(doc: Document, runs, max_curves: int = 8):
     doc.heading("I/O latency")
     data = [(label, r, *request_latencies(r)) for label, r in runs]
     if all(src == "" for *_, src in data):
-        doc.note("skipped: no per-request latencies (no `requests` rows and no traced io cell among the measured trials; "
-                 "set trace = true in an io cell, or use a gilbench that writes `requests`)")
+        doc.note("skipped: no per-request latencies (no `requests` rows and no traced io cell among the measured "
+                 "trials; set trace = true in an io cell, or use a gilbench that writes `requests`)")
         return
     sources = {label: src for label, _, _, src in data}
     how = {"requests": "from the `requests` table (end_s − start_s: the whole GET as the calling code sees it, "
@@ -445,7 +457,8 @@ def section_latency(doc: Document, runs, max_curves: int = 8):
     # Alone: io cells.
     curves = []
     for label, r, lat, src in data:
-        io_cells = r.cells[(r.cells["workload"] == "io") & r.cells["cell"].isin(lat["cell"].unique() if not lat.empty else [])]
+        io_cells = r.cells[(r.cells["workload"] == "io")
+                           & r.cells["cell"].isin(lat["cell"].unique() if not lat.empty else [])]
         curves.append((label, _latency_curves(r, lat, io_cells)[:max_curves]))
     if any(c for _, c in curves):
         path = plots.latency_cdf_figure(curves, doc.outdir / "latency-cdf.png", "I/O threads alone (io cells)")
@@ -476,7 +489,8 @@ def convoy_cells(summary: pd.DataFrame, mixed: pd.DataFrame) -> pd.Series:
     is_mixed = summary["cell"].isin(mixed["cell"])
     io = (summary["workload"] == "io") & summary["latency_s"].isin(set(mixed["latency_s"]))
     shapes = set(zip(mixed["ranks"], mixed["io_threads"], mixed["latency_s"]))
-    same_shape = io & [(p, t, l) in shapes for p, t, l in zip(summary["ranks"], summary["threads"], summary["latency_s"])]
+    same_shape = io & [(p, t, l) in shapes
+                       for p, t, l in zip(summary["ranks"], summary["threads"], summary["latency_s"])]
     return is_mixed | (same_shape if same_shape.any() else io)
 
 
@@ -499,9 +513,9 @@ def section_convoy(doc: Document, runs, data):
     present = [(label, d) for label, d in per_run if d is not None]
     path = plots.convoy_figure(present, doc.outdir / "convoy.png")
     doc.figure(Path(path).name, "(a) I/O threads' request latency alone (grey) and beside CPU-bound threads of the "
-                                "same rank; (b) median and 99th percentile above the server's delay. An I/O thread back "
-                                "from its call must take the GIL from a CPU-bound thread, which can cost up to a switch "
-                                "interval per re-acquisition (the convoy effect, bpo-7946).")
+                                "same rank; (b) median and 99th percentile above the server's delay. An I/O thread "
+                                "back from its call must take the GIL from a CPU-bound thread, which can cost up to a "
+                                "switch interval per re-acquisition (the convoy effect, bpo-7946).")
 
 
 def section_sweep(doc: Document, runs):

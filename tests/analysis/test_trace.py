@@ -100,7 +100,8 @@ def test_blocking_calls_from_the_real_trace(results_file):
     # connect, send, recv, close), each with the GIL released, and waits out the server's delay
     # in one of them: per thread, exactly six calls per request, and the calls' time with the
     # GIL released is at least requests × delay.
-    per_thread = calls.groupby(["cell", "trial", "rank", "thread"]).agg(n=("latency_s", "size"), io=("network_s", "sum"))
+    per_thread = calls.groupby(["cell", "trial", "rank", "thread"]).agg(n=("latency_s", "size"),
+                                                                        io=("network_s", "sum"))
     w = r.workers.set_index(["cell", "trial", "rank", "thread"])
     for key, row in per_thread.iterrows():
         requests = w.at[key, "io_requests"]

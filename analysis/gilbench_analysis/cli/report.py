@@ -40,8 +40,11 @@ def _timeline_arg(text: str):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gilbench-report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("files", nargs="+", metavar="FILE", help="results file(s) written by gilbench run; two to compare")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for report.md, report.html and the PNGs (an earlier report's figures there are replaced)")
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="results file(s) written by gilbench run; two to compare")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR",
+                        help="folder for report.md, report.html and the PNGs (an earlier report's figures there "
+                             "are replaced)")
     parser.add_argument("--run", action="append", default=[], metavar="RUN",
                         help="run to read (default: the latest); once per FILE, in order")
     parser.add_argument("--label", action="append", default=[], metavar="NAME",
