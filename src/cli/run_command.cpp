@@ -1,5 +1,6 @@
 #include "cli/run_command.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
+#include "engine/cpython_engine.hpp"
 #include "engine/emulated_engine.hpp"
 #include "http/client.hpp"  // global_init
 #include "report/console.hpp"
@@ -270,6 +272,9 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
             store::RunInfo info = run_info(job, topo, world.size());
             if (job.uses_embedded_server())
                 info.embedded_server = servers->shared ? servers->base_url : "per-node 127.0.0.1";
+            if (std::any_of(job.cells.begin(), job.cells.end(),
+                            [](const model::Cell& c) { return c.engine == model::Engine::cpython; }))
+                info.python_version = engine::CpythonEngine::library_version();
             rec.emplace(*target, job, topo.hosts, info, report::choose_progress_mode(options.progress, options.quiet));
         } catch (const std::exception& e) {
             error = e.what();
@@ -285,11 +290,16 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                      job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, rec->writer.name());
     }
     runner::RunEnd outcome;
-    engine::EmulatedEngine emulated;  // the only engine so far: every cell runs on it
+    // One object per engine: the runner prepares each one the plan uses once per rank (the
+    // cpython engine starts its interpreter then), and no other.
+    engine::EmulatedEngine emulated;
+    engine::CpythonEngine cpython;
+    const engine::EngineFor engine_for = [&](const model::Cell& c) -> engine::Engine& {
+        if (c.engine == model::Engine::cpython) return cpython;
+        return emulated;
+    };
     try {
-        outcome = runner::run_cells(
-            world, topo, job.cells, settings, [&](const model::Cell&) -> engine::Engine& { return emulated; },
-            rec ? &rec->sink : nullptr);
+        outcome = runner::run_cells(world, topo, job.cells, settings, engine_for, rec ? &rec->sink : nullptr);
     } catch (...) {
         if (rec) {
             try {
