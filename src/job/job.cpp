@@ -349,6 +349,9 @@ std::pair<std::string_view, std::string> engine_problem(const model::Cell& c) {
     if (c.engine == Engine::cpython && c.gil == model::GilPolicy::old_gil)
         return {"gil", "gil = \"old\" is CPython 2's lock, which the embedded CPython 3 does not have; use gil = "
                        "\"new\" with engine = \"cpython\", or engine = \"emulated\""};
+    if (c.engine == Engine::cpython && c.keep_alive)
+        return {"keep_alive", "engine = \"cpython\" GETs with urllib.request.urlopen, a fresh connection per request "
+                              "(as the seed's requests.get); set keep_alive = false, or use engine = \"emulated\""};
     if (c.engine == Engine::cpython && c.trace)
         return {"trace", "engine = \"cpython\" records no GIL trace (the real interpreter does not report its GIL "
                          "events); set trace = false, or use engine = \"emulated\""};

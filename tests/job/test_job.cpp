@@ -518,6 +518,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ntrace=true\n",
                "key 'trace': engine = \"cpython\" records no GIL trace"},
         BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='pypy'\n", "'pypy' is not one of: emulated, cpython"},
+        BadJob{"[[cell]]\nworkload='io'\nwork=5\nengine='cpython'\nkeep_alive=true\n",
+               "bad.toml:5: key 'keep_alive': engine = \"cpython\" GETs with urllib.request.urlopen, a fresh connection"},
         BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\npython_path=[1]\n",
                "bad.toml:6: key 'python_path': must be a list of directories"},
         BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\npython_path=['a:b']\n",
