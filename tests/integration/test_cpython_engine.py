@@ -71,6 +71,10 @@ def test_one_file_holds_both_engines_and_the_loader_reads_it(tmp_path):
     out = tmp_path / "both.h5"
     p = gbrun.run(2, "run", job, "-o", out, "-q")
     assert p.returncode == 0, p.stderr
+    # The seed table once per engine, each with its three rows.
+    for engine in ("emulated", "cpython"):
+        table = p.stdout[p.stdout.index(f"engine {engine}:"):]
+        assert [line.split()[0] for line in table.splitlines()[2:5]] == ["single", "multi", "multi"], p.stdout
     r = gbrun.read_run(out)
     gbrun.check_consistent(r)
     cells = {gbrun.text(c["name"]): c for c in r["cells"]}
