@@ -224,6 +224,20 @@ struct CpythonEngine::State {
 
 namespace {
 
+// A thread state made by prepare_thread that run() never used (another thread's set-up failed,
+// so no thread ran): deleted when its OS thread ends, on that thread. A thread state is tied to
+// the OS thread that made it; deleting it from another thread would unbind that thread's own.
+struct UnusedThreadState {
+    PyThreadState* ts = nullptr;
+    ~UnusedThreadState() {
+        if (!ts) return;
+        PyEval_RestoreThread(ts);
+        PyThreadState_Clear(ts);
+        PyThreadState_DeleteCurrent();
+    }
+};
+thread_local UnusedThreadState unused_state;
+
 class CpythonTrial final : public TrialWorkers {
 public:
     CpythonTrial(CpythonEngine::State& engine, const model::Cell& cell, const TrialContext& ctx)
@@ -256,13 +270,6 @@ public:
         Py_XDECREF(function_);
         url_ = Ref();
         mixed_ = Ref();
-        // Thread states of threads that were set up but never ran (another thread's set-up failed).
-        for (PyThreadState*& ts : states_)
-            if (ts) {
-                PyThreadState_Clear(ts);
-                PyThreadState_Delete(ts);
-                ts = nullptr;
-            }
     }
 
     // A Python thread state for this OS thread (as CPython's threading makes one for a new
@@ -271,6 +278,7 @@ public:
         PyThreadState* ts = PyThreadState_New(PyInterpreterState_Main());
         if (!ts) throw std::runtime_error("embedded Python: cannot create a thread state");
         states_[static_cast<std::size_t>(thread)] = ts;
+        unused_state.ts = ts;
     }
 
     void run(int thread, std::int64_t work) override {
@@ -294,6 +302,7 @@ public:
         PyThreadState_Clear(states_[i]);
         PyThreadState_DeleteCurrent();  // releases the GIL
         states_[i] = nullptr;
+        unused_state.ts = nullptr;
         if (!traceback.empty() && !engine_.traceback_printed.exchange(true))
             std::fprintf(stderr,
                          "gilbench: rank %d: cell '%s' trial %d: function '%s' failed (shown once; every trial it "

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <unistd.h>
 
@@ -247,6 +248,21 @@ TEST(CpythonEngine, AReturnValueThatIsNoCountFailsTheTrial) {
     EXPECT_NE(out.first_error.find("returned b'digest' (bytes); return the number of operations done"),
               std::string::npos)
         << out.first_error;
+}
+
+TEST(CpythonEngine, AThreadSetUpButNeverRunLeavesNothingBehind) {
+    // As when another thread's set-up fails: prepare_thread, then no run; the interpreter
+    // stays usable for the next trial.
+    const Cell cell = cpython_cell(Workload::cpu, 2, 1000);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    {
+        auto trial = engine.make_trial(cell, {});
+        std::thread t([&] { trial->prepare_thread(0); });
+        t.join();
+    }
+    const auto out = run(engine, cell);
+    EXPECT_EQ(out.workers[0].ops + out.workers[1].ops, 1000);
 }
 
 TEST(CpythonEngine, RefusalsNameTheProblem) {
