@@ -21,6 +21,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest
   flake8                                   # the test style.flake8 (Python style, .flake8)
+  python3-dev                              # libpython3.11.so + headers: the cpython engine embeds it
   iproute2                                 # ip, bridge: scripts/vcluster and its tests
   procps                                   # pgrep, ps: the tests check that nothing is left running
 )

@@ -33,14 +33,15 @@ COLUMNS = {
               "switch_interval_s": "float64", "check_interval": "int32", "url": "object",
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
               "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object",
-              "io_timeout_s": "float64", "time_budget_s": "float64"},
+              "io_timeout_s": "float64", "time_budget_s": "float64", "engine": "object",
+              "function": "object", "python_path": "object"},
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64",
                "io_errors": "int64"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                 "node": "int32", "start_s": "float64", "end_s": "float64", "ops": "int64",
                 "gil_acquisitions": "int64", "gil_wait_s": "float64", "gil_hold_s": "float64",
                 "gil_forced_drops": "int64", "io_requests": "int64", "io_errors": "int64",
-                "trace_dropped": "int64"},
+                "trace_dropped": "int64", "cpu_s": "float64"},
     "trace": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
               "t_s": "float64", "event": "object"},
     "requests": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
@@ -55,8 +56,10 @@ COLUMNS = {
 
 # Defaults other than 0 / "": files written before cells.placement ran every cell on the first
 # `ranks` world ranks, as the launcher placed them, which is what "launch" means; files written
-# before cells.io_timeout_s gave each HTTP GET 30 s, gilbench's default.
-DEFAULTS = {("cells", "placement"): "launch", ("cells", "io_timeout_s"): 30.0}
+# before cells.io_timeout_s gave each HTTP GET 30 s, gilbench's default; files written before
+# cells.engine ran every cell on the emulated engine; before workers.cpu_s it was not measured.
+DEFAULTS = {("cells", "placement"): "launch", ("cells", "io_timeout_s"): 30.0, ("cells", "engine"): "emulated",
+            ("workers", "cpu_s"): float("nan")}
 
 
 class SchemaError(ValueError):

@@ -1,5 +1,6 @@
 #include "cli/run_command.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
+#include "engine/cpython_engine.hpp"
 #include "engine/emulated_engine.hpp"
 #include "http/client.hpp"  // global_init
 #include "report/console.hpp"
@@ -174,6 +176,21 @@ std::optional<job::Job> prepare_job(const RunOptions& options, const boost::mpi:
     return job;
 }
 
+// The seed table per engine: the emulated GIL's and the real interpreter's rows side by side
+// when a job has both. Python cells (the user's own function) are no seed cells.
+void print_seed_tables(const std::vector<report::CellTimes>& times) {
+    std::vector<std::vector<report::CellTimes>> by_engine(model::enum_names<model::Engine>::names.size());
+    for (const auto& t : times)
+        if (t.cell.workload != model::Workload::python) by_engine[static_cast<std::size_t>(t.cell.engine)].push_back(t);
+    const auto engines = std::count_if(by_engine.begin(), by_engine.end(), [](const auto& v) { return !v.empty(); });
+    for (std::size_t e = 0; e < by_engine.size(); ++e) {
+        const auto seed = report::format_seed_table(by_engine[e]);
+        if (!seed) continue;
+        if (engines > 1) print_safely("\nengine {}:\n{}", model::to_string(static_cast<model::Engine>(e)), *seed);
+        else print_safely("\n{}", *seed);
+    }
+}
+
 // Step 5 (rank 0): the verdict, the tables and the exit status.
 int report_outcome(const RunOptions& options, const job::Job& job, const std::string& output, int world_size,
                    const runner::RunEnd& outcome, store::Recorder& recorder, const std::string& run_name,
@@ -182,7 +199,7 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     if (!recorder.finish(complete ? store::RunStatus::complete : store::RunStatus::interrupted))
         return 128 + runner::stop_signal();  // abandoned meanwhile (the watcher's takeover)
     print_safely("\n{}", report::format_cell_table(job.cells, recorder.summary()));
-    if (auto seed = report::format_seed_table(recorder.times())) print_safely("\n{}", *seed);
+    print_seed_tables(recorder.times());
     const int total = recorder.stored_trials() + recorder.new_trials();
     if (recorder.stored_trials() > 0)
         print_safely("\nresults: {} (/runs/{}, {} trials: {} from before the resume, {} now)\n", output, run_name,
@@ -271,6 +288,9 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
             store::RunInfo info = run_info(job, topo, world.size());
             if (job.uses_embedded_server())
                 info.embedded_server = servers->shared ? servers->base_url : "per-node 127.0.0.1";
+            if (std::any_of(job.cells.begin(), job.cells.end(),
+                            [](const model::Cell& c) { return c.engine == model::Engine::cpython; }))
+                info.python_version = engine::CpythonEngine::library_version();
             rec.emplace(*target, job, topo.hosts, info, report::choose_progress_mode(options.progress, options.quiet));
         } catch (const std::exception& e) {
             error = e.what();
@@ -286,11 +306,16 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                      job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, rec->writer.name());
     }
     runner::RunEnd outcome;
-    engine::EmulatedEngine emulated;  // the only engine so far: every cell runs on it
+    // One object per engine: the runner prepares each one the plan uses once per rank (the
+    // cpython engine starts its interpreter then), and no other.
+    engine::EmulatedEngine emulated;
+    engine::CpythonEngine cpython;
+    const engine::EngineFor engine_for = [&](const model::Cell& c) -> engine::Engine& {
+        if (c.engine == model::Engine::cpython) return cpython;
+        return emulated;
+    };
     try {
-        outcome = runner::run_cells(
-            world, topo, job.cells, settings, [&](const model::Cell&) -> engine::Engine& { return emulated; },
-            rec ? &rec->sink : nullptr);
+        outcome = runner::run_cells(world, topo, job.cells, settings, engine_for, rec ? &rec->sink : nullptr);
     } catch (...) {
         if (rec) {
             try {

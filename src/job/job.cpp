@@ -83,12 +83,22 @@ const toml::node* effective(const toml::table& cell, const toml::table* defaults
     return defaults ? defaults->get(key) : nullptr;
 }
 
+// Text that ends up in file names, HDF5 strings, console tables and HTTP request lines: a
+// control character there (a NUL from a TOML "\u0000" escape, a newline, an escape sequence)
+// would cut or garble what is stored and printed, so it is refused where it is read.
+// (model::control_character_problem says what is wrong and where.)
+void check_printable(const Reporter& report, const toml::node* node, std::string_view key, std::string_view text) {
+    if (const std::string problem = model::control_character_problem(text); !problem.empty())
+        report.fail(node, key, problem);
+}
+
 // Looks a key up in the sweep point first, then in the cell, then in [defaults].
 struct Lookup {
     const toml::table* cell;
     const toml::table* defaults;
     const std::map<std::string, const toml::node*>* point;
     const Reporter& report;
+    const std::filesystem::path& base_dir;  // the job file's directory, absolute
 
     const toml::node* find(std::string_view key) const {
         if (point)
@@ -102,9 +112,10 @@ struct Lookup {
         const toml::node* n = find(f.key);
         if (!n) {
             if (f.required) report.fail(cell, f.key, "is required; add it to the cell or to [defaults]");
-            if (f.applies) return FieldValue{f.applies_default};
+            if (f.applies) return f.applies_value();
             return f.default_value();
         }
+        if (f.path_list) return path_list(f, *n);
         FieldValue v;
         switch (f.kind) {
             case FieldKind::integer:
@@ -131,18 +142,48 @@ struct Lookup {
         if (const std::string problem = f.check(v); !problem.empty()) report.fail(n, f.key, problem);
         return v;
     }
+
+    // A list of directories (or one, as a string), each relative to the job file's directory
+    // unless absolute: stored absolute and joined by ':', as PYTHONPATH is.
+    FieldValue path_list(const CellField& f, const toml::node& n) const {
+        const std::string form = fmt::format("must be a list of directories, e.g. {} = [\"lib\", \"../src\"] "
+                                             "(relative to the job file's directory)",
+                                             f.key);
+        std::vector<const toml::node*> items;
+        if (n.is_string()) items.push_back(&n);
+        else if (const toml::array* a = n.as_array())
+            for (const toml::node& e : *a) items.push_back(&e);
+        else report.fail(&n, f.key, fmt::format("{}, got {}", form, describe(n)));
+        std::string joined;
+        for (const toml::node* e : items) {
+            if (!e->is_string()) report.fail(e, f.key, fmt::format("{}, got {}", form, describe(*e)));
+            const std::string dir = *e->value<std::string>();
+            if (dir.empty()) report.fail(e, f.key, "holds an empty directory name; write \".\" for the job file's directory");
+            check_printable(report, e, f.key, dir);
+            if (dir.find(':') != std::string::npos)
+                report.fail(e, f.key, fmt::format("'{}' contains ':', which separates the directories in the stored "
+                                                  "path; rename or link the directory",
+                                                  dir));
+            const std::string abs = (base_dir / dir).lexically_normal().string();
+            joined += (joined.empty() ? "" : ":") + (abs.size() > 1 && abs.back() == '/' ? abs.substr(0, abs.size() - 1) : abs);
+        }
+        FieldValue v{joined};
+        if (const std::string problem = f.check(v); !problem.empty()) report.fail(&n, f.key, problem);
+        return v;
+    }
 };
 
-// Text that ends up in file names, HDF5 strings, console tables and HTTP request lines: a
-// control character there (a NUL from a TOML "\u0000" escape, a newline, an escape sequence)
-// would cut or garble what is stored and printed, so it is refused where it is read.
-// (model::control_character_problem says what is wrong and where.)
-void check_printable(const Reporter& report, const toml::node* node, std::string_view key, std::string_view text) {
-    if (const std::string problem = model::control_character_problem(text); !problem.empty())
-        report.fail(node, key, problem);
-}
-
 // ---- sweeps -------------------------------------------------------------------------------
+
+// The directory relative paths in a job file are relative to: the file's, absolute (the
+// working directory for a job given as a string).
+std::filesystem::path job_directory(std::string_view source_name) {
+    std::error_code ec;
+    std::filesystem::path cwd = std::filesystem::current_path(ec);
+    if (ec) cwd = "/";
+    if (source_name.empty() || source_name.front() == '<') return cwd;
+    return (cwd / std::filesystem::path(source_name)).lexically_normal().parent_path();
+}
 
 // One dimension of a sweep: a single list, or lists zipped together (same length).
 struct Axis {
@@ -185,7 +226,7 @@ std::vector<Axis> sweep_axes(const toml::table& cell, const toml::table* default
     for (const CellField& f : model::cell_fields()) {
         const std::string_view k = f.key;
         const toml::node* n = effective(cell, defaults, k);
-        if (!n || !n->is_array()) continue;
+        if (!n || !n->is_array() || f.path_list) continue;  // a path list is one value
         if (k == "name")
             report.fail(n, k, "cannot be a list; use placeholders instead, e.g. name = \"cpu-{ranks}x{threads}\"");
         if (n->as_array()->empty()) report.fail(n, k, "is an empty list, which sweeps nothing; give at least one value");
@@ -296,9 +337,31 @@ std::string expand_name(const std::string& tmpl, const model::Cell& c, const std
 
 // ---- one cell -----------------------------------------------------------------------------
 
+// Rules between the engine and the other settings: {key to blame, problem} or {"", ""}. A
+// cpython cell's `gil = "none"` depends on the embedded build, so the engine checks that.
+std::pair<std::string_view, std::string> engine_problem(const model::Cell& c) {
+    using model::Engine;
+    if (c.workload == model::Workload::python && c.engine != Engine::cpython)
+        return {"engine", "workload = \"python\" runs your function in the real interpreter; set engine = \"cpython\""};
+    if (c.workload == model::Workload::python && c.function.empty())
+        return {"function", "a python cell needs function = \"module:callable\" (called as callable(work, index, "
+                            "count) in each worker thread)"};
+    if (c.engine == Engine::cpython && c.gil == model::GilPolicy::old_gil)
+        return {"gil", "gil = \"old\" is CPython 2's lock, which the embedded CPython 3 does not have; use gil = "
+                       "\"new\" with engine = \"cpython\", or engine = \"emulated\""};
+    if (c.engine == Engine::cpython && c.keep_alive)
+        return {"keep_alive", "engine = \"cpython\" GETs with urllib.request.urlopen, a fresh connection per request "
+                              "(as the seed's requests.get); set keep_alive = false, or use engine = \"emulated\""};
+    if (c.engine == Engine::cpython && c.trace)
+        return {"trace", "engine = \"cpython\" records no GIL trace (the real interpreter does not report its GIL "
+                         "events); set trace = false, or use engine = \"emulated\""};
+    return {"", ""};
+}
+
 model::Cell parse_cell(const toml::table& t, const toml::table* defaults,
-                       const std::map<std::string, const toml::node*>* point, int index, const Reporter& report) {
-    Lookup get{&t, defaults, point, report};
+                       const std::map<std::string, const toml::node*>* point, int index, const Reporter& report,
+                       const std::filesystem::path& base_dir) {
+    Lookup get{&t, defaults, point, report, base_dir};
     model::Cell c;
     c.index = index;
     // In table order, which reads workload and threads before io_threads, whose rules need them.
@@ -325,12 +388,14 @@ model::Cell parse_cell(const toml::table& t, const toml::table* defaults,
                                 "scaling; raise work or use scaling = \"weak\"",
                                 c.work, c.work_sharers(), c.ranks,
                                 c.workload == model::Workload::mixed ? c.io_threads : c.threads));
+    if (const auto [key, problem] = engine_problem(c); !problem.empty())
+        report.fail(get.find(key) ? get.find(key) : &t, key, problem);
     return c;
 }
 
 // One [[cell]] table: a single cell, or one per sweep point.
 std::vector<model::Cell> expand_cell(const toml::table& t, const toml::table* defaults, int first_index,
-                                     const Reporter& report) {
+                                     const Reporter& report, const std::filesystem::path& base_dir) {
     for (const auto& [k, v] : t)
         if (!is_known_cell_key(k.str()))
             report.fail(&v, k.str(), fmt::format("is not a cell setting; known settings: {}", known_keys()));
@@ -348,7 +413,7 @@ std::vector<model::Cell> expand_cell(const toml::table& t, const toml::table* de
 
     std::vector<model::Cell> cells;
     if (axes.empty()) {
-        model::Cell c = parse_cell(t, defaults, nullptr, first_index, report);
+        model::Cell c = parse_cell(t, defaults, nullptr, first_index, report, base_dir);
         c.name = name_node ? expand_name(name_template, c, axes, name_node, report) : name_template;
         check_printable(report, name_node, "name", c.name);
         cells.push_back(std::move(c));
@@ -359,7 +424,7 @@ std::vector<model::Cell> expand_cell(const toml::table& t, const toml::table* de
         std::string where;
         for (const auto& key : swept) where += fmt::format("{}{}={}", where.empty() ? "" : ", ", key, plain_text(*point.at(key)));
         const Reporter at = report.at_point(where);
-        model::Cell c = parse_cell(t, defaults, &point, index, at);
+        model::Cell c = parse_cell(t, defaults, &point, index, at, base_dir);
         // Unnamed: cell-<index> is unique already. Named: the template, completed.
         c.name = name_node ? expand_name(name_template, c, axes, name_node, at) : fmt::format("cell-{}", index);
         check_printable(at, name_node, "name", c.name);
@@ -379,7 +444,10 @@ int Job::max_ranks() const {
 
 bool Job::uses_embedded_server() const {
     return std::any_of(cells.begin(), cells.end(),
-                       [](const model::Cell& c) { return c.workload != model::Workload::cpu && c.url.empty(); });
+                       [](const model::Cell& c) {
+                           return (c.workload == model::Workload::io || c.workload == model::Workload::mixed) &&
+                                  c.url.empty();
+                       });
 }
 
 Job parse_job(std::string_view text, std::string_view source_name) {
@@ -424,6 +492,7 @@ Job parse_job(std::string_view text, std::string_view source_name) {
                 report.fail(&v, k.str(), fmt::format("is not a default cell setting; known settings: {}", known_keys()));
     }
 
+    const std::filesystem::path base_dir = job_directory(source_name);
     const toml::node* cells_node = root.get("cell");
     const toml::array* cells = cells_node ? cells_node->as_array() : nullptr;
     if (!cells || cells->empty())
@@ -434,7 +503,7 @@ Job parse_job(std::string_view text, std::string_view source_name) {
     for (const toml::node& n : *cells) {
         const toml::table* t = n.as_table();
         if (!t) report.fail(&n, "cell", "each cell must be a table: [[cell]]");
-        for (model::Cell& c : expand_cell(*t, defaults, static_cast<int>(job.cells.size()), report)) {
+        for (model::Cell& c : expand_cell(*t, defaults, static_cast<int>(job.cells.size()), report, base_dir)) {
             const toml::node* at = t->get("name") ? t->get("name") : &n;
             if (!names.emplace(c.name, at).second)
                 report.fail(at, "name",
@@ -509,6 +578,12 @@ void apply_overrides(Job& job, const Overrides& o) {
                 fail("--threads", fmt::format("cell '{}' has work = {}, less than its {} workers with {} threads "
                                               "per rank; use fewer threads",
                                               c.name, c.work, c.work_sharers(), c.threads));
+        }
+        // The engine's rules, as the job file's: --engine cpython with gil = "old", ...
+        if (const auto [key, problem] = engine_problem(c); !problem.empty()) {
+            const CellField* f = model::find_cell_field(key);
+            const std::string option = o.has(key) ? f->option_name() : std::string("--engine");
+            fail(option, fmt::format("cell '{}': {}", c.name, problem));
         }
     }
 }

@@ -14,7 +14,8 @@ namespace gilbench::model {
 
 // mixed: `io_threads` threads per rank do HTTP GETs while the others count down until they
 // are done: the convoy case, where the figure is the I/O threads' per-request latency.
-enum class Workload { cpu, io, mixed };
+// python (engine cpython only): the user's own `function`, called in every worker thread.
+enum class Workload { cpu, io, mixed, python };
 enum class Scaling { strong, weak };
 // Which world ranks a cell runs on (runner::cell_ranks): launch = the first `ranks` in
 // MPI_COMM_WORLD order, as the launcher placed them; pack = node 0's ranks first, then node
@@ -25,6 +26,9 @@ enum class Placement { launch, pack, spread };
 // switching), old = CPython 2 (release + re-acquire every check_interval ticks), none =
 // free-threaded CPython (no lock).
 enum class GilPolicy { new_gil, old_gil, none };
+// What runs a cell's threads: emulated = gilbench's own GIL and bytecode interpreter (gil/,
+// interp/), cpython = the real CPython interpreter embedded in each rank (engine/cpython_engine).
+enum class Engine { emulated, cpython };
 
 // The names of an enum's values, in declaration order: the text of job files, options, HDF5
 // and messages. to_string and parse_name below work for any enum listed here.
@@ -32,7 +36,7 @@ template <class E>
 struct enum_names;
 template <>
 struct enum_names<Workload> {
-    static constexpr std::array<std::string_view, 3> names{"cpu", "io", "mixed"};
+    static constexpr std::array<std::string_view, 4> names{"cpu", "io", "mixed", "python"};
 };
 template <>
 struct enum_names<Scaling> {
@@ -45,6 +49,10 @@ struct enum_names<Placement> {
 template <>
 struct enum_names<GilPolicy> {
     static constexpr std::array<std::string_view, 3> names{"new", "old", "none"};
+};
+template <>
+struct enum_names<Engine> {
+    static constexpr std::array<std::string_view, 2> names{"emulated", "cpython"};
 };
 
 // Null-terminated (the names are literals), so usable as a C string for HDF5.
@@ -88,6 +96,13 @@ struct Cell {
     // Seconds; 0: none. Once a cell has run this long (warm-ups included) and has at least one
     // measured trial, it starts no further repeats.
     double time_budget_s = 0.0;
+    Engine engine = Engine::emulated;
+    // workload python: "module:callable", imported once per rank, called in each worker thread
+    // as callable(work, index, count).
+    std::string function;
+    // workload python: directories put before sys.path to import `function` from: absolute,
+    // joined by ':' (the job file gives a list, relative to the job file's directory).
+    std::string python_path;
 
     int workers() const { return ranks * threads; }
     // Workers that share `work`: every worker, or only the I/O threads of a mixed cell.

@@ -83,9 +83,12 @@ CellField field(CellField f) {
 }
 
 bool is_mixed(const Cell& c) { return c.workload == Workload::mixed; }
+bool is_python(const Cell& c) { return c.workload == Workload::python; }
 
 std::string name_problem(std::string_view name) { return control_character_problem(name); }
 std::string url_check(std::string_view url) { return url_problem(url); }
+std::string function_check(std::string_view f) { return function_problem(f); }
+std::string python_path_check(std::string_view p) { return python_path_problem(p); }
 
 // ---- the table ------------------------------------------------------------------------------
 // In HDF5 column order: a new field goes at the end (docs/hdf5-schema.md, "Compatibility").
@@ -100,8 +103,8 @@ const std::vector<CellField>& table() {
                             .problem = &name_problem}),
         field<&Cell::workload>({.key = "workload",
                                 .column = "workload",
-                                .help = "cpu (countdown), io (HTTP GETs) or mixed (io_threads do GETs, the others "
-                                        "count down)",
+                                .help = "cpu (countdown), io (HTTP GETs), mixed (io_threads do GETs, the others "
+                                        "count down) or python (your own function; engine cpython)",
                                 .required = true,
                                 .plan_column = 2,
                                 .plan_header = "load"}),
@@ -155,7 +158,7 @@ const std::vector<CellField>& table() {
                                          .max = 10.0,
                                          .unit = "seconds",
                                          .option = true,
-                                         .plan_column = 8,
+                                         .plan_column = 9,
                                          .plan_header = "switch s"}),
         field<&Cell::check_interval>({.key = "check_interval",
                                       .column = "check_interval",
@@ -176,7 +179,7 @@ const std::vector<CellField>& table() {
                                  .max = 60.0,
                                  .unit = "seconds",
                                  .option = true,
-                                 .plan_column = 9,
+                                 .plan_column = 10,
                                  .plan_header = "latency"}),
         field<&Cell::keep_alive>({.key = "keep_alive",
                                   .column = "keep_alive",
@@ -187,7 +190,7 @@ const std::vector<CellField>& table() {
                                .min = 1,
                                .max = 1000000,
                                .option = true,
-                               .plan_column = 11,
+                               .plan_column = 12,
                                .plan_header = "repeats"}),
         field<&Cell::warmups>({.key = "warmups",
                                .column = "warmups",
@@ -195,7 +198,7 @@ const std::vector<CellField>& table() {
                                .min = 0,
                                .max = 1000000,
                                .option = true,
-                               .plan_column = 10,
+                               .plan_column = 11,
                                .plan_header = "warmups"}),
         field<&Cell::trace>({.key = "trace",
                              .column = "trace",
@@ -209,7 +212,7 @@ const std::vector<CellField>& table() {
                                      .max = 1e7,
                                      .unit = "seconds",
                                      .option = true,
-                                     .plan_column = 12,
+                                     .plan_column = 13,
                                      .plan_header = "budget s"}),
         field<&Cell::placement>({.key = "placement",
                                  .column = "placement",
@@ -224,6 +227,28 @@ const std::vector<CellField>& table() {
                                     .max = 86400.0,
                                     .unit = "seconds",
                                     .option = true}),
+        field<&Cell::engine>({.key = "engine",
+                              .column = "engine",
+                              .help = "what runs the threads: emulated (gilbench's own GIL and interpreter) or "
+                                      "cpython (the real interpreter, embedded in each rank)",
+                              .option = true,
+                              .plan_column = 8,
+                              .plan_header = "engine"}),
+        field<&Cell::function>({.key = "function",
+                                .column = "function",
+                                .help = "workload python: \"module:callable\", called in each worker thread as "
+                                        "callable(work, index, count)",
+                                .problem = &function_check,
+                                .applies = &is_python,
+                                .applies_text = "workload = \"python\""}),
+        field<&Cell::python_path>({.key = "python_path",
+                                   .column = "python_path",
+                                   .help = "workload python: directories to import the function from, relative to the "
+                                           "job file, e.g. [\"lib\"]",
+                                   .problem = &python_path_check,
+                                   .applies = &is_python,
+                                   .applies_text = "workload = \"python\"",
+                                   .path_list = true}),
     };
     return fields;
 }
@@ -349,6 +374,50 @@ std::string url_problem(std::string_view url) {
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
         return fmt::format("'{}' is not an http:// or https:// URL", url);
     return {};
+}
+
+namespace {
+bool is_identifier(std::string_view s) {
+    if (s.empty()) return false;
+    const auto alpha = [](char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (!alpha(s[0])) return false;
+    return std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+}
+bool is_dotted_name(std::string_view s) {
+    for (std::size_t at = 0;;) {
+        const auto dot = s.find('.', at);
+        if (!is_identifier(s.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at)))
+            return false;
+        if (dot == std::string_view::npos) return true;
+        at = dot + 1;
+    }
+}
+}  // namespace
+
+std::string function_problem(std::string_view function) {
+    if (function.empty()) return {};
+    if (std::string problem = control_character_problem(function); !problem.empty()) return problem;
+    const auto colon = function.find(':');
+    // ASCII names only: enough for the module and function names people write, and what goes
+    // to the interpreter is then plainly a name, never code.
+    if (colon == std::string_view::npos || !is_dotted_name(function.substr(0, colon)) ||
+        !is_dotted_name(function.substr(colon + 1)))
+        return fmt::format("'{}' is not \"module:callable\"; write e.g. \"mymodule:work\" or \"pkg.mod:Class.method\"",
+                           function);
+    return {};
+}
+
+std::string python_path_problem(std::string_view joined) {
+    if (joined.empty()) return {};
+    if (std::string problem = control_character_problem(joined); !problem.empty()) return problem;
+    for (std::size_t at = 0;;) {
+        const auto colon = joined.find(':', at);
+        const std::string_view dir = joined.substr(at, colon == std::string_view::npos ? std::string_view::npos : colon - at);
+        if (dir.empty() || dir.front() != '/')
+            return fmt::format("'{}' is not a list of absolute directories joined by ':'", joined);
+        if (colon == std::string_view::npos) return {};
+        at = colon + 1;
+    }
 }
 
 }  // namespace gilbench::model

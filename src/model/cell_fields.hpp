@@ -61,7 +61,11 @@ struct CellField {
     // applies_text. Where it applies and is not given, it takes applies_default.
     bool (*applies)(const Cell&) = nullptr;
     std::string_view applies_text{};
-    std::int64_t applies_default = 0;
+    std::int64_t applies_default = 0;  // integer fields; the others take the member's default
+    // Text fields: the job file gives a list of directories (or one, as a string), relative to
+    // the job file's directory; stored absolute, joined by ':'. The list is one value, not a
+    // sweep (python_path).
+    bool path_list = false;
 
     // Filled in from the member's C++ type by the table (cell_fields.cpp).
     FieldKind kind = FieldKind::integer;
@@ -74,6 +78,11 @@ struct CellField {
 
     std::string option_name() const;  // "--switch-interval"
     FieldValue default_value() const { return get(Cell{}); }
+    // The value a cell it applies to gets when it does not give it: applies_default for
+    // integer fields, the member's default for the others.
+    FieldValue applies_value() const {
+        return kind == FieldKind::integer ? FieldValue{applies_default} : default_value();
+    }
     // As a user writes it, for names, messages and tables: 4, 0.005, new, true.
     std::string text(const Cell& c) const { return to_text(get(c)); }
     std::string to_text(const FieldValue& v) const;
@@ -98,5 +107,10 @@ const CellField* find_cell_field(std::string_view key);
 std::string control_character_problem(std::string_view text);
 // Why `url` cannot be used ("" when it can, also for "": the embedded server).
 std::string url_problem(std::string_view url);
+// Why `function` is not "module:callable" ("" when it is, also for "": not given). The module
+// is a dotted name (pkg.mod), the callable a dotted attribute path (fn, Class.method).
+std::string function_problem(std::string_view function);
+// Why a stored python_path (absolute directories joined by ':') is not one ("" when it is).
+std::string python_path_problem(std::string_view joined);
 
 }  // namespace gilbench::model

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct WorkerRecord {
     std::int64_t io_requests = 0;
     std::int64_t io_errors = 0;
     std::int64_t trace_dropped = 0;  // trace events past the thread's trace capacity, not stored
+    // CPU time of the worker's thread over its run (CLOCK_THREAD_CPUTIME_ID), for every engine.
+    // For a CPU-bound Python thread it approximates its GIL hold time. NaN: not measured (rows
+    // of files written before this column).
+    double cpu_s = std::numeric_limits<double>::quiet_NaN();
 };
 
 // One GIL or I/O event of a traced trial.

@@ -6,6 +6,8 @@
 #include <array>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
+#include <limits>
 #include <exception>
 #include <latch>
 #include <map>
@@ -33,7 +35,7 @@ namespace boost::serialization {
 template <class Archive>
 void serialize(Archive& ar, gilbench::model::WorkerRecord& w, unsigned) {
     ar & w.cell & w.trial & w.rank & w.thread & w.node & w.start_s & w.end_s & w.ops & w.gil_acquisitions &
-        w.gil_wait_s & w.gil_hold_s & w.gil_forced_drops & w.io_requests & w.io_errors & w.trace_dropped;
+        w.gil_wait_s & w.gil_hold_s & w.gil_forced_drops & w.io_requests & w.io_errors & w.trace_dropped & w.cpu_s;
 }
 template <class Archive>
 void serialize(Archive& ar, gilbench::model::TraceRecord& t, unsigned) {
@@ -56,6 +58,13 @@ using clock = std::chrono::steady_clock;
 
 double seconds_between(clock::time_point a, clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
+}
+
+// CPU time this thread has used: what it ran, not what it waited for (a lock, a response).
+double thread_cpu_seconds() {
+    timespec ts{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return std::numeric_limits<double>::quiet_NaN();
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 std::string io_url_for(const model::Cell& cell, const RunSettings& settings) {
@@ -361,6 +370,7 @@ std::optional<LocalTrial> run_local_trial_if(engine::Engine& engine, const model
             ready.count_down();
             go.wait();
             if (!set_up) return;
+            const double cpu_before = thread_cpu_seconds();
             const auto start = clock::now();
             try {
                 workers->run(t, work);
@@ -371,6 +381,7 @@ std::optional<LocalTrial> run_local_trial_if(engine::Engine& engine, const model
             auto& w = out.workers[i];
             w.start_s = seconds_between(t0, start);
             w.end_s = seconds_between(t0, end);
+            w.cpu_s = thread_cpu_seconds() - cpu_before;
         });
     }
     ready.wait();

@@ -59,6 +59,7 @@ struct RunInfo {
     std::string slurm_job_id;      // "" outside Slurm
     std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
     std::string embedded_server;   // "per-node 127.0.0.1", or the shared server's URL
+    std::string python_version;    // the embedded CPython's sys.version; "" when no cell has engine cpython
 };
 
 // The file system has no room for the next write (ENOSPC, or the quota: EDQUOT). The message

@@ -196,6 +196,7 @@ h5::datatype worker_row_type() {
     GILBENCH_MEMBER(t, WorkerRecord, io_requests, H5T_NATIVE_INT64);
     GILBENCH_MEMBER(t, WorkerRecord, io_errors, H5T_NATIVE_INT64);
     GILBENCH_MEMBER(t, WorkerRecord, trace_dropped, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, WorkerRecord, cpu_s, H5T_NATIVE_DOUBLE);
     return t;
 }
 

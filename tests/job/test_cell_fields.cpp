@@ -50,7 +50,7 @@ TEST(CellFields, KeysAndColumnsAreUniqueAndDefaultsAreAllowed) {
         EXPECT_EQ(gm::find_cell_field(f.key), &f);
         // The default a job file gets must pass the job file's own check.
         if (!f.required) {
-            EXPECT_EQ(f.check(f.applies ? gm::FieldValue{f.applies_default} : f.default_value()), "");
+            EXPECT_EQ(f.check(f.applies ? f.applies_value() : f.default_value()), "");
         }
         if (f.kind == gm::FieldKind::integer || f.kind == gm::FieldKind::number) {
             EXPECT_LT(f.min, f.max);
@@ -102,7 +102,7 @@ TEST(CellFields, MissingFieldsTakeTheirDefaultsAndRequiredOnesAreNamed) {
             EXPECT_NE(error_of([&] { gj::parse_job(text); }).find("key '" + std::string(f.key) + "': is required"),
                       std::string::npos);
         } else if (f.key != "name" && f.key != "threads") {
-            EXPECT_EQ(f.get(job.cells[0]), f.applies ? gm::FieldValue{f.applies_default} : f.default_value());
+            EXPECT_EQ(f.get(job.cells[0]), f.applies ? f.applies_value() : f.default_value());
         }
     }
 }

@@ -461,3 +461,92 @@ TEST(JobFiles, ShippedJobsAreValid) {
     EXPECT_EQ(kinds.size(), scaling.cells.size());
     EXPECT_EQ(scaling.cells.size(), 2u * 2u * 4u * 4u);  // workloads x modes x P x T
 }
+
+// ---- engine, function, python_path (issue 13) ----------------------------------------------
+
+TEST(Job, EngineDefaultsToEmulatedAndSweeps) {
+    const gj::Job job = gj::parse_job(
+        "[[cell]]\nname='c-{engine}'\nworkload='cpu'\nwork=10\nengine=['emulated', 'cpython']\n");
+    ASSERT_EQ(job.cells.size(), 2u);
+    EXPECT_EQ(job.cells[0].engine, gilbench::model::Engine::emulated);
+    EXPECT_EQ(job.cells[1].engine, gilbench::model::Engine::cpython);
+    EXPECT_EQ(job.cells[1].name, "c-cpython");
+    EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=1\n").cells[0].engine, gilbench::model::Engine::emulated);
+}
+
+TEST(Job, PythonCellReadsFunctionAndPathsRelativeToTheJobFile) {
+    const gj::Job job = gj::parse_job(
+        "[[cell]]\nworkload='python'\nengine='cpython'\nwork=8\nfunction='pkg.mod:Runner.run'\n"
+        "python_path=['lib', '../src/', '/abs/dir']\n",
+        "/jobs/here/job.toml");
+    const auto& c = job.cells[0];
+    EXPECT_EQ(c.workload, Workload::python);
+    EXPECT_EQ(c.function, "pkg.mod:Runner.run");
+    EXPECT_EQ(c.python_path, "/jobs/here/lib:/jobs/src:/abs/dir");
+    EXPECT_FALSE(job.uses_embedded_server());
+    // One directory may be given as a string; a list is one value, not a sweep.
+    EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='python'\nengine='cpython'\nwork=8\nfunction='m:f'\n"
+                            "python_path='.'\n",
+                            "/jobs/here/job.toml")
+                  .cells.size(),
+              1u);
+    // A workload sweep gives function to its python points only.
+    const gj::Job swept = gj::parse_job(
+        "[defaults]\nfunction='m:f'\nengine='cpython'\n[[cell]]\nname='{workload}'\nworkload=['cpu', 'python']\n"
+        "work=8\n");
+    ASSERT_EQ(swept.cells.size(), 2u);
+    EXPECT_EQ(swept.cells[0].function, "");
+    EXPECT_EQ(swept.cells[1].function, "m:f");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Engine, JobErrors,
+    ::testing::Values(
+        BadJob{"[[cell]]\nworkload='python'\nwork=5\nfunction='m:f'\n",
+               "bad.toml:1: key 'engine': workload = \"python\" runs your function in the real interpreter; set "
+               "engine = \"cpython\""},
+        BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\n",
+               "key 'function': a python cell needs function = \"module:callable\""},
+        BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m.py'\n",
+               "bad.toml:5: key 'function': 'm.py' is not \"module:callable\"; write e.g. \"mymodule:work\""},
+        BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='os:system(\"x\")'\n",
+               "key 'function': 'os:system(\"x\")' is not \"module:callable\""},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nfunction='m:f'\n",
+               "bad.toml:4: key 'function': only applies to workload = \"python\""},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ngil='old'\n",
+               "bad.toml:5: key 'gil': gil = \"old\" is CPython 2's lock"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ntrace=true\n",
+               "key 'trace': engine = \"cpython\" records no GIL trace"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='pypy'\n", "'pypy' is not one of: emulated, cpython"},
+        BadJob{"[[cell]]\nworkload='io'\nwork=5\nengine='cpython'\nkeep_alive=true\n",
+               "bad.toml:5: key 'keep_alive': engine = \"cpython\" GETs with urllib.request.urlopen, a fresh connection"},
+        BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\npython_path=[1]\n",
+               "bad.toml:6: key 'python_path': must be a list of directories"},
+        BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\npython_path=['a:b']\n",
+               "key 'python_path': 'a:b' contains ':'"}));
+
+TEST(Job, EngineOverridesKeepTheEngineRules) {
+    gj::Job job = gj::parse_job("[[cell]]\nname='t'\nworkload='cpu'\nwork=5\ntrace=true\n");
+    gj::Overrides o;
+    o.set("engine", "cpython");
+    try {
+        gj::apply_overrides(job, o);
+        ADD_FAILURE() << "--engine cpython on a traced cell was accepted";
+    } catch (const gj::JobError& e) {
+        EXPECT_NE(std::string(e.what()).find("option --engine: cell 't': engine = \"cpython\" records no GIL trace"),
+                  std::string::npos)
+            << e.what();
+    }
+    gj::Job python = gj::parse_job("[[cell]]\nname='p'\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\n");
+    gj::Overrides gil;
+    gil.set("gil", "old");
+    EXPECT_THROW(gj::apply_overrides(python, gil), gj::JobError);
+    gj::Overrides emulated;
+    emulated.set("engine", "emulated");
+    EXPECT_THROW(gj::apply_overrides(python, emulated), gj::JobError);
+    gj::Overrides fine;
+    fine.set("engine", "cpython");
+    gj::Job cpu = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\n");
+    gj::apply_overrides(cpu, fine);
+    EXPECT_EQ(cpu.cells[0].engine, gilbench::model::Engine::cpython);
+}

@@ -236,11 +236,12 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
     const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
         {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
-                   "repeats", "warmups", "trace", "time_budget_s", "placement", "io_timeout_s"}},
+                   "repeats", "warmups", "trace", "time_budget_s", "placement", "io_timeout_s", "engine",
+                   "function", "python_path"}},
         {"trials", {"cell", "trial", "warmup", "wall_s", "io_errors"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
-                     "io_requests", "io_errors", "trace_dropped"}},
+                     "io_requests", "io_errors", "trace_dropped", "cpu_s"}},
         {"trace", {"cell", "trial", "rank", "thread", "t_s", "event"}},
         {"requests", {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"}},
         {"summary", {"cell", "state", "trials", "n", "median_s", "min_s", "max_s", "mean_s", "std_s", "ci_low_s",
@@ -1324,10 +1325,36 @@ TEST_F(ResultsFileTest, CellsOfAnOlderWriterReadWithTheDefaults) {
     // Every column the old file lacks reads as model::Cell's default.
     const model::Cell defaults;
     for (const char* key : {"threads", "io_threads", "placement", "io_timeout", "switch_interval", "check_interval",
-                            "url", "latency", "keep_alive", "repeats", "warmups", "trace", "time_budget", "scaling"}) {
+                            "url", "latency", "keep_alive", "repeats", "warmups", "trace", "time_budget", "scaling",
+                            "engine", "function", "python_path"}) {
         const model::CellField& f = *model::find_cell_field(key);
         EXPECT_EQ(f.get(c), f.get(defaults)) << key;
     }
+    EXPECT_EQ(c.engine, model::Engine::emulated) << "cells written before the cpython engine ran on the emulated one";
+}
+
+TEST_F(ResultsFileTest, EngineFunctionPathAndCpuTimeRoundTrip) {
+    model::Cell py = make_cell(0, "py");
+    py.engine = model::Engine::cpython;
+    py.workload = model::Workload::python;
+    py.function = "pkg.mod:run";
+    py.python_path = "/a/lib:/b/src";
+    model::TrialResult t = make_trial(0, 0, 2, 2);
+    t.workers[0].cpu_s = 0.25;
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_cells({py});
+        run.add_trial(t);
+    }
+    const StoredRun stored = ResultsFile::open_or_create(path_, sample_file_info()).read_run("run-000");
+    ASSERT_EQ(stored.cells.size(), 1u);
+    EXPECT_EQ(stored.cells[0].engine, model::Engine::cpython);
+    EXPECT_EQ(stored.cells[0].workload, model::Workload::python);
+    EXPECT_EQ(stored.cells[0].function, "pkg.mod:run");
+    EXPECT_EQ(stored.cells[0].python_path, "/a/lib:/b/src");
+    ASSERT_FALSE(stored.workers.empty());
+    EXPECT_EQ(stored.workers[0].cpu_s, 0.25);
 }
 
 TEST_F(ResultsFileTest, AGilNameNoWriterWritesIsRefusedNotReadAsNew) {

@@ -1,0 +1,457 @@
+#include "engine/cpython_engine.hpp"
+
+// Python.h first, as the C API asks (it may set feature macros the standard headers read).
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace gilbench::engine {
+namespace {
+
+// What the worker threads run, compiled by the embedded interpreter once per rank. Every
+// helper catches what it can and returns it as values, so the C++ side meets a Python
+// exception only where something is badly wrong.
+constexpr const char* helper_source = R"PY(
+import importlib, inspect, sys, time, traceback, urllib.request
+
+# The seed's CPU-bound job, as the seed wrote it.
+def countdown(n):
+    while n > 0:
+        n -= 1
+
+class TrialState:
+    """A mixed trial's flag: set (by gilbench, holding the GIL) when the rank's I/O threads are done."""
+    io_done = False
+
+# A mixed cell's CPU threads: count down in chunks until the rank's I/O threads are done.
+def cpu_until(state, chunk):
+    ops = 0
+    while not state.io_done:
+        countdown(chunk)
+        ops += chunk
+    return ops
+
+# The seed's I/O-bound job: n GETs, each on a fresh connection (urllib sends Connection: close).
+# Per request (start_ns, end_ns, ok) on time.monotonic_ns, which is CLOCK_MONOTONIC, the clock
+# of C++'s steady_clock on Linux; and the first failure's message.
+def get_many(url, n, timeout):
+    requests = []
+    first_error = ""
+    for _ in range(n):
+        start = time.monotonic_ns()
+        ok = False
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                response.read()
+                ok = response.status < 400
+                if not ok and not first_error:
+                    first_error = f"HTTP {response.status} from {url}"
+        except Exception as e:
+            if not first_error:
+                first_error = f"{type(e).__name__}: {e}"
+        requests.append((start, time.monotonic_ns(), ok))
+    return requests, first_error
+
+# function = "module:callable": (the callable, "") or (None, what is wrong and how to fix it).
+def load(spec, paths):
+    for p in reversed([p for p in paths.split(":") if p]):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except BaseException:
+        return None, (f"function '{spec}': module '{module_name}' does not import (sys.path begins "
+                      f"{sys.path[:4]}; add its directory to python_path, relative to the job file):\n"
+                      + traceback.format_exc().rstrip())
+    obj = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            where = getattr(module, "__file__", None) or module_name
+            return None, (f"function '{spec}': module '{module_name}' ({where}) has no attribute '{attr}'; "
+                          f"check the name after the ':'")
+    if not callable(obj):
+        return None, (f"function '{spec}': '{attr}' is a {type(obj).__name__}, not callable; name a function "
+                      f"defined as def {attr.split('.')[-1]}(work, index, count)")
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return obj, ""  # a builtin without a signature: it is called as it is
+    try:
+        signature.bind(0, 0, 1)
+    except TypeError as e:
+        return None, (f"function '{spec}' cannot be called as {attr}(work, index, count): its signature is "
+                      f"{attr}{signature} ({e}); give it three positional parameters")
+    return obj, ""
+
+# One worker's call of the user's function: (ops, traceback or "", one-line error or "").
+def call(fn, work, index, count):
+    try:
+        result = fn(work, index, count)
+    except BaseException as e:
+        tb = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next))
+        return -1, tb.rstrip(), f"{type(e).__name__}: {e}"
+    if result is None:
+        return work, "", ""
+    if isinstance(result, int) and not isinstance(result, bool) and 0 <= result < 2**63:
+        return result, "", ""
+    message = (f"returned {result!r:.60} ({type(result).__name__}); return the number of operations done "
+               f"(an int >= 0) or None")
+    return -1, message, message
+
+def gil_enabled():
+    return getattr(sys, "_is_gil_enabled", lambda: True)()
+)PY";
+
+// An owned reference (Py_XDECREF on destruction); only touched with the GIL held.
+class Ref {
+public:
+    Ref() = default;
+    explicit Ref(PyObject* p) : p_(p) {}  // steals a new reference
+    Ref(const Ref&) = delete;
+    Ref& operator=(const Ref&) = delete;
+    Ref(Ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+    Ref& operator=(Ref&& o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~Ref() { Py_XDECREF(p_); }
+    PyObject* get() const { return p_; }
+    explicit operator bool() const { return p_ != nullptr; }
+
+private:
+    PyObject* p_ = nullptr;
+};
+
+// The GIL, taken by the calling thread for the scope (its own thread state, created if need be).
+class WithGil {
+public:
+    WithGil() : state_(PyGILState_Ensure()) {}
+    ~WithGil() { PyGILState_Release(state_); }
+    WithGil(const WithGil&) = delete;
+    WithGil& operator=(const WithGil&) = delete;
+
+private:
+    PyGILState_STATE state_;
+};
+
+// The pending Python exception as one line (and cleared): for what should never fail.
+std::string python_error() {
+    PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    Ref t(type), v(value), b(tb);
+    if (!v) return "unknown Python error";
+    Ref text(PyObject_Str(v.get()));
+    const char* s = text ? PyUnicode_AsUTF8(text.get()) : nullptr;
+    if (!s) {
+        PyErr_Clear();
+        return "a Python error that cannot be shown";
+    }
+    return fmt::format("{}: {}", reinterpret_cast<PyTypeObject*>(t.get())->tp_name, s);
+}
+
+// Throws with the pending Python error when `p` is null; returns it owned otherwise.
+Ref check(PyObject* p, std::string_view what) {
+    if (!p) throw std::runtime_error(fmt::format("embedded Python: {}: {}", what, python_error()));
+    return Ref(p);
+}
+
+std::string utf8(PyObject* s) {
+    const char* c = PyUnicode_AsUTF8(s);
+    if (!c) {
+        PyErr_Clear();
+        return "?";
+    }
+    return c;
+}
+
+// One interpreter per process, started by the first cpython engine's prepare_rank and never
+// finalized (a Python restarted in one process is not reliable with extension modules).
+struct Interpreter {
+    std::mutex mutex;
+    bool started = false;
+};
+Interpreter& interpreter() {
+    static Interpreter in;
+    return in;
+}
+
+void start_interpreter() {
+    Interpreter& in = interpreter();
+    std::lock_guard lock(in.mutex);
+    if (in.started) return;
+    if (!Py_IsInitialized()) {
+        PyConfig config;
+        PyConfig_InitPythonConfig(&config);
+        // gilbench's own handlers (SIGTERM, SIGINT, SIGUSR1: runner/interrupt.hpp) stay; Python's
+        // SIGINT -> KeyboardInterrupt would land in a worker's code instead.
+        config.install_signal_handlers = 0;
+        config.parse_argv = 0;
+        const PyStatus status = Py_InitializeFromConfig(&config);
+        PyConfig_Clear(&config);
+        if (PyStatus_Exception(status))
+            throw std::runtime_error(fmt::format(
+                "cannot start the embedded Python {}: {}{}; check that its standard library is installed (gilbench "
+                "was built against it: cmake -DGILBENCH_PYTHON=... picks another)",
+                PY_VERSION, status.func ? std::string(status.func) + ": " : std::string(),
+                status.err_msg ? status.err_msg : "unknown error"));
+        // Worker threads take the GIL from here on; the main thread takes it back only for
+        // short set-up calls (PyGILState_Ensure).
+        PyEval_SaveThread();
+    }
+    in.started = true;
+}
+
+}  // namespace
+
+struct CpythonEngine::State {
+    Ref helpers;  // the helper module
+    Ref countdown, cpu_until, get_many, call, load, gil_enabled, trial_state;
+    std::map<std::string, Ref> functions;  // "module:callable" -> the callable
+    std::atomic<bool> traceback_printed{false};
+    int rank = 0;
+};
+
+namespace {
+
+// A thread state made by prepare_thread that run() never used (another thread's set-up failed,
+// so no thread ran): deleted when its OS thread ends, on that thread. A thread state is tied to
+// the OS thread that made it; deleting it from another thread would unbind that thread's own.
+struct UnusedThreadState {
+    PyThreadState* ts = nullptr;
+    ~UnusedThreadState() {
+        if (!ts) return;
+        PyEval_RestoreThread(ts);
+        PyThreadState_Clear(ts);
+        PyThreadState_DeleteCurrent();
+    }
+};
+thread_local UnusedThreadState unused_state;
+
+class CpythonTrial final : public TrialWorkers {
+public:
+    CpythonTrial(CpythonEngine::State& engine, const model::Cell& cell, const TrialContext& ctx)
+        : engine_(engine), cell_(cell), rank_(ctx.rank), trial_(ctx.trial),
+          first_worker_((ctx.member < 0 ? ctx.rank : ctx.member) * cell.threads),
+          states_(static_cast<std::size_t>(cell.threads), nullptr),
+          reports_(static_cast<std::size_t>(cell.threads)) {
+        WithGil gil;
+        Ref sys = check(PyImport_ImportModule("sys"), "import sys");
+        check(PyObject_CallMethod(sys.get(), "setswitchinterval", "d", cell.switch_interval_s),
+              "sys.setswitchinterval");
+        if (cell.workload == model::Workload::python) {
+            const auto it = engine.functions.find(cell.function);
+            if (it == engine.functions.end())
+                throw std::logic_error(fmt::format("cell '{}': function '{}' was not imported in prepare_rank",
+                                                   cell.name, cell.function));
+            function_ = it->second.get();
+            Py_INCREF(function_);
+        }
+        if (cell.workload == model::Workload::io || cell.workload == model::Workload::mixed)
+            url_ = check(PyUnicode_FromString(ctx.io_url.c_str()), "the URL");
+        if (cell.workload == model::Workload::mixed) {
+            mixed_ = check(PyObject_CallNoArgs(engine.trial_state.get()), "TrialState()");
+            io_running_ = cell.io_threads;
+        }
+    }
+
+    ~CpythonTrial() override {
+        WithGil gil;
+        Py_XDECREF(function_);
+        url_ = Ref();
+        mixed_ = Ref();
+    }
+
+    // A Python thread state for this OS thread (as CPython's threading makes one for a new
+    // thread), untimed; run() deletes it when the thread's work ends, as a thread's end does.
+    void prepare_thread(int thread) override {
+        PyThreadState* ts = PyThreadState_New(PyInterpreterState_Main());
+        if (!ts) throw std::runtime_error("embedded Python: cannot create a thread state");
+        states_[static_cast<std::size_t>(thread)] = ts;
+        unused_state.ts = ts;
+    }
+
+    void run(int thread, std::int64_t work) override {
+        const auto i = static_cast<std::size_t>(thread);
+        WorkerReport& r = reports_[i];
+        std::string traceback;
+        PyEval_RestoreThread(states_[i]);  // a new Python thread first waits for the GIL
+        try {
+            run_holding_gil(thread, work, r, traceback);
+        } catch (const std::exception& e) {
+            r.io_errors += 1;
+            if (r.first_error.empty()) r.first_error = e.what();
+        }
+        if (cell_.is_io_thread(thread) && cell_.workload == model::Workload::mixed && --io_running_ == 0) {
+            if (PyObject_SetAttrString(mixed_.get(), "io_done", Py_True) != 0) {
+                // Without the flag the CPU threads would count down for ever: never let that pass.
+                std::fprintf(stderr, "gilbench: embedded Python: cannot end a mixed trial: %s\n", python_error().c_str());
+                std::abort();
+            }
+        }
+        PyThreadState_Clear(states_[i]);
+        PyThreadState_DeleteCurrent();  // releases the GIL
+        states_[i] = nullptr;
+        unused_state.ts = nullptr;
+        if (!traceback.empty() && !engine_.traceback_printed.exchange(true))
+            std::fprintf(stderr,
+                         "gilbench: rank %d: cell '%s' trial %d: function '%s' failed (shown once; every trial it "
+                         "fails in is flagged, trials.io_errors):\n%s\n",
+                         rank_, cell_.name.c_str(), trial_, cell_.function.c_str(), traceback.c_str());
+    }
+
+    WorkerReport report(int thread) override { return std::move(reports_[static_cast<std::size_t>(thread)]); }
+
+private:
+    void run_holding_gil(int thread, std::int64_t work, WorkerReport& r, std::string& traceback) {
+        switch (cell_.workload) {
+            case model::Workload::cpu: {
+                check(PyObject_CallFunction(engine_.countdown.get(), "L", static_cast<long long>(work)), "countdown");
+                r.ops = work;
+                return;
+            }
+            case model::Workload::python: {
+                Ref out = check(PyObject_CallFunction(engine_.call.get(), "OLii", function_, static_cast<long long>(work),
+                                                      first_worker_ + thread, cell_.workers()),
+                                "calling the function");
+                const long long ops = PyLong_AsLongLong(PyTuple_GetItem(out.get(), 0));
+                if (ops < 0) {
+                    r.io_errors = 1;
+                    traceback = utf8(PyTuple_GetItem(out.get(), 1));
+                    r.first_error = fmt::format("function '{}': {} (rank {})", cell_.function,
+                                                utf8(PyTuple_GetItem(out.get(), 2)), rank_);
+                } else {
+                    r.ops = ops;
+                }
+                return;
+            }
+            case model::Workload::io:
+            case model::Workload::mixed:
+                if (!cell_.is_io_thread(thread)) {
+                    Ref ops = check(PyObject_CallFunction(engine_.cpu_until.get(), "Oi", mixed_.get(), 1 << 16),
+                                    "cpu_until");
+                    r.ops = PyLong_AsLongLong(ops.get());
+                    return;
+                }
+                get(work, r);
+                return;
+        }
+    }
+
+    void get(std::int64_t n, WorkerReport& r) {
+        Ref out = check(PyObject_CallFunction(engine_.get_many.get(), "OLd", url_.get(), static_cast<long long>(n),
+                                              cell_.io_timeout_s),
+                        "get_many");
+        PyObject* list = PyTuple_GetItem(out.get(), 0);
+        const Py_ssize_t count = PyList_Size(list);
+        r.requests.reserve(static_cast<std::size_t>(count));
+        for (Py_ssize_t k = 0; k < count; ++k) {
+            PyObject* item = PyList_GetItem(list, k);
+            const auto at = [&](Py_ssize_t j) {
+                return clock::time_point(std::chrono::duration_cast<clock::duration>(
+                    std::chrono::nanoseconds(PyLong_AsLongLong(PyTuple_GetItem(item, j)))));
+            };
+            const bool ok = PyObject_IsTrue(PyTuple_GetItem(item, 2)) == 1;
+            r.requests.push_back({at(0), at(1), ok});
+            ++r.io_requests;
+            if (ok) ++r.ops;
+            else ++r.io_errors;
+        }
+        if (r.io_errors > 0) r.first_error = utf8(PyTuple_GetItem(out.get(), 1));
+    }
+
+    CpythonEngine::State& engine_;
+    const model::Cell& cell_;
+    int rank_, trial_;
+    int first_worker_;  // this rank's first worker index among the cell's workers
+    std::vector<PyThreadState*> states_;
+    std::vector<WorkerReport> reports_;
+    PyObject* function_ = nullptr;
+    Ref url_;
+    Ref mixed_;  // a mixed trial's TrialState
+    std::atomic<int> io_running_{0};  // a mixed trial: its I/O threads still running
+};
+
+}  // namespace
+
+CpythonEngine::CpythonEngine() : state_(std::make_unique<State>()) {}
+
+CpythonEngine::~CpythonEngine() {
+    if (!state_->helpers) return;  // never prepared: the interpreter may not even run
+    WithGil gil;
+    // What the user's function printed is in Python's buffers; the interpreter is never
+    // finalized, so flush them now.
+    for (const char* name : {"stdout", "stderr"})
+        if (PyObject* f = PySys_GetObject(name); f && f != Py_None) {
+            Ref done(PyObject_CallMethod(f, "flush", nullptr));
+            if (!done) PyErr_Clear();
+        }
+    state_->functions.clear();
+    state_->helpers = Ref();
+    state_->countdown = Ref();
+    state_->cpu_until = Ref();
+    state_->get_many = Ref();
+    state_->call = Ref();
+    state_->load = Ref();
+    state_->gil_enabled = Ref();
+    state_->trial_state = Ref();
+}
+
+std::string CpythonEngine::library_version() { return Py_GetVersion(); }
+
+void CpythonEngine::prepare_rank(const RankContext& rank) {
+    start_interpreter();
+    WithGil gil;
+    State& s = *state_;
+    s.rank = rank.rank;
+    if (!s.helpers) {
+        Ref code = check(Py_CompileString(helper_source, "<gilbench>", Py_file_input), "compiling gilbench's helpers");
+        s.helpers = check(PyImport_ExecCodeModule("_gilbench", code.get()), "gilbench's helpers");
+        auto attr = [&](const char* name) { return check(PyObject_GetAttrString(s.helpers.get(), name), name); };
+        s.countdown = attr("countdown");
+        s.cpu_until = attr("cpu_until");
+        s.get_many = attr("get_many");
+        s.call = attr("call");
+        s.load = attr("load");
+        s.gil_enabled = attr("gil_enabled");
+        s.trial_state = attr("TrialState");
+    }
+    const bool has_gil = PyObject_IsTrue(check(PyObject_CallNoArgs(s.gil_enabled.get()), "gil_enabled").get()) == 1;
+    for (const model::Cell& c : rank.cells) {
+        if (c.gil == model::GilPolicy::none && has_gil)
+            throw std::runtime_error(fmt::format(
+                "cell '{}': gil = \"none\" needs a free-threaded CPython, and the embedded Python {} runs with its "
+                "GIL; use gil = \"new\", or build gilbench with -DGILBENCH_PYTHON=<a free-threaded python3.13t>",
+                c.name, PY_VERSION));
+        if (c.gil != model::GilPolicy::none && !has_gil)
+            throw std::runtime_error(fmt::format(
+                "cell '{}': gil = \"{}\" needs a GIL, and the embedded free-threaded Python {} runs without one; use "
+                "gil = \"none\" (or start it with PYTHON_GIL=1)",
+                c.name, model::to_string(c.gil), PY_VERSION));
+        if (c.workload != model::Workload::python || s.functions.count(c.function)) continue;
+        Ref out = check(PyObject_CallFunction(s.load.get(), "ss", c.function.c_str(), c.python_path.c_str()),
+                        "loading the function");
+        PyObject* fn = PyTuple_GetItem(out.get(), 0);
+        if (fn == Py_None) throw std::runtime_error(fmt::format("cell '{}': {}", c.name, utf8(PyTuple_GetItem(out.get(), 1))));
+        Py_INCREF(fn);
+        s.functions.emplace(c.function, Ref(fn));
+    }
+}
+
+std::unique_ptr<TrialWorkers> CpythonEngine::make_trial(const model::Cell& cell, const TrialContext& trial) {
+    if (!state_->helpers)
+        throw std::logic_error("the cpython engine's prepare_rank must run before its first trial");
+    return std::make_unique<CpythonTrial>(*state_, cell, trial);
+}
+
+}  // namespace gilbench::engine

@@ -1,0 +1,55 @@
+// The cpython engine: each rank embeds one real CPython interpreter (libpython3.x, the one
+// found at configure time: GILBENCH_PYTHON), started once per rank in prepare_rank and shared
+// by every trial. A trial's threads are real Python threads of that interpreter, so they share
+// its real GIL; `switch_interval` is applied with sys.setswitchinterval before they start.
+//
+// What a worker thread runs is Python code compiled by the embedded interpreter (the module in
+// cpython_engine.cpp, or the user's own function), never a C++ loop:
+//   cpu     countdown(n): `while n > 0: n -= 1`, as the seed
+//   io      urllib.request.urlopen(url, timeout=io_timeout).read(), a fresh connection per GET
+//   mixed   the I/O threads GET; the others count down in chunks until the rank's I/O threads
+//           are done (the convoy case, as the emulated engine's mixed)
+//   python  function = "module:callable" (imported once per rank, python_path first on
+//           sys.path), called as callable(work, index, count); an int it returns is `ops`
+//
+// The real interpreter does not report per-thread GIL counters: WorkerReport::gil is nullopt
+// (stored as the schema's "not measured" values). No trace: job/ refuses trace = true here.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/engine.hpp"
+
+namespace gilbench::engine {
+
+class CpythonEngine final : public Engine {
+public:
+    CpythonEngine();
+    // Flushes the interpreter's sys.stdout and sys.stderr (a user function's prints); the
+    // interpreter itself lives until the process ends (one per process, never restarted).
+    ~CpythonEngine() override;
+    CpythonEngine(const CpythonEngine&) = delete;
+    CpythonEngine& operator=(const CpythonEngine&) = delete;
+
+    std::string_view name() const override { return "cpython"; }
+    // Starts the interpreter (once per process; no signal handlers, so gilbench's own SIGTERM
+    // and SIGUSR1 handling stays), checks the cells it will run (gil = "none" needs a
+    // free-threaded build) and imports every python cell's function. Throws with the problem
+    // and its fix: a module that does not import (with its traceback), a missing attribute,
+    // something not callable, a callable that cannot take (work, index, count).
+    void prepare_rank(const RankContext& rank) override;
+    std::unique_ptr<TrialWorkers> make_trial(const model::Cell& cell, const TrialContext& trial) override;
+
+    // The embedded library's version, as its sys.version says ("3.11.2 (main, ...) [GCC 12.2.0]");
+    // known without starting the interpreter.
+    static std::string library_version();
+
+    struct State;  // Python objects of this engine (cpython_engine.cpp)
+
+private:
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace gilbench::engine

@@ -1,0 +1,305 @@
+// The cpython engine through the runner's run_local_trial, as a run uses it: the embedded
+// interpreter really runs the work (ops come from Python), threads share its one GIL, the
+// user's function gets (work, index, count), and every refusal says what is wrong.
+// One interpreter per process: modules written here have names of their own per test.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+#include "engine/cpython_engine.hpp"
+#include "http/client.hpp"
+#include "http/delay_url.hpp"
+#include "http/server.hpp"
+#include "runner/runner.hpp"
+
+namespace fs = std::filesystem;
+using gilbench::engine::CpythonEngine;
+using gilbench::engine::RankContext;
+using gilbench::engine::TrialContext;
+using gilbench::model::Cell;
+using gilbench::model::Workload;
+
+namespace {
+
+// A directory with module `name`.py holding `source`, removed at the end of the test.
+class Module {
+public:
+    Module(const std::string& name, const std::string& source)
+        : dir_(fs::temp_directory_path() / ("gilbench-cpy-" + name + "-" + std::to_string(::getpid()))) {
+        fs::create_directories(dir_);
+        std::ofstream(dir_ / (name + ".py")) << source;
+    }
+    ~Module() {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    std::string dir() const { return dir_.string(); }
+
+private:
+    fs::path dir_;
+};
+
+Cell cpython_cell(Workload w, int threads, std::int64_t work) {
+    Cell c;
+    c.name = "c";
+    c.engine = gilbench::model::Engine::cpython;
+    c.workload = w;
+    c.threads = threads;
+    c.work = work;
+    return c;
+}
+
+Cell python_cell(const std::string& function, const std::string& path, int threads, std::int64_t work) {
+    Cell c = cpython_cell(Workload::python, threads, work);
+    c.function = function;
+    c.python_path = path;
+    return c;
+}
+
+// The message prepare_rank throws for `cell` ("" if none).
+std::string refusal(const Cell& cell) {
+    CpythonEngine engine;
+    try {
+        engine.prepare_rank(RankContext{0, 0, {cell}});
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+gilbench::runner::LocalTrial run(CpythonEngine& engine, const Cell& cell, TrialContext ctx = {}) {
+    return gilbench::runner::run_local_trial(engine, cell, ctx, [] {});
+}
+
+}  // namespace
+
+TEST(CpythonEngine, CountdownRunsInTheInterpreterAndGilCountersAreNotMeasured) {
+    const Cell cell = cpython_cell(Workload::cpu, 2, 200'001);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell);
+    ASSERT_EQ(out.workers.size(), 2u);
+    EXPECT_EQ(out.workers[0].ops, 100'001);
+    EXPECT_EQ(out.workers[1].ops, 100'000);
+    for (const auto& w : out.workers) {
+        EXPECT_EQ(w.gil_acquisitions, gilbench::runner::not_measured_count);
+        EXPECT_EQ(w.gil_forced_drops, gilbench::runner::not_measured_count);
+        EXPECT_TRUE(std::isnan(w.gil_wait_s));
+        EXPECT_TRUE(std::isnan(w.gil_hold_s));
+        EXPECT_GT(w.cpu_s, 0.0);
+        EXPECT_EQ(w.io_errors, 0);
+    }
+    EXPECT_TRUE(out.trace.empty());
+    EXPECT_NE(CpythonEngine::library_version().find('.'), std::string::npos);
+}
+
+TEST(CpythonEngine, OpsComeFromTheUsersFunction) {
+    const Module m("ops_mod", "def run(work, index, count):\n    return 7_000_003 + index\n");
+    const Cell cell = python_cell("ops_mod:run", m.dir(), 2, 10);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell);
+    EXPECT_EQ(out.workers[0].ops, 7'000'003);
+    EXPECT_EQ(out.workers[1].ops, 7'000'004);
+    // None: ops = the worker's work.
+    const Module none("none_mod", "def run(work, index, count):\n    pass\n");
+    const Cell quiet = python_cell("none_mod:run", none.dir(), 2, 9);
+    engine.prepare_rank(RankContext{0, 0, {quiet}});
+    const auto done = run(engine, quiet);
+    EXPECT_EQ(done.workers[0].ops, 5);
+    EXPECT_EQ(done.workers[1].ops, 4);
+}
+
+TEST(CpythonEngine, TheFunctionGetsWorkIndexAndCount) {
+    // Each worker writes what it got; this rank is the second of two (member 1), 3 threads each.
+    const fs::path out_dir = fs::temp_directory_path() / ("gilbench-cpy-args-" + std::to_string(::getpid()));
+    fs::create_directories(out_dir);
+    const Module m("args_mod", "def run(work, index, count):\n"
+                               "    with open(f'" + out_dir.string() + "/w{index}', 'w') as f:\n"
+                               "        f.write(f'{work} {index} {count}')\n");
+    Cell cell = python_cell("args_mod:run", m.dir(), 3, 10);
+    cell.ranks = 2;
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{1, 0, {cell}});
+    run(engine, cell, {.rank = 1, .member = 1});
+    auto read = [&](int index) {
+        std::ifstream in(out_dir / ("w" + std::to_string(index)));
+        std::string s;
+        std::getline(in, s);
+        return s;
+    };
+    // 10 over 6 workers: the first 4 (0..3) take 2, the others 1.
+    EXPECT_EQ(read(3), "2 3 6");
+    EXPECT_EQ(read(4), "1 4 6");
+    EXPECT_EQ(read(5), "1 5 6");
+    EXPECT_FALSE(fs::exists(out_dir / "w0"));
+    fs::remove_all(out_dir);
+}
+
+TEST(CpythonEngine, ThreadsShareOneGil) {
+    // Two CPU-bound Python threads: only the GIL holder runs, so their CPU times add up to no
+    // more than the wall time (a generous margin: no timing threshold).
+    const Cell cell = cpython_cell(Workload::cpu, 2, 6'000'000);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell);
+    double first = 1e9, last = 0, cpu = 0;
+    for (const auto& w : out.workers) {
+        first = std::min(first, w.start_s);
+        last = std::max(last, w.end_s);
+        cpu += w.cpu_s;
+    }
+    const double wall = last - first;
+    EXPECT_GT(cpu, 0.0);
+    EXPECT_LE(cpu, wall * 1.25 + 0.05) << "cpu " << cpu << " s, wall " << wall << " s";
+}
+
+TEST(CpythonEngine, IoThreadsGetFromTheServerWithTimings) {
+    gilbench::http::global_init();
+    gilbench::http::DelayServer server({});
+    const Cell cell = cpython_cell(Workload::io, 2, 4);
+    const std::string url = gilbench::http::delay_url(server.base_url(), 0.02);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell, {.io_url = url});
+    for (const auto& w : out.workers) {
+        EXPECT_EQ(w.io_requests, 2);
+        EXPECT_EQ(w.io_errors, 0);
+        EXPECT_EQ(w.ops, 2);
+    }
+    EXPECT_EQ(server.requests_served(), 4u);
+    ASSERT_EQ(out.requests.size(), 4u);
+    for (const auto& r : out.requests) {
+        EXPECT_EQ(r.ok, 1);
+        EXPECT_GE(r.end_s - r.start_s, 0.02);  // the server's delay, on the same clock as the runner's
+        const auto& w = out.workers[static_cast<std::size_t>(r.thread)];
+        EXPECT_GE(r.start_s, w.start_s);
+        EXPECT_LE(r.end_s, w.end_s);
+    }
+}
+
+TEST(CpythonEngine, FailedRequestsAreCounted) {
+    gilbench::http::global_init();
+    const Cell cell = cpython_cell(Workload::io, 1, 2);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell, {.io_url = "http://127.0.0.1:9/"});
+    EXPECT_EQ(out.workers[0].io_requests, 2);
+    EXPECT_EQ(out.workers[0].io_errors, 2);
+    EXPECT_EQ(out.workers[0].ops, 0);
+    EXPECT_NE(out.first_error.find("URLError"), std::string::npos) << out.first_error;
+}
+
+TEST(CpythonEngine, MixedCpuThreadsCountDownUntilTheIoThreadIsDone) {
+    gilbench::http::global_init();
+    gilbench::http::DelayServer server({});
+    Cell cell = cpython_cell(Workload::mixed, 3, 3);
+    cell.io_threads = 1;
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell, {.io_url = gilbench::http::delay_url(server.base_url(), 0.02)});
+    ASSERT_EQ(out.workers.size(), 3u);
+    EXPECT_EQ(out.workers[0].io_requests, 3);
+    EXPECT_EQ(out.workers[0].ops, 3);
+    EXPECT_EQ(out.requests.size(), 3u);
+    for (int t = 1; t < 3; ++t) {
+        EXPECT_EQ(out.workers[static_cast<std::size_t>(t)].io_requests, 0);
+        EXPECT_EQ(out.workers[static_cast<std::size_t>(t)].ops % (1 << 16), 0);
+    }
+}
+
+TEST(CpythonEngine, AnExceptionInTheFunctionFailsTheTrialWithItsTraceback) {
+    const Module m("raise_mod", "def helper(x):\n    return 1 // x\n\ndef run(work, index, count):\n"
+                                "    return helper(index - index)\n");
+    const Cell cell = python_cell("raise_mod:run", m.dir(), 2, 4);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    testing::internal::CaptureStderr();
+    const auto out = run(engine, cell);
+    const auto again = run(engine, cell);
+    const std::string printed = testing::internal::GetCapturedStderr();
+    for (const auto& w : out.workers) EXPECT_EQ(w.io_errors, 1);
+    EXPECT_NE(out.first_error.find("function 'raise_mod:run': ZeroDivisionError"), std::string::npos) << out.first_error;
+    EXPECT_EQ(again.workers[0].io_errors, 1);
+    // The traceback, once, with the user's own frames.
+    EXPECT_NE(printed.find("Traceback"), std::string::npos) << printed;
+    EXPECT_NE(printed.find("in helper"), std::string::npos) << printed;
+    EXPECT_EQ(printed.find("Traceback"), printed.rfind("Traceback")) << printed;
+    EXPECT_EQ(printed.find("<gilbench>"), std::string::npos) << "gilbench's own frame is left out: " << printed;
+    // The runner folds io_errors into the trial: it is flagged failed.
+    std::vector<gilbench::runner::LocalTrial> ranks{out};
+    EXPECT_EQ(gilbench::runner::join_trial(cell, 0, ranks).trial.io_errors, 2);
+}
+
+TEST(CpythonEngine, AReturnValueThatIsNoCountFailsTheTrial) {
+    const Module m("bytes_mod", "def run(work, index, count):\n    return b'digest'\n");
+    const Cell cell = python_cell("bytes_mod:run", m.dir(), 1, 1);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell);
+    EXPECT_EQ(out.workers[0].io_errors, 1);
+    EXPECT_NE(out.first_error.find("returned b'digest' (bytes); return the number of operations done"),
+              std::string::npos)
+        << out.first_error;
+}
+
+TEST(CpythonEngine, AThreadSetUpButNeverRunLeavesNothingBehind) {
+    // As when another thread's set-up fails: prepare_thread, then no run; the interpreter
+    // stays usable for the next trial.
+    const Cell cell = cpython_cell(Workload::cpu, 2, 1000);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    {
+        auto trial = engine.make_trial(cell, {});
+        std::thread t([&] { trial->prepare_thread(0); });
+        t.join();
+    }
+    const auto out = run(engine, cell);
+    EXPECT_EQ(out.workers[0].ops + out.workers[1].ops, 1000);
+}
+
+TEST(CpythonEngine, RefusalsNameTheProblem) {
+    const Module broken("broken_mod", "import no_such_module_here\n");
+    EXPECT_NE(refusal(python_cell("broken_mod:run", broken.dir(), 1, 1))
+                  .find("cell 'c': function 'broken_mod:run': module 'broken_mod' does not import"),
+              std::string::npos);
+    const std::string tb = refusal(python_cell("broken_mod:run", broken.dir(), 1, 1));
+    EXPECT_NE(tb.find("Traceback"), std::string::npos) << tb;
+    EXPECT_NE(tb.find("No module named 'no_such_module_here'"), std::string::npos) << tb;
+
+    EXPECT_NE(refusal(python_cell("missing_mod_xyz:run", "/nonexistent", 1, 1)).find("does not import"),
+              std::string::npos);
+
+    const Module m("shapes_mod", "count = 3\n"
+                                 "def two(a, b):\n    pass\n"
+                                 "def many(*args):\n    pass\n"
+                                 "def kw(work, index, count, *, extra):\n    pass\n"
+                                 "class C:\n    def run(self, work, index, count):\n        pass\n");
+    EXPECT_NE(refusal(python_cell("shapes_mod:nope", m.dir(), 1, 1)).find("has no attribute 'nope'"), std::string::npos);
+    EXPECT_NE(refusal(python_cell("shapes_mod:count", m.dir(), 1, 1)).find("'count' is a int, not callable"),
+              std::string::npos);
+    const std::string two = refusal(python_cell("shapes_mod:two", m.dir(), 1, 1));
+    EXPECT_NE(two.find("function 'shapes_mod:two' cannot be called as two(work, index, count): its signature is "
+                       "two(a, b)"),
+              std::string::npos)
+        << two;
+    EXPECT_NE(refusal(python_cell("shapes_mod:kw", m.dir(), 1, 1)).find("cannot be called as"), std::string::npos);
+    EXPECT_EQ(refusal(python_cell("shapes_mod:many", m.dir(), 1, 1)), "");
+    EXPECT_NE(refusal(python_cell("shapes_mod:C.run", m.dir(), 1, 1)).find("cannot be called as"), std::string::npos)
+        << "an unbound method needs its self";
+
+    Cell none = cpython_cell(Workload::cpu, 1, 1);
+    none.gil = gilbench::model::GilPolicy::none;
+    if (CpythonEngine::library_version().find("free-threading") == std::string::npos) {
+        EXPECT_NE(refusal(none).find("cell 'c': gil = \"none\" needs a free-threaded CPython"), std::string::npos);
+    }
+    CpythonEngine unprepared;
+    EXPECT_THROW(unprepared.make_trial(cpython_cell(Workload::cpu, 1, 1), {}), std::logic_error);
+}
