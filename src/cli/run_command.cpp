@@ -176,21 +176,6 @@ std::optional<job::Job> prepare_job(const RunOptions& options, const boost::mpi:
     return job;
 }
 
-// The seed table per engine: the emulated GIL's and the real interpreter's rows side by side
-// when a job has both. Python cells (the user's own function) are no seed cells.
-void print_seed_tables(const std::vector<report::CellTimes>& times) {
-    std::vector<std::vector<report::CellTimes>> by_engine(model::enum_names<model::Engine>::names.size());
-    for (const auto& t : times)
-        if (t.cell.workload != model::Workload::python) by_engine[static_cast<std::size_t>(t.cell.engine)].push_back(t);
-    const auto engines = std::count_if(by_engine.begin(), by_engine.end(), [](const auto& v) { return !v.empty(); });
-    for (std::size_t e = 0; e < by_engine.size(); ++e) {
-        const auto seed = report::format_seed_table(by_engine[e]);
-        if (!seed) continue;
-        if (engines > 1) print_safely("\nengine {}:\n{}", model::to_string(static_cast<model::Engine>(e)), *seed);
-        else print_safely("\n{}", *seed);
-    }
-}
-
 // Step 5 (rank 0): the verdict, the tables and the exit status.
 int report_outcome(const RunOptions& options, const job::Job& job, const std::string& output, int world_size,
                    const runner::RunEnd& outcome, store::Recorder& recorder, const std::string& run_name,
@@ -199,7 +184,7 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     if (!recorder.finish(complete ? store::RunStatus::complete : store::RunStatus::interrupted))
         return 128 + runner::stop_signal();  // abandoned meanwhile (the watcher's takeover)
     print_safely("\n{}", report::format_cell_table(job.cells, recorder.summary()));
-    print_seed_tables(recorder.times());
+    if (auto seed = report::format_seed_table(recorder.times())) print_safely("\n{}", *seed);
     const int total = recorder.stored_trials() + recorder.new_trials();
     if (recorder.stored_trials() > 0)
         print_safely("\nresults: {} (/runs/{}, {} trials: {} from before the resume, {} now)\n", output, run_name,

@@ -196,21 +196,42 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         if (c.ranks > 1 && c.threads == 1) return multi_process;
         return std::nullopt;
     };
-    std::array<std::array<const CellTimes*, 2>, 3> slot{};
+    // Columns: CPU-bound then I/O-bound, each once per engine the cells use, so the real
+    // interpreter's times stand beside the emulation's (the convoy case and the user's own
+    // functions have figures of their own).
+    constexpr std::size_t engines = model::enum_names<model::Engine>::names.size();
+    constexpr std::size_t columns = 2 * engines;
+    auto column_of = [](const model::Cell& c) -> std::optional<std::size_t> {
+        if (c.workload != model::Workload::cpu && c.workload != model::Workload::io) return std::nullopt;
+        return (c.workload == model::Workload::cpu ? 0 : engines) + static_cast<std::size_t>(c.engine);
+    };
+    std::array<std::array<const CellTimes*, columns>, 3> slot{};
+    std::array<bool, engines> engine_used{};
     bool any = false;
     for (const auto& c : cells) {
-        if (c.cell.workload == model::Workload::mixed) continue;  // the convoy case has its own figure
         const auto row = row_of(c.cell);
-        const int col = c.cell.workload == model::Workload::cpu ? 0 : 1;
-        if (row && !slot[*row][col]) {
-            slot[*row][col] = &c;
+        const auto col = column_of(c.cell);
+        if (row && col && !slot[*row][*col]) {
+            slot[*row][*col] = &c;
+            engine_used[static_cast<std::size_t>(c.cell.engine)] = true;
             any = true;
         }
     }
     if (!any) return std::nullopt;
+    const bool several = std::count(engine_used.begin(), engine_used.end(), true) > 1;
+    std::vector<std::size_t> shown;  // the columns drawn: with one engine, CPU-bound and I/O-bound as always
+    for (std::size_t col = 0; col < columns; ++col)
+        if (engine_used[col % engines]) shown.push_back(col);
+    auto header = [&](std::size_t col) {
+        const std::string kind = col < engines ? "CPU-bound" : "I/O-bound";
+        if (!several) return kind;
+        return fmt::format("{}, {}", kind, col % engines == static_cast<std::size_t>(model::Engine::cpython)
+                                               ? "CPython"
+                                               : model::to_string(static_cast<model::Engine>(col % engines)));
+    };
 
-    auto label = [](Row r, const std::array<const CellTimes*, 2>& s) {
-        const CellTimes* c = s[0] ? s[0] : s[1];
+    auto label = [](Row r, const std::array<const CellTimes*, columns>& s) {
+        const CellTimes* c = *std::find_if(s.begin(), s.end(), [](const CellTimes* p) { return p != nullptr; });
         switch (r) {
             case single_thread: return std::string("single thread");
             case multi_thread: return fmt::format("multi thread ({} threads)", c->cell.threads);
@@ -230,15 +251,26 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         if (c->failed > 0) return fmt::format("{:.3f} s ({} of {} failed)", s.median, c->failed, total);
         return fmt::format("{:.3f} s", s.median);
     };
-    std::vector<std::array<std::string, 3>> rows;
+    std::vector<std::pair<std::string, std::vector<std::string>>> rows;
     std::size_t width = 12;
+    for (std::size_t col : shown) width = std::max(width, header(col).size());
     for (Row r : {single_thread, multi_thread, multi_process}) {
-        if (!slot[r][0] && !slot[r][1]) continue;
-        rows.push_back({label(r, slot[r]), value(slot[r][0]), value(slot[r][1])});
-        width = std::max({width, rows.back()[1].size(), rows.back()[2].size()});
+        if (std::none_of(slot[r].begin(), slot[r].end(), [](const CellTimes* p) { return p != nullptr; })) continue;
+        std::vector<std::string> values;
+        for (std::size_t col : shown) {
+            values.push_back(value(slot[r][col]));
+            width = std::max(width, values.back().size());
+        }
+        rows.emplace_back(label(r, slot[r]), std::move(values));
     }
-    std::string out = fmt::format("{:<26} {:>{}} {:>{}}\n", "median wall time", "CPU-bound", width, "I/O-bound", width);
-    for (const auto& row : rows) out += fmt::format("{:<26} {:>{}} {:>{}}\n", row[0], row[1], width, row[2], width);
+    std::string out = fmt::format("{:<26}", "median wall time");
+    for (std::size_t col : shown) out += fmt::format(" {:>{}}", header(col), width);
+    out += "\n";
+    for (const auto& [name, values] : rows) {
+        out += fmt::format("{:<26}", name);
+        for (const auto& v : values) out += fmt::format(" {:>{}}", v, width);
+        out += "\n";
+    }
     if (failed)
         out += "(k of n failed): k of the cell's n measured trials had I/O errors; the median is over the others\n";
     return out;

@@ -75,7 +75,9 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
                               const std::vector<model::CellSummaryRecord>& summary);
 
 // The seed's table: rows single thread (1x1), multi thread (1 rank, T>1), multi process
-// (P>1 ranks, 1 thread); columns CPU-bound and I/O-bound; median seconds. std::nullopt when
+// (P>1 ranks, 1 thread); columns CPU-bound and I/O-bound, each once per engine when the cells
+// use several ("CPU-bound, emulated", "CPU-bound, CPython", ...); median seconds. Cells of
+// other workloads (mixed, python) are not seed cells. std::nullopt when
 // the job has none of those cells. Where several cells fit a slot, the first one is shown.
 // A cell with failed trials is marked "(k of n failed)" after its median (over the clean ones),
 // or shows "failed (n of n)" and no time when every measured trial failed; a note explains.

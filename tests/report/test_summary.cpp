@@ -57,6 +57,27 @@ TEST(SeedTable, PlacesCellsByLayoutAndWorkload) {
     EXPECT_TRUE(has_row(R"(\nmulti process \(2 ranks\) +1\.100 s +0\.520 s\n)")) << *table;
 }
 
+TEST(SeedTable, PutsEachEnginesColumnsSideBySideAndLeavesOtherWorkloadsOut) {
+    using gilbench::model::Engine;
+    using gilbench::model::Workload;
+    std::vector<CellTimes> cells{
+        cell("a", Workload::cpu, 1, 1, {2.0}), cell("b", Workload::cpu, 1, 2, {2.1}),
+        cell("d", Workload::io, 1, 1, {1.0}),  cell("A", Workload::cpu, 1, 1, {3.0}),
+        cell("B", Workload::cpu, 1, 2, {3.3}), cell("D", Workload::io, 1, 1, {1.1}),
+        cell("u", Workload::python, 1, 1, {9.0}), cell("m", Workload::mixed, 1, 2, {8.0}),
+    };
+    for (std::size_t i = 3; i < 6; ++i) cells[i].cell.engine = Engine::cpython;
+    cells[6].cell.engine = Engine::cpython;
+    const auto table = gilbench::report::format_seed_table(cells);
+    ASSERT_TRUE(table);
+    auto has = [&](const char* pattern) { return std::regex_search(*table, std::regex(pattern)); };
+    EXPECT_TRUE(has(R"(^median wall time +CPU-bound, emulated +CPU-bound, CPython +I/O-bound, emulated +I/O-bound, CPython\n)"))
+        << *table;
+    EXPECT_TRUE(has(R"(\nsingle thread +2\.000 s +3\.000 s +1\.000 s +1\.100 s\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nmulti thread \(2 threads\) +2\.100 s +3\.300 s +- +-\n)")) << *table;
+    EXPECT_FALSE(has(R"(9\.000|8\.000)")) << *table;  // python and mixed cells are not seed cells
+}
+
 TEST(SeedTable, AbsentWhenNoCellFits) {
     const std::vector<CellTimes> cells{cell("x", gilbench::model::Workload::cpu, 2, 2, {1.0})};
     EXPECT_FALSE(gilbench::report::format_seed_table(cells));
