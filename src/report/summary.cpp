@@ -150,18 +150,23 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
     std::map<int, const model::CellSummaryRecord*> by_cell;
     for (const auto& s : summary) by_cell[s.cell] = &s;
 
-    std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4} {:<6} {:>3} {:>9} {:>21} {:>9} {:>9} {:>9} {:>9}  {}\n",
-                                  "cell", name_w, "workload", "ranks", "threads", "gil", "scale", "n", "median s",
-                                  "95% CI of median", "min s", "max s", "mean s", "std s", "ranks min/avg/max s");
+    // The engine gets a column when it is not the emulated one for every cell.
+    const bool engines = std::any_of(cells.begin(), cells.end(),
+                                     [](const model::Cell& c) { return c.engine != model::Engine::emulated; });
+    auto engine_of = [&](const std::string& text) { return engines ? fmt::format(" {:<8}", text) : std::string(); };
+    std::string out = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4}{} {:<6} {:>3} {:>9} {:>21} {:>9} {:>9} {:>9} {:>9}  {}\n",
+                                  "cell", name_w, "workload", "ranks", "threads", "gil", engine_of("engine"), "scale",
+                                  "n", "median s", "95% CI of median", "min s", "max s", "mean s", "std s",
+                                  "ranks min/avg/max s");
     bool narrow = false;  // an interval below 95%
     bool failed = false;  // a cell with failed trials
     for (const auto& c : cells) {
         const auto it = by_cell.find(c.index);
         const model::CellSummaryRecord empty{};
         const model::CellSummaryRecord& s = it != by_cell.end() ? *it->second : empty;
-        std::string line = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4} {:<6} {:>3}", c.name, name_w,
+        std::string line = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<4}{} {:<6} {:>3}", c.name, name_w,
                                        model::to_string(c.workload), c.ranks, c.threads, model::to_string(c.gil),
-                                       model::to_string(c.scaling), s.n);
+                                       engine_of(model::to_string(c.engine)), model::to_string(c.scaling), s.n);
         if (s.n == 0) {
             line += fmt::format(" {:>9}", s.failed_trials > 0 ? "failed" : "-");
         } else {

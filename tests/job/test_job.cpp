@@ -27,10 +27,19 @@ std::string error_of(const std::string& text) {
 
 }  // namespace
 
-TEST(Job, SeedJobFileParsesToSixCells) {
+TEST(Job, SeedJobFileParsesToSixCellsPerEngine) {
     const gj::Job job = gj::load_job(std::string(GILBENCH_SOURCE_DIR) + "/jobs/seed.toml");
     EXPECT_EQ(job.name, "seed");
-    ASSERT_EQ(job.cells.size(), 6u);
+    ASSERT_EQ(job.cells.size(), 12u);
+    for (std::size_t i = 0; i < 6; ++i) {
+        EXPECT_EQ(job.cells[i].engine, gilbench::model::Engine::emulated) << i;
+        EXPECT_EQ(job.cells[i + 6].engine, gilbench::model::Engine::cpython) << i;
+        EXPECT_EQ(job.cells[i + 6].name, job.cells[i].name + "-cpython");
+        EXPECT_EQ(job.cells[i + 6].workload, job.cells[i].workload);
+        EXPECT_EQ(job.cells[i + 6].work, job.cells[i].work);
+        EXPECT_EQ(job.cells[i + 6].ranks, job.cells[i].ranks);
+        EXPECT_EQ(job.cells[i + 6].threads, job.cells[i].threads);
+    }
     EXPECT_EQ(job.max_ranks(), 2);
     EXPECT_TRUE(job.uses_embedded_server());
     const auto& c = job.cells[1];

@@ -283,6 +283,12 @@ TEST(CellTable, ShowsStatisticsAndFlagsNarrowIntervals) {
     EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nalpha .* 3 +1\.2500 +\[1\.0000, 1\.5000\]\*)"))) << t;
     EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nbeta .* 0 +- +\(pending\))"))) << t;
     EXPECT_NE(t.find("* fewer than 6 measured trials"), std::string::npos) << t;
+    EXPECT_EQ(t.find("engine"), std::string::npos) << "one engine, no engine column:\n" << t;
+    b.engine = gilbench::model::Engine::cpython;
+    const std::string both = gilbench::report::format_cell_table({a, b}, {sa, sb});
+    EXPECT_TRUE(std::regex_search(both, std::regex(R"(^cell +workload +ranks +threads +gil +engine +scale)"))) << both;
+    EXPECT_TRUE(std::regex_search(both, std::regex(R"(\nalpha .* new +emulated +strong +3 +1\.2500)"))) << both;
+    EXPECT_TRUE(std::regex_search(both, std::regex(R"(\nbeta .* new +cpython +strong +0 +-)"))) << both;
 }
 
 // ---- progress -----------------------------------------------------------------------------

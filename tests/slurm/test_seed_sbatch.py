@@ -18,7 +18,7 @@ def test_seed_sbatch_writes_its_results_file(cluster, tmp_path):
     attrs, trials, cells = runs["run-000"]
     assert attrs["status"] == "complete"
     assert int(attrs["ranks"]) == 2 and int(attrs["nodes"]) == 1
-    assert len(cells) == 6 and len(trials) == 6
+    assert len(cells) == 12 and len(trials) == 12  # six cells per engine
     text = log.read_text()
     assert "2 task(s), 2 CPU(s) per task" in text
     assert "srun --mpi=pmix" in text
