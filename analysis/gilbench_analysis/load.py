@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 SCHEMA = "gilbench/1"
-TABLES = ("cells", "trials", "workers", "trace", "requests", "summary")
+TABLES = ("cells", "trials", "workers", "trace", "requests", "summary", "errors")
 
 # Columns each table is guaranteed to have after loading, with their dtype. A table missing
 # from the file comes back empty with these columns, and a column missing from an older file
@@ -52,6 +52,9 @@ COLUMNS = {
                 "std_s": "float64", "ci_low_s": "float64", "ci_high_s": "float64",
                 "ci_level": "float64", "rank_min_s": "float64", "rank_avg_s": "float64",
                 "rank_max_s": "float64", "failed_trials": "int32"},
+    # What went wrong in each worker that failed: a request's error, or a Python traceback.
+    "errors": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
+               "message": "object", "detail": "object"},
 }
 
 # Defaults other than 0 / "": files written before cells.placement ran every cell on the first
@@ -79,6 +82,7 @@ class Results:
     trace: pd.DataFrame = field(default_factory=lambda: _empty("trace"))
     requests: pd.DataFrame = field(default_factory=lambda: _empty("requests"))
     summary: pd.DataFrame = field(default_factory=lambda: _empty("summary"))
+    errors: pd.DataFrame = field(default_factory=lambda: _empty("errors"))
     notes: list = field(default_factory=list)   # what the loader had to work around
 
     @property
@@ -242,7 +246,7 @@ def _drop_unfinished(r: Results) -> None:
     # A run killed mid-trial may leave workers/trace/requests rows whose trial never reached
     # `trials` (the writer appends `trials` last): join on trials to ignore them.
     keys = pd.MultiIndex.from_frame(r.trials[["cell", "trial"]])
-    for name in ("workers", "trace", "requests"):
+    for name in ("workers", "trace", "requests", "errors"):
         df = getattr(r, name)
         if df.empty:
             continue

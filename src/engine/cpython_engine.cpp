@@ -328,6 +328,7 @@ private:
                 if (ops < 0) {
                     r.io_errors = 1;
                     traceback = utf8(PyTuple_GetItem(out.get(), 1));
+                    r.error_detail = traceback;
                     r.first_error = fmt::format("function '{}': {} (rank {})", cell_.function,
                                                 utf8(PyTuple_GetItem(out.get(), 2)), rank_);
                 } else {

@@ -77,7 +77,8 @@ struct WorkerReport {
     std::int64_t ops = 0;          // countdown iterations, completed requests, or the workload's own count
     std::int64_t io_requests = 0;  // requests attempted
     std::int64_t io_errors = 0;    // requests that failed (transport error or HTTP >= 400)
-    std::string first_error;       // the first failure's message, for the log
+    std::string first_error;       // the first failure's message: the log, and the errors table
+    std::string error_detail;      // more about it where the engine has it (a Python traceback)
     std::optional<GilStats> gil;   // nullopt: this engine does not measure them
     std::vector<TraceEvent> trace;        // only when the cell asks for a trace
     std::int64_t trace_dropped = 0;       // events past the trace capacity, not kept

@@ -87,12 +87,24 @@ struct CellSummaryRecord {
 };
 
 // Everything rank 0 holds after gathering one trial.
+// What went wrong in one worker of a trial: its first failed request, or the exception its
+// Python function raised. Only workers with a failure have one (/runs/<run>/errors).
+struct ErrorRecord {
+    std::int32_t cell = 0;
+    std::int32_t trial = 0;
+    std::int32_t rank = 0;
+    std::int32_t thread = 0;
+    std::string message;           // one line
+    std::string detail;            // more, where there is: the Python traceback ("" if none)
+};
+
 struct TrialResult {
     TrialRecord trial;
     std::vector<WorkerRecord> workers;
     std::vector<TraceRecord> trace;
     std::vector<RequestRecord> requests;
-    std::string first_error;       // first I/O error of any worker, for the log (not stored)
+    std::vector<ErrorRecord> errors;
+    std::string first_error;       // first failure of any worker, for the log
 };
 
 }  // namespace gilbench::model

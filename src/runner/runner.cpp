@@ -46,8 +46,12 @@ void serialize(Archive& ar, gilbench::model::RequestRecord& r, unsigned) {
     ar & r.cell & r.trial & r.rank & r.thread & r.request & r.start_s & r.end_s & r.ok;
 }
 template <class Archive>
+void serialize(Archive& ar, gilbench::model::ErrorRecord& e, unsigned) {
+    ar & e.cell & e.trial & e.rank & e.thread & e.message & e.detail;
+}
+template <class Archive>
 void serialize(Archive& ar, gilbench::runner::LocalTrial& l, unsigned) {
-    ar & l.workers & l.trace & l.requests & l.first_error;
+    ar & l.workers & l.trace & l.requests & l.errors & l.first_error;
 }
 }  // namespace boost::serialization
 
@@ -305,6 +309,8 @@ model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<Lo
         result.trace.insert(result.trace.end(), std::make_move_iterator(l.trace.begin()),
                             std::make_move_iterator(l.trace.end()));
         result.requests.insert(result.requests.end(), l.requests.begin(), l.requests.end());
+        result.errors.insert(result.errors.end(), std::make_move_iterator(l.errors.begin()),
+                             std::make_move_iterator(l.errors.end()));
         if (result.first_error.empty()) result.first_error = l.first_error;
     }
     result.trial.wall_s = last - first;
@@ -427,6 +433,8 @@ std::optional<LocalTrial> run_local_trial_if(engine::Engine& engine, const model
         }
         w.io_requests = r.io_requests;
         w.io_errors = r.io_errors;
+        if (!r.first_error.empty())
+            out.errors.push_back({cell.index, trial.trial, trial.rank, t, r.first_error, std::move(r.error_detail)});
         if (out.first_error.empty()) out.first_error = std::move(r.first_error);
         // The capacity bounds what one thread may add to the file, whatever the engine kept.
         const std::size_t kept = cell.trace ? std::min(r.trace.size(), trial.trace_capacity) : 0;

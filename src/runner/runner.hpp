@@ -72,7 +72,8 @@ struct LocalTrial {
     std::vector<model::WorkerRecord> workers;
     std::vector<model::TraceRecord> trace;
     std::vector<model::RequestRecord> requests;
-    std::string first_error;  // first I/O error of any thread, for the log
+    std::vector<model::ErrorRecord> errors;  // one per thread that failed
+    std::string first_error;  // first failure of any thread, for the log
 };
 
 // Runs one trial of `cell` on this rank with `engine`: makes its workers, calls

@@ -231,6 +231,7 @@ struct detail::run_state {
     h5::table trace;
     h5::table requests;
     h5::table summary;
+    h5::table errors;
 
     void flush() const { h5::flush(file->file.get(), file->path); }
 
@@ -532,6 +533,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         w->trace = make("trace", detail::trace_row_type(), bulk_tables);
         w->requests = make("requests", detail::request_row_type(), bulk_tables);
         w->summary = make("summary", detail::summary_row_type(), bulk_tables);
+        w->errors = make("errors", detail::error_row_type(), bulk_tables);
         w->flush();
     } catch (const std::exception& e) {
         // Unlink the half-made run so readers never meet a run without its tables.
@@ -643,6 +645,7 @@ void open_tables(detail::run_state& w, const std::string& path, bool create_miss
     };
     w.requests = open_or_make("requests", detail::request_row_type());
     w.summary = open_or_make("summary", detail::summary_row_type());
+    w.errors = open_or_make("errors", detail::error_row_type());
 }
 
 std::set<std::pair<int, int>> finished_trials(const h5::table& trials) {
@@ -710,7 +713,8 @@ RunWriter ResultsFile::resume_run(const std::string& name, const std::string& st
         const std::set<std::pair<int, int>> finished = finished_trials(w->trials);
         const std::size_t dropped = drop_unfinished_tail(w->workers, finished) +
                                     drop_unfinished_tail(w->trace, finished) +
-                                    drop_unfinished_tail(w->requests, finished);
+                                    drop_unfinished_tail(w->requests, finished) +
+                                    drop_unfinished_tail(w->errors, finished);
         if (dropped_rows != nullptr) *dropped_rows = dropped;
 
         // Who continued the run, and when; the run's own attributes keep its first start.
@@ -809,6 +813,7 @@ void RunWriter::add_trial(const model::TrialResult& result) {
     std::uint64_t bytes = sizeof(detail::trial_row) + result.workers.size() * sizeof(model::WorkerRecord) +
                           result.requests.size() * sizeof(model::RequestRecord);
     for (const auto& t : result.trace) bytes += sizeof(detail::trace_row) + t.event.size() + 16;
+    for (const auto& e : result.errors) bytes += sizeof(detail::error_row) + e.message.size() + e.detail.size() + 32;
     state_->write(what, bytes, [&] {
         state_->workers.append(result.workers.data(), result.workers.size());
         detail::string_arena strings;
@@ -817,6 +822,10 @@ void RunWriter::add_trial(const model::TrialResult& result) {
         for (const auto& t : result.trace) trace.push_back(detail::to_row(t, strings));
         state_->trace.append(trace.data(), trace.size());
         state_->requests.append(result.requests.data(), result.requests.size());
+        std::vector<detail::error_row> errors;
+        errors.reserve(result.errors.size());
+        for (const auto& e : result.errors) errors.push_back(detail::to_row(e, strings));
+        state_->errors.append(errors.data(), errors.size());
         // The trial row goes last: a trial listed in `trials` always has its workers.
         const detail::trial_row trial = detail::to_row(result.trial);
         state_->trials.append(&trial, 1);

@@ -200,6 +200,18 @@ h5::datatype worker_row_type() {
     return t;
 }
 
+h5::datatype error_row_type() {
+    h5::datatype t = h5::create_compound(sizeof(error_row), "errors row");
+    const h5::datatype str = h5::vlen_utf8_string();
+    GILBENCH_MEMBER(t, error_row, cell, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, error_row, trial, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, error_row, rank, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, error_row, thread, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, error_row, message, str.get());
+    GILBENCH_MEMBER(t, error_row, detail, str.get());
+    return t;
+}
+
 h5::datatype trace_row_type() {
     h5::datatype t = h5::create_compound(sizeof(trace_row), "trace row");
     const h5::datatype str = h5::vlen_utf8_string();
@@ -359,6 +371,17 @@ trial_row to_row(const model::TrialRecord& t) {
         .warmup = static_cast<std::uint8_t>(t.warmup ? 1 : 0),
         .wall_s = t.wall_s,
         .io_errors = t.io_errors,
+    };
+}
+
+error_row to_row(const model::ErrorRecord& e, string_arena& strings) {
+    return error_row{
+        .cell = e.cell,
+        .trial = e.trial,
+        .rank = e.rank,
+        .thread = e.thread,
+        .message = strings.utf8(e.message),
+        .detail = strings.utf8(e.detail),
     };
 }
 

@@ -23,6 +23,15 @@ namespace gilbench::store::detail {
 h5::datatype cell_row_type();
 std::size_t cell_row_size();
 
+struct error_row {
+    std::int32_t cell;
+    std::int32_t trial;
+    std::int32_t rank;
+    std::int32_t thread;
+    const char* message;
+    const char* detail;
+};
+
 struct trial_row {
     std::int32_t cell;
     std::int32_t trial;
@@ -68,6 +77,7 @@ h5::datatype summary_row_type();
 h5::datatype trial_row_type();
 h5::datatype worker_row_type();
 h5::datatype trace_row_type();
+h5::datatype error_row_type();
 h5::datatype request_row_type();
 
 bool is_valid_utf8(std::string_view s);
@@ -92,6 +102,7 @@ private:
 std::vector<std::byte> to_cell_rows(const std::vector<model::Cell>& cells, string_arena& strings);
 trial_row to_row(const model::TrialRecord& t);
 trace_row to_row(const model::TraceRecord& t, string_arena& strings);
+error_row to_row(const model::ErrorRecord& e, string_arena& strings);
 summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings);
 // Back from rows read out of a file (strings copied; the caller reclaims the row's).
 // Cells from `n` rows read out of a file. Columns an older file lacks must hold what

@@ -44,6 +44,8 @@ def read_run(path, run=None):
             "root": dict(f.attrs),
             "attrs": dict(g.attrs),
             **{name: g[name][:] for name in ("cells", "trials", "workers", "trace", "requests", "summary")},
+            # Files from before the errors table have none.
+            "errors": g["errors"][:] if "errors" in g else [],
         }
 
 

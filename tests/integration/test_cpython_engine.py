@@ -135,3 +135,11 @@ def test_a_function_that_raises_flags_its_trials_and_prints_the_traceback_once(t
     assert all(t["io_errors"] == 4 for t in r["trials"] if t["cell"] == mine)
     assert all(t["io_errors"] == 0 for t in r["trials"] if t["cell"] != mine)
     assert gbrun.text(r["attrs"]["status"]) == "complete"
+    # The traceback is stored with every failed worker of every failed trial, not only printed.
+    failed_workers = sum(int(t["io_errors"]) for t in r["trials"])
+    assert len(r["errors"]) == failed_workers > 0
+    for e in r["errors"]:
+        assert int(e["cell"]) == mine
+        assert "KeyError" in gbrun.text(e["message"]), e
+        detail = gbrun.text(e["detail"])
+        assert detail.startswith("Traceback (most recent call last):") and "KeyError: 'no such key'" in detail, detail

@@ -87,6 +87,14 @@ TEST(EngineSeam, RecordsCarryWhatTheEngineReported) {
         EXPECT_DOUBLE_EQ(w.gil_hold_s, 0.25 * t);
     }
     EXPECT_EQ(out.first_error, "error of thread 1");  // the first thread that has one
+    // Every thread that failed has its error row (thread 0 did not fail).
+    ASSERT_EQ(out.errors.size(), 2u);
+    EXPECT_EQ(out.errors[0].thread, 1);
+    EXPECT_EQ(out.errors[0].cell, 5);
+    EXPECT_EQ(out.errors[0].message, "error of thread 1");
+    EXPECT_EQ(out.errors[0].detail, "");
+    EXPECT_EQ(out.errors[1].thread, 2);
+    EXPECT_EQ(out.errors[1].detail, "traceback of thread 2");
     // Requests: relative to the same time zero as the worker's stamps, inside its run.
     ASSERT_EQ(out.requests.size(), 3u);
     for (const auto& q : out.requests) {
@@ -162,6 +170,9 @@ TEST(EngineSeam, JoinedTrialWallIsLatestEndMinusEarliestStartOverRanks) {
     EXPECT_EQ(result.workers[2].rank, 1);
     EXPECT_EQ(result.requests.size(), 4u);
     EXPECT_EQ(result.first_error, "rank 1's");
+    ASSERT_EQ(result.errors.size(), 2u);  // thread 1 of each rank
+    EXPECT_EQ(result.errors[0].rank, 0);
+    EXPECT_EQ(result.errors[1].rank, 1);
 
     std::vector<LocalTrial> measured(1);
     measured[0] = run_local_trial(engine, cell, {.trial = 1}, [] {});

@@ -246,6 +246,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
         {"requests", {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"}},
         {"summary", {"cell", "state", "trials", "n", "median_s", "min_s", "max_s", "mean_s", "std_s", "ci_low_s",
                      "ci_high_s", "ci_level", "rank_min_s", "rank_avg_s", "rank_max_s", "failed_trials"}},
+        {"errors", {"cell", "trial", "rank", "thread", "message", "detail"}},
     };
     for (const auto& [name, fields] : tables) {
         SCOPED_TRACE(name);
@@ -927,6 +928,33 @@ TEST_F(ResultsFileTest, RequestsRoundTrip) {
         EXPECT_EQ(end[k], 0.1 * static_cast<double>(k) + 0.05);
         EXPECT_EQ(ok[k], k != 3 ? 1 : 0);
     }
+}
+
+TEST_F(ResultsFileTest, ErrorsRoundTripWithTheirTracebacks) {
+    model::TrialResult r = make_trial(2, 3, 2, 0);
+    r.trial.io_errors = 2;
+    r.errors.push_back({2, 3, 0, 1, "function 'mod:f': ValueError: bad (rank 0)",
+                        "Traceback (most recent call last):\n  File \"mod.py\", line 2, in f\nValueError: bad"});
+    r.errors.push_back({2, 3, 1, 0, "HTTP 500 from http://127.0.0.1:1/", ""});
+    model::TrialResult clean = make_trial(2, 4, 2, 0);
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        RunWriter run = file.begin_run(sample_run_info());
+        run.add_trial(r);
+        run.add_trial(clean);  // no failure: no row
+    }
+    h5::file f = open_ro(path_);
+    h5::dataset errors = open_dataset(f.get(), "/runs/run-000/errors");
+    ASSERT_EQ(rows(errors.get()), 2u);
+    EXPECT_EQ(column<std::int32_t>(errors.get(), "trial"), (std::vector<std::int32_t>{3, 3}));
+    EXPECT_EQ(column<std::int32_t>(errors.get(), "rank"), (std::vector<std::int32_t>{0, 1}));
+    EXPECT_EQ(column<std::int32_t>(errors.get(), "thread"), (std::vector<std::int32_t>{1, 0}));
+    const auto message = string_column(errors.get(), "message");
+    const auto detail = string_column(errors.get(), "detail");
+    EXPECT_EQ(message[0], "function 'mod:f': ValueError: bad (rank 0)");
+    EXPECT_NE(detail[0].find("Traceback (most recent call last):"), std::string::npos);
+    EXPECT_EQ(message[1], "HTTP 500 from http://127.0.0.1:1/");
+    EXPECT_EQ(detail[1], "");
 }
 
 
