@@ -181,7 +181,9 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
                    const runner::RunEnd& outcome, store::Recorder& recorder, const std::string& run_name,
                    const runner::Servers& servers, const runner::ServedCounts& served) {
     const bool complete = outcome.outcome == runner::RunOutcome::complete;
-    if (!recorder.finish(complete ? store::RunStatus::complete : store::RunStatus::interrupted))
+    const bool failed = outcome.outcome == runner::RunOutcome::failed;
+    if (!recorder.finish(complete ? store::RunStatus::complete
+                                  : failed ? store::RunStatus::failed : store::RunStatus::interrupted))
         return 128 + runner::stop_signal();  // abandoned meanwhile (the watcher's takeover)
     print_safely("\n{}", report::format_cell_table(job.cells, recorder.summary()));
     if (auto seed = report::format_seed_table(recorder.times())) print_safely("\n{}", *seed);
@@ -199,6 +201,14 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     // Failed trials are flagged in the file and left out of the statistics, but a run that
     // measured failures is not a result: say so, and exit non-zero unless told to accept it.
     const std::string failures = recorder.io_failure_summary();
+    if (failed) {
+        print_safely(stderr,
+                     "gilbench: stopped after the first trial with a failure (--stop-on-failure): {}; the {} "
+                     "finished trials are saved in {} (/runs/{}, status 'failed'; the errors table says what went "
+                     "wrong)\ngilbench: to finish the run once it is fixed: {}\n",
+                     failures, total, output, run_name, resume_command(job, output, world_size));
+        return io_errors_exit_status;
+    }
     if (!failures.empty() && (!complete || options.allow_io_errors))
         print_safely(stderr, "gilbench: warning: {}; the failed trials are flagged (trials.io_errors) and left out of "
                              "the statistics\n", failures);
@@ -256,6 +266,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     settings.embedded_base_url = servers->base_url;
     settings.stop_requested = &runner::stop_requested();
     settings.stop_signal = runner::stop_signal;
+    settings.stop_on_failure = options.stop_on_failure;
     if (root) error = runner::check_urls(job.cells);
     if (runner::failed_everywhere(world, error)) return 1;
     if (root)
@@ -365,6 +376,10 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                     "Progress on stderr: auto (a live bar on a terminal, else one line per trial), bar, lines, none")
         ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
     run->add_flag("-q,--quiet", o.quiet, "No progress on stderr (= --progress none)");
+    run->add_flag("--stop-on-failure", o.stop_on_failure,
+                  "Stop the run after the first trial with a failure (a failed request, an exception in the "
+                  "user's Python function) instead of going on with the other trials and cells; the run is "
+                  "stored with status 'failed', exits with status 3, and --resume continues it");
     run->add_flag("--allow-io-errors", o.allow_io_errors,
                   "Exit 0 even if some trials had I/O errors (failed requests). Without it such a run still "
                   "completes and stores every trial, flagged (trials.io_errors) and left out of the statistics, "

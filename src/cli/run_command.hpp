@@ -21,6 +21,7 @@ struct RunOptions {
     bool overwrite = false;        // replace an existing results file instead of adding a run
     std::string shared_server;     // opt-in: one server on rank 0's node, bound here, for all nodes
     bool allow_io_errors = false;  // trials with I/O errors do not make the exit status 3
+    bool stop_on_failure = false;  // stop after the first trial with a failure (status 'failed')
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

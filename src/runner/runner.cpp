@@ -86,6 +86,7 @@ struct Verdict {
     int stop = 0;    // 1: stop now
     int signal = 0;  // highest signal number any rank received
     int budget = 0;  // 1: the cell's time budget ran out (set by the cell's rank 0 only)
+    int failed = 0;  // 1: a trial failed and the run stops on failure (set by rank 0 only)
 };
 
 // Waits until done() without spinning for long. It polls for a few microseconds first (the
@@ -151,17 +152,18 @@ std::vector<LocalTrial> gather_asleep(const boost::mpi::communicator& comm, Loca
     return all;
 }
 
-Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out) {
-    std::array<int, 3> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
-                            settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0};
-    std::array<int, 3> all{};
+Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out,
+              bool failed = false) {
+    std::array<int, 4> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
+                            settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0, failed ? 1 : 0};
+    std::array<int, 4> all{};
     // Every field is a flag or a number where the highest wins, so one element-wise max does.
     // Non-blocking and asleep while it waits, like sleeping_barrier: the other ranks wait here
     // while rank 0 stores the trial, and must leave it the CPU instead of spinning.
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Iallreduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_INT, MPI_MAX, comm, &req);
     wait_asleep(req);
-    return {all[0], all[1], all[2]};
+    return {all[0], all[1], all[2], all[3]};
 }
 
 }  // namespace
@@ -492,6 +494,7 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
     // Short pauses in wait_until must be short: the default timer slack (50 us) would add
     // that much to every wait of every trial.
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+    bool failed = false;  // rank 0: a trial failed and the run stops on failure
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         const int trials = cell.warmups + cell.repeats;
@@ -535,16 +538,18 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
                 Verdict v;
                 const engine::TrialContext context{trial, world.rank(), topology.node, sub.rank(), url};
                 std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
-                    v = agree(sub, settings, budget_out);
-                    return !v.stop && !v.budget;
+                    v = agree(sub, settings, budget_out, failed);
+                    return !v.stop && !v.budget && !v.failed;
                 });
                 if (!local) {
-                    end = v.stop ? CellEnd::interrupted : CellEnd::budget;
+                    end = v.stop || v.failed ? CellEnd::interrupted : CellEnd::budget;
                     break;
                 }
                 std::vector<LocalTrial> all = gather_asleep(sub, *local);
                 if (sub.rank() == 0) {
                     model::TrialResult result = join_trial(cell, trial, all);
+                    // World rank 0 is every cell's rank 0: it alone keeps this flag.
+                    failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
                     if (sink) sink->on_trial(cell, ci, result);
                 }
                 measured += trial >= cell.warmups;
@@ -552,7 +557,12 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
         }
         sleeping_barrier(world);  // ranks that sat this cell out wait here, asleep
         if (sink && world.rank() == 0) sink->on_cell_end(cell, ci, end);
-        if (const Verdict v = agree(world, settings, false); v.stop) return {RunOutcome::interrupted, v.signal};
+        // Rank 0 (a member of every cell) knows whether a failure cut this cell short or leaves
+        // cells to skip; a failure in the very last trial of all stops nothing: the run is complete.
+        const bool stop_failed = failed && (end == CellEnd::interrupted || ci + 1 < cells.size());
+        const Verdict v = agree(world, settings, false, stop_failed);
+        if (v.stop) return {RunOutcome::interrupted, v.signal};
+        if (v.failed) return {RunOutcome::failed, 0};
     }
     return {};
 }

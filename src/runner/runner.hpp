@@ -119,9 +119,13 @@ struct RunSettings {
     std::function<int()> stop_signal;
     // Trials to skip (--resume); empty: run everything.
     Done done;
+    // Stop the run after the first trial with a failure (a failed request, an exception in the
+    // user's function) instead of going on with the others (--stop-on-failure).
+    bool stop_on_failure = false;
 };
 
-enum class RunOutcome { complete, interrupted };
+// failed: stopped after a trial with a failure, as RunSettings::stop_on_failure asked.
+enum class RunOutcome { complete, interrupted, failed };
 
 struct RunEnd {
     RunOutcome outcome = RunOutcome::complete;

@@ -6,6 +6,7 @@ traceback in the message) and a function that raises (its trials flagged, the tr
 once, exit status 3).
 """
 import math
+import re
 import textwrap
 
 import gbrun
@@ -71,10 +72,17 @@ def test_one_file_holds_both_engines_and_the_loader_reads_it(tmp_path):
     out = tmp_path / "both.h5"
     p = gbrun.run(2, "run", job, "-o", out, "-q")
     assert p.returncode == 0, p.stderr
-    # The seed table once per engine, each with its three rows.
-    for engine in ("emulated", "cpython"):
-        table = p.stdout[p.stdout.index(f"engine {engine}:"):]
-        assert [line.split()[0] for line in table.splitlines()[2:5]] == ["single", "multi", "multi"], p.stdout
+    # The seed table: each engine's CPU-bound and I/O-bound columns side by side. The io cells
+    # have 2 threads on 1 rank, so only the multi-thread row has I/O times.
+    table = p.stdout[p.stdout.index("median wall time"):].splitlines()
+    headers = re.findall(r"(?:CPU|I/O)-bound(?:, \w+)?", table[0])
+    assert headers == ["CPU-bound, emulated", "CPU-bound, CPython", "I/O-bound, emulated", "I/O-bound, CPython"], \
+        p.stdout
+    rows = {line[:26].strip(): re.findall(r"\d+\.\d{3} s|-", line[26:]) for line in table[1:4]}
+    assert set(rows) == {"single thread", "multi thread (2 threads)", "multi process (2 ranks)"}, p.stdout
+    for name, values in rows.items():
+        assert len(values) == 4 and all(v != "-" for v in values[:2]), (name, p.stdout)
+    assert "-" not in rows["multi thread (2 threads)"], p.stdout
     r = gbrun.read_run(out)
     gbrun.check_consistent(r)
     cells = {gbrun.text(c["name"]): c for c in r["cells"]}
@@ -143,3 +151,55 @@ def test_a_function_that_raises_flags_its_trials_and_prints_the_traceback_once(t
         assert "KeyError" in gbrun.text(e["message"]), e
         detail = gbrun.text(e["detail"])
         assert detail.startswith("Traceback (most recent call last):") and "KeyError: 'no such key'" in detail, detail
+
+
+STOP_JOB = textwrap.dedent("""\
+    [defaults]
+    repeats = 3
+    warmups = 0
+    engine = "cpython"
+    ranks = 2
+    threads = 1
+
+    [[cell]]
+    name = "fine"
+    workload = "cpu"
+    work = 1000
+
+    [[cell]]
+    name = "mine"
+    workload = "python"
+    function = "usermod:broken"
+    python_path = ["lib"]
+    work = 10
+
+    [[cell]]
+    name = "after"
+    workload = "cpu"
+    work = 1000
+    """)
+
+
+def test_stop_on_failure_stops_the_run_at_the_first_failed_trial_and_resume_continues(tmp_path):
+    job, lib = write_job(tmp_path, STOP_JOB)
+    out = tmp_path / "stop.h5"
+    p = gbrun.run(2, "run", job, "-o", out, "-q", "--stop-on-failure")
+    assert p.returncode == 3, p.stderr
+    assert "stopped after the first trial with a failure (--stop-on-failure)" in p.stderr, p.stderr
+    assert "--resume" in p.stderr, p.stderr
+    r = gbrun.read_run(out)
+    assert gbrun.text(r["attrs"]["status"]) == "failed"
+    names = {int(c["cell"]): gbrun.text(c["name"]) for c in r["cells"]}
+    ran = sorted((names[int(t["cell"])], int(t["trial"]), int(t["io_errors"])) for t in r["trials"])
+    # The cell before ran whole; the failing cell stopped after its first trial; nothing after it.
+    assert ran == [("fine", 0, 0), ("fine", 1, 0), ("fine", 2, 0), ("mine", 0, 2)], ran
+    assert len(r["errors"]) == 2 and all("KeyError" in gbrun.text(e["message"]) for e in r["errors"])
+
+    # Fixed, the run resumes where it stopped and completes.
+    (lib / "usermod.py").write_text(USER_MODULE.replace('return {}["no such key"]', "return work"))
+    p = gbrun.run(2, "run", job, "-o", out, "-q", "--stop-on-failure", "--resume")
+    assert p.returncode == 3, p.stderr  # the failed trial stays stored and flagged
+    r = gbrun.read_run(out)
+    assert gbrun.text(r["attrs"]["status"]) == "complete"
+    done = sorted((names[int(t["cell"])], int(t["trial"])) for t in r["trials"])
+    assert done == [(n, t) for n in ("after", "fine", "mine") for t in range(3)], done
