@@ -101,10 +101,11 @@ def test_second_run_is_added_to_the_same_file(tmp_path):
 
 def test_validate_and_plan():
     ok = subprocess.run([GILBENCH, "validate", str(SEED)], capture_output=True, text=True, timeout=30)
-    assert ok.returncode == 0 and "ok, 6 cells, needs 2 ranks" in ok.stdout
+    assert ok.returncode == 0 and "ok, 12 cells, needs 2 ranks" in ok.stdout  # six per engine
     plan = subprocess.run([GILBENCH, "plan", str(SEED)], capture_output=True, text=True, timeout=30)
     assert plan.returncode == 0
-    assert plan.stdout.count("cpu-") == 3 and plan.stdout.count("io-") == 3
+    assert plan.stdout.count("cpu-") == 6 and plan.stdout.count("io-") == 6
+    assert plan.stdout.count("-cpython ") == 6 and plan.stdout.count(" cpython ") == 6, plan.stdout
 
 
 def test_plan_expands_sweeps_without_running():

@@ -206,7 +206,7 @@ def documented_schema():
 def test_file_matches_the_documented_schema(result):
     _, _, r = result
     tables, attrs = documented_schema()
-    assert set(tables) == {"cells", "trials", "workers", "trace", "requests", "summary"}
+    assert set(tables) == {"cells", "trials", "workers", "trace", "requests", "summary", "errors"}
     for name, fields in tables.items():
         dtype = r[name].dtype
         assert set(fields) <= set(dtype.names), (name, set(fields) - set(dtype.names))

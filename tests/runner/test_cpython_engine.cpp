@@ -117,6 +117,22 @@ TEST(CpythonEngine, OpsComeFromTheUsersFunction) {
     EXPECT_EQ(done.workers[1].ops, 4);
 }
 
+TEST(CpythonEngine, TheCountdownIsSpecializedBeforeTheFirstTrial) {
+    // CPython 3.11+ specializes a function's bytecode only after its first calls; the engine
+    // calls its own helpers before any trial, so no trial times the colder code. (ctest runs
+    // each test in a process of its own: nothing here has called the countdown before.)
+    const Module m("probe_mod",
+                   "import dis, sys\n"
+                   "def probe(work, index, count):\n"
+                   "    f = sys.modules['_gilbench'].countdown\n"
+                   "    adaptive = [i.opname for i in dis.get_instructions(f, adaptive=True)]\n"
+                   "    return int(adaptive != [i.opname for i in dis.get_instructions(f)])\n");
+    const Cell cell = python_cell("probe_mod:probe", m.dir(), 1, 1);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    EXPECT_EQ(run(engine, cell).workers[0].ops, 1) << "the countdown's bytecode is not specialized yet";
+}
+
 TEST(CpythonEngine, TheFunctionGetsWorkIndexAndCount) {
     // Each worker writes what it got; this rank is the second of two (member 1), 3 threads each.
     const fs::path out_dir = fs::temp_directory_path() / ("gilbench-cpy-args-" + std::to_string(::getpid()));
