@@ -96,36 +96,70 @@ def _widest(shapes: pd.DataFrame, ranks_one: bool):
     return None if sel.empty else sel.sort_values("n").iloc[-1]
 
 
+# A function whose one thread is busy on a CPU at least this share of the wall time is
+# CPU-bound: its CPU times can then confirm a speed-up (more work done at once) or show that the
+# ranks lacked cores. Below it (a function that waits: I/O, sleep) they say nothing of the kind.
+CPU_BOUND = 0.5
+
+
+def _cpu_bound(base) -> bool:
+    c = base["cpu_over_wall"]
+    return bool(np.isfinite(c) and c >= CPU_BOUND)
+
+
 def _starved(row) -> bool:
-    """P ranks that did not scale and together got clearly less than P CPUs: the cores were busy
-    (other jobs) or too few, so the measurement says nothing about the function."""
+    """P ranks of a CPU-bound function that did not scale and together got clearly less than P
+    CPUs: the cores were busy (other jobs) or too few, so the times say nothing about the function."""
     c = row["cpu_over_wall"]
     return bool(row["speedup"] < 1 + SCALES * (row["n"] - 1) and np.isfinite(c) and c < 0.75 * row["n"])
 
 
+def _unconfirmed(row, base) -> bool:
+    """A speed-up of a CPU-bound function that its CPU times do not back: N workers that did the
+    work faster must have used about N times the CPU per wall second of one. Where they did not,
+    the 1 × 1 trials were slowed by something else (other load on the machine)."""
+    if _level(row["speedup"], row["n"]) == "do not scale":
+        return False
+    more = row["cpu_over_wall"] / base["cpu_over_wall"]
+    return bool(np.isfinite(more) and more < 1 + PARTLY * (row["n"] - 1))
+
+
 def verdict(shapes: pd.DataFrame) -> str:
     """One line: do threads scale, do processes, and so what to use. E.g. 'threads do not scale
-    (2 threads: 1.0×); processes do (2 ranks: 1.9×): use processes (ranks) for this function'."""
+    (2 threads: 1.0×, ...); processes do (2 ranks: 1.9×): use processes (ranks, or
+    multiprocessing) for this function, not threads'. For a CPU-bound function (one thread busy
+    at least half the wall time) the CPU times are checked against the speed-ups, and a run on a
+    machine too busy to tell is named as such instead of judged."""
     base = shapes[(shapes["ranks"] == 1) & (shapes["threads"] == 1)]
     if base.empty or not np.isfinite(base["median"].iloc[0]):
         return ("no verdict: no measured 1 × 1 cell to compare with; add ranks = 1, threads = 1 "
                 "(e.g. ranks = [1, 2], threads = [1, 2])")
+    base = base.iloc[0]
     th, pr = _widest(shapes, True), _widest(shapes, False)
     if th is None and pr is None:
         return "no verdict: only 1 × 1 was measured; add threads = [1, 2] and ranks = [1, 2]"
+    cpu_bound = _cpu_bound(base)
     parts, advice, sep = [], "", ": "
     t_level = _level(th["speedup"], th["n"]) if th is not None else None
     p_level = _level(pr["speedup"], pr["n"]) if pr is not None else None
     # int(): a row of a frame with float columns holds its counts as floats.
     t_text = f"{int(th['threads'])} threads: {th['speedup']:.1f}×" if th is not None else ""
     p_text = f"{int(pr['ranks'])} ranks: {pr['speedup']:.1f}×" if pr is not None else ""
+    unconfirmed = [row for row in (th, pr) if row is not None and cpu_bound and _unconfirmed(row, base)]
     if th is not None:
-        why = ""
-        if t_level != "scale" and np.isfinite(th["cpu_over_wall"]) and th["cpu_over_wall"] < 1.3:
-            why = f", CPU time / wall {th['cpu_over_wall']:.1f}: the threads take turns holding the GIL"
-        parts.append(f"threads {t_level} ({t_text}{why})")
+        if any(row is th for row in unconfirmed):
+            parts.append(f"threads look faster ({t_text}) but used no more CPU than one thread "
+                         f"(CPU time / wall {th['cpu_over_wall']:.1f}, 1 × 1: {base['cpu_over_wall']:.1f})")
+        else:
+            why = ""
+            if t_level != "scale" and cpu_bound and th["cpu_over_wall"] < 1 + PARTLY * (th["n"] - 1):
+                why = f", CPU time / wall {th['cpu_over_wall']:.1f}: the threads take turns holding the GIL"
+            parts.append(f"threads {t_level} ({t_text}{why})")
     if pr is not None:
-        if th is None:
+        if any(row is pr for row in unconfirmed):
+            parts.append(f"processes look faster ({p_text}) but used no more CPU than one "
+                         f"(CPU time / wall {pr['cpu_over_wall']:.1f}, 1 × 1: {base['cpu_over_wall']:.1f})")
+        elif th is None:
             parts.append(f"processes {p_level} ({p_text})")
         elif p_level == "scale":
             parts.append(f"processes {'scale too' if t_level == 'scale' else 'do'} ({p_text})")
@@ -133,7 +167,10 @@ def verdict(shapes: pd.DataFrame) -> str:
             parts.append(f"processes do not scale either ({p_text})")
         else:
             parts.append(f"processes {p_level} ({p_text})")
-    if pr is not None and _starved(pr):
+    if unconfirmed:
+        advice = ("other load slowed the 1 × 1 trials, so the speed-ups are not the function's; rerun on an "
+                  "idle node before deciding")
+    elif pr is not None and cpu_bound and _starved(pr):
         sep = ", "
         advice = (f"but the {int(pr['ranks'])} ranks together got only {pr['cpu_over_wall']:.1f} CPUs "
                   "(CPU time / wall): the cores were busy or too few; rerun on an idle node (or fewer ranks per "

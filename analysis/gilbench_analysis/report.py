@@ -249,7 +249,10 @@ def section_functions(doc: Document, runs):
              "trials). Threads of one rank share its GIL: code that holds it (pure-Python loops) shows about "
              "1 per rank, however many threads; code that releases it (hashlib on large buffers, zlib, numpy) "
              "up to the number of threads, cores permitting. A shape \"scales\" when it gains at least "
-             f"{SCALES:.0%} of the ideal (2 workers: {1 + SCALES:.1f}×).")
+             f"{SCALES:.0%} of the ideal (2 workers: {1 + SCALES:.1f}×). For a CPU-bound function (1 × 1 busy at "
+             "least half its wall time) the verdict checks the speed-ups against the CPU times: a speed-up without "
+             "the CPU time to do the work in parallel, or ranks that got less than a core each, mean a machine too "
+             "busy to tell, and the verdict says to rerun instead of judging.")
     figures = []
     for label, fs in fams:
         prefix = f"{label}: " if len(runs) > 1 else ""
