@@ -117,7 +117,9 @@ def _starved(row) -> bool:
 def _unconfirmed(row, base) -> bool:
     """A speed-up of a CPU-bound function that its CPU times do not back: N workers that did the
     work faster must have used about N times the CPU per wall second of one. Where they did not,
-    the 1 × 1 trials were slowed by something else (other load on the machine)."""
+    the 1 × 1 trials were slowed by something else: other load on the machine, or (CPython 3.11)
+    a function still running unspecialized bytecode, which it does for its first ~8 calls in a
+    rank, so a first cell of few trials times the slow interpreter."""
     if _level(row["speedup"], row["n"]) == "do not scale":
         return False
     more = row["cpu_over_wall"] / base["cpu_over_wall"]
@@ -168,8 +170,9 @@ def verdict(shapes: pd.DataFrame) -> str:
         else:
             parts.append(f"processes {p_level} ({p_text})")
     if unconfirmed:
-        advice = ("other load slowed the 1 × 1 trials, so the speed-ups are not the function's; rerun on an "
-                  "idle node before deciding")
+        advice = ("something else slowed the 1 × 1 trials, so the speed-ups are not the function's: a function "
+                  "not yet warm (CPython 3.11 specializes it after ~8 calls per rank: set warmups = 8), or other load "
+                  "on the machine; rerun before deciding")
     elif pr is not None and cpu_bound and _starved(pr):
         sep = ", "
         advice = (f"but the {int(pr['ranks'])} ranks together got only {pr['cpu_over_wall']:.1f} CPUs "
