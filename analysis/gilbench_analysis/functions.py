@@ -148,13 +148,15 @@ def verdict(shapes: pd.DataFrame) -> str:
     t_text = f"{int(th['threads'])} threads: {th['speedup']:.1f}×" if th is not None else ""
     p_text = f"{int(pr['ranks'])} ranks: {pr['speedup']:.1f}×" if pr is not None else ""
     unconfirmed = [row for row in (th, pr) if row is not None and cpu_bound and _unconfirmed(row, base)]
+    starved = pr is not None and cpu_bound and _starved(pr)
     if th is not None:
         if any(row is th for row in unconfirmed):
             parts.append(f"threads look faster ({t_text}) but used no more CPU than one thread "
                          f"(CPU time / wall {th['cpu_over_wall']:.1f}, 1 × 1: {base['cpu_over_wall']:.1f})")
         else:
             why = ""
-            if t_level != "scale" and cpu_bound and th["cpu_over_wall"] < 1 + PARTLY * (th["n"] - 1):
+            # Threads at one CPU take turns on the GIL, unless the ranks show there was only one core.
+            if t_level != "scale" and cpu_bound and not starved and th["cpu_over_wall"] < 1 + PARTLY * (th["n"] - 1):
                 why = f", CPU time / wall {th['cpu_over_wall']:.1f}: the threads take turns holding the GIL"
             parts.append(f"threads {t_level} ({t_text}{why})")
     if pr is not None:
@@ -173,7 +175,7 @@ def verdict(shapes: pd.DataFrame) -> str:
         advice = ("something else slowed the 1 × 1 trials, so the speed-ups are not the function's: a function "
                   "not yet warm (CPython 3.11 specializes it after ~8 calls per rank: set warmups = 8), or other load "
                   "on the machine; rerun before deciding")
-    elif pr is not None and cpu_bound and _starved(pr):
+    elif starved:
         sep = ", "
         advice = (f"but the {int(pr['ranks'])} ranks together got only {pr['cpu_over_wall']:.1f} CPUs "
                   "(CPU time / wall): the cores were busy or too few; rerun on an idle node (or fewer ranks per "

@@ -168,6 +168,8 @@ def test_verdicts_on_fixed_numbers():
     assert verdict(shapes([(1, 1, 1.0), (1, 4, 0.6)])).startswith("threads scale partly (4 threads: 1.7×)")
     starved = verdict(shapes([(1, 1, 1.0), (1, 2, 1.0), (2, 1, 1.0)], cpu=[1.0, 1.0, 1.0]))
     assert "processes do not scale either (2 ranks: 1.0×), but the 2 ranks together got only 1.0 CPUs" in starved
+    # Without a second core, one CPU for two threads says nothing about the GIL.
+    assert starved.startswith("threads do not scale (2 threads: 1.0×);")
     # A speed-up its CPU times do not back: the 1 × 1 trials were slowed by something else.
     noisy = verdict(shapes([(1, 1, 1.0), (1, 2, 0.55)], cpu=[0.88, 0.98]))
     assert noisy.startswith("threads look faster (2 threads: 1.8×) but used no more CPU than one thread "
