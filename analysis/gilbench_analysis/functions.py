@@ -133,6 +133,9 @@ def verdict(shapes: pd.DataFrame) -> str:
     at least half the wall time) the CPU times are checked against the speed-ups, and a run on a
     machine too busy to tell is named as such instead of judged."""
     base = shapes[(shapes["ranks"] == 1) & (shapes["threads"] == 1)]
+    if not base.empty and not np.isfinite(base["median"].iloc[0]) and base["failed"].iloc[0] > 0:
+        return ("no verdict: every measured trial of the 1 × 1 cell failed (the function raised, or returned "
+                "something other than an int ≥ 0 or None; gilbench printed the traceback on stderr)")
     if base.empty or not np.isfinite(base["median"].iloc[0]):
         return ("no verdict: no measured 1 × 1 cell to compare with; add ranks = 1, threads = 1 "
                 "(e.g. ranks = [1, 2], threads = [1, 2])")

@@ -155,6 +155,7 @@ def shapes(rows, cpu=None):
     t1 = float(d.loc[(d["ranks"] == 1) & (d["threads"] == 1), "median"].iloc[0]) if (d["n"] == 1).any() else np.nan
     d["speedup"] = t1 / d["median"]
     d["cpu_over_wall"] = cpu if cpu is not None else d["n"].astype(float)
+    d["failed"] = 0
     return d
 
 
@@ -180,3 +181,5 @@ def test_verdicts_on_fixed_numbers():
     assert waits.startswith("threads scale (2 threads: 1.9×); processes do not scale (2 ranks: 1.0×): threads are")
     assert verdict(shapes([(1, 2, 1.0), (2, 1, 1.0)])).startswith("no verdict: no measured 1 × 1 cell")
     assert verdict(shapes([(1, 1, 1.0)])).startswith("no verdict: only 1 × 1 was measured")
+    failed = shapes([(1, 1, np.nan), (1, 2, 1.0)]).assign(failed=[2, 0])
+    assert verdict(failed).startswith("no verdict: every measured trial of the 1 × 1 cell failed")
