@@ -120,6 +120,9 @@ def section_metadata(doc: Document, runs):
                                                     f"{r.root.get('curl_version', '?')} / "
                                                     f"{r.root.get('compiler', '?')}"),
             ("command line", lambda r: f"`{r.attrs.get('command_line', r.root.get('command_line', ''))}`")]
+    # The embedded interpreter, where a run used it (run attribute python_version; "" otherwise).
+    if any(r.attrs.get("python_version") for _, r in runs):
+        rows.insert(-1, ("embedded Python (engine cpython)", lambda r: r.attrs.get("python_version") or "–"))
     table = pd.DataFrame({"": [name for name, _ in rows],
                           **{label: [get(r) for _, get in rows] for label, r in runs}})
     if len(runs) == 1:

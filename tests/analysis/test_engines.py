@@ -125,6 +125,7 @@ def test_report_shows_engines_side_by_side_and_verdicts(engines_report):
     emulated = table_row(md, "forced drops / trial", "1")
     assert emulated["engine"] == "emulated" and emulated["GIL wait"].endswith("%")
     assert "| -1 |" not in md and "| -2 |" not in md
+    assert re.search(r"\| embedded Python \(engine cpython\) \| 3\.\d+\.\d+", md)
 
 
 def test_one_engine_reports_keep_their_columns(results_file, tmp_path):
@@ -133,7 +134,7 @@ def test_one_engine_reports_keep_their_columns(results_file, tmp_path):
     assert report_main([results_file, "-o", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "| median wall time, s (min–max) | CPU-bound | I/O-bound |" in md
-    assert "| engine |" not in md and "Your functions" not in md
+    assert "| engine |" not in md and "Your functions" not in md and "embedded Python" not in md
     assert "functions.png" not in figures(md)
 
 
