@@ -7,13 +7,16 @@
 Modules: load (the loader), tables (per-cell statistics, the seed table), scaling (speed-up,
 efficiency, Amdahl/Gustafson fits, Karp–Flatt), nodes (ranks per host, cells within one node or
 across nodes, per-node workers), latency (per-request latency), timeline (who held the GIL when),
-sweep (switch-interval sweeps), compare (two runs), report and plots (the report; only these
+sweep (switch-interval sweeps), functions (the user's own python cells: threads or processes,
+with a verdict), compare (two runs), report and plots (the report; only these
 import matplotlib, and nothing imports them before a report is written), cli (the command
 lines: gilbench-report, gilbench-table).
 """
+from .functions import function_families
 from .load import Results, SchemaError, list_runs, load
 from .scaling import fit_amdahl, fit_gustafson, karp_flatt, scaling_families
 from .tables import cell_summary, seed_summary, seed_table, seed_table_text
 
 __all__ = ["Results", "SchemaError", "load", "list_runs", "seed_table", "seed_table_text", "seed_summary",
-           "cell_summary", "scaling_families", "fit_amdahl", "fit_gustafson", "karp_flatt"]
+           "cell_summary", "scaling_families", "fit_amdahl", "fit_gustafson", "karp_flatt",
+           "function_families"]

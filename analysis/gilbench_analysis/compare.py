@@ -1,7 +1,8 @@
 """Two runs side by side (two clusters, two builds, gilbench against a CPython reference run).
 
 Cells are matched by name when both runs have it, else by what they do (workload, shape, GIL
-policy, scaling, work), so a reference run whose cells are named differently still lines up.
+policy, work, engine and, for python cells, the function), so a reference run whose cells are
+named differently still lines up.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 from .load import Results
 from .tables import cell_summary
 
-SHAPE_KEYS = ["workload", "ranks", "threads", "gil", "work"]
+SHAPE_KEYS = ["workload", "ranks", "threads", "gil", "work", "engine", "function"]
 
 
 def cell_comparison(a: Results, b: Results) -> pd.DataFrame:

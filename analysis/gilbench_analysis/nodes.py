@@ -153,8 +153,16 @@ def node_breakdown(results: Results) -> pd.DataFrame:
                          ops_per_trial=float(t["ops"].mean()), io_requests_per_trial=float(t["io_requests"].mean()),
                          io_errors_per_trial=float(t["io_errors"].mean()), requests=int(len(req)),
                          latency_median_s=float(req.median()) if len(req) else np.nan,
-                         gil_wait_share=float(g["gil_wait_s"].sum() / busy) if busy > 0 else np.nan))
+                         gil_wait_share=_wait_share(g, busy)))
     return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
+
+
+def _wait_share(g: pd.DataFrame, busy: float) -> float:
+    """GIL wait over busy time; NaN where the counters were not measured (engine cpython: NaN
+    in the file, which a plain sum would count as 0)."""
+    if busy <= 0 or g["gil_wait_s"].isna().any():
+        return np.nan
+    return float(g["gil_wait_s"].sum() / busy)
 
 
 def node_families(families) -> list:

@@ -98,9 +98,15 @@ def _shape_text(row) -> str:
     return f"{p} ranks\n({t} thread{'s' if t > 1 else ''} each)"
 
 
+# Bar styles of the seed figure's series (a run, or a run's engine): filled, then hatched ones.
+BAR_HATCHES = [None, "//", "..", "xx"]
+
+
 def seed_figure(runs, path) -> str:
     """Bars of median wall time per layout, one panel per workload, error bars min–max over
-    repeats, ratio to the single thread written on each bar. runs: [(label, seed_summary df)]."""
+    repeats, ratio to the single thread written on each bar. runs: [(label, seed_summary df)],
+    one per run, or per run and engine when a run has cells of both (the real interpreter's
+    bars beside the emulation's): the first filled, the others hatched."""
     workloads = [w for w in ("cpu", "io") if any((s["workload"] == w).any() for _, s in runs)]
     titles = {"cpu": "CPU-bound (countdown)", "io": "I/O-bound (HTTP GETs)"}
     layouts = ["single thread", "multi thread", "multi process"]
@@ -114,26 +120,86 @@ def seed_figure(runs, path) -> str:
                 med = d["median"].to_numpy(dtype=float)
                 err = np.vstack([med - d["min"].to_numpy(dtype=float), d["max"].to_numpy(dtype=float) - med])
                 colours = [LAYOUT_COLOURS[l] for l in layouts]
+                hatch = BAR_HATCHES[i % len(BAR_HATCHES)]
                 ax.bar(x, med, width * 0.92, yerr=err, color=colours if i == 0 else "white",
-                       edgecolor=colours, linewidth=1.2, hatch=None if i == 0 else "//",
+                       edgecolor=colours, linewidth=1.2, hatch=hatch,
                        error_kw=dict(ecolor="black", elinewidth=0.8))
                 for xi, m, hi, r in zip(x, med, d["max"].to_numpy(dtype=float), d["ratio"].to_numpy(dtype=float)):
                     if np.isfinite(m) and np.isfinite(r):
                         ax.annotate(f"{r:.2f}×", (xi, hi), xytext=(0, 2), textcoords="offset points",
-                                    ha="center", va="bottom", fontsize=7)
+                                    ha="center", va="bottom", fontsize=7 if len(runs) < 3 else 6)
             ax.set_xticks(np.arange(len(layouts)))
-            first = runs[0][1]
-            first = first[first["workload"] == w].set_index("layout")
+            first = next((s[s["workload"] == w] for _, s in runs if (s["workload"] == w).any()), runs[0][1])
+            first = first.set_index("layout")
             ax.set_xticklabels([_shape_text(first.loc[l]) if l in first.index else l for l in layouts])
             ax.set_ylabel("median wall time (s)")
             ax.set_title(titles[w])
             ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
             ax.grid(axis="x", visible=False)
         if len(runs) > 1:
-            handles = [Patch(facecolor="0.5" if i == 0 else "white", edgecolor="0.3", hatch=None if i == 0 else "//",
-                             label=label) for i, (label, _) in enumerate(runs)]
+            handles = [Patch(facecolor="0.5" if i == 0 else "white", edgecolor="0.3",
+                             hatch=BAR_HATCHES[i % len(BAR_HATCHES)], label=label)
+                       for i, (label, _) in enumerate(runs)]
             fig.legend(handles=handles, loc="upper center", ncol=len(runs), bbox_to_anchor=(0.5, 1.06))
         fig.tight_layout()
+        return _save(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The user's own functions
+
+def _shape_colour(ranks: int, threads: int) -> str:
+    if ranks == 1 and threads == 1:
+        return LAYOUT_COLOURS["single thread"]
+    if ranks == 1:
+        return LAYOUT_COLOURS["multi thread"]
+    if threads == 1:
+        return LAYOUT_COLOURS["multi process"]
+    return "#009E73"
+
+
+def functions_figure(families, path) -> str:
+    """Speed-up against one thread per shape (1 × 1, 1 × T, P × 1, P × T), one panel per
+    function: bars coloured by kind (threads blue, ranks orange, both green), whiskers from the
+    slowest to the fastest repeat, a black tick at the ideal speed-up N. families: [(title,
+    FunctionFamily.shapes)]."""
+    n = len(families)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    with matplotlib.rc_context(STYLE):
+        fig, axes = _subplots(rows, cols, figsize=(3.6 * cols + 0.4, 3.3 * rows), squeeze=False)
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        for ax, (title, shapes) in zip(axes.flat, families):
+            d = shapes.reset_index(drop=True)
+            x = np.arange(len(d))
+            sp = d["speedup"].to_numpy(dtype=float)
+            # Whiskers: the speed-up of the slowest and of the fastest repeat against the same T1.
+            lo = (sp * d["median"] / d["max"]).to_numpy(dtype=float)
+            hi = (sp * d["median"] / d["min"]).to_numpy(dtype=float)
+            err = np.vstack([np.clip(sp - lo, 0, None), np.clip(hi - sp, 0, None)])
+            colours = [_shape_colour(r, t) for r, t in zip(d["ranks"], d["threads"])]
+            ax.bar(x, sp, 0.7, yerr=np.nan_to_num(err), color=colours, error_kw=dict(ecolor="black", elinewidth=0.8))
+            ax.scatter(x, d["n"], marker="_", s=400, color="black", linewidths=1.2, zorder=3)
+            for xi, v in zip(x, sp):
+                if np.isfinite(v):
+                    ax.annotate(f"{v:.2f}×", (xi, v), xytext=(3, 2), textcoords="offset points", ha="left",
+                                va="bottom", fontsize=7)
+            ax.set_xticks(x)
+            ax.set_xticklabels([f"{r} × {t}" for r, t in zip(d["ranks"], d["threads"])])
+            ax.set_xlabel("ranks × threads per rank")
+            ax.set_ylabel("speed-up against 1 × 1")
+            ax.set_ylim(0, max(float(np.nanmax(np.r_[d["n"], hi, 1.0])) * 1.15, 1.2))
+            ax.set_title(title, loc="left", fontsize=9)
+            ax.grid(axis="x", visible=False)
+        handles = [Patch(color=LAYOUT_COLOURS["single thread"], label="1 thread"),
+                   Patch(color=LAYOUT_COLOURS["multi thread"], label="threads of one rank (one GIL)"),
+                   Patch(color=LAYOUT_COLOURS["multi process"], label="ranks (a GIL each)"),
+                   Patch(color="#009E73", label="ranks × threads"),
+                   Line2D([], [], marker="_", linestyle="none", color="black", markersize=12,
+                          label="ideal: N = ranks × threads")]
+        fig.tight_layout()
+        fig.legend(handles=handles, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.0))
         return _save(fig, path)
 
 

@@ -23,7 +23,8 @@ from .load import Results
 from .nodes import cell_nodes, family_node_table, node_breakdown, node_families, node_placement, used_nodes
 from .scaling import fit_table, scaling_families
 from .sweep import sweep_families, sweep_table
-from .tables import cell_summary, failure_text, gil_summary, seed_summary
+from .functions import SCALES, function_families
+from .tables import cell_summary, engine_label, failure_text, gil_summary, seed_columns, seed_engines, seed_summary
 from .timeline import pick_trials, timeline, timeline_stats
 
 
@@ -119,6 +120,9 @@ def section_metadata(doc: Document, runs):
                                                     f"{r.root.get('curl_version', '?')} / "
                                                     f"{r.root.get('compiler', '?')}"),
             ("command line", lambda r: f"`{r.attrs.get('command_line', r.root.get('command_line', ''))}`")]
+    # The embedded interpreter, where a run used it (run attribute python_version; "" otherwise).
+    if any(r.attrs.get("python_version") for _, r in runs):
+        rows.insert(-1, ("embedded Python (engine cpython)", lambda r: r.attrs.get("python_version") or "–"))
     table = pd.DataFrame({"": [name for name, _ in rows],
                           **{label: [get(r) for _, get in rows] for label, r in runs}})
     if len(runs) == 1:
@@ -165,16 +169,24 @@ def section_cells(doc: Document, runs):
         return
     _, r = runs[0]
     s = cell_summary(r).merge(gil_summary(r), on="cell", how="left")
+    # Cells of the real interpreter have no GIL counters: "not measured", never a 0 % or a -1.
+    unmeasured = (s["engine"] == "cpython") | s["measured"].eq(False)
+    real = (s["engine"] != "emulated").any()
     out = pd.DataFrame({
-        "#": s["cell"], "cell": s["name"], "workload": s["workload"], "GIL": s["gil"],
+        "#": s["cell"], "cell": s["name"], "workload": s["workload"],
+        **({"engine": [engine_label(e) for e in s["engine"]]} if real else {}), "GIL": s["gil"],
         "P × T": [f"{p} × {t}" for p, t in zip(s["ranks"], s["threads"])],
         "work": [f"{int(w):,}" for w in s["work"]], "n": s["count"],
         "median (min–max) s": [_marked(_spread(m, lo, hi), n, f)
                                for m, lo, hi, n, f in zip(s["median"], s["min"], s["max"], s["count"], s["failed"])],
-        "GIL wait": [fmt_pct(v) for v in s["wait_share"]],
-        "forced drops / trial": [fmt_num(v, 0) for v in s["forced_drops"]]})
+        "GIL wait": ["not measured" if u else fmt_pct(v) for u, v in zip(unmeasured, s["wait_share"])],
+        "forced drops / trial": ["not measured" if u else fmt_num(v, 0)
+                                 for u, v in zip(unmeasured, s["forced_drops"])]})
     doc.table(out, "n = measured trials (warm-ups left out). GIL wait = time the workers spent waiting for their "
                    "rank's GIL, as a share of their busy time."
+              + (" Engine CPython: the real interpreter, which does not report its GIL's waits and hand-offs "
+                 "(stored as \"not measured\"; see the CPU time / wall of the functions section and "
+                 "`workers.cpu_s`)." if real else "")
               + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors; they are left out of n and "
                  "of the statistics." if s["failed"].any() else ""))
 
@@ -188,26 +200,82 @@ def section_seed(doc: Document, runs):
         return
     rows = ["single thread", "multi thread", "multi process"]
     table = {"median wall time, s (min–max)": rows}
+    # Columns as gilbench prints them: per workload, one per engine when a run has both.
     for label, s in summaries:
-        for w, wname in (("cpu", "CPU-bound"), ("io", "I/O-bound")):
-            d = s[s["workload"] == w].set_index("layout")
-            if d.empty:
-                continue
-            col = wname if len(runs) == 1 else f"{label}: {wname}"
+        for w, e, header in seed_columns(s):
+            d = s[(s["workload"] == w) & (s["engine"] == e)].set_index("layout")
+            col = header if len(runs) == 1 else f"{label}: {header}"
             table[col] = [_seed_cell(d.loc[l]) if l in d.index else "–" for l in rows]
     failed = any(s["failed"].any() for _, s in summaries)
+    both = any(len(seed_engines(s)) > 1 for _, s in summaries)
     doc.table(pd.DataFrame(table),
               "Median over measured repeats, (fastest–slowest), and the ratio to the single thread of the same "
-              "workload. Threads share their rank's GIL; ranks are processes with a GIL each."
+              "workload" + (" and engine" if both else "") + ". Threads share their rank's GIL; ranks are processes "
+              "with a GIL each."
+              + (" Emulated: gilbench's own GIL and bytecode interpreter; CPython: the real interpreter embedded in "
+                 "each rank (run attribute `python_version`), same harness, same server, same file." if both else "")
               + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors and are left out; a cell "
                  "whose trials all failed shows no time." if failed else ""))
+    series = []
     for label, s in summaries:
-        used = ", ".join(f"{l}: `{n}` ({p} × {t}, n = {c})" for l, n, p, t, c in
-                         zip(s["layout"], s["name"], s["ranks"], s["threads"], s["count"]))
-        doc.para(("" if len(runs) == 1 else f"{label} — ") + "cells used: " + used + ".")
-    path = plots.seed_figure(summaries, doc.outdir / "seed.png")
+        engines = seed_engines(s)
+        for e in engines:
+            d = s[s["engine"] == e]
+            used = ", ".join(f"{l}: `{n}` ({p} × {t}, n = {c})" for l, n, p, t, c in
+                             zip(d["layout"], d["name"], d["ranks"], d["threads"], d["count"]))
+            prefix = "" if len(runs) == 1 else f"{label} — "
+            if len(engines) > 1:
+                prefix += f"{engine_label(e)}: "
+            doc.para(prefix + "cells used: " + used + ".")
+            name = label if len(engines) == 1 else \
+                (engine_label(e) if len(runs) == 1 else f"{label}, {engine_label(e)}")
+            series.append((name, d))
+    path = plots.seed_figure(series, doc.outdir / "seed.png")
     doc.figure(Path(path).name, "Median wall time of the seed experiment's layouts; whiskers: fastest–slowest "
-                                "repeat; numbers: ratio to one thread (lower is faster).")
+                                "repeat; numbers: ratio to one thread (lower is faster)."
+                                + (" Filled bars: the emulated engine, hatched: the real CPython." if both and
+                                   len(runs) == 1 else ""))
+
+
+def section_functions(doc: Document, runs):
+    """Cells with workload "python": per function, threads against processes, and a verdict. A
+    run without such cells gets no section (it would only say there is nothing to show)."""
+    fams = [(label, function_families(r)) for label, r in runs]
+    if all(not f for _, f in fams):
+        return
+    doc.heading("Your functions: threads or processes?")
+    doc.para("Cells with `workload = \"python\"`: your function (cells.function), called in every worker thread by "
+             "the real CPython embedded in each rank. Per function: the median wall time of each shape "
+             "(ranks × threads per rank), the speed-up against 1 × 1 "
+             + "(strong scaling: T₁ / T; weak: N·T₁ / T) and the workers' CPU time over the wall time "
+             "(`workers.cpu_s` summed over the cell's threads, divided by the trial's wall time; median over "
+             "trials). Threads of one rank share its GIL: code that holds it (pure-Python loops) shows about "
+             "1 per rank, however many threads; code that releases it (hashlib on large buffers, zlib, numpy) "
+             "up to the number of threads, cores permitting. A shape \"scales\" when it gains at least "
+             f"{SCALES:.0%} of the ideal (2 workers: {1 + SCALES:.1f}×). For a CPU-bound function (1 × 1 busy at "
+             "least half its wall time) the verdict checks the speed-ups against the CPU times: a speed-up without "
+             "the CPU time to do the work in parallel, or ranks that got less than a core each, mean a machine too "
+             "busy to tell, and the verdict says to rerun instead of judging.")
+    figures = []
+    for label, fs in fams:
+        prefix = f"{label}: " if len(runs) > 1 else ""
+        for f in fs:
+            doc.heading(prefix + f.title, 3)
+            d = f.shapes
+            doc.table(pd.DataFrame({
+                "P × T": [f"{p} × {t}" for p, t in zip(d["ranks"], d["threads"])], "cell": d["name"],
+                "n": d["trials"],
+                "median (min–max) s": [_marked(_spread(m, lo, hi), n, fl) for m, lo, hi, n, fl in
+                                       zip(d["median"], d["min"], d["max"], d["trials"], d["failed"])],
+                "speed-up": [fmt_num(v, 2) for v in d["speedup"]],
+                "efficiency": [fmt_pct(v) for v in d["efficiency"]],
+                "CPU time / wall": [fmt_num(v, 2) for v in d["cpu_over_wall"]]}))
+            doc.para(f"**`{f.function}`**: {f.verdict}.")
+            figures.append((prefix + f.function, d))
+    path = plots.functions_figure(figures, doc.outdir / "functions.png")
+    doc.figure(Path(path).name, "Speed-up of each function against one thread, per shape (ranks × threads per rank); "
+                                "whiskers: slowest–fastest repeat; black tick: the ideal, N. Threads (blue) near 1× "
+                                "and ranks (orange) near N: the function holds the GIL, use processes.")
 
 
 def section_scaling(doc: Document, runs):
@@ -229,7 +297,7 @@ def section_scaling(doc: Document, runs):
         pairs = [(f, None) for f in fams[0][1]]
     else:
         pairs = match_by_key(fams[0][1], fams[1][1], key=lambda f: f.key,
-                             loose_key=lambda f: (f.workload, f.scaling))
+                             loose_key=lambda f: (f.workload, f.scaling, f.engine))
     for i, (fa, fb) in enumerate(pairs):
         present = [(label, f) for (label, _), f in zip(runs, (fa, fb)) if f is not None]
         family = present[0][1]
@@ -242,7 +310,7 @@ def section_scaling(doc: Document, runs):
             doc.note("matched by workload and scaling only, the work or I/O target differs: "
                      + "; ".join(f"{label}: {f.title}" for label, f in present)
                      + ". Compare speed-ups and efficiencies, not times.")
-        name = f"scaling-{i + 1}-{family.workload}-{family.scaling}.png"
+        name = f"scaling-{i + 1}-{family.slug}.png"
         path = plots.scaling_figure(present, doc.outdir / name, title)
         curves = ", ".join(s.label for s in family.series)
         doc.figure(Path(path).name, f"{family.title}: (a) speed-up, dashed: ideal, dotted: {family.law} fit; "
@@ -334,7 +402,7 @@ def section_nodes(doc: Document, runs):
                 "ranks on the first node used, one on the next); speed-up and efficiency against the series' "
                 "1 × 1 baseline, as in the scaling section.")
             fig_index += 1
-            path = plots.nodes_figure(family, doc.outdir / f"nodes-{fig_index}-{family.workload}-{family.scaling}.png",
+            path = plots.nodes_figure(family, doc.outdir / f"nodes-{fig_index}-{family.slug}.png",
                                       f"{prefix}{family.title}")
             doc.figure(Path(path).name, f"{prefix}{family.title}: speed-up per series; marker shape = nodes the "
                                         "cell's ranks spanned; dashed: ideal. Where packed and spread curves part, "
@@ -542,7 +610,8 @@ def section_sweep(doc: Document, runs):
                 cols["p90 (ms)"] = [fmt_ms(v) for v in t["io_p90_s"]]
                 cols["p99 (ms)"] = [fmt_ms(v) for v in t["io_p99_s"]]
             if "forced_drops_per_s" in t:
-                cols["forced drops / s"] = [fmt_num(v, 0) for v in t["forced_drops_per_s"]]
+                cols["forced drops / s"] = ["not measured" if f.engine == "cpython" else fmt_num(v, 0)
+                                            for v in t["forced_drops_per_s"]]
             doc.table(pd.DataFrame(cols), (f"{label}: " if len(runs) > 1 else "") + f"{f.label}.")
 
 
@@ -562,6 +631,7 @@ def build(runs, outdir, options: ReportOptions | None = None) -> Document:
     section_metadata(doc, runs)
     section_cells(doc, runs)
     section_seed(doc, runs)
+    section_functions(doc, runs)
     section_scaling(doc, runs)
     section_nodes(doc, runs)
     section_timeline(doc, runs, options)
@@ -573,8 +643,8 @@ def build(runs, outdir, options: ReportOptions | None = None) -> Document:
 # The figures and data files a report writes; an earlier report's in the same folder are removed
 # first, so the folder never mixes files of two runs.
 NODES_CSV = "nodes-workers.csv"
-FIGURE_PATTERNS = ("seed.png", "scaling-*.png", "nodes-*.png", "timeline-*.png", "latency-cdf.png", "convoy.png",
-                   "switch-interval.png", "compare-cells.png")
+FIGURE_PATTERNS = ("seed.png", "functions.png", "scaling-*.png", "nodes-*.png", "timeline-*.png", "latency-cdf.png",
+                   "convoy.png", "switch-interval.png", "compare-cells.png")
 DATA_PATTERNS = (NODES_CSV,)
 
 

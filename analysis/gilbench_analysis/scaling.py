@@ -132,7 +132,9 @@ def fit_gustafson(n, s, t1: float = float("nan")) -> Fit:
 # Cells of one family differ only in shape (ranks, threads) and GIL policy: same workload, same
 # amount of work and the same I/O target. For mixed cells the number of I/O threads per rank is
 # part of the workload ("mixed_io"; -1 for the others, whose io_threads follows from threads).
-FAMILY_KEYS = ("workload", "scaling", "work", "latency_s", "keep_alive", "url", "mixed_io")
+# The engine too: the real interpreter's countdown is not the emulation's (each is its own
+# family, against its own 1 × 1), and python cells of different functions are different work.
+FAMILY_KEYS = ("workload", "scaling", "work", "latency_s", "keep_alive", "url", "mixed_io", "engine", "function")
 KIND_LABELS = {"threads": "threads", "ranks": "ranks", "hybrid": "ranks × threads"}
 # cells.placement: which world ranks a cell ran on. It splits series (the same shape within one
 # node and across nodes are different curves) but is named only where it tells curves apart or
@@ -188,6 +190,13 @@ class Family:
     scaling: str
     title: str
     series: list = field(default_factory=list)
+    engine: str = "emulated"
+
+    @property
+    def slug(self) -> str:
+        """For file names: 'cpu-strong', 'cpu-cpython-strong' (the emulated engine's as before)."""
+        return f"{self.workload}-{self.scaling}" if self.engine == "emulated" else \
+            f"{self.workload}-{self.engine}-{self.scaling}"
 
     @property
     def law(self) -> str:
@@ -204,9 +213,14 @@ def _placement_order(p: str) -> int:
 
 def family_title(row) -> str:
     what = {"cpu": "CPU-bound", "io": "I/O-bound", "mixed": "mixed CPU + I/O"}.get(row["workload"], row["workload"])
+    if row["workload"] == "python":
+        what = f"`{row.get('function', '') or 'python'}`"
+    # The emulated engine's titles stay as they were; the real interpreter's say so.
+    if row.get("engine", "emulated") == "cpython":
+        what += " on CPython" if row["workload"] != "python" else ""
     unit = {"cpu": "countdown steps", "io": "requests"}.get(row["workload"], "units of work")
     amount = f"{int(row['work']):,} {unit} " + ("in total" if row["scaling"] == "strong" else "per worker")
-    extra = f", server delay {row['latency_s'] * 1e3:g} ms" if row["workload"] != "cpu" else ""
+    extra = f", server delay {row['latency_s'] * 1e3:g} ms" if row["workload"] in ("io", "mixed") else ""
     return f"{what}, {row['scaling']} scaling ({amount}{extra})"
 
 
@@ -282,7 +296,7 @@ def scaling_families(results: Results) -> list[Family]:
             continue
         first = fam.iloc[0]
         family = Family(key=tuple(key), workload=first["workload"], scaling=first["scaling"],
-                        title=family_title(first))
+                        title=family_title(first), engine=first["engine"])
         # The parameter goes into the label only where the family has several for that policy.
         params_per_gil = others.groupby("gil")["param"].nunique(dropna=False)
         placements = set(others["placement"])

@@ -12,10 +12,12 @@ import pandas as pd
 
 from .latency import request_latencies
 from .load import Results
+from .tables import gil_measured
 
-# Everything but the switch interval must match within a family.
+# Everything but the switch interval must match within a family (the engine too: the real
+# interpreter's cells are a family of their own, whose forced drops are not measured).
 SWEEP_KEYS = ("workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
-              "latency_s", "keep_alive", "url")
+              "latency_s", "keep_alive", "url", "engine", "function")
 
 
 @dataclass
@@ -26,23 +28,28 @@ class SweepFamily:
     latency_server_s: float
     cpu: pd.DataFrame       # switch_interval_s, median_s, min_s, max_s, trials (empty for io)
     io: pd.DataFrame        # switch_interval_s, median_s, p10_s, p90_s, p99_s, requests (empty without I/O)
-    gil: pd.DataFrame       # switch_interval_s, forced_drops_per_s (hand-offs the interval forced)
+    # switch_interval_s, forced_drops_per_s: hand-offs the interval forced (NaN: not measured, engine cpython)
+    gil: pd.DataFrame
+    engine: str = "emulated"
 
 
 def _label(row) -> str:
     shape = f"{row['ranks']} rank{'s' if row['ranks'] > 1 else ''} × {row['threads']} threads"
+    on = ", CPython" if row.get("engine", "emulated") == "cpython" else ""
     if row["workload"] == "mixed":
         cpu = int(row["threads"] - row["io_threads"])
-        return f"mixed: {cpu} CPU + {int(row['io_threads'])} I/O threads, {shape}"
-    return f"{row['workload']}, {shape}"
+        return f"mixed: {cpu} CPU + {int(row['io_threads'])} I/O threads, {shape}{on}"
+    what = row["function"] if row["workload"] == "python" and row.get("function") else row["workload"]
+    return f"{what}, {shape}{on}"
 
 
 def cpu_span(results: Results) -> pd.DataFrame:
-    """Per measured trial of a cpu cell: the time the countdown took (the trial's wall time).
-    Mixed cells have none: their CPU threads count down for as long as the I/O lasts."""
+    """Per measured trial of a cpu (or python) cell: the time the countdown (or the function)
+    took, the trial's wall time. Mixed cells have none: their CPU threads count down for as long
+    as the I/O lasts."""
     m = results.measured[["cell", "trial", "wall_s"]]
     kinds = results.cells.set_index("cell")["workload"]
-    cpu_trials = m[m["cell"].map(kinds) == "cpu"].rename(columns={"wall_s": "cpu_s"})
+    cpu_trials = m[m["cell"].map(kinds).isin(["cpu", "python"])].rename(columns={"wall_s": "cpu_s"})
     return cpu_trials[["cell", "trial", "cpu_s"]].reset_index(drop=True)
 
 
@@ -55,7 +62,10 @@ def sweep_families(results: Results) -> list[SweepFamily]:
     spans = cpu_span(results)
     lat, _ = request_latencies(results)
     w = results.workers.merge(results.measured[["cell", "trial", "wall_s"]])
-    drops = w.groupby(["cell", "trial"]).agg(d=("gil_forced_drops", "sum"), wall=("wall_s", "first")).reset_index()
+    # Not measured (-1, engine cpython) is NaN here, so the rate is NaN, not a negative count.
+    w = w.assign(forced=w["gil_forced_drops"].where(gil_measured(w)))
+    drops = w.groupby(["cell", "trial"]).agg(d=("forced", lambda v: v.sum(min_count=len(v))),
+                                             wall=("wall_s", "first")).reset_index()
     drops["rate"] = drops["d"] / drops["wall"]
     out = []
     for key, fam in cells.groupby(list(SWEEP_KEYS), sort=False):
@@ -79,7 +89,8 @@ def sweep_families(results: Results) -> list[SweepFamily]:
             df.index.name = "switch_interval_s"
         out.append(SweepFamily(key=tuple(key), label=_label(first), workload=first["workload"],
                                latency_server_s=float(first["latency_s"]),
-                               cpu=cpu.reset_index(), io=io.reset_index(), gil=gil.reset_index()))
+                               cpu=cpu.reset_index(), io=io.reset_index(), gil=gil.reset_index(),
+                               engine=first["engine"]))
     return out
 
 

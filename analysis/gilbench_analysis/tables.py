@@ -1,4 +1,9 @@
-"""Tables from loaded results: per-cell statistics and the seed's threads-vs-processes table."""
+"""Tables from loaded results: per-cell statistics and the seed's threads-vs-processes table.
+
+A run may hold cells of both engines (cells.engine: "emulated", "cpython"); the seed table then
+has one CPU-bound and one I/O-bound column per engine, as gilbench prints it. GIL counters the
+real interpreter does not report are stored as -1 / NaN ("not measured", docs/hdf5-schema.md);
+`gil_measured` tells them apart, and no statistic here counts them as zeros."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +13,18 @@ from .load import Results
 
 SEED_ROWS = ("single thread", "multi thread", "multi process")
 SEED_COLUMNS = {"cpu": "CPU-bound", "io": "I/O-bound"}
+ENGINES = ("emulated", "cpython")
+ENGINE_LABELS = {"emulated": "emulated", "cpython": "CPython"}
+
+
+def engine_label(engine: str) -> str:
+    return ENGINE_LABELS.get(engine, engine)
+
+
+def gil_measured(workers: pd.DataFrame) -> pd.Series:
+    """Which worker rows have real GIL counters: not the "not measured" values (-1 counts, NaN
+    times) of the cpython engine, which the real interpreter does not report."""
+    return (workers["gil_acquisitions"] >= 0) & (workers["gil_forced_drops"] >= 0) & workers["gil_wait_s"].notna()
 
 
 def cell_summary(results: Results) -> pd.DataFrame:
@@ -17,7 +34,8 @@ def cell_summary(results: Results) -> pd.DataFrame:
     failed is the number of measured trials stored. Cells with no measured trial (an
     interrupted run, or every trial failed) keep their row, with count 0."""
     stats = results.measured.groupby("cell")["wall_s"].agg(["count", "median", "min", "max", "mean", "std"])
-    cells = results.cells.set_index("cell")[["name", "workload", "gil", "ranks", "threads", "work"]]
+    cells = results.cells.set_index("cell")[["name", "workload", "gil", "ranks", "threads", "work", "engine",
+                                             "function"]]
     out = cells.join(stats, how="left")
     out["failed"] = results.failed.groupby("cell").size()
     out = out.reset_index()
@@ -33,10 +51,16 @@ def failure_text(count: int, failed: int) -> str:
 
 def gil_summary(results: Results) -> pd.DataFrame:
     """Per cell, over measured trials: GIL hand-offs and how much of the workers' time went to
-    waiting for the GIL (wait / (end - start), summed over workers)."""
+    waiting for the GIL (wait / (end - start), summed over workers). Cells whose counters were
+    not measured (engine cpython) get NaN, never 0; `measured` says which cells have them."""
     w = results.workers.merge(results.measured[["cell", "trial"]], on=["cell", "trial"])
+    cells = w["cell"].unique()
+    w = w[gil_measured(w)]
     if w.empty:
-        return pd.DataFrame(columns=["cell", "acquisitions", "forced_drops", "wait_share"])
+        if len(cells):
+            return pd.DataFrame({"cell": cells, "acquisitions": np.nan, "forced_drops": np.nan,
+                                 "wait_share": np.nan, "measured": False})
+        return pd.DataFrame(columns=["cell", "acquisitions", "forced_drops", "wait_share", "measured"])
     busy = (w["end_s"] - w["start_s"]).clip(lower=0)
     w = w.assign(busy=busy)
     g = w.groupby("cell")
@@ -46,6 +70,8 @@ def gil_summary(results: Results) -> pd.DataFrame:
         "forced_drops": g["gil_forced_drops"].sum() / trials,
         "wait_share": g["gil_wait_s"].sum() / g["busy"].sum().replace(0, np.nan),
     })
+    out = out.reindex(pd.Index(cells, name="cell"))
+    out["measured"] = out["acquisitions"].notna()
     return out.reset_index()
 
 
@@ -60,8 +86,9 @@ def _layout(ranks: int, threads: int) -> str | None:
 
 
 def seed_summary(results: Results) -> pd.DataFrame:
-    """One row per filled slot of the seed table (layout × workload): the cell that fills it,
-    its shape, measured repeats, median/min/max wall time and the ratio to the single thread.
+    """One row per filled slot of the seed table (layout × workload × engine): the cell that
+    fills it, its shape, measured repeats, median/min/max wall time and the ratio to the single
+    thread of the same workload and engine.
 
     Where several cells fit one slot, the first in plan order is used, as in gilbench's own
     table; cells with no measured trial (an interrupted run) leave their slot empty."""
@@ -69,14 +96,45 @@ def seed_summary(results: Results) -> pd.DataFrame:
     # A cell whose every measured trial failed keeps its slot (median NaN), to show the failure.
     s = s[s["workload"].isin(SEED_COLUMNS) & ((s["count"] > 0) | (s["failed"] > 0))].copy()
     s["layout"] = [_layout(r, t) for r, t in zip(s["ranks"], s["threads"])]
-    s = s.dropna(subset=["layout"]).drop_duplicates(subset=["layout", "workload"])
-    single = s[s["layout"] == "single thread"].set_index("workload")["median"]
-    s["ratio"] = s["median"] / s["workload"].map(single)
+    s = s.dropna(subset=["layout"]).drop_duplicates(subset=["layout", "workload", "engine"])
+    single = s[s["layout"] == "single thread"].set_index(["workload", "engine"])["median"]
+    s["ratio"] = [single.get((w, e), np.nan) for w, e in zip(s["workload"], s["engine"])]
+    s["ratio"] = s["median"] / s["ratio"]
     s["layout"] = pd.Categorical(s["layout"], SEED_ROWS, ordered=True)
-    s = s.sort_values(["workload", "layout"])
+    s["engine_order"] = [ENGINES.index(e) if e in ENGINES else len(ENGINES) for e in s["engine"]]
+    s = s.sort_values(["workload", "engine_order", "engine", "layout"])
     s["layout"] = s["layout"].astype(str)
-    return s[["layout", "workload", "name", "ranks", "threads", "count", "failed", "median", "min", "max",
+    return s[["layout", "workload", "engine", "name", "ranks", "threads", "count", "failed", "median", "min", "max",
               "ratio"]].reset_index(drop=True)
+
+
+def seed_engines(summary: pd.DataFrame) -> list[str]:
+    """The engines a seed summary has cells of, emulated first."""
+    present = set(summary["engine"])
+    return [e for e in ENGINES if e in present] + sorted(present - set(ENGINES))
+
+
+def seed_columns(summary: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(workload, engine, header) of each column of the seed table, in gilbench's order: CPU-bound
+    then I/O-bound, each once per engine ("CPU-bound, emulated", "CPU-bound, CPython"); with one
+    engine the plain "CPU-bound" and "I/O-bound", as before the real engine existed."""
+    engines = seed_engines(summary)
+    out = []
+    for w, wname in SEED_COLUMNS.items():
+        for e in engines:
+            if ((summary["workload"] == w) & (summary["engine"] == e)).any():
+                out.append((w, e, wname if len(engines) == 1 else f"{wname}, {engine_label(e)}"))
+    return out
+
+
+def _seed_pivot(s: pd.DataFrame, values: str) -> pd.DataFrame:
+    cols = seed_columns(s)
+    header = {(w, e): h for w, e, h in cols}
+    s = s.assign(column=[header[w, e] for w, e in zip(s["workload"], s["engine"])])
+    table = s.pivot(index="layout", columns="column", values=values)
+    table.columns.name = "workload"
+    order = [r for r in SEED_ROWS if r in table.index]
+    return table.reindex(order)[[h for _, _, h in cols]]
 
 
 def seed_table_text(results: Results) -> pd.DataFrame:
@@ -93,22 +151,14 @@ def seed_table_text(results: Results) -> pd.DataFrame:
         return f"{value} ({failure_text(row['count'], row['failed'])})" if row["failed"] else value
 
     s = s.assign(text=[text(r) for _, r in s.iterrows()])
-    table = s.pivot(index="layout", columns="workload", values="text").rename(columns=SEED_COLUMNS)
-    table.columns.name = "workload"
-    order = [r for r in SEED_ROWS if r in table.index]
-    cols = [c for c in SEED_COLUMNS.values() if c in table.columns]
-    return table.reindex(order)[cols].fillna("-")
+    return _seed_pivot(s, "text").fillna("-")
 
 
 def seed_table(results: Results) -> pd.DataFrame:
     """Rows single thread / multi thread / multi process, columns CPU-bound / I/O-bound (median s
-    over the clean measured trials; NaN where every one failed: see seed_table_text)."""
+    over the clean measured trials; NaN where every one failed: see seed_table_text). A run with
+    cells of both engines has a column per workload and engine: "CPU-bound, emulated", ..."""
     s = seed_summary(results)
     if s.empty:
         return pd.DataFrame(columns=[c for c in SEED_COLUMNS.values()])
-    table = s.pivot(index="layout", columns="workload", values="median")
-    table = table.rename(columns=SEED_COLUMNS)
-    table.columns.name = "workload"
-    order = [r for r in SEED_ROWS if r in table.index]
-    cols = [c for c in SEED_COLUMNS.values() if c in table.columns]
-    return table.reindex(order)[cols]
+    return _seed_pivot(s, "median")

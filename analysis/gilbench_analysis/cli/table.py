@@ -1,4 +1,5 @@
-"""Print the seed table and per-cell statistics of a gilbench results file.
+"""Print the seed table, per-cell statistics and each user function's verdict of a gilbench
+results file.
 
     gilbench-table results/seed.h5 [--run run-000]
 """
@@ -8,6 +9,7 @@ import argparse
 import sys
 
 from ..load import SchemaError, load
+from ..functions import function_families
 from ..tables import cell_summary, seed_table_text
 
 
@@ -27,7 +29,13 @@ def main(argv=None) -> int:
     table = seed_table_text(results)
     if not table.empty:
         print()
-        print(table.to_string())
+        # Whole rows however wide the terminal: a run of both engines has four seed columns.
+        print(table.to_string(line_width=None))
+    for f in function_families(results):
+        print(f"\n{f.title}")
+        print(f.shapes[["name", "ranks", "threads", "trials", "median", "speedup", "cpu_over_wall"]]
+              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(f"{f.function}: {f.verdict}")
     if not results.failed.empty:
         print(f"\nfailed: {len(results.failed)} measured trial(s) had I/O errors (trials.io_errors > 0); "
               "they are left out of every statistic above")

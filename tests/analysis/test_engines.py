@@ -1,0 +1,186 @@
+"""The report on a run with cells of both engines and the user's own functions.
+
+The real binary runs tests/analysis/small_engines.toml (mpirun -n 2, ~5 s): the seed's layouts on
+the emulated engine and on the embedded CPython, and two example functions of
+jobs/examples/userwork.py (a pure-Python loop, hashlib over 1 MiB buffers) as 1x1, 1x2, 2x1 and
+2x2. Checked: the seed table and figure put the engines side by side, the GIL counters the real
+interpreter does not report stay "not measured" everywhere (never 0 or -1), each function gets
+its scaling table and a verdict line. No assertion depends on how fast anything ran; the verdict
+logic itself is checked on fixed numbers."""
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gilbench_analysis import load, scaling_families, seed_summary, seed_table, seed_table_text
+from gilbench_analysis.cli import report_main, table_main
+from gilbench_analysis.functions import function_families, verdict
+from gilbench_analysis.nodes import node_breakdown
+from gilbench_analysis.tables import gil_summary
+from test_report import check_pngs, figures, table_row
+
+JOB = Path(__file__).resolve().parent / "small_engines.toml"
+BOTH = ["CPU-bound, emulated", "CPU-bound, CPython", "I/O-bound, emulated", "I/O-bound, CPython"]
+FUNCTIONS = ("userwork:pure_python", "userwork:sha256_mib")
+
+
+@pytest.fixture(scope="module")
+def engines_file(gilbench_binary, tmp_path_factory):
+    mpiexec, exe = gilbench_binary
+    out = tmp_path_factory.mktemp("engines") / "engines.h5"
+    p = subprocess.run([mpiexec, "-n", "2", exe, "run", str(JOB), "-o", str(out), "-q"],
+                       capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def engines_report(engines_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("engines-report")
+    assert report_main([engines_file, "-o", str(out)]) == 0
+    return out, (out / "report.md").read_text()
+
+
+def test_seed_table_has_a_column_per_workload_and_engine(engines_file):
+    r = load(engines_file)
+    assert set(r.cells["engine"]) == {"emulated", "cpython"}
+    t = seed_table(r)
+    assert list(t.columns) == BOTH
+    assert list(t.index) == ["single thread", "multi thread", "multi process"]
+    assert t.notna().all().all()
+    assert list(seed_table_text(r).columns) == BOTH
+    # Each engine's ratios are against its own single thread, and its slots hold its own cells.
+    s = seed_summary(r)
+    single = s[s["layout"] == "single thread"]
+    assert len(single) == 4 and (single["ratio"] == 1.0).all()
+    assert all(e in n for n, e in zip(s["name"], s["engine"]))
+
+
+def test_gil_counters_of_the_real_interpreter_are_not_measured(engines_file):
+    r = load(engines_file)
+    engine = r.cells.set_index("cell")["engine"]
+    g = gil_summary(r).set_index("cell")
+    real = g.index[g.index.map(engine) == "cpython"]
+    emulated = g.index[g.index.map(engine) == "emulated"]
+    assert len(real) == 14 and len(emulated) == 6
+    assert g.loc[real, ["acquisitions", "forced_drops", "wait_share"]].isna().all().all()
+    assert not g.loc[real, "measured"].any() and g.loc[emulated, "measured"].all()
+    assert (g.loc[emulated, "acquisitions"] > 0).all()
+    b = node_breakdown(r).set_index("cell")
+    assert b.loc[b.index.map(engine) == "cpython", "gil_wait_share"].isna().all()
+    assert b.loc[b.index.map(engine) == "emulated", "gil_wait_share"].notna().all()
+
+
+def test_scaling_families_keep_engines_and_functions_apart(engines_file):
+    r = load(engines_file)
+    cells = r.cells.set_index("cell")
+    fams = scaling_families(r)
+    for f in fams:
+        members = {int(c) for s in f.series for c in s.points["cell"]}
+        assert len({cells.loc[c, "engine"] for c in members}) == 1, f.title
+        assert len({cells.loc[c, "function"] for c in members}) == 1, f.title
+    slugs = sorted(f.slug for f in fams)
+    assert slugs == ["cpu-cpython-strong", "cpu-strong", "io-cpython-strong", "io-strong",
+                     "python-cpython-strong", "python-cpython-strong"]
+    titles = [f.title for f in fams]
+    assert any(t.startswith("`userwork:pure_python`, strong scaling") for t in titles)
+    assert not any("server delay" in t for t in titles if "userwork" in t)
+
+
+def test_function_families_have_every_shape(engines_file):
+    fams = function_families(load(engines_file))
+    assert [f.function for f in fams] == list(FUNCTIONS)
+    for f in fams:
+        d = f.shapes
+        assert list(zip(d["ranks"], d["threads"])) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+        assert (d["trials"] == 2).all()
+        assert d.loc[0, "speedup"] == 1.0
+        assert np.isfinite(d["speedup"]).all() and np.isfinite(d["cpu_over_wall"]).all()
+        assert (d["cpu_over_wall"] > 0).all()
+
+
+def test_report_shows_engines_side_by_side_and_verdicts(engines_report):
+    out, md = engines_report
+    names = check_pngs(out, md)
+    assert names[:2] == ["seed.png", "functions.png"]
+    assert {"scaling-2-cpu-cpython-strong.png", "scaling-1-cpu-strong.png"} <= set(names)
+    assert "| median wall time, s (min–max) | " + " | ".join(BOTH) + " |" in md
+    assert "## Your functions: threads or processes?" in md
+    for function in FUNCTIONS:
+        line = next(l for l in md.splitlines() if l.startswith(f"**`{function}`**: "))
+        # Which verdict depends on the machine's load; its form does not.
+        assert re.search(r"threads (scale|scale partly|do not scale|look faster) \(2 threads: \d+\.\d×", line), line
+        assert re.search(r"processes [a-z ]+ \(2 ranks: \d+\.\d×\)", line), line
+        assert f"### {function} (strong scaling" in md
+    # The functions' tables: one row per shape with speed-up and CPU time / wall.
+    row = table_row(md, "CPU time / wall", "2 × 2")
+    assert re.fullmatch(r"\d+\.\d\d", row["speed-up"]) and re.fullmatch(r"\d+\.\d\d", row["CPU time / wall"])
+    # GIL counters: "not measured" for the real interpreter's cells, numbers for the emulated.
+    real = table_row(md, "forced drops / trial", "3")
+    assert real["engine"] == "CPython" and real["GIL wait"] == "not measured"
+    assert real["forced drops / trial"] == "not measured"
+    emulated = table_row(md, "forced drops / trial", "1")
+    assert emulated["engine"] == "emulated" and emulated["GIL wait"].endswith("%")
+    assert "| -1 |" not in md and "| -2 |" not in md
+    assert re.search(r"\| embedded Python \(engine cpython\) \| 3\.\d+\.\d+", md)
+
+
+def test_one_engine_reports_keep_their_columns(results_file, tmp_path):
+    # The small seed file (emulated only): no engine column, the plain seed headers, no
+    # functions section.
+    assert report_main([results_file, "-o", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "| median wall time, s (min–max) | CPU-bound | I/O-bound |" in md
+    assert "| engine |" not in md and "Your functions" not in md and "embedded Python" not in md
+    assert "functions.png" not in figures(md)
+
+
+def test_comparison_and_table_tool_name_the_engines(engines_file, tmp_path, capsys):
+    assert report_main([engines_file, engines_file, "--label", "a", "--label", "b", "-o", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    capsys.readouterr()
+    assert "| a: CPU-bound, emulated | a: CPU-bound, CPython |" in md
+    assert md.count("**`userwork:pure_python`**") == 2
+    assert table_main([engines_file]) == 0
+    text = capsys.readouterr().out
+    assert all(h in text for h in BOTH)
+
+
+def shapes(rows, cpu=None):
+    """A FunctionFamily.shapes frame from (ranks, threads, median s) rows, strong scaling."""
+    d = pd.DataFrame(rows, columns=["ranks", "threads", "median"])
+    d["n"] = d["ranks"] * d["threads"]
+    t1 = float(d.loc[(d["ranks"] == 1) & (d["threads"] == 1), "median"].iloc[0]) if (d["n"] == 1).any() else np.nan
+    d["speedup"] = t1 / d["median"]
+    d["cpu_over_wall"] = cpu if cpu is not None else d["n"].astype(float)
+    d["failed"] = 0
+    return d
+
+
+def test_verdicts_on_fixed_numbers():
+    gil_bound = verdict(shapes([(1, 1, 1.0), (1, 2, 1.0), (2, 1, 0.52)], cpu=[1.0, 1.0, 1.95]))
+    assert gil_bound.startswith("threads do not scale (2 threads: 1.0×, CPU time / wall 1.0: the threads take turns "
+                                "holding the GIL); processes do (2 ranks: 1.9×)")
+    assert gil_bound.endswith("use processes (ranks, or multiprocessing) for this function, not threads")
+    releasing = verdict(shapes([(1, 1, 1.0), (1, 2, 0.53), (2, 1, 0.52)]))
+    assert releasing.startswith("threads scale (2 threads: 1.9×); processes scale too (2 ranks: 1.9×)")
+    assert verdict(shapes([(1, 1, 1.0), (1, 4, 0.6)])).startswith("threads scale partly (4 threads: 1.7×)")
+    starved = verdict(shapes([(1, 1, 1.0), (1, 2, 1.0), (2, 1, 1.0)], cpu=[1.0, 1.0, 1.0]))
+    assert "processes do not scale either (2 ranks: 1.0×), but the 2 ranks together got only 1.0 CPUs" in starved
+    # Without a second core, one CPU for two threads says nothing about the GIL.
+    assert starved.startswith("threads do not scale (2 threads: 1.0×);")
+    # A speed-up its CPU times do not back: the 1 × 1 trials were slowed by something else.
+    noisy = verdict(shapes([(1, 1, 1.0), (1, 2, 0.55)], cpu=[0.88, 0.98]))
+    assert noisy.startswith("threads look faster (2 threads: 1.8×) but used no more CPU than one thread "
+                            "(CPU time / wall 1.0, 1 × 1: 0.9)")
+    assert "set warmups = 8" in noisy and noisy.endswith("rerun before deciding")
+    # A function that waits (little CPU): its CPU times neither confirm nor refute anything.
+    waits = verdict(shapes([(1, 1, 1.0), (1, 2, 0.52), (2, 1, 1.0)], cpu=[0.05, 0.05, 0.05]))
+    assert waits.startswith("threads scale (2 threads: 1.9×); processes do not scale (2 ranks: 1.0×): threads are")
+    assert verdict(shapes([(1, 2, 1.0), (2, 1, 1.0)])).startswith("no verdict: no measured 1 × 1 cell")
+    assert verdict(shapes([(1, 1, 1.0)])).startswith("no verdict: only 1 × 1 was measured")
+    failed = shapes([(1, 1, np.nan), (1, 2, 1.0)]).assign(failed=[2, 0])
+    assert verdict(failed).startswith("no verdict: every measured trial of the 1 × 1 cell failed")
