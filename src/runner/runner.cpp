@@ -89,33 +89,44 @@ struct Verdict {
     int failed = 0;  // 1: a trial failed and the run stops on failure (set by rank 0 only)
 };
 
-// Waits until done() without spinning for long. It polls for a few microseconds first (the
-// other ranks are usually there already: a trial's messages follow each other closely), then
-// sleeps in short, slowly growing pauses: a pause is the most this rank can arrive late, and
-// each collective of a trial waits for its latest rank. Ranks that sit a whole cell out pass
-// a longer `longest` pause and cost next to nothing. (The main thread's timer slack is set
-// small in run_cells, or each pause would last at least the default 50 us.)
+// How a rank waits for the others (wait_until). It polls first for `spin` (the other ranks
+// are usually there already: a trial's messages follow each other closely), then sleeps in
+// short, slowly growing pauses up to `longest`: a pause is the most this rank can arrive late,
+// and each collective waits for its latest rank. (The main thread's timer slack is set small
+// in run_cells, or each pause would last at least the default 50 us.)
+struct Patience {
+    std::chrono::microseconds spin{20};
+    std::chrono::microseconds longest{100};
+};
+// Where no rank measures (the start gate: every worker thread is still waiting for it), a rank
+// may poll for longer: only the ranks' own bookkeeping runs meanwhile. Where others may still
+// measure (the gather, after this rank's workers ended), it must soon leave them the cores.
+constexpr Patience at_the_gate{std::chrono::microseconds(1000), std::chrono::microseconds(100)};
+constexpr Patience while_others_measure{};
+// Ranks that sit a whole cell out: they cost next to nothing.
+constexpr Patience between_cells{std::chrono::microseconds(20), std::chrono::microseconds(1000)};
+
 template <class Done>
-void wait_until(Done done, std::chrono::microseconds longest = std::chrono::microseconds(100)) {
-    const auto spin_until = clock::now() + std::chrono::microseconds(20);
+void wait_until(Done done, Patience patience = while_others_measure) {
+    const auto spin_until = clock::now() + patience.spin;
     while (clock::now() < spin_until) {
         if (done()) return;
         std::this_thread::yield();
     }
-    for (auto pause = std::chrono::microseconds(10); !done(); pause = std::min(pause + pause / 2, longest)) {
+    for (auto pause = std::chrono::microseconds(10); !done(); pause = std::min(pause + pause / 2, patience.longest)) {
         abandon_point();  // a SIGTERM is acted on here, by this thread (runner/interrupt.hpp)
         std::this_thread::sleep_for(pause);
     }
 }
 
-void wait_asleep(MPI_Request& req, std::chrono::microseconds longest = std::chrono::microseconds(100)) {
+void wait_asleep(MPI_Request& req, Patience patience = while_others_measure) {
     wait_until(
         [&] {
             int done = 0;
             MPI_Test(&req, &done, MPI_STATUS_IGNORE);
             return done != 0;
         },
-        longest);
+        patience);
 }
 
 // Every member's LocalTrial, on member 0 (in member order; empty elsewhere). One message per
@@ -153,7 +164,7 @@ std::vector<LocalTrial> gather_asleep(const boost::mpi::communicator& comm, Loca
 }
 
 Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out,
-              bool failed = false) {
+              bool failed = false, Patience patience = while_others_measure) {
     std::array<int, 4> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
                             settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0, failed ? 1 : 0};
     std::array<int, 4> all{};
@@ -162,7 +173,7 @@ Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings,
     // while rank 0 stores the trial, and must leave it the CPU instead of spinning.
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Iallreduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_INT, MPI_MAX, comm, &req);
-    wait_asleep(req);
+    wait_asleep(req, patience);
     return {all[0], all[1], all[2], all[3]};
 }
 
@@ -291,8 +302,8 @@ std::vector<std::string> oversubscription_warnings(const std::vector<model::Cell
 void sleeping_barrier(const boost::mpi::communicator& comm) {
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Ibarrier(comm, &req);
-    // Its callers wait here for whole cells (ranks that sit one out): pauses up to 1 ms.
-    wait_asleep(req, std::chrono::microseconds(1000));
+    // Its callers wait here for whole cells (ranks that sit one out).
+    wait_asleep(req, between_cells);
 }
 
 model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {
@@ -538,7 +549,7 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
                 Verdict v;
                 const engine::TrialContext context{trial, world.rank(), topology.node, sub.rank(), url};
                 std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
-                    v = agree(sub, settings, budget_out, failed);
+                    v = agree(sub, settings, budget_out, failed, at_the_gate);
                     return !v.stop && !v.budget && !v.failed;
                 });
                 if (!local) {
