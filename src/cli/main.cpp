@@ -8,8 +8,9 @@
 
 int main(int argc, char** argv) {
     CLI::App app{
-        "gilbench: times CPU-bound and I/O-bound work as threads sharing an emulated CPython GIL\n"
-        "and as MPI processes, and writes every trial to HDF5.\n"
+        "gilbench: times CPU-bound and I/O-bound work, or your own Python function, as threads sharing\n"
+        "one GIL (emulated, or the real CPython embedded in each rank) and as MPI processes, and writes\n"
+        "every trial to HDF5.\n"
         "  mpirun -np 2 gilbench run jobs/seed.toml -o results/seed.h5"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(GILBENCH_VERSION) + " (" + GILBENCH_GIT_SHA + ")");
