@@ -89,6 +89,7 @@ std::string Recorder::io_failure_summary() const {
     std::lock_guard lock(mutex_);
     // Warm-ups count: a failing warm-up means the target fails too.
     int failed = 0, total = 0, cells = 0;
+    bool in_requests = false, in_functions = false;  // which kinds of cell failed
     std::vector<std::string> where;
     for (std::size_t i = 0; i < cells_.size(); ++i) {
         int f = 0;
@@ -97,6 +98,7 @@ std::string Recorder::io_failure_summary() const {
         if (f == 0) continue;
         failed += f;
         ++cells;
+        (cells_[i].workload == model::Workload::python ? in_functions : in_requests) = true;
         if (where.size() < 6)
             where.push_back(fmt::format("{}: {} of {}", cells_[i].name, f, per_cell_[i].trials.size()));
     }
@@ -105,8 +107,12 @@ std::string Recorder::io_failure_summary() const {
     for (const auto& w : where) list += (list.empty() ? "" : ", ") + w;
     if (cells > static_cast<int>(where.size()))
         list += fmt::format(", {} more", cells - static_cast<int>(where.size()));
-    return fmt::format("{} of {} trials had I/O errors in {} cell(s) ({}); first error: {}", failed, total, cells,
-                       list, first_error_.empty() ? "(in an earlier start of the run)" : first_error_);
+    // The user's function fails by raising, not by a failed request: name what failed.
+    const char* what = !in_functions ? "I/O errors"
+                       : in_requests ? "failures (I/O errors, or exceptions raised by the Python function)"
+                                     : "exceptions raised by the Python function";
+    return fmt::format("{} of {} trials had {} in {} cell(s) ({}); first error: {}", failed, total, what, cells, list,
+                       first_error_.empty() ? "(in an earlier start of the run)" : first_error_);
 }
 
 int Recorder::measured(std::size_t position) const {

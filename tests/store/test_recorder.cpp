@@ -185,5 +185,23 @@ TEST_F(RecorderTest, IoFailureSummaryCountsEveryStoredTrial) {
     EXPECT_EQ(times[0].wall_s, std::vector<double>({0.2}));
 }
 
+TEST_F(RecorderTest, FailureSummaryNamesExceptionsOfThePythonFunction) {
+    // A python cell fails by raising, not by a failed request: the summary says so.
+    std::vector<model::Cell> cells = job_.cells;
+    cells[0].workload = model::Workload::python;
+    RunWriter w = new_run();
+    Recorder rec(w, cells, nullptr, {});
+    rec.on_trial(cells[0], 0, trial(0, 0, 0.1, 0, 1, "function 'm:f': KeyError: 'x' (rank 0)"));
+    EXPECT_EQ(rec.io_failure_summary(),
+              "1 of 1 trials had exceptions raised by the Python function in 1 cell(s) (a: 1 of 1); first error: "
+              "function 'm:f': KeyError: 'x' (rank 0) (cell 'a' trial 0)");
+    ASSERT_EQ(cells.size(), 2u);  // the second cell is not python: a failed request there
+    rec.on_trial(cells[1], 1, trial(1, 0, 0.1, 0, 2, "connection refused"));
+    EXPECT_NE(rec.io_failure_summary().find("had failures (I/O errors, or exceptions raised by the Python "
+                                            "function) in 2 cell(s)"),
+              std::string::npos)
+        << rec.io_failure_summary();
+}
+
 }  // namespace
 }  // namespace gilbench::store
