@@ -521,6 +521,8 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_string_attr(g, "embedded_server", detail::to_valid_utf8(info.embedded_server));
         h5::write_string_attr(g, "os", detail::to_valid_utf8(info.os));
         h5::write_string_attr(g, "python_version", detail::to_valid_utf8(info.python_version));
+        h5::write_int64_array_attr(g, "urllib_costs_ns", info.urllib_costs_ns);
+        h5::write_string_attr(g, "calibration", detail::to_valid_utf8(info.calibration));
         h5::write_string_array_attr(g, "resumed_utc", {});
         h5::write_string_array_attr(g, "resume_command_lines", {});
 

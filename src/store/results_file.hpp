@@ -60,6 +60,10 @@ struct RunInfo {
     std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
     std::string embedded_server;   // "per-node 127.0.0.1", or the shared server's URL
     std::string python_version;    // the embedded CPython's sys.version; "" when no cell has engine cpython
+    // The emulated engine's urllib costs (workloads::UrllibCosts, ns), 7 per node in hosts
+    // order; empty when no cell is an emulated io/mixed one.
+    std::vector<std::int64_t> urllib_costs_ns;
+    std::string calibration;       // how they were had: "measured" | "cached <utc>" | "fallback: <why>"; "" with none
 };
 
 // The file system has no room for the next write (ENOSPC, or the quota: EDQUOT). The message
