@@ -245,14 +245,55 @@ struct RunCalibration {
     std::string how;                     // rank 0: one text, or "host: text; ..." where nodes differ
 };
 
+// A resumed run keeps the costs its first start stored, so that all of its trials ran the same
+// ones: rank 0 sends each rank its node's (nullopt on every rank where the stored run has none,
+// or none for a node new to the run: then the start calibrates as a new run does, and the
+// stored attributes stay those of the first start).
+std::optional<workloads::UrllibCosts> stored_costs(const std::optional<store::Target>& target,
+                                                   const runner::Topology& topo,
+                                                   const boost::mpi::communicator& world) {
+    constexpr std::size_t k = workloads::UrllibCosts::count;
+    std::vector<std::int64_t> per_node;  // rank 0: this start's nodes, 7 each; empty: none
+    if (world.rank() == 0 && target->plan.resumes() && !target->plan.stored->calibration.empty()) {
+        const auto& stored = target->plan.stored->urllib_costs_ns;
+        const store::HostMap hosts = target->plan.hosts(topo.hosts);
+        for (const int h : hosts.node) {
+            const auto at = static_cast<std::size_t>(h) * k;
+            if (at + k > stored.size()) {
+                per_node.clear();
+                break;
+            }
+            per_node.insert(per_node.end(), stored.begin() + static_cast<std::ptrdiff_t>(at),
+                            stored.begin() + static_cast<std::ptrdiff_t>(at + k));
+        }
+    }
+    boost::mpi::broadcast(world, per_node, 0);
+    if (per_node.empty()) return std::nullopt;
+    workloads::UrllibCosts c;
+    const auto at = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(topo.node) * k);
+    std::copy(per_node.begin() + at, per_node.begin() + at + static_cast<std::ptrdiff_t>(k), c.ns.begin());
+    return c;
+}
+
 RunCalibration calibrate(const RunOptions& options, const job::Job& job, const runner::Topology& topo,
-                         const boost::mpi::communicator& world) {
+                         const std::optional<store::Target>& target, const boost::mpi::communicator& world) {
     RunCalibration out;
     out.needed = std::any_of(job.cells.begin(), job.cells.end(), [](const model::Cell& c) {
         return c.engine == model::Engine::emulated &&
                (c.workload == model::Workload::io || c.workload == model::Workload::mixed);
     });
     if (!out.needed) return out;
+    if (const std::optional<workloads::UrllibCosts> kept = stored_costs(target, topo, world)) {
+        out.mine = *kept;
+        if (world.rank() == 0)
+            print_safely(stderr, "gilbench: the resumed run keeps its urllib costs ({}){}\n",
+                         target->plan.stored->calibration,
+                         options.recalibrate || options.no_calibration
+                             ? fmt::format("; {} does not change them", options.recalibrate ? "--recalibrate"
+                                                                                            : "--no-calibration")
+                             : std::string());
+        return out;
+    }
     const engine::CalibrationMode mode = options.no_calibration ? engine::CalibrationMode::off
                                          : options.recalibrate  ? engine::CalibrationMode::recalibrate
                                                                 : engine::CalibrationMode::cached;
@@ -335,7 +376,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         for (const auto& w : runner::oversubscription_warnings(job.cells, topo))
             print_safely(stderr, "gilbench: warning: {}\n", w);
     // Before the first trial, so no cell's timing shares the machine with it.
-    const RunCalibration calibration = calibrate(options, job, topo, world);
+    const RunCalibration calibration = calibrate(options, job, topo, target, world);
 
     // 4. The run: a new one, or the one being resumed.
     if (root) settings.done = target->plan.done(job.cells.size());

@@ -692,6 +692,8 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
             stored.summary = read_rows_with_strings<detail::summary_row, model::CellSummaryRecord>(
                 w.summary, detail::summary_row_type(), "summary row");
         stored.hosts = h5::read_string_array_attr(w.group.get(), "hosts");
+        stored.urllib_costs_ns = h5::read_int64_array_attr(w.group.get(), "urllib_costs_ns");
+        stored.calibration = h5::read_string_attr(w.group.get(), "calibration").value_or("");
         return stored;
     });
 }

@@ -96,6 +96,11 @@ struct StoredRun {
     std::vector<model::WorkerRecord> workers;
     std::vector<model::CellSummaryRecord> summary;   // empty if the run has none
     std::vector<std::string> hosts;
+    // The run's urllib costs (7 per node, like hosts) and how it had them; empty in runs
+    // without emulated io cells and in files from before these attributes: a resumed start
+    // keeps them, so all of a run's trials ran the same costs.
+    std::vector<std::int64_t> urllib_costs_ns;
+    std::string calibration;
 };
 
 class RunWriter;

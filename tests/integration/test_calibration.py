@@ -78,3 +78,25 @@ def test_both_calibration_options_are_refused(tmp_path):
     p = gbrun.run(None, "run", job, "-o", tmp_path / "x.h5", "--recalibrate", "--no-calibration")
     assert p.returncode != 0
     assert "excludes" in p.stderr, p.stderr
+
+
+def test_a_resumed_run_keeps_the_costs_of_its_first_start(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    # The first cell's function raises: --stop-on-failure leaves the run 'failed' after it,
+    # before the io cell, and --resume continues it.
+    (tmp_path / "failing.py").write_text("def run(work, index, count):\n    raise RuntimeError('on purpose')\n")
+    job = tmp_path / "job.toml"
+    raises = ('[[cell]]\nname = "raises"\nengine = "cpython"\nworkload = "python"\n'
+              'function = "failing:run"\npython_path = ["."]\nwork = 1\n\n')
+    job.write_text(IO_JOB.replace("[[cell]]", raises + "[[cell]]", 1))
+    out = tmp_path / "out.h5"
+    first = gbrun.run(2, "run", job, "-o", out, "-q", "--no-calibration", "--stop-on-failure")
+    assert first.returncode == 3, first.stderr
+    second = gbrun.run(2, "run", job, "-o", out, "-q", "--resume", "--recalibrate")
+    assert "the resumed run keeps its urllib costs (fallback: --no-calibration); --recalibrate does not change " \
+        "them" in second.stderr, second.stderr
+    assert not cache.exists()  # nothing measured
+    r = gbrun.read_run(out)
+    assert r["runs"] == ["run-000"]
+    assert [int(v) for v in r["attrs"]["urllib_costs_ns"]] == FALLBACK
