@@ -106,6 +106,22 @@ def _slug(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Sections. Each takes runs = [(label, Results)] (one or two) and the Document to extend.
 
+URLLIB_STEPS = ("before request", "after resolve", "after socket", "after connect", "after send", "after recv",
+                "after close")  # the order of the run attribute urllib_costs_ns (docs/hdf5-schema.md)
+
+
+def _urllib_costs(r) -> str:
+    """How the run had urllib's per-step costs and what they were, in µs (7 per node)."""
+    how = r.attrs.get("calibration") or ""
+    if not how:
+        return "–"
+    costs = [int(v) for v in np.atleast_1d(r.attrs.get("urllib_costs_ns", []))]
+    nodes = [costs[i:i + len(URLLIB_STEPS)] for i in range(0, len(costs), len(URLLIB_STEPS))]
+    values = "; ".join(", ".join(f"{v / 1000:.1f}" for v in node) for node in nodes)
+    state = "not calibrated, " + how if how.startswith("fallback") else how
+    return f"{state}: {values} µs ({', '.join(URLLIB_STEPS)})"
+
+
 def section_metadata(doc: Document, runs):
     rows = [("file", lambda r: r.path), ("run", lambda r: f"/runs/{r.run}"), ("status", lambda r: r.status),
             ("job", lambda r: r.attrs.get("job_path", "")),
@@ -123,6 +139,10 @@ def section_metadata(doc: Document, runs):
     # The embedded interpreter, where a run used it (run attribute python_version; "" otherwise).
     if any(r.attrs.get("python_version") for _, r in runs):
         rows.insert(-1, ("embedded Python (engine cpython)", lambda r: r.attrs.get("python_version") or "–"))
+    # What the emulated engine's I/O threads ran between their steps (run attributes
+    # urllib_costs_ns, calibration): this machine's urllib, or the fallback ("not calibrated").
+    if any(r.attrs.get("calibration") for _, r in runs):
+        rows.insert(-1, ("urllib costs (emulated I/O)", _urllib_costs))
     table = pd.DataFrame({"": [name for name, _ in rows],
                           **{label: [get(r) for _, get in rows] for label, r in runs}})
     if len(runs) == 1:

@@ -9,11 +9,13 @@
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
+#include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <fmt/format.h>
 
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
+#include "engine/calibration.hpp"
 #include "engine/cpython_engine.hpp"
 #include "engine/emulated_engine.hpp"
 #include "http/client.hpp"  // global_init
@@ -232,6 +234,107 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     return 0;
 }
 
+// The emulated engine's urllib costs for this run (engine/calibration.hpp), when some cell is an
+// emulated io or mixed one. Per node, since nodes can differ: each node's first rank calibrates
+// (or reads its host's cache) and its node's ranks share the result. Rank 0 gets every node's
+// costs, in hosts order, and how each was had, for the run's provenance.
+struct RunCalibration {
+    bool needed = false;
+    workloads::UrllibCosts mine = workloads::UrllibCosts::fallback();  // this rank's node's
+    std::vector<std::int64_t> per_node;  // rank 0: 7 per node
+    std::string how;                     // rank 0: one text, or "host: text; ..." where nodes differ
+};
+
+// A resumed run keeps the costs its first start stored, so that all of its trials ran the same
+// ones: rank 0 sends each rank its node's (nullopt on every rank where the stored run has none,
+// or none for a node new to the run: then the start calibrates as a new run does, and the
+// stored attributes stay those of the first start).
+std::optional<workloads::UrllibCosts> stored_costs(const std::optional<store::Target>& target,
+                                                   const runner::Topology& topo,
+                                                   const boost::mpi::communicator& world) {
+    constexpr std::size_t k = workloads::UrllibCosts::count;
+    std::vector<std::int64_t> per_node;  // rank 0: this start's nodes, 7 each; empty: none
+    if (world.rank() == 0 && target->plan.resumes() && !target->plan.stored->calibration.empty()) {
+        const auto& stored = target->plan.stored->urllib_costs_ns;
+        const store::HostMap hosts = target->plan.hosts(topo.hosts);
+        for (const int h : hosts.node) {
+            const auto at = static_cast<std::size_t>(h) * k;
+            if (at + k > stored.size()) {
+                per_node.clear();
+                break;
+            }
+            per_node.insert(per_node.end(), stored.begin() + static_cast<std::ptrdiff_t>(at),
+                            stored.begin() + static_cast<std::ptrdiff_t>(at + k));
+        }
+    }
+    boost::mpi::broadcast(world, per_node, 0);
+    if (per_node.empty()) return std::nullopt;
+    workloads::UrllibCosts c;
+    const auto at = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(topo.node) * k);
+    std::copy(per_node.begin() + at, per_node.begin() + at + static_cast<std::ptrdiff_t>(k), c.ns.begin());
+    return c;
+}
+
+RunCalibration calibrate(const RunOptions& options, const job::Job& job, const runner::Topology& topo,
+                         const std::optional<store::Target>& target, const boost::mpi::communicator& world) {
+    RunCalibration out;
+    out.needed = std::any_of(job.cells.begin(), job.cells.end(), [](const model::Cell& c) {
+        return c.engine == model::Engine::emulated &&
+               (c.workload == model::Workload::io || c.workload == model::Workload::mixed);
+    });
+    if (!out.needed) return out;
+    if (const std::optional<workloads::UrllibCosts> kept = stored_costs(target, topo, world)) {
+        out.mine = *kept;
+        if (world.rank() == 0)
+            print_safely(stderr, "gilbench: the resumed run keeps its urllib costs ({}){}\n",
+                         target->plan.stored->calibration,
+                         options.recalibrate || options.no_calibration
+                             ? fmt::format("; {} does not change them", options.recalibrate ? "--recalibrate"
+                                                                                            : "--no-calibration")
+                             : std::string());
+        return out;
+    }
+    const engine::CalibrationMode mode = options.no_calibration ? engine::CalibrationMode::off
+                                         : options.recalibrate  ? engine::CalibrationMode::recalibrate
+                                                                : engine::CalibrationMode::cached;
+    std::vector<std::int64_t> costs(out.mine.ns.size());
+    std::string how;
+    if (topo.node_rank == 0) {
+        const engine::Calibration c = engine::calibrate_for_run(mode, engine::calibration_cache_dir());
+        if (!c.warning.empty())
+            print_safely(stderr, "gilbench: warning: {}: {}\n", topo.hosts[static_cast<std::size_t>(topo.node)],
+                         c.warning);
+        costs.assign(c.costs.ns.begin(), c.costs.ns.end());
+        how = c.how;
+    }
+    boost::mpi::broadcast(topo.node_comm, costs, 0);
+    boost::mpi::broadcast(topo.node_comm, how, 0);
+    std::copy(costs.begin(), costs.end(), out.mine.ns.begin());
+    std::vector<std::vector<std::int64_t>> all_costs;
+    std::vector<std::string> all_how;
+    boost::mpi::gather(world, costs, all_costs, 0);
+    boost::mpi::gather(world, how, all_how, 0);
+    if (world.rank() != 0) return out;
+    std::vector<std::string> node_how(topo.hosts.size());
+    std::vector<std::vector<std::int64_t>> node_costs(topo.hosts.size());
+    for (std::size_t r = 0; r < all_costs.size(); ++r) {
+        const auto n = static_cast<std::size_t>(topo.rank_node[r]);
+        if (node_how[n].empty()) {
+            node_how[n] = all_how[r];
+            node_costs[n] = all_costs[r];
+        }
+    }
+    for (const auto& c : node_costs) out.per_node.insert(out.per_node.end(), c.begin(), c.end());
+    const bool same = std::all_of(node_how.begin(), node_how.end(), [&](const std::string& h) { return h == node_how[0]; });
+    if (same) {
+        out.how = node_how[0];
+    } else {
+        for (std::size_t n = 0; n < node_how.size(); ++n)
+            out.how += fmt::format("{}{}: {}", n ? "; " : "", topo.hosts[n], node_how[n]);
+    }
+    return out;
+}
+
 int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     const bool root = world.rank() == 0;
     const std::optional<job::Job> prepared = prepare_job(options, world);  // 1. the job
@@ -272,6 +375,8 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     if (root)
         for (const auto& w : runner::oversubscription_warnings(job.cells, topo))
             print_safely(stderr, "gilbench: warning: {}\n", w);
+    // Before the first trial, so no cell's timing shares the machine with it.
+    const RunCalibration calibration = calibrate(options, job, topo, target, world);
 
     // 4. The run: a new one, or the one being resumed.
     if (root) settings.done = target->plan.done(job.cells.size());
@@ -287,6 +392,10 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
             if (std::any_of(job.cells.begin(), job.cells.end(),
                             [](const model::Cell& c) { return c.engine == model::Engine::cpython; }))
                 info.python_version = engine::CpythonEngine::library_version();
+            if (calibration.needed) {
+                info.urllib_costs_ns = calibration.per_node;
+                info.calibration = calibration.how;
+            }
             rec.emplace(*target, job, topo.hosts, info, report::choose_progress_mode(options.progress, options.quiet));
         } catch (const std::exception& e) {
             error = e.what();
@@ -304,7 +413,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     runner::RunEnd outcome;
     // One object per engine: the runner prepares each one the plan uses once per rank (the
     // cpython engine starts its interpreter then), and no other.
-    engine::EmulatedEngine emulated;
+    engine::EmulatedEngine emulated(calibration.mine);
     engine::CpythonEngine cpython;
     const engine::EngineFor engine_for = [&](const model::Cell& c) -> engine::Engine& {
         if (c.engine == model::Engine::cpython) return cpython;
@@ -380,6 +489,14 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                   "Stop the run after the first trial with a failure (a failed request, an exception in the "
                   "user's Python function) instead of going on with the other trials and cells; the run is "
                   "stored with status 'failed', exits with status 3, and --resume continues it");
+    run->add_flag("--recalibrate", o.recalibrate,
+                  "Measure urllib's per-step Python costs (what the emulated engine's io and mixed cells run "
+                  "between system calls) again with the embedded CPython, instead of reading them from the "
+                  "cache ($XDG_CACHE_HOME/gilbench, default ~/.cache/gilbench), and cache the new ones");
+    run->add_flag("--no-calibration", o.no_calibration,
+                  "Use the documented fallback urllib costs (one development machine's) instead of this "
+                  "machine's: the same figures everywhere; the run is stored as 'fallback: --no-calibration'")
+        ->excludes("--recalibrate");
     run->add_flag("--allow-io-errors", o.allow_io_errors,
                   "Exit 0 even if some trials had I/O errors (failed requests). Without it such a run still "
                   "completes and stores every trial, flagged (trials.io_errors) and left out of the statistics, "

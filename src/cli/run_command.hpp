@@ -22,6 +22,8 @@ struct RunOptions {
     std::string shared_server;     // opt-in: one server on rank 0's node, bound here, for all nodes
     bool allow_io_errors = false;  // trials with I/O errors do not make the exit status 3
     bool stop_on_failure = false;  // stop after the first trial with a failure (status 'failed')
+    bool recalibrate = false;      // measure urllib's costs again instead of reading the cache
+    bool no_calibration = false;   // use the documented fallback costs (deterministic runs)
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

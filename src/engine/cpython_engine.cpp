@@ -123,6 +123,69 @@ def gil_enabled():
     return getattr(sys, "_is_gil_enabled", lambda: True)()
 )PY";
 
+// The calibration (CpythonEngine::measure_urllib_steps): the method of bench/urllib_steps.py.
+// Every socket call urllib makes for a GET (each releases the GIL in socketmodule.c) is wrapped
+// to log when it starts and ends; the Python code between two calls is the time from one's end
+// to the next one's start, on time.perf_counter_ns (a median drops the requests the OS
+// preempted). The wrappers add about a microsecond to each step.
+constexpr const char* calibration_source = R"PY(
+import socket, statistics, time, urllib.request
+
+STEPS = ("resolve", "socket", "connect", "send", "recv", "close", "return")
+
+def urllib_costs(url, n):
+    clock = time.perf_counter_ns
+    log = []
+    originals = []
+
+    def wrap(owner, name, step):
+        original = getattr(owner, name)
+        originals.append((owner, name, original))
+
+        def wrapper(*args, **kwargs):
+            start = clock()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                log.append((step, start, clock()))
+        setattr(owner, name, wrapper)
+
+    def get():
+        with urllib.request.urlopen(url, timeout=10) as response:
+            response.read()
+            if response.status >= 400:
+                raise RuntimeError(f"HTTP {response.status} from {url}")
+
+    wrap(socket, "getaddrinfo", "resolve")
+    wrap(socket.socket, "__init__", "socket")
+    wrap(socket.socket, "connect", "connect")
+    wrap(socket.socket, "sendall", "send")
+    wrap(socket.socket, "recv_into", "recv")
+    wrap(socket.socket, "_real_close", "close")
+    try:
+        for _ in range(20):  # the opener built, the code specialized
+            get()
+        before = {step: [] for step in STEPS}
+        for _ in range(n):
+            log.clear()
+            start = clock()
+            get()
+            end = clock()
+            previous_end = start
+            for step, t0, t1 in log:
+                before[step].append(t0 - previous_end)
+                previous_end = t1
+            before["return"].append(end - previous_end)
+    finally:
+        for owner, name, original in reversed(originals):
+            setattr(owner, name, original)
+    missing = [step for step in STEPS if not before[step]]
+    if missing:
+        raise RuntimeError(f"urllib made no {', '.join(missing)} call in {n} GETs of {url}")
+    # At least 1 ns: a cost is a duration, and 0 would read as "not measured".
+    return [max(1, int(statistics.median(before[step]))) for step in STEPS]
+)PY";
+
 // An owned reference (Py_XDECREF on destruction); only touched with the GIL held.
 class Ref {
 public:
@@ -420,6 +483,25 @@ CpythonEngine::~CpythonEngine() {
 }
 
 std::string CpythonEngine::library_version() { return Py_GetVersion(); }
+
+std::vector<std::int64_t> CpythonEngine::measure_urllib_steps(const std::string& url, int requests) {
+    start_interpreter();
+    WithGil gil;
+    // A module of its own, made once: the engine's helpers stay as they are.
+    static PyObject* measure = nullptr;  // the function; lives as long as the interpreter
+    if (!measure) {
+        Ref code = check(Py_CompileString(calibration_source, "<gilbench-calibration>", Py_file_input),
+                         "compiling gilbench's calibration");
+        Ref module = check(PyImport_ExecCodeModule("_gilbench_calibration", code.get()), "gilbench's calibration");
+        Ref fn = check(PyObject_GetAttrString(module.get(), "urllib_costs"), "urllib_costs");
+        measure = fn.get();
+        Py_INCREF(measure);
+    }
+    Ref out = check(PyObject_CallFunction(measure, "si", url.c_str(), requests), "measuring urllib's steps");
+    std::vector<std::int64_t> ns;
+    for (Py_ssize_t i = 0; i < PyList_Size(out.get()); ++i) ns.push_back(PyLong_AsLongLong(PyList_GetItem(out.get(), i)));
+    return ns;
+}
 
 void CpythonEngine::prepare_rank(const RankContext& rank) {
     start_interpreter();

@@ -18,7 +18,9 @@
 
 #include <map>
 #include <memory>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/engine.hpp"
 
@@ -45,6 +47,15 @@ public:
     // The embedded library's version, as its sys.version says ("3.11.2 (main, ...) [GCC 12.2.0]");
     // known without starting the interpreter.
     static std::string library_version();
+
+    // urllib's own Python code between its system calls, as this interpreter runs it here: the
+    // medians (ns) over `requests` GETs of `url` (after 20 unmeasured ones) of the time before
+    // getaddrinfo, after it up to socket(), then up to connect(), sendall(), recv_into(),
+    // close(), and from close() back to the caller: workloads::UrllibCosts' order. Starts the
+    // interpreter if need be; wraps socket's methods for the measurement only (restored before
+    // it returns, so cpython cells run unwrapped). Throws with the problem (a failed GET, a
+    // step urllib did not make).
+    static std::vector<std::int64_t> measure_urllib_steps(const std::string& url, int requests);
 
     struct State;  // Python objects of this engine (cpython_engine.cpp)
 

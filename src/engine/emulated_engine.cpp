@@ -19,7 +19,8 @@ gil::Config gil_config(const model::Cell& cell) {
 
 class EmulatedTrial final : public TrialWorkers {
 public:
-    EmulatedTrial(const model::Cell& cell, const TrialContext& ctx) : gil_(gil_config(cell)) {
+    EmulatedTrial(const model::Cell& cell, const TrialContext& ctx, const workloads::UrllibCosts& urllib)
+        : gil_(gil_config(cell)) {
         const auto n = static_cast<std::size_t>(cell.threads);
         states_.reserve(n);
         workers_.reserve(n);
@@ -27,7 +28,7 @@ public:
         outcomes_.resize(n);
         for (int t = 0; t < cell.threads; ++t) {
             states_.emplace_back(t, cell.trace, ctx.trace_capacity);
-            workers_.push_back(workloads::make_worker(cell, t, ctx.io_url, &io_done_));
+            workers_.push_back(workloads::make_worker(cell, t, ctx.io_url, urllib, &io_done_));
             is_io_.push_back(cell.is_io_thread(t));
             if (cell.is_io_thread(t)) ++io_running_;
         }
@@ -83,7 +84,7 @@ private:
 }  // namespace
 
 std::unique_ptr<TrialWorkers> EmulatedEngine::make_trial(const model::Cell& cell, const TrialContext& trial) {
-    return std::make_unique<EmulatedTrial>(cell, trial);
+    return std::make_unique<EmulatedTrial>(cell, trial, urllib_);
 }
 
 }  // namespace gilbench::engine

@@ -7,14 +7,24 @@
 #pragma once
 
 #include "engine/engine.hpp"
+#include "workloads/workload.hpp"
 
 namespace gilbench::engine {
 
 class EmulatedEngine final : public Engine {
 public:
+    // `urllib`: what its I/O threads run between their steps (engine/calibration.hpp measures it
+    // for the run; tests that need no machine's figures get the documented fallback).
+    explicit EmulatedEngine(const workloads::UrllibCosts& urllib = workloads::UrllibCosts::fallback())
+        : urllib_(urllib) {}
     std::string_view name() const override { return "emulated"; }
+    void set_urllib_costs(const workloads::UrllibCosts& urllib) { urllib_ = urllib; }
+    const workloads::UrllibCosts& urllib_costs() const { return urllib_; }
     // Throws on a GIL configuration the lock refuses (a switch interval <= 0, ...).
     std::unique_ptr<TrialWorkers> make_trial(const model::Cell& cell, const TrialContext& trial) override;
+
+private:
+    workloads::UrllibCosts urllib_;
 };
 
 }  // namespace gilbench::engine

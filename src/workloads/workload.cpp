@@ -42,22 +42,6 @@ private:
     const std::atomic<bool>& stop_;
 };
 
-// urllib's own Python code around its system calls, as CPython 3.11 runs it: the I/O thread
-// holds the GIL for this long before the GET and after each of its steps. Measured on the
-// development VM with bench/urllib_steps.py (medians of 2 x 300 requests to `gilbench serve`,
-// CPython 3.11.2); re-measure there for another machine. Beside a CPU-bound thread these
-// gaps decide whether the CPU thread, woken by one release, is still on its way when the
-// next release comes (then it wins the GIL) or already asleep again (docs/gil-fidelity.md).
-struct UrllibCode {
-    std::chrono::nanoseconds before_request{47'000};  // urlopen: Request, opener, handlers
-    std::chrono::nanoseconds after_resolve{600};      // socket.create_connection's loop
-    std::chrono::nanoseconds after_socket{500};
-    std::chrono::nanoseconds after_connect{3'500};    // TCP_NODELAY, http.client's send()
-    std::chrono::nanoseconds after_send{14'000};      // HTTPResponse set up
-    std::chrono::nanoseconds after_recv{78'000};      // status line and headers parsed
-    std::chrono::nanoseconds after_close{4'000};      // back in the caller
-};
-
 // Countdown iterations that take `d` in this interpreter: the stand-in for urllib's code is
 // real bytecode, with its check points (a CPU thread can force it off the GIL as it could
 // urllib's code), and a fixed amount of it, so a thread that loses the GIL midway still runs
@@ -83,19 +67,19 @@ std::int64_t countdown_steps_for(std::chrono::nanoseconds d) {
 // recv, close: see http/client.hpp) and takes it back in between to run urllib's code.
 class HttpGetWorker final : public Worker {
 public:
-    HttpGetWorker(const model::Cell& cell, std::string url)
+    HttpGetWorker(const model::Cell& cell, std::string url, const UrllibCosts& code)
         : url_(std::move(url)),
           client_(http::ClientConfig{
               .keep_alive = cell.keep_alive,
               .timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(cell.io_timeout_s * 1000.0)))}) {
-        const UrllibCode code;
-        before_request_ = countdown_steps_for(code.before_request);
-        after_close_ = countdown_steps_for(code.after_close);
-        after_step_[static_cast<std::size_t>(http::Step::resolve)] = countdown_steps_for(code.after_resolve);
-        after_step_[static_cast<std::size_t>(http::Step::socket)] = countdown_steps_for(code.after_socket);
-        after_step_[static_cast<std::size_t>(http::Step::connect)] = countdown_steps_for(code.after_connect);
-        after_step_[static_cast<std::size_t>(http::Step::send)] = countdown_steps_for(code.after_send);
-        after_step_[static_cast<std::size_t>(http::Step::recv)] = countdown_steps_for(code.after_recv);
+        using S = UrllibCosts;
+        before_request_ = countdown_steps_for(code.at(S::before_request));
+        after_close_ = countdown_steps_for(code.at(S::after_close));
+        after_step_[static_cast<std::size_t>(http::Step::resolve)] = countdown_steps_for(code.at(S::after_resolve));
+        after_step_[static_cast<std::size_t>(http::Step::socket)] = countdown_steps_for(code.at(S::after_socket));
+        after_step_[static_cast<std::size_t>(http::Step::connect)] = countdown_steps_for(code.at(S::after_connect));
+        after_step_[static_cast<std::size_t>(http::Step::send)] = countdown_steps_for(code.at(S::after_send));
+        after_step_[static_cast<std::size_t>(http::Step::recv)] = countdown_steps_for(code.at(S::after_recv));
         // after close: the caller's code, after_close_ below (close is the GET's last step)
     }
 
@@ -134,7 +118,7 @@ public:
 private:
     std::string url_;
     http::HttpClient client_;
-    // urllib's code (UrllibCode) as countdown iterations: before the GET, after each step
+    // urllib's code (UrllibCosts) as countdown iterations: before the GET, after each step
     // (indexed by http::Step), after the GET.
     std::int64_t before_request_ = 0, after_close_ = 0;
     std::array<std::int64_t, static_cast<std::size_t>(http::Step::close) + 1> after_step_{};
@@ -142,9 +126,15 @@ private:
 
 }  // namespace
 
+UrllibCosts UrllibCosts::fallback() {
+    UrllibCosts c;
+    c.ns = {47'000, 600, 500, 3'500, 14'000, 78'000, 4'000};  // in Step order
+    return c;
+}
+
 std::unique_ptr<Worker> make_worker(const model::Cell& cell, int thread, const std::string& io_url,
-                                    const std::atomic<bool>* stop) {
-    if (cell.is_io_thread(thread)) return std::make_unique<HttpGetWorker>(cell, io_url);
+                                    const UrllibCosts& urllib, const std::atomic<bool>* stop) {
+    if (cell.is_io_thread(thread)) return std::make_unique<HttpGetWorker>(cell, io_url, urllib);
     if (cell.workload == model::Workload::mixed) {
         if (!stop) throw std::logic_error("make_worker: a mixed cell's CPU thread needs a stop flag");
         return std::make_unique<CountdownUntilStopped>(*stop);

@@ -3,8 +3,10 @@
 // the choice of workload; a workload only runs bytecode under the GIL it is given.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +30,34 @@ struct Outcome {
     std::vector<RequestTiming> requests;  // one per request, in order
 };
 
+// urllib's own Python code around its system calls, as the interpreter runs it on this machine:
+// the I/O thread holds the GIL for this long before the GET and after each of its steps.
+// Beside a CPU-bound thread these gaps decide whether the CPU thread, woken by one release, is
+// still on its way when the next release comes (then it wins the GIL) or already asleep again
+// (docs/gil-fidelity.md). Measured at the start of a run by the embedded CPython
+// (engine/calibration.hpp); `fallback()` only where that is impossible or turned off.
+struct UrllibCosts {
+    // The order of `ns` (and of the run attribute urllib_costs_ns, docs/hdf5-schema.md).
+    enum Step : std::size_t {
+        before_request,  // urlopen: Request, opener, handlers, up to getaddrinfo
+        after_resolve,   // socket.create_connection's loop, up to socket()
+        after_socket,    // up to connect()
+        after_connect,   // TCP_NODELAY, http.client's send(), up to sendall()
+        after_send,      // HTTPResponse set up, up to recv_into()
+        after_recv,      // status line and headers parsed, body read, up to close()
+        after_close,     // back in the caller
+        count
+    };
+    std::array<std::int64_t, count> ns{};
+
+    std::chrono::nanoseconds at(Step s) const { return std::chrono::nanoseconds(ns[s]); }
+    // The documented fallback, used only when the run cannot calibrate (no interpreter can be
+    // embedded, the measurement failed) or is told not to (--no-calibration): medians measured
+    // once on the development VM (CPython 3.11.2, bench/urllib_steps.py, 2 x 300 requests).
+    // Another machine may take 2-3x longer; runs that use it are marked "fallback: <why>".
+    static UrllibCosts fallback();
+};
+
 // One per worker thread, created before the trial's start barrier so that setup
 // (an HTTP client) is not timed.
 class Worker {
@@ -40,8 +70,8 @@ public:
 // The worker for thread `thread` of a rank in `cell`. `io_url` is the full URL an I/O
 // thread GETs (the embedded server's, with its delay, or the user's). `stop` is for the
 // CPU threads of a mixed cell: they count down until it is set (when the rank's I/O
-// threads are done) and ignore `work`.
+// threads are done) and ignore `work`. `urllib` is what an I/O thread runs between its steps.
 std::unique_ptr<Worker> make_worker(const model::Cell& cell, int thread, const std::string& io_url,
-                                    const std::atomic<bool>* stop = nullptr);
+                                    const UrllibCosts& urllib, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace gilbench::workloads

@@ -10,6 +10,7 @@ logic itself is checked on fixed numbers."""
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from gilbench_analysis import load, scaling_families, seed_summary, seed_table, 
 from gilbench_analysis.cli import report_main, table_main
 from gilbench_analysis.functions import function_families, verdict
 from gilbench_analysis.nodes import node_breakdown
+from gilbench_analysis.report import _urllib_costs
 from gilbench_analysis.tables import gil_summary
 from test_report import check_pngs, figures, table_row
 
@@ -126,6 +128,24 @@ def test_report_shows_engines_side_by_side_and_verdicts(engines_report):
     assert emulated["engine"] == "emulated" and emulated["GIL wait"].endswith("%")
     assert "| -1 |" not in md and "| -2 |" not in md
     assert re.search(r"\| embedded Python \(engine cpython\) \| 3\.\d+\.\d+", md)
+    # The emulated io cells' urllib costs and how the run had them (the engines job has some).
+    assert re.search(r"\| urllib costs \(emulated I/O\) \| "
+                     r"(measured|cached \d{4}-[^|]*|not calibrated, fallback: [^|]*): "
+                     r"(\d+\.\d, ){6}\d+\.\d µs \(before request, ", md), md
+
+
+def test_urllib_costs_row_says_measured_cached_or_not_calibrated():
+    def run(**attrs):
+        return SimpleNamespace(attrs=attrs)
+    costs = np.array([47000, 600, 500, 3500, 14000, 78000, 4000], dtype=np.int64)
+    assert _urllib_costs(run()) == "–"
+    assert _urllib_costs(run(calibration="measured", urllib_costs_ns=costs)).startswith(
+        "measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 µs (before request, after resolve, ")
+    assert _urllib_costs(run(calibration="fallback: --no-calibration", urllib_costs_ns=list(costs))).startswith(
+        "not calibrated, fallback: --no-calibration: 47.0, ")
+    # Two nodes: one group of 7 per node, in hosts order.
+    two = _urllib_costs(run(calibration="cached 2026-12-01T18:00:00Z", urllib_costs_ns=np.concatenate([costs, costs])))
+    assert two.startswith("cached 2026-12-01T18:00:00Z: 47.0, ") and two.count("; ") == 1
 
 
 def test_one_engine_reports_keep_their_columns(results_file, tmp_path):

@@ -1,0 +1,102 @@
+"""The emulated engine's calibration end to end: `mpirun -np 2 gilbench run` on a tiny emulated
+io job stores the urllib costs it used (run attribute urllib_costs_ns, 7 per node) and how it
+had them (calibration): measured by the embedded CPython on the first run, read from the cache
+(under XDG_CACHE_HOME) on the next, the documented fallback with --no-calibration, measured
+again with --recalibrate; a job without emulated io cells calibrates nothing. No timing bounds.
+"""
+import os
+
+import gbrun
+
+IO_JOB = """\
+[job]
+name = "calibration"
+
+[defaults]
+latency = 0.001
+warmups = 0
+repeats = 1
+
+[[cell]]
+name = "io"
+workload = "io"
+work = 4
+threads = 2
+ranks = 2
+"""
+
+CPU_JOB = IO_JOB.replace('workload = "io"', 'workload = "cpu"').replace("work = 4", "work = 10000")
+
+# workloads::UrllibCosts::fallback(), in the documented order (docs/hdf5-schema.md).
+FALLBACK = [47000, 600, 500, 3500, 14000, 78000, 4000]
+
+
+def run_job(tmp_path, text, *options):
+    job = tmp_path / "job.toml"
+    job.write_text(text)
+    out = tmp_path / "out.h5"
+    p = gbrun.run(2, "run", job, "-o", out, "-q", *options)
+    assert p.returncode == 0, p.stderr
+    attrs = gbrun.read_run(out)["attrs"]
+    return [int(v) for v in attrs["urllib_costs_ns"]], gbrun.text(attrs["calibration"])
+
+
+def test_measured_then_cached_then_fallback_then_recalibrated(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    costs, how = run_job(tmp_path, IO_JOB)
+    assert how == "measured"
+    assert len(costs) == 7 and all(c > 0 for c in costs), costs
+    files = os.listdir(cache / "gilbench")
+    assert len(files) == 1 and files[0].startswith("urllib-costs-"), files
+    assert f"urllib_costs_ns {' '.join(map(str, costs))}" in (cache / "gilbench" / files[0]).read_text()
+
+    cached, how = run_job(tmp_path, IO_JOB)
+    assert how.startswith("cached 20"), how
+    assert cached == costs
+
+    fallback, how = run_job(tmp_path, IO_JOB, "--no-calibration")
+    assert how == "fallback: --no-calibration"
+    assert fallback == FALLBACK
+
+    again, how = run_job(tmp_path, IO_JOB, "--recalibrate")
+    assert how == "measured"
+    assert len(again) == 7 and all(c > 0 for c in again), again
+
+
+def test_a_job_without_emulated_io_calibrates_nothing(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    costs, how = run_job(tmp_path, CPU_JOB)
+    assert costs == [] and how == ""
+    assert not cache.exists()
+
+
+def test_both_calibration_options_are_refused(tmp_path):
+    job = tmp_path / "job.toml"
+    job.write_text(IO_JOB)
+    p = gbrun.run(None, "run", job, "-o", tmp_path / "x.h5", "--recalibrate", "--no-calibration")
+    assert p.returncode != 0
+    assert "excludes" in p.stderr, p.stderr
+
+
+def test_a_resumed_run_keeps_the_costs_of_its_first_start(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    # The first cell's function raises: --stop-on-failure leaves the run 'failed' after it,
+    # before the io cell, and --resume continues it.
+    (tmp_path / "failing.py").write_text("def run(work, index, count):\n    raise RuntimeError('on purpose')\n")
+    job = tmp_path / "job.toml"
+    raises = ('[[cell]]\nname = "raises"\nengine = "cpython"\nworkload = "python"\n'
+              'function = "failing:run"\npython_path = ["."]\nwork = 1\n\n')
+    job.write_text(IO_JOB.replace("[[cell]]", raises + "[[cell]]", 1))
+    out = tmp_path / "out.h5"
+    first = gbrun.run(2, "run", job, "-o", out, "-q", "--no-calibration", "--stop-on-failure")
+    assert first.returncode == 3, first.stderr
+    second = gbrun.run(2, "run", job, "-o", out, "-q", "--resume", "--recalibrate")
+    assert "the resumed run keeps its urllib costs (fallback: --no-calibration); --recalibrate does not change " \
+        "them" in second.stderr, second.stderr
+    assert not cache.exists()  # nothing measured
+    r = gbrun.read_run(out)
+    assert r["runs"] == ["run-000"]
+    assert [int(v) for v in r["attrs"]["urllib_costs_ns"]] == FALLBACK

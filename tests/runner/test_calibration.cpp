@@ -1,0 +1,154 @@
+// The emulated engine's calibration (engine/calibration.hpp): the embedded CPython measures
+// urllib's seven per-step costs against a loopback server, the cache keeps them per host and
+// interpreter, and a run that cannot or must not calibrate says "fallback". No timing bounds:
+// only that the costs are there, positive, and travel unchanged through the cache.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "engine/calibration.hpp"
+#include "engine/cpython_engine.hpp"
+#include "http/server.hpp"
+#include "runner/runner.hpp"
+
+namespace fs = std::filesystem;
+using namespace gilbench::engine;
+using gilbench::workloads::UrllibCosts;
+
+namespace {
+
+class TempDir {
+public:
+    explicit TempDir(const std::string& name)
+        : path_(fs::temp_directory_path() / ("gilbench-cal-" + name + "-" + std::to_string(::getpid()))) {
+        fs::remove_all(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    std::string str() const { return path_.string(); }
+
+private:
+    fs::path path_;
+};
+
+void expect_positive(const UrllibCosts& c) {
+    for (std::int64_t v : c.ns) {
+        EXPECT_GT(v, 0);
+        EXPECT_TRUE(std::isfinite(static_cast<double>(v)));
+    }
+}
+
+}  // namespace
+
+TEST(Calibration, MeasuresSevenPositiveCostsAgainstALoopbackServer) {
+    gilbench::http::DelayServer server(gilbench::http::ServerConfig{});
+    std::string why;
+    const auto c = calibrate_urllib(server.base_url(), &why, 50);
+    ASSERT_TRUE(c) << why;
+    expect_positive(*c);
+    EXPECT_EQ(server.requests_served(), 70u);  // 20 unmeasured + 50: every GET reached the server
+}
+
+TEST(Calibration, ANonAnsweringUrlIsNoCalibrationWithTheReason) {
+    std::string why;
+    // Port 1 on loopback: nothing listens there, connect is refused at once.
+    EXPECT_FALSE(calibrate_urllib("http://127.0.0.1:1/", &why, 5));
+    EXPECT_NE(why.find("Connection refused"), std::string::npos) << why;
+}
+
+TEST(Calibration, TheMeasurementLeavesSocketUnwrapped) {
+    gilbench::http::DelayServer server(gilbench::http::ServerConfig{});
+    ASSERT_TRUE(calibrate_urllib(server.base_url(), nullptr, 5));
+    // cpython cells share the interpreter: after the calibration, socket's methods must be
+    // the library's own again, not the timing wrappers. A python cell checks, in that interpreter.
+    TempDir dir("unwrapped");
+    fs::create_directories(dir.str());
+    std::ofstream(dir.str() + "/cal_check.py")
+        << "import socket\n"
+           "def run(work, index, count):\n"
+           "    fns = [socket.getaddrinfo, socket.socket.__init__, socket.socket.connect, socket.socket.sendall,\n"
+           "           socket.socket.recv_into, socket.socket._real_close]\n"
+           "    return sum('wrapper' in f.__qualname__ for f in fns)\n";
+    gilbench::model::Cell cell;
+    cell.name = "check";
+    cell.engine = gilbench::model::Engine::cpython;
+    cell.workload = gilbench::model::Workload::python;
+    cell.function = "cal_check:run";
+    cell.python_path = dir.str();
+    cell.work = 1;
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = gilbench::runner::run_local_trial(engine, cell, TrialContext{}, [] {});
+    ASSERT_EQ(out.workers.size(), 1u);
+    EXPECT_EQ(out.workers[0].io_errors, 0);
+    EXPECT_EQ(out.workers[0].ops, 0);  // no socket function is still a wrapper
+}
+
+TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
+    TempDir dir("cache");
+    const std::string version = "3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]";
+    const std::string file = calibration_cache_file(dir.str(), "node/1", version);
+    EXPECT_EQ(fs::path(file).parent_path().string(), dir.str());
+    EXPECT_EQ(fs::path(file).filename().string(), "urllib-costs-node_1-python3.11.2.txt");
+    EXPECT_FALSE(read_cached_costs(file, version));  // no file yet
+
+    CachedCosts c;
+    c.costs.ns = {1, 2, 3, 4, 5, 6, 7};
+    c.measured_utc = "2026-12-01T18:00:00Z";
+    write_cached_costs(file, version, c);  // creates the directory
+    const auto back = read_cached_costs(file, version);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->costs.ns, c.costs.ns);
+    EXPECT_EQ(back->measured_utc, c.measured_utc);
+    EXPECT_FALSE(read_cached_costs(file, "3.12.1 (main) [GCC]"));
+
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 1\npython " << version
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3\n";
+    EXPECT_FALSE(read_cached_costs(file, version));
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 1\npython " << version
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 0\n";
+    EXPECT_FALSE(read_cached_costs(file, version));
+}
+
+TEST(CalibrationForRun, MeasuresThenReadsTheCacheAndRecalibratesOnRequest) {
+    TempDir dir("run");
+    const Calibration first = calibrate_for_run(CalibrationMode::cached, dir.str());
+    ASSERT_EQ(first.how, "measured") << first.how;
+    EXPECT_EQ(first.warning, "");
+    expect_positive(first.costs);
+    EXPECT_NE(first.costs.ns, UrllibCosts::fallback().ns);
+
+    const Calibration second = calibrate_for_run(CalibrationMode::cached, dir.str());
+    EXPECT_EQ(second.how.rfind("cached 20", 0), 0u) << second.how;
+    EXPECT_EQ(second.costs.ns, first.costs.ns);
+
+    const Calibration third = calibrate_for_run(CalibrationMode::recalibrate, dir.str());
+    EXPECT_EQ(third.how, "measured");
+    const Calibration fourth = calibrate_for_run(CalibrationMode::cached, dir.str());
+    EXPECT_EQ(fourth.costs.ns, third.costs.ns);  // the recalibrated costs replaced the cached ones
+}
+
+TEST(CalibrationForRun, OffIsTheDocumentedFallback) {
+    TempDir dir("off");
+    const Calibration c = calibrate_for_run(CalibrationMode::off, dir.str());
+    EXPECT_EQ(c.how, "fallback: --no-calibration");
+    EXPECT_EQ(c.costs.ns, UrllibCosts::fallback().ns);
+    EXPECT_FALSE(fs::exists(dir.str()));  // nothing measured, nothing cached
+}
+
+TEST(CalibrationForRun, AnUnwritableCacheStillMeasuresAndWarns) {
+    TempDir dir("ro");
+    fs::create_directories(dir.str());
+    std::ofstream(dir.str() + "/file") << "x";
+    // A cache "directory" below a regular file cannot be made, whoever runs the test (root too).
+    const Calibration c = calibrate_for_run(CalibrationMode::cached, dir.str() + "/file/gilbench");
+    EXPECT_EQ(c.how, "measured");
+    EXPECT_NE(c.warning.find("not cached"), std::string::npos) << c.warning;
+}
