@@ -89,6 +89,18 @@ struct Verdict {
     int failed = 0;  // 1: a trial failed and the run stops on failure (set by rank 0 only)
 };
 
+// What one failed worker may add to the errors table: an exception's text is the user's (a
+// str() of a large object, a deep traceback), and every failed trial stores it again.
+constexpr std::size_t max_error_message = 4 * 1024;
+constexpr std::size_t max_error_detail = 64 * 1024;
+
+std::string bounded(std::string text, std::size_t limit) {
+    if (text.size() <= limit) return text;
+    const std::size_t cut = text.size() - limit;
+    text.resize(limit);  // a UTF-8 sequence cut in two is repaired where the store writes text
+    return text + fmt::format(" ... [{} more bytes not stored]", cut);
+}
+
 // How a rank waits for the others (wait_until). It polls first for `spin` (the other ranks
 // are usually there already: a trial's messages follow each other closely), then sleeps in
 // short, slowly growing pauses up to `longest`: a pause is the most this rank can arrive late,
@@ -169,8 +181,8 @@ Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings,
                             settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0, failed ? 1 : 0};
     std::array<int, 4> all{};
     // Every field is a flag or a number where the highest wins, so one element-wise max does.
-    // Non-blocking and asleep while it waits, like sleeping_barrier: the other ranks wait here
-    // while rank 0 stores the trial, and must leave it the CPU instead of spinning.
+    // Non-blocking, and waited for as `patience` says (at the start gate the other ranks wait
+    // here while rank 0 stores the previous trial).
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Iallreduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_INT, MPI_MAX, comm, &req);
     wait_asleep(req, patience);
@@ -447,7 +459,8 @@ std::optional<LocalTrial> run_local_trial_if(engine::Engine& engine, const model
         w.io_requests = r.io_requests;
         w.io_errors = r.io_errors;
         if (!r.first_error.empty())
-            out.errors.push_back({cell.index, trial.trial, trial.rank, t, r.first_error, std::move(r.error_detail)});
+            out.errors.push_back({cell.index, trial.trial, trial.rank, t, bounded(r.first_error, max_error_message),
+                                  bounded(std::move(r.error_detail), max_error_detail)});
         if (out.first_error.empty()) out.first_error = std::move(r.first_error);
         // The capacity bounds what one thread may add to the file, whatever the engine kept.
         const std::size_t kept = cell.trace ? std::min(r.trace.size(), trial.trace_capacity) : 0;

@@ -112,7 +112,8 @@ struct Done {
 struct RunSettings {
     // Base URL of this node's embedded server ("" if none runs); io cells without a url use it.
     std::string embedded_base_url;
-    // Set asynchronously (signal handler); checked after every trial, agreed across ranks.
+    // Set asynchronously (signal handler); agreed across ranks at every trial's start gate
+    // (and between cells): the trial in progress finishes, the next does not start.
     const std::atomic<bool>* stop_requested = nullptr;
     // The signal behind a stop request (0 if none or unknown); agreed across ranks with it, so
     // rank 0 can name a signal that only another rank received.

@@ -28,6 +28,7 @@ public:
     int throw_in_run = -1;      // this thread's run throws
     int throw_in_prepare = -1;  // this thread's prepare_thread throws
     bool throw_in_prepare_rank = false;
+    std::string detail_of_thread_2 = "traceback of thread 2";  // its error_detail
 
     // What the runner did.
     std::atomic<int> prepared{0};
@@ -89,7 +90,7 @@ private:
             r.io_requests = 1;
             r.io_errors = t;
             if (t > 0) r.first_error = "error of thread " + std::to_string(t);
-            if (t == 2) r.error_detail = "traceback of thread 2";
+            if (t == 2) r.error_detail = engine_.detail_of_thread_2;
             if (engine_.measures_gil) r.gil = engine::GilStats{t + 1, t, 0.5 * t, 0.25 * t};
             for (std::size_t k = 0; k < engine_.trace_events; ++k)
                 r.trace.push_back({static_cast<double>(k), k % 2 == 0 ? "take" : "drop"});

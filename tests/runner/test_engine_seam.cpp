@@ -213,3 +213,16 @@ TEST(EngineSeam, AClosedStartGateCallsTheTrialOffBeforeAnyWorkerRuns) {
     EXPECT_EQ(engine.runs, 3);
     EXPECT_EQ(on->workers.size(), 3u);
 }
+
+TEST(EngineSeam, AnErrorsTextIsBoundedBeforeItIsStored) {
+    // The text comes from the user's code (an exception's str(), a traceback) and is stored
+    // with every failed trial: 64 KiB of it at most, saying how much was left out.
+    FakeEngine engine;
+    engine.detail_of_thread_2 = std::string(1 << 20, 'x');
+    const LocalTrial out = run_local_trial(engine, make_cell(3), {}, [] {});
+    ASSERT_EQ(out.errors.size(), 2u);
+    const std::string& detail = out.errors[1].detail;
+    EXPECT_EQ(detail.substr(0, 64 * 1024), std::string(64 * 1024, 'x'));
+    EXPECT_EQ(detail.substr(64 * 1024), " ... [" + std::to_string((1 << 20) - 64 * 1024) + " more bytes not stored]");
+    EXPECT_EQ(out.errors[0].message, "error of thread 1");  // short texts stay as they are
+}
