@@ -1,8 +1,7 @@
 // Micro-benchmarks of the emulated GIL and the interpreter, and CPython's speed on the same
 // loop for comparison.
 //   build/bench/gilbench_micro --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-// bench/compare_cpython.py runs the countdown ones interleaved with CPython and prints the
-// ratios (docs/gil-fidelity.md).
+// Fidelity against CPython itself is scripts/fidelity (docs/gil-fidelity.md).
 #include <benchmark/benchmark.h>
 
 #include <atomic>

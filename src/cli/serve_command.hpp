@@ -1,6 +1,6 @@
 // `gilbench serve`: the embedded delay server on its own, for clients outside gilbench
-// (bench/compare_cpython.py points real CPython's urllib at it, so both sides of a
-// comparison talk to the same server).
+// (scripts/fidelity points other CPythons' urllib at it through bench/cpython_probe.py, so
+// every side of a comparison talks to the same server).
 #pragma once
 
 #include <CLI/CLI.hpp>

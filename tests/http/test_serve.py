@@ -1,5 +1,5 @@
-"""`gilbench serve` (the embedded server on its own) and the CPython side of
-bench/compare_cpython.py, which talks to it. Loopback only; every wait is bounded."""
+"""`gilbench serve` (the embedded server on its own) and bench/cpython_cells.py (the plain CPython
+cells bench/harness_overhead.py runs against it). Loopback only; every wait is bounded."""
 import json
 import os
 import signal
@@ -81,15 +81,3 @@ def test_cpython_cells_run_every_kind(server):
     convoy = cpython_cell({"kind": "convoy", "requests": 3, "cpu_threads": 1, "url": fast})
     assert len(convoy["latencies_s"]) == 3 and min(convoy["latencies_s"]) >= 0.001
     assert cpython_cell({"kind": "speed", "work": 10_000, "runs": 2})["ns_per_step"] > 0
-
-
-def test_compare_jobs_are_valid_gilbench_jobs(tmp_path):
-    sys.path.insert(0, str(BENCH))
-    import compare_cpython
-
-    urls = {"io": "http://127.0.0.1:1/?delay=0.05", "convoy": "http://127.0.0.1:1/?delay=0.001"}
-    for i, text in enumerate(compare_cpython.job_texts(compare_cpython.Sizes(quick=True), urls, 123_456)):
-        job = tmp_path / f"job{i}.toml"
-        job.write_text(text)
-        out = subprocess.run([GILBENCH, "validate", str(job)], capture_output=True, text=True, timeout=20)
-        assert out.returncode == 0, out.stderr
