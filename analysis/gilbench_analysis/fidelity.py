@@ -288,8 +288,13 @@ def mean_latency_rounds(results: Results, cell_row) -> dict:
 
 def handover_rounds(results: Results, cell_row) -> tuple:
     """Per round: (switches per s, median run length) from rank 0's take events. Rounds whose
-    trace has no take event give nothing (the cpython engine before it recorded them)."""
+    trace has no take event give nothing (the cpython engine before it recorded them), nor do
+    rounds whose trace was cut short (`workers.trace_dropped` > 0 on rank 0: too few hand-overs)."""
     t = _round_trials(results, cell_row)
+    w = results.workers
+    if not w.empty and "trace_dropped" in w.columns:
+        cut = w[(w["cell"] == cell_row["cell"]) & (w["rank"] == 0) & (w["trace_dropped"] > 0)]
+        t = t[~t["trial"].isin(set(cut["trial"]))]
     tr = results.trace
     takes = tr[(tr["cell"] == cell_row["cell"]) & (tr["rank"] == 0) & (tr["event"] == "take")]
     switches, runs = {}, {}
@@ -389,9 +394,10 @@ def fidelity(results: Results, references=()) -> Fidelity | None:
                 done[spec.key] = c
                 if c is None:
                     side = "CPython" if not real else "emulated"
-                    left_out.append((spec.key, f"no usable round on the {side} side"
-                                     + (" (no take events in its trace)" if spec.kind in ("switches", "runlength")
-                                        and not real else "")))
+                    why = f"no usable round on the {side} side"
+                    if spec.kind in ("switches", "runlength"):
+                        why += " (no take events in rank 0's trace of a usable trial)"
+                    left_out.append((spec.key, why))
         if done[spec.key] is not None:
             rows.append(Row(spec.group, spec.label, done[spec.key]))
     out = Fidelity(rows=rows, left_out=left_out, python_version=str(results.attrs.get("python_version") or ""),

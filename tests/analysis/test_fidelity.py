@@ -116,6 +116,10 @@ def test_handover_figures_from_a_hand_made_trace():
     r = _results(cells, [(0, 0, 1, 1.0, 0), (0, 1, 0, 2.0, 0), (1, 0, 1, 1.0, 0), (1, 1, 0, 1.0, 0)], trace)
     assert figure_rounds(r, BY_KEY["switches_si5ms"], "emulated") == {0: pytest.approx(1.5)}
     assert figure_rounds(r, BY_KEY["runlength_si5ms"], "emulated") == {0: pytest.approx(0.0055)}
+    # A trial whose trace was cut short (trace_dropped on rank 0) gives no round.
+    r.workers = pd.DataFrame([(0, 1, 0, 0, 5)], columns=["cell", "trial", "rank", "thread", "trace_dropped"])
+    assert figure_rounds(r, BY_KEY["switches_si5ms"], "emulated") == {}
+    r.workers = pd.DataFrame()
     # The cpython cell has no take events: no rounds, and the figure is left out with a note.
     assert figure_rounds(r, BY_KEY["switches_si5ms"], "cpython") == {}
     f = fidelity(r)
