@@ -396,7 +396,8 @@ def fidelity(results: Results, references=()) -> Fidelity | None:
                     side = "CPython" if not real else "emulated"
                     why = f"no usable round on the {side} side"
                     if spec.kind in ("switches", "runlength"):
-                        why += " (no take events in rank 0's trace of a usable trial)"
+                        why += (" (no take events in rank 0's trace of a usable trial"
+                                + (", or fewer than two hand-overs" if spec.kind == "runlength" else "") + ")")
                     left_out.append((spec.key, why))
         if done[spec.key] is not None:
             rows.append(Row(spec.group, spec.label, done[spec.key]))
