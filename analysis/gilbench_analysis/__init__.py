@@ -8,7 +8,8 @@ Modules: load (the loader), tables (per-cell statistics, the seed table), scalin
 efficiency, Amdahl/Gustafson fits, Karp–Flatt), nodes (ranks per host, cells within one node or
 across nodes, per-node workers), latency (per-request latency), timeline (who held the GIL when),
 sweep (switch-interval sweeps), functions (the user's own python cells: threads or processes,
-with a verdict), compare (two runs), report and plots (the report; only these
+with a verdict), fidelity (emulated cells against their -cpython twins and other
+interpreters' reference files), compare (two runs), report and plots (the report; only these
 import matplotlib, and nothing imports them before a report is written), cli (the command
 lines: gilbench-report, gilbench-table).
 """

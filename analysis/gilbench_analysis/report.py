@@ -18,6 +18,7 @@ import pandas as pd
 from . import plots
 from .compare import cell_comparison, match_by_key, ratio_text, unmatched_cells
 from .document import Document, to_html, to_markdown
+from .fidelity import add_section, fidelity, urllib_costs_text
 from .latency import latency_summary, request_latencies
 from .load import Results
 from .nodes import cell_nodes, family_node_table, node_breakdown, node_families, node_placement, used_nodes
@@ -33,6 +34,7 @@ class ReportOptions:
     html: bool = True
     timeline: list = field(default_factory=list)   # [(cell name or index, trial or None)] to draw
     max_events: int = 4000                         # per timeline; beyond it only the start is drawn
+    references: list = field(default_factory=list)  # fidelity.Reference: other interpreters' figures
 
 
 @dataclass
@@ -106,20 +108,9 @@ def _slug(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Sections. Each takes runs = [(label, Results)] (one or two) and the Document to extend.
 
-URLLIB_STEPS = ("before request", "after resolve", "after socket", "after connect", "after send", "after recv",
-                "after close")  # the order of the run attribute urllib_costs_ns (docs/hdf5-schema.md)
-
-
 def _urllib_costs(r) -> str:
     """How the run had urllib's per-step costs and what they were, in µs (7 per node)."""
-    how = r.attrs.get("calibration") or ""
-    if not how:
-        return "–"
-    costs = [int(v) for v in np.atleast_1d(r.attrs.get("urllib_costs_ns", []))]
-    nodes = [costs[i:i + len(URLLIB_STEPS)] for i in range(0, len(costs), len(URLLIB_STEPS))]
-    values = "; ".join(", ".join(f"{v / 1000:.1f}" for v in node) for node in nodes)
-    state = "not calibrated, " + how if how.startswith("fallback") else how
-    return f"{state}: {values} µs ({', '.join(URLLIB_STEPS)})"
+    return urllib_costs_text(r.attrs)
 
 
 def section_metadata(doc: Document, runs):
@@ -296,6 +287,21 @@ def section_functions(doc: Document, runs):
     doc.figure(Path(path).name, "Speed-up of each function against one thread, per shape (ranks × threads per rank); "
                                 "whiskers: slowest–fastest repeat; black tick: the ideal, N. Threads (blue) near 1× "
                                 "and ranks (orange) near N: the function holds the GIL, use processes.")
+
+
+def section_fidelity(doc: Document, runs, references=()):
+    """The emulated cells against their `-cpython` twins (and reference files): only for runs
+    with twins (jobs/fidelity.toml); without any, no section, unless references were given."""
+    found = [(label, fidelity(r, references)) for label, r in runs]
+    present = [(label, f) for label, f in found if f is not None]
+    if not present:
+        if references:
+            doc.heading("Fidelity")
+            doc.note("skipped: reference files were given, but no run has `<base>-emulated` / `<base>-cpython` "
+                     "twin cells to compare (run jobs/fidelity.toml)")
+        return
+    for label, f in present:
+        add_section(doc, f, label if len(runs) > 1 else "")
 
 
 def section_scaling(doc: Document, runs):
@@ -652,6 +658,7 @@ def build(runs, outdir, options: ReportOptions | None = None) -> Document:
     section_cells(doc, runs)
     section_seed(doc, runs)
     section_functions(doc, runs)
+    section_fidelity(doc, runs, options.references)
     section_scaling(doc, runs)
     section_nodes(doc, runs)
     section_timeline(doc, runs, options)

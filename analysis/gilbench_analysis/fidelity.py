@@ -1,0 +1,641 @@
+"""Fidelity: how close the emulated GIL comes to the real CPython, figure by figure.
+
+A fidelity run (jobs/fidelity.toml) has every cell twice, `<base>-emulated` and `<base>-cpython`
+(engine from `cells.engine`). From each side's trials this module derives the same figures
+(docs: /work/fidelity-contract.md, summarized in analysis/README.md, "Fidelity"):
+
+- CPU ratios: wall(cpu-2t | cpu-4t | cpu-2r) / wall(cpu-1t); switch interval: wall(cpu-2t-siX) /
+  wall(cpu-1t); I/O ratios: wall(io-2t | io-4t) / wall(io-1t). Band ±0.03 absolute.
+- hand-overs in handover-siX: take events of rank 0 sorted by time; a take by another thread
+  than the previous take's is a hand-over. switches_siX = hand-overs / wall_s, runlength_siX =
+  median time between consecutive hand-overs. Band ±5 % of the real value.
+- convoy_siX = (mean request latency in convoy-siX − in convoy-alone) / X: switch intervals
+  lost per GET. Band ±20 %.
+- old GIL (emulated only, against a Python 2.7 reference file): cpu_2t_old, convoy_old_ms.
+
+Per round r (trial index − warm-ups: trial k of the numerator's cell is paired with trial k of
+the denominator's) one value per figure and side; warm-ups and failed trials (I/O errors) give
+none. Each side: median over rounds, p25..p75 spread, noise = (p75 − p25) / 2. The verdict
+(`verdict`) compares the medians against the band; a real side noisier than the band is "too
+noisy here", never a pass.
+
+Reference files (`load_reference`) hold the same figures measured inside other interpreters
+(bench/cpython_probe.py); each is compared with the emulated cells of the same key.
+
+Everything below the loader-facing functions works on plain lists and dicts, so the logic is
+testable on hand-made numbers; no matplotlib.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .document import Document
+from .latency import trace_latencies
+from .load import Results
+
+ENGINES = ("emulated", "cpython")
+REFERENCE_FORMAT = "gilbench-fidelity-reference/1"
+
+WITHIN, OUTSIDE, NOISY = "within band", "outside band", "too noisy here"
+
+# A difference equal to the band counts as within it: |1.03 − 1.00| is 0.030000000000000027 in
+# floating point, which must not turn a figure that sits exactly on the edge into a failure.
+EDGE = 1e-9
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    key: str             # as in reference files: "cpu_2t", "switches_si5ms", ...
+    group: str           # the section's table it goes in
+    label: str           # the row's text
+    kind: str            # "ratio", "switches", "runlength", "convoy", "convoy_ms"
+    cells: tuple         # bases of the cells it needs: (numerator, denominator) or (cell,)
+    band: float
+    relative: bool       # band × |real median| when True
+    interval_s: float = float("nan")   # convoy: the X in "/ X"
+    old: bool = False    # old GIL: emulated only, compared with Python 2.7 reference files
+
+
+def _build_specs() -> tuple:
+    specs = []
+    cpu = "CPU ratios"
+    specs += [FigureSpec("cpu_2t", cpu, "2 threads / 1 thread", "ratio", ("cpu-2t", "cpu-1t"), 0.03, False),
+              FigureSpec("cpu_4t", cpu, "4 threads / 1 thread", "ratio", ("cpu-4t", "cpu-1t"), 0.03, False),
+              FigureSpec("cpu_2r", cpu, "2 ranks / 1 thread", "ratio", ("cpu-2r", "cpu-1t"), 0.03, False)]
+    io = "I/O ratios"
+    specs += [FigureSpec("io_2t", io, "2 threads / 1 thread", "ratio", ("io-2t", "io-1t"), 0.03, False),
+              FigureSpec("io_4t", io, "4 threads / 1 thread", "ratio", ("io-4t", "io-1t"), 0.03, False)]
+    intervals = (("0.5ms", 0.0005), ("5ms", 0.005), ("50ms", 0.05))
+    si = "Switch interval"
+    for name, _ in intervals:
+        # cpu_2t is the 5 ms one: shown again in this table (same key, same values).
+        base = "cpu-2t" if name == "5ms" else f"cpu-2t-si{name}"
+        key = "cpu_2t" if name == "5ms" else f"cpu_2t_si{name}"
+        specs.append(FigureSpec(key, si, f"2 threads / 1 thread, {name.replace('ms', ' ms')}", "ratio",
+                                (base, "cpu-1t"), 0.03, False))
+    ho = "Hand-overs"
+    for name, _ in intervals:
+        specs.append(FigureSpec(f"switches_si{name}", ho, f"hand-overs / s, {name.replace('ms', ' ms')}",
+                                "switches", (f"handover-si{name}",), 0.05, True))
+    for name, _ in intervals:
+        specs.append(FigureSpec(f"runlength_si{name}", ho, f"median run length (s), {name.replace('ms', ' ms')}",
+                                "runlength", (f"handover-si{name}",), 0.05, True))
+    cv = "Convoy"
+    for name, x in intervals:
+        specs.append(FigureSpec(f"convoy_si{name}", cv, f"intervals lost per GET, {name.replace('ms', ' ms')}",
+                                "convoy", (f"convoy-si{name}", "convoy-alone"), 0.20, True, interval_s=x))
+    old = "Old GIL"
+    specs += [FigureSpec("cpu_2t_old", old, "2 threads / 1 thread, old GIL", "ratio", ("cpu-2t-old", "cpu-1t"),
+                         0.03, False, old=True),
+              FigureSpec("convoy_old_ms", old, "ms lost per GET beside a CPU thread, old GIL", "convoy_ms",
+                         ("convoy-old", "convoy-alone"), 0.20, True, old=True)]
+    return tuple(specs)
+
+
+SPECS = _build_specs()
+GROUPS = ("CPU ratios", "I/O ratios", "Switch interval", "Hand-overs", "Convoy")
+# One spec per key: the first (cpu_2t appears twice, in CPU ratios and in Switch interval).
+BY_KEY = {}
+for _spec in SPECS:
+    BY_KEY.setdefault(_spec.key, _spec)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure logic: per-round pairing, hand-overs, statistics, verdicts.
+
+def pair_rounds(numerator: dict, denominator: dict, combine) -> dict:
+    """{round: combine(n, d)} for every round both sides have (a failed or missing trial on
+    either side drops that round only); non-finite results are left out."""
+    out = {}
+    for r in sorted(set(numerator) & set(denominator)):
+        v = combine(numerator[r], denominator[r])
+        if v is not None and math.isfinite(v):
+            out[r] = float(v)
+    return out
+
+
+def _ratio(n, d):
+    return n / d if d else None
+
+
+def handover_times(times, threads) -> np.ndarray:
+    """Times of the hand-overs among a trial's take events: a take by another thread than the
+    previous take's (the first take is none; a thread taking the GIL again is none)."""
+    t = np.asarray(times, dtype=float)
+    th = np.asarray(threads)
+    order = np.argsort(t, kind="stable")
+    t, th = t[order], th[order]
+    if len(t) < 2:
+        return np.empty(0)
+    changed = th[1:] != th[:-1]
+    return t[1:][changed]
+
+
+def switches_per_s(times, threads, wall_s: float) -> float:
+    """Hand-overs per second of wall time."""
+    if not wall_s or not math.isfinite(wall_s) or wall_s <= 0:
+        return float("nan")
+    return len(handover_times(times, threads)) / wall_s
+
+
+def median_run_length(times, threads) -> float:
+    """Median time between consecutive hand-overs (s); NaN with fewer than two."""
+    h = handover_times(times, threads)
+    if len(h) < 2:
+        return float("nan")
+    return float(np.median(np.diff(h)))
+
+
+@dataclass
+class Side:
+    """One side's per-round values of a figure, summarized."""
+    values: list
+    median: float
+    p25: float
+    p75: float
+
+    @property
+    def noise(self) -> float:
+        return (self.p75 - self.p25) / 2
+
+    @property
+    def rounds(self) -> int:
+        return len(self.values)
+
+
+def summarize(values) -> Side | None:
+    """Median and p25..p75 of the finite values; None when there are none."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if len(v) == 0:
+        return None
+    p25, med, p75 = np.percentile(v, [25, 50, 75])
+    return Side(values=v.tolist(), median=float(med), p25=float(p25), p75=float(p75))
+
+
+@dataclass
+class Comparison:
+    key: str
+    real: Side
+    emulated: Side
+    band: float          # absolute: the band in the figure's unit (relative bands resolved)
+    band_text: str       # "±0.03", "±5 %"
+    relative: bool
+    verdict: str
+
+    @property
+    def difference(self) -> float:
+        return self.emulated.median - self.real.median
+
+    @property
+    def relative_difference(self) -> float:
+        return self.difference / abs(self.real.median) if self.real.median else float("nan")
+
+
+def verdict(real_median: float, real_noise: float, emulated_median: float, band: float) -> str:
+    """The verdict for one figure; band in the figure's unit (a relative band already times
+    |real median|). Noise and difference equal to the band (up to rounding) count as within."""
+    slack = band * EDGE + 1e-15
+    if real_noise > band + slack:
+        return NOISY
+    if abs(emulated_median - real_median) <= band + slack:
+        return WITHIN
+    return OUTSIDE
+
+
+def compare(key: str, real_values, emulated_values, band: float | None = None,
+            relative: bool | None = None) -> Comparison | None:
+    """Both sides of a figure summarized and judged; None when a side has no round. The band
+    defaults to the figure's (SPECS)."""
+    spec = BY_KEY.get(key)
+    band = spec.band if band is None else band
+    relative = spec.relative if relative is None else relative
+    real, emu = summarize(real_values), summarize(emulated_values)
+    if real is None or emu is None:
+        return None
+    width = band * abs(real.median) if relative else band
+    text = f"±{band * 100:g} %" if relative else f"±{band:g}"
+    return Comparison(key=key, real=real, emulated=emu, band=width, band_text=text, relative=relative,
+                      verdict=verdict(real.median, real.noise, emu.median, width))
+
+
+def tally(comparisons) -> dict:
+    out = {WITHIN: 0, OUTSIDE: 0, NOISY: 0}
+    for c in comparisons:
+        out[c.verdict] += 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# From a loaded run: per-round values of each cell, then of each figure.
+
+def twin_bases(results: Results) -> list:
+    """Bases with both `<base>-emulated` (engine emulated) and `<base>-cpython` (engine cpython)."""
+    names = set(f"{n}\0{e}" for n, e in zip(results.cells["name"], results.cells["engine"]))
+    bases = []
+    for name, engine in zip(results.cells["name"], results.cells["engine"]):
+        if engine == "cpython" and name.endswith("-cpython"):
+            base = name[:-len("-cpython")]
+            if f"{base}-emulated\0emulated" in names and base not in bases:
+                bases.append(base)
+    return bases
+
+
+def _cell_row(results: Results, base: str, engine: str):
+    c = results.cells
+    match = c[(c["name"] == f"{base}-{engine}") & (c["engine"] == engine)]
+    return None if match.empty else match.iloc[0]
+
+
+def _round_trials(results: Results, cell_row) -> pd.DataFrame:
+    """The cell's usable trials (not warm-ups, no I/O errors, finite wall time) with `round`."""
+    m = results.measured
+    t = m[m["cell"] == cell_row["cell"]]
+    t = t[np.isfinite(t["wall_s"].astype(float))]
+    return t.assign(round=t["trial"].astype(int) - int(cell_row["warmups"]))
+
+
+def wall_rounds(results: Results, cell_row) -> dict:
+    t = _round_trials(results, cell_row)
+    return dict(zip(t["round"].astype(int), t["wall_s"].astype(float)))
+
+
+def mean_latency_rounds(results: Results, cell_row) -> dict:
+    """Per round: the mean latency of the cell's successful requests, of its I/O threads
+    (threads 0 … io_threads-1 of a mixed cell). From `requests`, else from the trace."""
+    t = _round_trials(results, cell_row)
+    if t.empty:
+        return {}
+    q = results.requests[results.requests["cell"] == cell_row["cell"]]
+    if not q.empty:
+        lat = q.assign(latency_s=q["end_s"] - q["start_s"])
+    else:
+        tr = results.trace[results.trace["cell"] == cell_row["cell"]]
+        if tr.empty or not (tr["event"] == "io_start").any():
+            return {}
+        lat = trace_latencies(tr)
+    lat = lat[lat["ok"] == 1]
+    if cell_row["workload"] == "mixed" and int(cell_row["io_threads"]) > 0:
+        lat = lat[lat["thread"] < int(cell_row["io_threads"])]
+    means = lat.groupby("trial")["latency_s"].mean()
+    rounds = dict(zip(t["trial"].astype(int), t["round"].astype(int)))
+    return {rounds[int(k)]: float(v) for k, v in means.items() if int(k) in rounds}
+
+
+def handover_rounds(results: Results, cell_row) -> tuple:
+    """Per round: (switches per s, median run length) from rank 0's take events. Rounds whose
+    trace has no take event give nothing (the cpython engine before it recorded them), nor do
+    rounds whose trace was cut short (`workers.trace_dropped` > 0 on rank 0: too few hand-overs)."""
+    t = _round_trials(results, cell_row)
+    w = results.workers
+    if not w.empty and "trace_dropped" in w.columns:
+        cut = w[(w["cell"] == cell_row["cell"]) & (w["rank"] == 0) & (w["trace_dropped"] > 0)]
+        t = t[~t["trial"].isin(set(cut["trial"]))]
+    tr = results.trace
+    takes = tr[(tr["cell"] == cell_row["cell"]) & (tr["rank"] == 0) & (tr["event"] == "take")]
+    switches, runs = {}, {}
+    if takes.empty:
+        return switches, runs
+    by_trial = dict(tuple(takes.groupby("trial")))
+    for trial, rnd, wall in zip(t["trial"].astype(int), t["round"].astype(int), t["wall_s"].astype(float)):
+        ev = by_trial.get(trial)
+        if ev is None or ev.empty:
+            continue
+        switches[rnd] = switches_per_s(ev["t_s"].to_numpy(), ev["thread"].to_numpy(), wall)
+        runs[rnd] = median_run_length(ev["t_s"].to_numpy(), ev["thread"].to_numpy())
+    return ({r: v for r, v in switches.items() if math.isfinite(v)},
+            {r: v for r, v in runs.items() if math.isfinite(v)})
+
+
+def figure_rounds(results: Results, spec: FigureSpec, engine: str) -> dict | None:
+    """{round: value} of one figure on one engine's cells; None when a cell is missing."""
+    rows = [_cell_row(results, base, engine) for base in spec.cells]
+    if any(r is None for r in rows):
+        return None
+    if spec.kind == "ratio":
+        return pair_rounds(wall_rounds(results, rows[0]), wall_rounds(results, rows[1]), _ratio)
+    if spec.kind in ("switches", "runlength"):
+        switches, runs = handover_rounds(results, rows[0])
+        return switches if spec.kind == "switches" else runs
+    if spec.kind == "convoy":
+        return pair_rounds(mean_latency_rounds(results, rows[0]), mean_latency_rounds(results, rows[1]),
+                           lambda a, b: (a - b) / spec.interval_s)
+    if spec.kind == "convoy_ms":
+        return pair_rounds(mean_latency_rounds(results, rows[0]), mean_latency_rounds(results, rows[1]),
+                           lambda a, b: (a - b) * 1e3)
+    raise ValueError(f"unknown figure kind {spec.kind!r}")
+
+
+@dataclass
+class Row:
+    group: str
+    label: str
+    comparison: Comparison
+
+
+@dataclass
+class RefRow:
+    interpreter: str     # "CPython 3.12.7"
+    gil: str
+    label: str
+    comparison: Comparison
+
+
+@dataclass
+class Fidelity:
+    """The section's content for one run."""
+    rows: list                     # Row, in SPECS order (cpu_2t twice)
+    left_out: list                 # (key, why) of figures with cells but no usable rounds
+    python_version: str
+    calibration: str
+    references: list = field(default_factory=list)   # RefRow
+    reference_notes: list = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict:
+        # Each figure once: cpu_2t is shown in two tables but is one figure.
+        seen = {}
+        for r in self.rows:
+            seen.setdefault(r.comparison.key, r.comparison)
+        return tally(seen.values())
+
+
+def emulated_figures(results: Results) -> dict:
+    """{key: {round: value}} of every figure the run's emulated cells give (old GIL included)."""
+    out = {}
+    for spec in SPECS:
+        if spec.key in out:
+            continue
+        v = figure_rounds(results, spec, "emulated")
+        if v is not None:
+            out[spec.key] = v
+    return out
+
+
+def fidelity(results: Results, references=()) -> Fidelity | None:
+    """The Fidelity section's content, or None when the run has no `-cpython` twin."""
+    if not twin_bases(results):
+        return None
+    emu = emulated_figures(results)
+    rows, left_out, done = [], [], {}
+    for spec in SPECS:
+        if spec.old:
+            continue
+        if spec.key not in done:
+            real = figure_rounds(results, spec, "cpython")
+            if real is None or spec.key not in emu:
+                done[spec.key] = None        # cells missing: left out silently
+            else:
+                c = compare(spec.key, list(real.values()), list(emu[spec.key].values()))
+                done[spec.key] = c
+                if c is None:
+                    side = "CPython" if not real else "emulated"
+                    why = f"no usable round on the {side} side"
+                    if spec.kind in ("switches", "runlength"):
+                        why += (" (no take events in rank 0's trace of a usable trial"
+                                + (", or fewer than two hand-overs" if spec.kind == "runlength" else "") + ")")
+                    left_out.append((spec.key, why))
+        if done[spec.key] is not None:
+            rows.append(Row(spec.group, spec.label, done[spec.key]))
+    out = Fidelity(rows=rows, left_out=left_out, python_version=str(results.attrs.get("python_version") or ""),
+                   calibration=calibration_text(results.attrs))
+    for ref in references:
+        rrows, notes = compare_reference(ref, emu)
+        out.references += rrows
+        out.reference_notes += notes
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference files from other interpreters (bench/cpython_probe.py).
+
+class ReferenceError(ValueError):
+    """A reference JSON file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class Reference:
+    path: str
+    python: str
+    implementation: str
+    gil: str
+    figures: dict        # key -> list of per-round values (non-finite / null rounds dropped)
+    unknown: list        # keys this analysis does not know (ignored)
+    meta: dict
+
+    @property
+    def interpreter(self) -> str:
+        return f"{self.implementation} {self.python}".strip()
+
+
+def parse_reference(data, path: str = "<reference>") -> Reference:
+    """Validates a decoded reference document (format gilbench-fidelity-reference/1)."""
+    def bad(problem):
+        return ReferenceError(f"{path}: {problem}; write it with bench/cpython_probe.py "
+                              f"(format {REFERENCE_FORMAT!r})")
+    if not isinstance(data, dict):
+        raise bad(f"expected a JSON object, found {type(data).__name__}")
+    fmt = data.get("format")
+    if fmt is None:
+        raise bad("no 'format' key: not a gilbench fidelity reference file")
+    if fmt != REFERENCE_FORMAT:
+        raise bad(f"format {fmt!r} is not {REFERENCE_FORMAT!r}")
+    python = data.get("python")
+    if not isinstance(python, str) or not python:
+        raise bad("'python' (the interpreter's version) is missing or not a string")
+    gil = data.get("gil", "new")
+    if gil not in ("new", "old"):
+        raise bad(f"'gil' is {gil!r}, expected \"new\" or \"old\"")
+    figures = data.get("figures")
+    if not isinstance(figures, dict):
+        raise bad("'figures' is missing or not an object of per-round value lists")
+    clean, unknown = {}, []
+    for key, values in figures.items():
+        if not isinstance(values, list):
+            raise bad(f"figure {key!r} is not a list of per-round values")
+        for v in values:
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise bad(f"figure {key!r} holds {v!r}, not a number")
+        if key not in BY_KEY:
+            unknown.append(key)
+            continue
+        clean[key] = [float(v) for v in values if v is not None and math.isfinite(v)]
+    impl = data.get("implementation") or "CPython"
+    meta = {k: data.get(k) for k in ("executable", "rounds", "created", "command")}
+    return Reference(path=path, python=python, implementation=str(impl), gil=gil, figures=clean,
+                     unknown=unknown, meta=meta)
+
+
+def load_reference(path) -> Reference:
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ReferenceError(f"{path}: cannot read it ({e.strerror or e}); pass a reference JSON file "
+                             "written by bench/cpython_probe.py") from e
+    try:
+        # NaN / Infinity as Python's json writes them are accepted and dropped as rounds.
+        data = json.loads(text)
+    except ValueError as e:
+        raise ReferenceError(f"{path}: not valid JSON ({e}); pass a reference file written by "
+                             "bench/cpython_probe.py") from e
+    return parse_reference(data, path)
+
+
+def compare_reference(ref: Reference, emulated: dict) -> tuple:
+    """Rows comparing a reference's figures with the run's emulated ones of the same key, and
+    notes on what could not be compared."""
+    rows, notes, missing = [], [], []
+    for key, values in ref.figures.items():
+        spec = BY_KEY[key]
+        if key not in emulated:
+            missing.append(key)
+            continue
+        c = compare(key, values, list(emulated[key].values()))
+        if c is None:
+            notes.append(f"{ref.interpreter} ({ref.path}): {key} has no usable round "
+                         + ("in the file" if values else "in the reference"))
+            continue
+        rows.append(RefRow(ref.interpreter, ref.gil, f"`{key}` {spec.label}", c))
+    if missing:
+        notes.append(f"{ref.interpreter} ({ref.path}): no emulated cells in this run for "
+                     + ", ".join(missing))
+    if ref.unknown:
+        notes.append(f"{ref.interpreter} ({ref.path}): figures this analysis does not know, ignored: "
+                     + ", ".join(ref.unknown))
+    return rows, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# The section.
+
+URLLIB_STEPS = ("before request", "after resolve", "after socket", "after connect", "after send", "after recv",
+                "after close")  # the order of the run attribute urllib_costs_ns (docs/hdf5-schema.md)
+
+
+def urllib_costs_text(attrs: dict) -> str:
+    """How the run had urllib's per-step costs and what they were, in µs (7 per node); "–"
+    when the run has no calibration attribute."""
+    how = attrs.get("calibration") or ""
+    if not how:
+        return "–"
+    costs = [int(v) for v in np.atleast_1d(attrs.get("urllib_costs_ns", []))]
+    nodes = [costs[i:i + len(URLLIB_STEPS)] for i in range(0, len(costs), len(URLLIB_STEPS))]
+    values = "; ".join(", ".join(f"{v / 1000:.1f}" for v in node) for node in nodes)
+    state = "not calibrated, " + how if how.startswith("fallback") else how
+    return f"{state}: {values} µs ({', '.join(URLLIB_STEPS)})"
+
+
+def calibration_text(attrs: dict) -> str:
+    text = urllib_costs_text(attrs)
+    if text == "–":
+        return ("not calibrated (the run has no `calibration` attribute: no emulated I/O cell, or a gilbench "
+                "older than calibration, which used the fallback costs)")
+    return text
+
+
+def fmt(v) -> str:
+    if v is None or not math.isfinite(v):
+        return "–"
+    return f"{v:.4g}"
+
+
+def _side(s: Side) -> str:
+    return f"{fmt(s.median)} ({fmt(s.p25)}–{fmt(s.p75)})"
+
+
+def _difference(c: Comparison) -> str:
+    d = f"{c.difference:+.3g}"
+    if c.relative:
+        rd = c.relative_difference
+        d += f" ({rd * 100:+.1f} %)" if math.isfinite(rd) else ""
+    return d
+
+
+def _rounds(c: Comparison) -> str:
+    a, b = c.real.rounds, c.emulated.rounds
+    return str(a) if a == b else f"{a} / {b}"
+
+
+def _band(c: Comparison) -> str:
+    return f"{c.band_text} (±{c.band:.3g})" if c.relative else c.band_text
+
+
+HEADING = "Fidelity: the emulated GIL against the real CPython"
+
+
+def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -> None:
+    """Appends the Fidelity section (tables per group, summary, calibration, references)."""
+    doc.heading(HEADING + (f" ({label})" if label else ""), level)
+    n = fid.counts
+    doc.para(f"**{n[WITHIN]} within band, {n[OUTSIDE]} outside, {n[NOISY]} too noisy here.**")
+    doc.para("Each figure is computed per round (trial k of every cell, warm-ups and failed trials left out) on the "
+             "`-cpython` cells (real: the embedded CPython) and on their `-emulated` twins; shown: the median over "
+             "rounds (p25–p75). Verdict: \"too noisy here\" when the real side's noise ((p75 − p25) / 2) exceeds the "
+             "band, else \"within band\" when |emulated − real| ≤ band, else \"outside band\". Difference: emulated "
+             "− real (and relative to the real median, for relative bands). Rounds: real / emulated where they "
+             "differ.")
+    meta = pd.DataFrame({"": ["embedded Python (real side)", "urllib costs (emulated I/O)"],
+                         "value": [fid.python_version or "–", fid.calibration]})
+    doc.table(meta)
+    for group in GROUPS:
+        rows = [r for r in fid.rows if r.group == group]
+        if not rows:
+            continue
+        doc.heading(group, level + 1)
+        doc.table(pd.DataFrame({
+            "figure": [f"`{r.comparison.key}` {r.label}" for r in rows],
+            "real: median (p25–p75)": [_side(r.comparison.real) for r in rows],
+            "emulated: median (p25–p75)": [_side(r.comparison.emulated) for r in rows],
+            "difference": [_difference(r.comparison) for r in rows],
+            "band": [_band(r.comparison) for r in rows],
+            "verdict": [r.comparison.verdict for r in rows],
+            "rounds": [_rounds(r.comparison) for r in rows]}),
+            _CAPTIONS.get(group, ""))
+    for key, why in fid.left_out:
+        doc.note(f"{key}: left out, {why}")
+    if fid.references or fid.reference_notes:
+        doc.heading("Other CPython versions", level + 1)
+        if fid.references:
+            rr = fid.references
+            doc.table(pd.DataFrame({
+                "interpreter": [r.interpreter + (" (old GIL)" if r.gil == "old" else "") for r in rr],
+                "figure": [r.label for r in rr],
+                "real: median (p25–p75)": [_side(r.comparison.real) for r in rr],
+                "emulated: median (p25–p75)": [_side(r.comparison.emulated) for r in rr],
+                "difference": [_difference(r.comparison) for r in rr],
+                "band": [_band(r.comparison) for r in rr],
+                "verdict": [r.comparison.verdict for r in rr],
+                "rounds": [_rounds(r.comparison) for r in rr]}),
+                "Figures measured inside each interpreter (reference files of bench/cpython_probe.py), against this "
+                "run's emulated cells of the same key (old GIL: `cpu-2t-old-emulated`, `convoy-old-emulated`).")
+        for note in fid.reference_notes:
+            doc.note(note)
+
+
+_CAPTIONS = {
+    "CPU ratios": "Wall time over the 1-thread cell's, per round (cpu-2t, cpu-4t, cpu-2r against cpu-1t).",
+    "I/O ratios": "Wall time over the 1-thread I/O cell's, per round (io-2t, io-4t against io-1t).",
+    "Switch interval": "Two CPU-bound threads against one, at each switch interval (5 ms: the cpu_2t row above).",
+    "Hand-overs": "From the traced handover cells: take events of rank 0 sorted by time; a take by another thread "
+                  "than the previous one is a hand-over. Hand-overs per second of wall time, and the median time "
+                  "between consecutive hand-overs.",
+    "Convoy": "(mean latency of the I/O thread's requests beside a CPU thread − alone) / switch interval: "
+              "switch intervals lost per GET.",
+}
+
+
+def section_markdown(results: Results, references=(), title: str | None = None) -> str | None:
+    """The section alone as Markdown (gilbench-report --fidelity); None without twins."""
+    from .document import to_markdown
+    fid = fidelity(results, references)
+    if fid is None:
+        return None
+    doc = Document(title or f"gilbench fidelity: {results.path} /runs/{results.run}")
+    add_section(doc, fid)
+    return to_markdown(doc)
