@@ -29,22 +29,28 @@ def countdown(n):
         n -= 1
 
 # A traced cpu cell's countdown: the same loop, plus a probe of who holds the GIL. `last` is
-# one-element list shared by the trial's threads, holding the takes list of the thread that
+# a one-element list shared by the trial's threads, holding the takes list of the thread that
 # last ran an iteration (a thread's own list is its identity). A thread that finds someone
 # else there has been handed the GIL since its previous iteration (or is at its first one):
 # it writes itself in and notes the time on time.monotonic_ns (CLOCK_MONOTONIC, as get_many).
 # Per iteration the probe adds one subscript and one identity compare on locals; a take is
-# rare (once per switch interval), so its bookkeeping (the capacity, the clock) costs little.
-# Returns the takes past `capacity` (counted, not kept).
+# rare (once per switch interval), so its bookkeeping costs little. The order matters: the
+# interpreter may hand the GIL over only after a call (here: clock() and append()), so `last`
+# is written before the clock is read. A hand-over right after clock() then still shows: the
+# other thread finds `last` is not itself and takes, and this thread takes again when it is
+# back. Returns the takes past `capacity` (counted, not kept).
 def countdown_probed(n, last, takes, capacity):
     clock = time.monotonic_ns
     append = takes.append
+    kept = 0
     dropped = 0
     while n > 0:
         if last[0] is not takes:
             last[0] = takes
-            if len(takes) < capacity:
-                append(clock())
+            t = clock()
+            if kept < capacity:
+                append(t)
+                kept += 1
             else:
                 dropped += 1
         n -= 1
