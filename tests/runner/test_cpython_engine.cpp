@@ -130,7 +130,7 @@ TEST(CpythonEngine, TheCountdownIsSpecializedBeforeTheFirstTrial) {
                    "    return adaptive != [i.opname for i in dis.get_instructions(f)]\n"
                    "def probe(work, index, count):\n"
                    "    helpers = sys.modules['_gilbench']\n"
-                   "    return int(specialized(helpers.countdown)) + 2 * int(specialized(helpers.countdown_probed))\n");
+                   "    return int(specialized(helpers.countdown)) + 2 * int(specialized(helpers.make_probe()))\n");
     const Cell cell = python_cell("probe_mod:probe", m.dir(), 1, 1);
     CpythonEngine engine;
     engine.prepare_rank(RankContext{0, 0, {cell}});
