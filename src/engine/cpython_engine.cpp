@@ -4,7 +4,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <stdexcept>
@@ -25,6 +27,42 @@ import importlib, inspect, sys, time, traceback, urllib.request
 def countdown(n):
     while n > 0:
         n -= 1
+
+# A traced cpu cell's countdown: the same loop, plus a probe of who holds the GIL. make_probe()
+# is called once per trial; its threads share the `last` of that call, which holds the takes
+# list of the thread that last ran an iteration (a thread's own list is its identity). A
+# thread that finds someone else there has been handed the GIL since its previous iteration
+# (or is at its first one): it writes itself in and notes the time on time.monotonic_ns
+# (CLOCK_MONOTONIC, as get_many). Per iteration the probe adds one cell load and one identity
+# compare (a closure's cell is cheaper than a shared list's item: about 1.5x the plain loop's
+# time against 1.9x on 3.11; every trial's closure shares one code object, so warm_up's
+# specialization holds). A take is rare (once per switch interval), so its bookkeeping costs
+# little. The order matters: the interpreter may hand the GIL over only after a call (here:
+# clock() and append()), so `last` is written before the clock is read; a hand-over right
+# after clock() then still shows (the other thread finds `last` is not itself and takes, and
+# this thread takes again when it is back). Returns the takes past `capacity` (counted, not kept).
+def make_probe():
+    last = None
+
+    def countdown_probed(n, takes, capacity):
+        nonlocal last
+        clock = time.monotonic_ns
+        append = takes.append
+        kept = 0
+        dropped = 0
+        while n > 0:
+            if last is not takes:
+                last = takes
+                t = clock()
+                if kept < capacity:
+                    append(t)
+                    kept += 1
+                else:
+                    dropped += 1
+            n -= 1
+        return dropped
+
+    return countdown_probed
 
 class TrialState:
     """A mixed trial's flag: set (by gilbench, holding the GIL) when the rank's I/O threads are done."""
@@ -48,6 +86,7 @@ def warm_up():
     for _ in range(16):
         countdown(1000)
         cpu_until(done, 1000)
+        make_probe()(1000, [], 1)
 
 # The seed's I/O-bound job: n GETs, each on a fresh connection (urllib sends Connection: close).
 # Per request (start_ns, end_ns, ok) on time.monotonic_ns, which is CLOCK_MONOTONIC, the clock
@@ -290,7 +329,7 @@ void start_interpreter() {
 
 struct CpythonEngine::State {
     Ref helpers;  // the helper module
-    Ref countdown, cpu_until, get_many, call, load, gil_enabled, trial_state;
+    Ref countdown, make_probe, cpu_until, get_many, call, load, gil_enabled, trial_state;
     std::map<std::string, Ref> functions;  // "module:callable" -> the callable
     std::atomic<bool> traceback_printed{false};
     int rank = 0;
@@ -315,7 +354,7 @@ thread_local UnusedThreadState unused_state;
 class CpythonTrial final : public TrialWorkers {
 public:
     CpythonTrial(CpythonEngine::State& engine, const model::Cell& cell, const TrialContext& ctx)
-        : engine_(engine), cell_(cell), rank_(ctx.rank), trial_(ctx.trial),
+        : engine_(engine), cell_(cell), rank_(ctx.rank), trial_(ctx.trial), trace_capacity_(ctx.trace_capacity),
           first_worker_((ctx.member < 0 ? ctx.rank : ctx.member) * cell.threads),
           states_(static_cast<std::size_t>(cell.threads), nullptr),
           reports_(static_cast<std::size_t>(cell.threads)) {
@@ -337,6 +376,10 @@ public:
             mixed_ = check(PyObject_CallNoArgs(engine.trial_state.get()), "TrialState()");
             io_running_ = cell.io_threads;
         }
+        if (probed()) {
+            probe_ = check(PyObject_CallNoArgs(engine.make_probe.get()), "make_probe()");
+            for (int t = 0; t < cell.threads; ++t) takes_.push_back(check(PyList_New(0), "a thread's takes"));
+        }
     }
 
     ~CpythonTrial() override {
@@ -344,7 +387,11 @@ public:
         Py_XDECREF(function_);
         url_ = Ref();
         mixed_ = Ref();
+        probe_ = Ref();
+        takes_.clear();
     }
+
+    void start(clock::time_point t0) override { t0_ = t0; }
 
     // A Python thread state for this OS thread (as CPython's threading makes one for a new
     // thread), untimed; run() deletes it when the thread's work ends, as a thread's end does.
@@ -384,13 +431,41 @@ public:
                          rank_, cell_.name.c_str(), trial_, cell_.function.c_str(), traceback.c_str());
     }
 
-    WorkerReport report(int thread) override { return std::move(reports_[static_cast<std::size_t>(thread)]); }
+    // A probed thread's takes become its trace here, after every run (untimed, off the worker).
+    WorkerReport report(int thread) override {
+        WorkerReport& r = reports_[static_cast<std::size_t>(thread)];
+        if (probed()) {
+            WithGil gil;
+            PyObject* takes = takes_[static_cast<std::size_t>(thread)].get();
+            const Py_ssize_t n = PyList_Size(takes);
+            const auto zero = std::chrono::duration_cast<std::chrono::nanoseconds>(t0_.time_since_epoch()).count();
+            r.trace.reserve(static_cast<std::size_t>(n));
+            for (Py_ssize_t k = 0; k < n; ++k) {
+                const long long ns = PyLong_AsLongLong(PyList_GetItem(takes, k));
+                r.trace.push_back({static_cast<double>(ns - zero) * 1e-9, "take"});
+            }
+        }
+        return std::move(r);
+    }
 
 private:
+    // A traced cpu cell runs countdown_probed, which notes when each thread was handed the GIL.
+    bool probed() const { return cell_.workload == model::Workload::cpu && cell_.trace; }
+
     void run_holding_gil(int thread, std::int64_t work, WorkerReport& r, std::string& traceback) {
         switch (cell_.workload) {
             case model::Workload::cpu: {
-                check(PyObject_CallFunction(engine_.countdown.get(), "L", static_cast<long long>(work)), "countdown");
+                if (probed()) {
+                    // The probe keeps at most the trace capacity; the rest it counts.
+                    const auto capacity = static_cast<Py_ssize_t>(
+                        std::min<std::size_t>(trace_capacity_, static_cast<std::size_t>(PY_SSIZE_T_MAX)));
+                    Ref dropped = check(PyObject_CallFunction(probe_.get(), "LOn", static_cast<long long>(work),
+                                                              takes_[static_cast<std::size_t>(thread)].get(), capacity),
+                                        "countdown_probed");
+                    r.trace_dropped = PyLong_AsLongLong(dropped.get());
+                } else {
+                    check(PyObject_CallFunction(engine_.countdown.get(), "L", static_cast<long long>(work)), "countdown");
+                }
                 r.ops = work;
                 return;
             }
@@ -448,6 +523,7 @@ private:
     CpythonEngine::State& engine_;
     const model::Cell& cell_;
     int rank_, trial_;
+    std::size_t trace_capacity_;  // takes kept per thread (a traced cpu cell)
     int first_worker_;  // this rank's first worker index among the cell's workers
     std::vector<PyThreadState*> states_;
     std::vector<WorkerReport> reports_;
@@ -455,6 +531,11 @@ private:
     Ref url_;
     Ref mixed_;  // a mixed trial's TrialState
     std::atomic<int> io_running_{0};  // a mixed trial: its I/O threads still running
+    // A traced cpu trial (probed()): its probed countdown (one per trial: the threads share its
+    // last runner) and each thread's take times (ns).
+    Ref probe_;
+    std::vector<Ref> takes_;
+    clock::time_point t0_{};
 };
 
 }  // namespace
@@ -474,6 +555,7 @@ CpythonEngine::~CpythonEngine() {
     state_->functions.clear();
     state_->helpers = Ref();
     state_->countdown = Ref();
+    state_->make_probe = Ref();
     state_->cpu_until = Ref();
     state_->get_many = Ref();
     state_->call = Ref();
@@ -513,6 +595,7 @@ void CpythonEngine::prepare_rank(const RankContext& rank) {
         s.helpers = check(PyImport_ExecCodeModule("_gilbench", code.get()), "gilbench's helpers");
         auto attr = [&](const char* name) { return check(PyObject_GetAttrString(s.helpers.get(), name), name); };
         s.countdown = attr("countdown");
+        s.make_probe = attr("make_probe");
         s.cpu_until = attr("cpu_until");
         s.get_many = attr("get_many");
         s.call = attr("call");

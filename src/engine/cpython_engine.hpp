@@ -13,7 +13,12 @@
 //           sys.path), called as callable(work, index, count); an int it returns is `ops`
 //
 // The real interpreter does not report per-thread GIL counters: WorkerReport::gil is nullopt
-// (stored as the schema's "not measured" values). No trace: job/ refuses trace = true here.
+// (stored as the schema's "not measured" values). Nor GIL events: a traced cpu cell
+// (trace = true) runs a probed countdown instead, which notes when each thread found itself
+// running after another thread of the trial, i.e. when it had been handed the GIL, as seen
+// from Python; those are its trace ("take" events only, at most the trace capacity per
+// thread). The probe slows the loop, so a traced cell counts hand-overs, not speed. job/
+// refuses trace = true for the other workloads here.
 #pragma once
 
 #include <map>

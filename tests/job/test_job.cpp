@@ -524,8 +524,10 @@ INSTANTIATE_TEST_SUITE_P(
                "bad.toml:4: key 'function': only applies to workload = \"python\""},
         BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ngil='old'\n",
                "bad.toml:5: key 'gil': gil = \"old\" is CPython 2's lock"},
-        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ntrace=true\n",
-               "key 'trace': engine = \"cpython\" records no GIL trace"},
+        BadJob{"[[cell]]\nworkload='io'\nwork=5\nengine='cpython'\ntrace=true\n",
+               "key 'trace': engine = \"cpython\" records no GIL trace for this workload"},
+        BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\ntrace=true\n",
+               "key 'trace': engine = \"cpython\" records no GIL trace for this workload"},
         BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='pypy'\n", "'pypy' is not one of: emulated, cpython"},
         BadJob{"[[cell]]\nworkload='io'\nwork=5\nengine='cpython'\nkeep_alive=true\n",
                "bad.toml:5: key 'keep_alive': engine = \"cpython\" GETs with urllib.request.urlopen, a fresh connection"},
@@ -535,7 +537,7 @@ INSTANTIATE_TEST_SUITE_P(
                "key 'python_path': 'a:b' contains ':'"}));
 
 TEST(Job, EngineOverridesKeepTheEngineRules) {
-    gj::Job job = gj::parse_job("[[cell]]\nname='t'\nworkload='cpu'\nwork=5\ntrace=true\n");
+    gj::Job job = gj::parse_job("[[cell]]\nname='t'\nworkload='io'\nwork=5\ntrace=true\n");
     gj::Overrides o;
     o.set("engine", "cpython");
     try {
@@ -558,4 +560,10 @@ TEST(Job, EngineOverridesKeepTheEngineRules) {
     gj::Job cpu = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\n");
     gj::apply_overrides(cpu, fine);
     EXPECT_EQ(cpu.cells[0].engine, gilbench::model::Engine::cpython);
+    // A traced cpu cell is probed under the real interpreter (its takes), so it stays allowed.
+    gj::Job traced = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\ntrace=true\n");
+    gj::apply_overrides(traced, fine);
+    EXPECT_EQ(traced.cells[0].engine, gilbench::model::Engine::cpython);
+    EXPECT_TRUE(traced.cells[0].trace);
+    EXPECT_TRUE(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ntrace=true\n").cells[0].trace);
 }

@@ -4,12 +4,14 @@
 // One interpreter per process: modules written here have names of their own per test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -123,14 +125,17 @@ TEST(CpythonEngine, TheCountdownIsSpecializedBeforeTheFirstTrial) {
     // each test in a process of its own: nothing here has called the countdown before.)
     const Module m("probe_mod",
                    "import dis, sys\n"
-                   "def probe(work, index, count):\n"
-                   "    f = sys.modules['_gilbench'].countdown\n"
+                   "def specialized(f):\n"
                    "    adaptive = [i.opname for i in dis.get_instructions(f, adaptive=True)]\n"
-                   "    return int(adaptive != [i.opname for i in dis.get_instructions(f)])\n");
+                   "    return adaptive != [i.opname for i in dis.get_instructions(f)]\n"
+                   "def probe(work, index, count):\n"
+                   "    helpers = sys.modules['_gilbench']\n"
+                   "    return int(specialized(helpers.countdown)) + 2 * int(specialized(helpers.make_probe()))\n");
     const Cell cell = python_cell("probe_mod:probe", m.dir(), 1, 1);
     CpythonEngine engine;
     engine.prepare_rank(RankContext{0, 0, {cell}});
-    EXPECT_EQ(run(engine, cell).workers[0].ops, 1) << "the countdown's bytecode is not specialized yet";
+    // 1: the countdown's bytecode is specialized; 2: the traced cells' probed countdown's is.
+    EXPECT_EQ(run(engine, cell).workers[0].ops, 3) << "a countdown's bytecode is not specialized yet";
 }
 
 TEST(CpythonEngine, TheFunctionGetsWorkIndexAndCount) {
@@ -175,6 +180,103 @@ TEST(CpythonEngine, ThreadsShareOneGil) {
     const double wall = last - first;
     EXPECT_GT(cpu, 0.0);
     EXPECT_LE(cpu, wall * 1.25 + 0.05) << "cpu " << cpu << " s, wall " << wall << " s";
+}
+
+// A traced cpu cell: `threads` threads counting down `work` in all, switch interval 1 ms.
+Cell traced_cell(int threads, std::int64_t work) {
+    Cell c = cpython_cell(Workload::cpu, threads, work);
+    c.trace = true;
+    c.switch_interval_s = 0.001;
+    return c;
+}
+
+TEST(CpythonEngine, ATracedCountdownRecordsTheTakesItSawFromPython) {
+    // Two threads sharing the real GIL for a few tenths of a second at a 1 ms switch interval:
+    // each notes when it found itself running after the other (its first iteration included).
+    const Cell cell = traced_cell(2, 6'000'000);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell);
+    ASSERT_EQ(out.workers.size(), 2u);
+    double first = 1e9, last = 0;
+    for (const auto& w : out.workers) {
+        EXPECT_EQ(w.ops, 3'000'000) << "the probe counts down the same work";
+        EXPECT_EQ(w.trace_dropped, 0);
+        first = std::min(first, w.start_s);
+        last = std::max(last, w.end_s);
+    }
+    std::vector<std::pair<double, int>> takes;  // (t_s, thread)
+    std::vector<double> previous(2, -1.0);
+    for (const auto& e : out.trace) {
+        EXPECT_EQ(e.event, "take");
+        ASSERT_TRUE(e.thread == 0 || e.thread == 1) << e.thread;
+        const auto& w = out.workers[static_cast<std::size_t>(e.thread)];
+        // Seen from inside run(): after the thread's start stamp, before its end stamp.
+        EXPECT_GE(e.t_s, w.start_s);
+        EXPECT_LE(e.t_s, w.end_s);
+        EXPECT_GE(e.t_s, 0.0);
+        EXPECT_LE(e.t_s, last);
+        EXPECT_GT(e.t_s, previous[static_cast<std::size_t>(e.thread)]) << "one thread's takes in time order";
+        previous[static_cast<std::size_t>(e.thread)] = e.t_s;
+        takes.emplace_back(e.t_s, e.thread);
+    }
+    EXPECT_GT(previous[0], 0.0) << "thread 0 took no GIL";
+    EXPECT_GT(previous[1], 0.0) << "thread 1 took no GIL";
+    // Hand-overs as the analysis counts them: takes in time order, a take by another thread
+    // than the one before. About wall / 1 ms of them; bound loosely (a loaded machine).
+    std::sort(takes.begin(), takes.end());
+    int handovers = 0;
+    for (std::size_t k = 1; k < takes.size(); ++k) handovers += takes[k].second != takes[k - 1].second;
+    EXPECT_GE(handovers, 10) << "wall " << last - first << " s";
+    EXPECT_EQ(static_cast<std::size_t>(handovers) + 1, takes.size()) << "a take is always a hand-over";
+}
+
+TEST(CpythonEngine, ATracedThreadAloneTakesOnce) {
+    const Cell cell = traced_cell(1, 300'000);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    const auto out = run(engine, cell);
+    ASSERT_EQ(out.trace.size(), 1u);
+    EXPECT_EQ(out.trace[0].event, "take");
+    EXPECT_GE(out.trace[0].t_s, out.workers[0].start_s);
+    EXPECT_LE(out.trace[0].t_s, out.workers[0].end_s);
+    EXPECT_EQ(out.workers[0].ops, 300'000);
+    // With no room for it, the take is counted instead.
+    TrialContext none;
+    none.trace_capacity = 0;
+    const auto dropped = run(engine, cell, none);
+    EXPECT_TRUE(dropped.trace.empty());
+    EXPECT_EQ(dropped.workers[0].trace_dropped, 1);
+}
+
+TEST(CpythonEngine, TheProbeKeepsNoMoreThanTheTraceCapacity) {
+    // The engine itself (not only the runner's cut) keeps at most the capacity and counts the
+    // rest, so a long traced trial cannot grow without bound in Python.
+    const Cell cell = traced_cell(2, 6'000'000);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    TrialContext ctx;
+    ctx.trace_capacity = 2;
+    auto workers = engine.make_trial(cell, ctx);
+    workers->start(gilbench::engine::clock::now());
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t)
+        threads.emplace_back([&workers, t] {
+            workers->prepare_thread(t);
+            workers->run(t, 3'000'000);
+        });
+    for (auto& t : threads) t.join();
+    std::int64_t dropped = 0;
+    for (int t = 0; t < 2; ++t) {
+        const auto r = workers->report(t);
+        EXPECT_LE(r.trace.size(), 2u);
+        EXPECT_GE(r.trace.size(), 1u) << "the first take is kept";
+        if (r.trace_dropped > 0) {
+            EXPECT_EQ(r.trace.size(), 2u) << "drops only once the capacity is full";
+        }
+        dropped += r.trace_dropped;
+    }
+    EXPECT_GE(dropped, 5) << "a few tenths of a second at 1 ms hand over more than 2 + 2 times";
 }
 
 TEST(CpythonEngine, IoThreadsGetFromTheServerWithTimings) {
