@@ -18,6 +18,7 @@ from gilbench_analysis.fidelity import (BY_KEY, NOISY, OUTSIDE, WITHIN, Referenc
                                         fidelity, figure_rounds, handover_times, load_reference,
                                         median_run_length, pair_rounds, parse_reference, section_markdown,
                                         switches_per_s, tally, verdict)
+from gilbench_analysis.timeline import pick_trials
 from h5edit import copy_file, read_table, rewrite_table
 
 JOB = Path(__file__).resolve().parent / "small_fidelity.toml"
@@ -243,13 +244,15 @@ def test_real_file_section(fidelity_file, tmp_path, capsys):
     for row in f.rows:
         assert _finite(row.comparison.real) and _finite(row.comparison.emulated)
         assert row.comparison.verdict in (WITHIN, OUTSIDE, NOISY)
-    # The emulated hand-over cell is traced: its figures exist (the real side's once the cpython
-    # engine records take events; computed when present, else left out with a note).
+    # Both hand-over cells are traced (the cpython one by its probe): both sides' figures exist.
     emu = emulated_figures(r)
     assert emu["switches_si5ms"] and all(v > 0 for v in emu["switches_si5ms"].values())
     assert {"cpu_2t_old", "convoy_old_ms"} <= set(emu)
-    if "switches_si5ms" not in keys:
-        assert "switches_si5ms" in [k for k, _ in f.left_out]
+    assert {"switches_si5ms", "runlength_si5ms"} <= keys
+    # The GIL timeline never draws a cpython cell: its trace has takes but no drops.
+    cells = r.cells.set_index("cell")
+    picks = pick_trials(r)
+    assert picks and all(cells.at[c, "engine"] == "emulated" for c, _ in picks)
     assert sum(f.counts.values()) == len(keys)
 
     ref = tmp_path / "py27.json"
