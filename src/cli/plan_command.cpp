@@ -90,11 +90,14 @@ int run_plan(const PlanOptions& options) {
         return 0;
     }
     if (options.json) {
-        fmt::print("{}", report::plan_json(job.name, job.description, options.job_path, job.cells));
+        fmt::print("{}", report::plan_json(job.name, job.description, options.job_path, job.cells, job.order));
         return 0;
     }
     fmt::print("job '{}': {} cells, {} trials; needs mpirun -np {} (at least)\n", job.name, job.cells.size(), trials,
                job.max_ranks());
+    if (job.order == model::Order::rounds)
+        fmt::print("trials in rounds ([job] order = \"rounds\"): round k runs trial k of every cell that has one, "
+                   "in this order, before round k + 1\n");
     fmt::print("{}", plan_table(job.cells));
     return 0;
 }

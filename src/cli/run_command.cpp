@@ -178,6 +178,27 @@ std::optional<job::Job> prepare_job(const RunOptions& options, const boost::mpi:
     return job;
 }
 
+// The order of the trials: the job's `[job] order`, or --order; a resumed run keeps the order its
+// first start stored (all of its rounds interleave alike), and says so if --order asked for
+// another. The same on every rank (rank 0 decides).
+model::Order trial_order(const RunOptions& options, const job::Job& job, const std::optional<store::Target>& target,
+                         const boost::mpi::communicator& world) {
+    model::Order order = job.order;
+    if (!options.order.empty()) order = model::parse_name<model::Order>(options.order).value_or(order);
+    if (world.rank() == 0 && target->plan.resumes()) {
+        // Runs from before the attribute took cells order.
+        const std::string& stored = target->plan.stored->order;
+        const model::Order kept = model::parse_name<model::Order>(stored).value_or(model::Order::cells);
+        if (kept != order)
+            print_safely(stderr, "gilbench: the resumed run keeps its trial order '{}'{}\n", model::to_string(kept),
+                         options.order.empty() ? "" : fmt::format("; --order {} does not change it", options.order));
+        order = kept;
+    }
+    int value = static_cast<int>(order);
+    boost::mpi::broadcast(world, value, 0);
+    return static_cast<model::Order>(value);
+}
+
 // Step 5 (rank 0): the verdict, the tables and the exit status.
 int report_outcome(const RunOptions& options, const job::Job& job, const std::string& output, int world_size,
                    const runner::RunEnd& outcome, store::Recorder& recorder, const std::string& run_name,
@@ -370,6 +391,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     settings.stop_requested = &runner::stop_requested();
     settings.stop_signal = runner::stop_signal;
     settings.stop_on_failure = options.stop_on_failure;
+    settings.order = trial_order(options, job, target, world);
     if (root) error = runner::check_urls(job.cells);
     if (runner::failed_everywhere(world, error)) return 1;
     if (root)
@@ -387,6 +409,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     if (root) {
         try {
             store::RunInfo info = run_info(job, topo, world.size());
+            info.order = model::to_string(settings.order);
             if (job.uses_embedded_server())
                 info.embedded_server = servers->shared ? servers->base_url : "per-node 127.0.0.1";
             if (std::any_of(job.cells.begin(), job.cells.end(),
@@ -407,8 +430,10 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         std::size_t trials = 0;
         for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
         print_safely(stderr,
-                     "gilbench: job '{}': {} cells, {} trials on {} rank(s), {} node(s); writing {} (/runs/{})\n",
-                     job.name, job.cells.size(), trials, world.size(), topo.hosts.size(), output, rec->writer.name());
+                     "gilbench: job '{}': {} cells, {} trials{} on {} rank(s), {} node(s); writing {} (/runs/{})\n",
+                     job.name, job.cells.size(), trials,
+                     settings.order == model::Order::rounds ? " in rounds (trial k of every cell, then trial k + 1)" : "",
+                     world.size(), topo.hosts.size(), output, rec->writer.name());
     }
     runner::RunEnd outcome;
     // One object per engine: the runner prepares each one the plan uses once per rank (the
@@ -497,6 +522,11 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                   "Use the documented fallback urllib costs (one development machine's) instead of this "
                   "machine's: the same figures everywhere; the run is stored as 'fallback: --no-calibration'")
         ->excludes("--recalibrate");
+    run->add_option("--order", o.order,
+                    "The order of the trials, instead of the job's `[job] order` (default cells): cells (every "
+                    "trial of a cell, then the next cell) or rounds (trial k of every cell before trial k+1 of "
+                    "any, so a drift of a shared machine falls on every cell alike); a resumed run keeps its own")
+        ->check(CLI::IsMember({"cells", "rounds"}));
     run->add_flag("--allow-io-errors", o.allow_io_errors,
                   "Exit 0 even if some trials had I/O errors (failed requests). Without it such a run still "
                   "completes and stores every trial, flagged (trials.io_errors) and left out of the statistics, "

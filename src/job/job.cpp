@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -473,9 +474,19 @@ Job parse_job(std::string_view text, std::string_view source_name) {
         const toml::table* t = j->as_table();
         if (!t) report.fail(j, "job", "must be a table: [job]");
         for (const auto& [k, v] : *t) {
-            if (k.str() != "name" && k.str() != "description")
-                report.fail(&v, k.str(), "is not a [job] setting; use name and description");
+            if (k.str() != "name" && k.str() != "description" && k.str() != "order")
+                report.fail(&v, k.str(), "is not a [job] setting; use name, description and order");
             if (!v.is_string()) report.fail(&v, k.str(), "must be a string");
+        }
+        if (const toml::node* o = t->get("order")) {
+            const std::string text = *o->value<std::string>();
+            const std::optional<model::Order> order = model::parse_name<model::Order>(text);
+            if (!order)
+                report.fail(o, "order",
+                            fmt::format("must be \"cells\" (every trial of a cell, then the next cell) or \"rounds\" "
+                                        "(trial k of every cell before trial k+1 of any), got \"{}\"",
+                                        text));
+            job.order = *order;
         }
         job.name = t->get("name") ? *t->get("name")->value<std::string>() : "";
         job.description = t->get("description") ? *t->get("description")->value<std::string>() : "";

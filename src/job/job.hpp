@@ -1,6 +1,6 @@
 // Job files (TOML) -> a validated plan of cells. See docs/job-file.md.
 //
-//   [job]       name, description
+//   [job]       name, description, order (cells | rounds: how trials are interleaved)
 //   [defaults]  any cell key, inherited by every cell
 //   [[cell]]    the cell settings of model::cell_fields() (name, workload, work, ...) and zip
 //
@@ -32,6 +32,7 @@ public:
 struct Job {
     std::string name;
     std::string description;
+    model::Order order = model::Order::cells;  // the order the runner takes trials in
     std::string path;        // where it was read from ("<string>" for parse_job)
     std::string text;        // the TOML text, stored with the results
     std::vector<model::Cell> cells;

@@ -29,6 +29,11 @@ enum class GilPolicy { new_gil, old_gil, none };
 // What runs a cell's threads: emulated = gilbench's own GIL and bytecode interpreter (gil/,
 // interp/), cpython = the real CPython interpreter embedded in each rank (engine/cpython_engine).
 enum class Engine { emulated, cpython };
+// The order a run's trials take (a job setting, `[job] order`, not a cell's): cells = every
+// trial of a cell, then the next cell; rounds = trial k of every cell before trial k+1 of any
+// cell, so a drift of a shared machine (another job, thermal throttling) falls on every cell
+// alike instead of on the cells that happened to run during it.
+enum class Order { cells, rounds };
 
 // The names of an enum's values, in declaration order: the text of job files, options, HDF5
 // and messages. to_string and parse_name below work for any enum listed here.
@@ -53,6 +58,10 @@ struct enum_names<GilPolicy> {
 template <>
 struct enum_names<Engine> {
     static constexpr std::array<std::string_view, 2> names{"emulated", "cpython"};
+};
+template <>
+struct enum_names<Order> {
+    static constexpr std::array<std::string_view, 2> names{"cells", "rounds"};
 };
 
 // Null-terminated (the names are literals), so usable as a C string for HDF5.

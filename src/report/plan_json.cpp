@@ -30,7 +30,7 @@ nlohmann::ordered_json cell_json(const model::Cell& c) {
 }  // namespace
 
 std::string plan_json(std::string_view job_name, std::string_view description, std::string_view path,
-                      const std::vector<model::Cell>& cells) {
+                      const std::vector<model::Cell>& cells, model::Order order) {
     int max_ranks = 0;
     long trials = 0;
     auto list = nlohmann::ordered_json::array();
@@ -41,7 +41,8 @@ std::string plan_json(std::string_view job_name, std::string_view description, s
     }
     const nlohmann::ordered_json doc = {
         {"job", job_name},        {"description", description}, {"path", path},
-        {"max_ranks", max_ranks}, {"trials", trials},           {"cells", std::move(list)},
+        {"max_ranks", max_ranks}, {"trials", trials},           {"order", model::to_string(order)},
+        {"cells", std::move(list)},
     };
     // replace: a path from the command line may be any bytes; TOML strings are UTF-8 already.
     return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -511,6 +511,140 @@ void prepare_engines(const boost::mpi::communicator& world, int node, const std:
 
 }  // namespace
 
+namespace {
+
+// Trials a resumed run has already: every rank holds the same lists, so all skip alike without
+// talking.
+std::set<int> stored_trials(const RunSettings& settings, std::size_t ci) {
+    std::set<int> stored;
+    if (ci < settings.done.trials.size()) stored.insert(settings.done.trials[ci].begin(), settings.done.trials[ci].end());
+    return stored;
+}
+
+bool closed_by_budget(const RunSettings& settings, std::size_t ci) {
+    return ci < settings.done.closed.size() && settings.done.closed[ci];
+}
+
+// Rounds order (RunSettings::order): round k runs trial k of every cell that has one and has
+// not ended, in plan order. Each cell keeps one sub-communicator for all its rounds (built
+// before the first round, collectively over the world in plan order; cells on the same ranks
+// share one, so a long plan does not use up the MPI library's communicators). After every trial
+// the whole world agrees, asleep (the ranks that sat the trial out wait there, as in the
+// sleeping barrier after a cell in cells order), on a stop request, a failure that stops the run
+// and the end of the cell's time budget; that agreement also tells the ranks outside the cell
+// that it ended.
+RunEnd run_in_rounds(const boost::mpi::communicator& world, const Topology& topology,
+                     const std::vector<model::Cell>& cells, const RunSettings& settings,
+                     const engine::EngineFor& engine_for, TrialSink* sink) {
+    const bool root = world.rank() == 0;  // every cell's rank 0: it stores, and alone decides budgets
+    struct Lane {                         // one cell across the rounds
+        std::set<int> stored;
+        int trials = 0;
+        bool running = false;  // has trials left, and has not ended
+        bool member = false;   // this rank runs the cell
+        const boost::mpi::communicator* sub = nullptr;
+        std::string url;
+        int measured = 0;      // measured trials stored, earlier starts included
+        double spent_s = 0.0;  // rank 0: time in this cell's own trials (its time budget's clock)
+        bool pending_from(int t) const {
+            for (int u = t; u < trials; ++u)
+                if (!stored.count(u)) return true;
+            return false;
+        }
+    };
+    std::vector<Lane> lanes(cells.size());
+    std::map<std::vector<int>, boost::mpi::communicator> subs;  // a cell's ranks -> their communicator
+    auto end_cell = [&](std::size_t ci, CellEnd end) {
+        lanes[ci].running = false;
+        if (sink && root) sink->on_cell_end(cells[ci], ci, end);
+    };
+    int rounds = 0;
+    for (std::size_t ci = 0; ci < cells.size(); ++ci) {
+        const model::Cell& cell = cells[ci];
+        Lane& lane = lanes[ci];
+        lane.stored = stored_trials(settings, ci);
+        lane.trials = cell.warmups + cell.repeats;
+        const bool closed = closed_by_budget(settings, ci);
+        if (closed || !lane.pending_from(0)) {
+            end_cell(ci, closed ? CellEnd::budget : CellEnd::complete);
+            continue;
+        }
+        lane.running = true;
+        rounds = std::max(rounds, lane.trials);
+        // The cell's ranks get sub-communicator ranks in cell_ranks' order (world rank 0 first).
+        const std::vector<int> chosen = cell_ranks(cell, topology.rank_node);
+        const auto mine = std::find(chosen.begin(), chosen.end(), world.rank());
+        lane.member = mine != chosen.end();
+        auto at = subs.find(chosen);
+        if (at == subs.end())
+            at = subs.emplace(chosen, world.split(lane.member ? 0 : 1,
+                                                  lane.member ? static_cast<int>(mine - chosen.begin()) : world.rank()))
+                     .first;
+        lane.sub = &at->second;
+        lane.url = io_url_for(cell, settings);
+        for (int t : lane.stored) lane.measured += t >= cell.warmups;
+    }
+
+    bool failed = false;  // rank 0: a trial failed and the run stops on failure
+    for (int k = 0; k < rounds; ++k) {
+        for (std::size_t ci = 0; ci < cells.size(); ++ci) {
+            const model::Cell& cell = cells[ci];
+            Lane& lane = lanes[ci];
+            if (!lane.running || k >= lane.trials || lane.stored.count(k)) continue;
+            bool called_off = false;  // the trial's start gate called it off (a stop)
+            if (lane.member) {
+                const boost::mpi::communicator& sub = *lane.sub;
+                const auto began = clock::now();
+                const engine::TrialContext context{k, world.rank(), topology.node, sub.rank(), lane.url};
+                std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
+                    // A stop request can come between the world's agreement and this gate.
+                    const Verdict v = agree(sub, settings, false, failed, at_the_gate);
+                    return !v.stop && !v.failed;
+                });
+                if (local) {
+                    std::vector<LocalTrial> all = gather_asleep(sub, *local);
+                    if (sub.rank() == 0) {
+                        model::TrialResult result = join_trial(cell, k, all);
+                        failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
+                        if (sink) sink->on_trial(cell, ci, result);
+                    }
+                    lane.measured += k >= cell.warmups;
+                } else {
+                    called_off = true;
+                }
+                lane.spent_s += seconds_between(began, clock::now());
+            }
+            // Rank 0's decisions: the budget ends the cell once it has a measured trial and has
+            // run its budget (warm-ups always all run: they come first); a failure stops the run
+            // unless this was the very last trial of all (then the run is complete).
+            bool budget_out = false, stop_failed = false;
+            if (root) {
+                budget_out = !called_off && cell.time_budget_s > 0 && lane.measured >= 1 &&
+                             lane.spent_s >= cell.time_budget_s && lane.pending_from(k + 1);
+                bool more = false;
+                for (std::size_t j = 0; j < lanes.size() && !more; ++j)
+                    more = lanes[j].running && !(j == ci && budget_out) && lanes[j].pending_from(j > ci ? k : k + 1);
+                stop_failed = failed && (called_off || more);
+            }
+            const Verdict v =
+                agree(world, settings, budget_out, stop_failed, lane.member ? at_the_gate : between_cells);
+            if (v.stop || v.failed) {
+                for (std::size_t j = 0; j < lanes.size(); ++j)
+                    if (lanes[j].running)
+                        end_cell(j, j == ci && !called_off && !lane.pending_from(k + 1) ? CellEnd::complete
+                                                                                          : CellEnd::interrupted);
+                if (v.stop) return {RunOutcome::interrupted, v.signal};
+                return {RunOutcome::failed, 0};
+            }
+            if (v.budget) end_cell(ci, CellEnd::budget);
+            else if (!lane.pending_from(k + 1)) end_cell(ci, CellEnd::complete);
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology,
                  const std::vector<model::Cell>& cells, const RunSettings& settings,
                  const engine::EngineFor& engine_for, TrialSink* sink) {
@@ -518,15 +652,13 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
     // Short pauses in wait_until must be short: the default timer slack (50 us) would add
     // that much to every wait of every trial.
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+    if (settings.order == model::Order::rounds) return run_in_rounds(world, topology, cells, settings, engine_for, sink);
     bool failed = false;  // rank 0: a trial failed and the run stops on failure
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         const int trials = cell.warmups + cell.repeats;
-        // Trials a resumed run has already: every rank holds the same lists, so all skip alike
-        // without talking.
-        std::set<int> stored;
-        if (ci < settings.done.trials.size()) stored.insert(settings.done.trials[ci].begin(), settings.done.trials[ci].end());
-        const bool closed = ci < settings.done.closed.size() && settings.done.closed[ci];
+        const std::set<int> stored = stored_trials(settings, ci);
+        const bool closed = closed_by_budget(settings, ci);
         auto pending_after = [&](int t) {
             for (int u = t + 1; u < trials; ++u)
                 if (!stored.count(u)) return true;

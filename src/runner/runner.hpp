@@ -57,7 +57,9 @@ enum class CellEnd {
     interrupted,  // a stop request came first
 };
 
-// Receives each finished trial on rank 0, in order. Writing results happens here.
+// Receives each finished trial on rank 0, in order. Writing results happens here. In rounds
+// order (RunSettings::order) the trials of different cells interleave: a sink must not assume
+// that a cell's trials arrive together, nor that on_cell_end follows a cell's last trial at once.
 class TrialSink {
 public:
     virtual ~TrialSink() = default;
@@ -123,6 +125,12 @@ struct RunSettings {
     // Stop the run after the first trial with a failure (a failed request, an exception in the
     // user's function) instead of going on with the others (--stop-on-failure).
     bool stop_on_failure = false;
+    // The order of the trials (`[job] order`, --order): cells = every trial of a cell, then the
+    // next cell; rounds = round k runs trial k of every cell that has one (warm-ups included)
+    // before round k + 1 starts. In rounds order a cell's time budget counts the time of its own
+    // trials only, and a cell ends (on_cell_end) in the round of its last trial (or when its
+    // budget runs out); at a stop every cell still running ends as interrupted.
+    model::Order order = model::Order::cells;
 };
 
 // failed: stopped after a trial with a failure, as RunSettings::stop_on_failure asked.

@@ -523,6 +523,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_string_attr(g, "python_version", detail::to_valid_utf8(info.python_version));
         h5::write_int64_array_attr(g, "urllib_costs_ns", info.urllib_costs_ns);
         h5::write_string_attr(g, "calibration", detail::to_valid_utf8(info.calibration));
+        h5::write_string_attr(g, "order", detail::to_valid_utf8(info.order));
         h5::write_string_array_attr(g, "resumed_utc", {});
         h5::write_string_array_attr(g, "resume_command_lines", {});
 
@@ -694,6 +695,7 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
         stored.hosts = h5::read_string_array_attr(w.group.get(), "hosts");
         stored.urllib_costs_ns = h5::read_int64_array_attr(w.group.get(), "urllib_costs_ns");
         stored.calibration = h5::read_string_attr(w.group.get(), "calibration").value_or("");
+        stored.order = h5::read_string_attr(w.group.get(), "order").value_or("");
         return stored;
     });
 }

@@ -64,6 +64,7 @@ struct RunInfo {
     // order; empty when no cell is an emulated io/mixed one.
     std::vector<std::int64_t> urllib_costs_ns;
     std::string calibration;       // how they were had: "measured" | "cached <utc>" | "fallback: <why>"; "" with none
+    std::string order = "cells";   // the order of the trials: "cells" | "rounds" (model::Order)
 };
 
 // The file system has no room for the next write (ENOSPC, or the quota: EDQUOT). The message
@@ -101,6 +102,9 @@ struct StoredRun {
     // keeps them, so all of a run's trials ran the same costs.
     std::vector<std::int64_t> urllib_costs_ns;
     std::string calibration;
+    // The run's trial order ("cells" | "rounds"); "" in files from before the attribute (their
+    // runs took cells order). A resumed start keeps it.
+    std::string order;
 };
 
 class RunWriter;

@@ -128,7 +128,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[[cell]]\nworkload='mixed'\nwork=5\nthreads=1\n", "a mixed cell needs CPU threads beside"},
         BadJob{"[[cell]]\nworkload='io'\nwork=5\nio_threads=1\n", "key 'io_threads': only applies to workload"},
         BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nplacement='scatter'\n",
-               "bad.toml:4: key 'placement': 'scatter' is not one of: launch, pack, spread"}));
+               "bad.toml:4: key 'placement': 'scatter' is not one of: launch, pack, spread"},
+        BadJob{"[job]\norder='round'\n[[cell]]\nworkload='cpu'\nwork=5\n",
+               "bad.toml:2: key 'order': must be \"cells\" (every trial of a cell, then the next cell) or "
+               "\"rounds\" (trial k of every cell before trial k+1 of any), got \"round\""},
+        BadJob{"[job]\norder=2\n[[cell]]\nworkload='cpu'\nwork=5\n", "bad.toml:2: key 'order': must be a string"},
+        BadJob{"[job]\nrounds=true\n[[cell]]\nworkload='cpu'\nwork=5\n",
+               "key 'rounds': is not a [job] setting; use name, description and order"}));
+
+TEST(Job, OrderIsCellsUnlessTheJobAsksForRounds) {
+    EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\n").order, gilbench::model::Order::cells);
+    EXPECT_EQ(gj::parse_job("[job]\norder='cells'\n[[cell]]\nworkload='cpu'\nwork=5\n").order,
+              gilbench::model::Order::cells);
+    const gj::Job job = gj::parse_job("[job]\nname='f'\norder=\"rounds\"\n[[cell]]\nworkload='cpu'\nwork=5\n");
+    EXPECT_EQ(job.order, gilbench::model::Order::rounds);
+    EXPECT_EQ(job.name, "f");
+    EXPECT_STREQ(gilbench::model::to_string(job.order), "rounds");
+}
 
 TEST(Job, MixedCellSplitsWorkOverItsIoThreadsOnly) {
     const gj::Job job = gj::parse_job("[[cell]]\nworkload='mixed'\nwork=10\nthreads=3\nranks=2\n");

@@ -56,6 +56,11 @@ TEST(PlanJson, CellKeysAreTheCellsColumnsInOrder) {
         EXPECT_NE(std::find(keys.begin(), keys.end(), column), keys.end()) << column;
 }
 
+TEST(PlanJson, OrderIsTheJobsTrialOrder) {
+    EXPECT_EQ(json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}))["order"], "cells");
+    EXPECT_EQ(json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}, model::Order::rounds))["order"], "rounds");
+}
+
 TEST(PlanJson, ValuesKeepTheirTypes) {
     auto c = cell(4, "mixed-2x4", 2, 4);
     c.workload = model::Workload::mixed;

@@ -317,6 +317,19 @@ TEST(Progress, EstimatesFromTheCellsOwnTrialsThenTheRunsMean) {
     EXPECT_DOUBLE_EQ(*p.remaining_s(), 3.0);
 }
 
+// Rounds order: the cells' trials interleave; each trial's time still counts for its own cell,
+// and a cell's budget against its own trials' time.
+TEST(Progress, InterleavedTrialsOfRoundsOrderCountForTheirOwnCells) {
+    Progress p({PlannedCell{"a", 3, 0, false, 0.0}, PlannedCell{"b", 3, 0, false, 2.5}});
+    p.trial_done(0, 1.0);  // a: 1 s
+    p.trial_done(1, 3.0);  // b: 2 s
+    p.trial_done(0, 4.0);  // a: 1 s
+    p.trial_done(1, 6.0);  // b: 2 s, its budget (2.5 s) spent: at most one more
+    EXPECT_DOUBLE_EQ(*p.remaining_s(), 1 * 1.0 + 2.0);
+    p.cell_done(1, 6.0);
+    EXPECT_DOUBLE_EQ(*p.remaining_s(), 1.0);
+}
+
 TEST(Progress, BudgetCapsTheEstimateAndClosedCellsCountAsDone) {
     Progress p({PlannedCell{"a", 100, 0, false, 5.0}});
     p.trial_done(0, 1.0);

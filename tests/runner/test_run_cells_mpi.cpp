@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <string>
 
 #include <boost/mpi/collectives.hpp>
@@ -122,6 +124,173 @@ TEST(RunCellsMpi, AnEngineThatCannotStartOnOneRankStopsEveryRankNamingIt) {
     EXPECT_EQ(message, "engine 'picky' could not start on rank 1: no interpreter here");
     EXPECT_EQ(engine.trials_made, 0);
     EXPECT_TRUE(sink.trials.empty());
+}
+
+namespace {
+
+const char* end_name(runner::CellEnd end) {
+    switch (end) {
+        case runner::CellEnd::complete: return "complete";
+        case runner::CellEnd::budget: return "budget";
+        case runner::CellEnd::interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+// Rank 0's sink as one stream of events: "a:0" (cell a, trial 0), "end a complete".
+class EventSink final : public runner::TrialSink {
+public:
+    std::vector<std::string> events;
+    std::function<void()> after_trial;  // called after each trial (a test's stop request)
+    void on_trial(const Cell& cell, std::size_t position, const TrialResult& r) override {
+        EXPECT_EQ(static_cast<int>(position), cell.index);
+        EXPECT_EQ(r.trial.cell, cell.index);
+        EXPECT_EQ(r.trial.warmup, r.trial.trial < cell.warmups);
+        EXPECT_EQ(r.workers.size(), static_cast<std::size_t>(cell.ranks * cell.threads));
+        events.push_back(cell.name + ":" + std::to_string(r.trial.trial));
+        if (after_trial) after_trial();
+    }
+    void on_cell_end(const Cell& cell, std::size_t, runner::CellEnd end) override {
+        events.push_back("end " + cell.name + " " + end_name(end));
+    }
+};
+
+Cell trials_cell(int index, const std::string& name, int ranks, int warmups, int repeats, int threads = 1) {
+    Cell c = make_cell(index, name, ranks, threads);
+    c.warmups = warmups;
+    c.repeats = repeats;
+    return c;
+}
+
+// Three cells of 3, 1 and 4 trials; `a` on both ranks, the others on rank 0 alone.
+std::vector<Cell> uneven_cells() {
+    return {trials_cell(0, "a", 2, 1, 2), trials_cell(1, "b", 1, 0, 1), trials_cell(2, "c", 1, 1, 3)};
+}
+
+struct Ran {
+    runner::RunEnd end;
+    std::vector<std::string> events;  // rank 0's; empty elsewhere
+    int trials_made = 0;              // this rank's
+};
+
+Ran run(const std::vector<Cell>& cells, runner::RunSettings settings,
+        std::function<void(EventSink&)> set_up_sink = nullptr) {
+    const boost::mpi::communicator world;
+    const runner::Topology topo = runner::discover_topology(world);
+    FakeEngine engine;
+    EventSink sink;
+    if (set_up_sink) set_up_sink(sink);
+    Ran out;
+    out.end = runner::run_cells(world, topo, cells, settings,
+                                [&](const Cell&) -> gilbench::engine::Engine& { return engine; },
+                                world.rank() == 0 ? &sink : nullptr);
+    out.events = sink.events;
+    out.trials_made = engine.trials_made;
+    return out;
+}
+
+using Events = std::vector<std::string>;
+
+}  // namespace
+
+TEST(RunCellsMpi, CellsOrderRunsEveryTrialOfACellBeforeTheNext) {
+    const boost::mpi::communicator world;
+    const Ran r = run(uneven_cells(), {});
+    EXPECT_EQ(r.end.outcome, runner::RunOutcome::complete);
+    EXPECT_EQ(r.trials_made, world.rank() == 0 ? 8 : 3);
+    if (world.rank() == 0) {
+        EXPECT_EQ(r.events, (Events{"a:0", "a:1", "a:2", "end a complete", "b:0", "end b complete", "c:0", "c:1", "c:2",
+                                    "c:3", "end c complete"}));
+    }
+}
+
+TEST(RunCellsMpi, RoundsOrderRunsTrialKOfEveryCellBeforeTrialKPlusOne) {
+    const boost::mpi::communicator world;
+    runner::RunSettings settings;
+    settings.order = gilbench::model::Order::rounds;
+    const Ran r = run(uneven_cells(), settings);
+    EXPECT_EQ(r.end.outcome, runner::RunOutcome::complete);
+    // Rank 1 runs a's trials only, and sits the others out.
+    EXPECT_EQ(r.trials_made, world.rank() == 0 ? 8 : 3);
+    // A cell ends in the round of its last trial, and drops out of the later rounds.
+    if (world.rank() == 0) {
+        EXPECT_EQ(r.events, (Events{"a:0", "b:0", "end b complete", "c:0", "a:1", "c:1", "a:2", "end a complete", "c:2",
+                                    "c:3", "end c complete"}));
+    }
+}
+
+TEST(RunCellsMpi, RoundsOrderSkipsTheTrialsAResumedRunHas) {
+    const boost::mpi::communicator world;
+    runner::RunSettings settings;
+    settings.order = gilbench::model::Order::rounds;
+    std::vector<Cell> cells = uneven_cells();
+    cells.push_back(trials_cell(3, "d", 2, 0, 5));
+    settings.done.trials = {{0, 2}, {0}, {1}, {0}};
+    settings.done.closed = {0, 0, 0, 1};  // d's budget ran out before
+    const Ran r = run(cells, settings);
+    EXPECT_EQ(r.end.outcome, runner::RunOutcome::complete);
+    EXPECT_EQ(r.trials_made, world.rank() == 0 ? 4 : 1);
+    // b and d have nothing left: they end before the first round.
+    if (world.rank() == 0) {
+        EXPECT_EQ(r.events, (Events{"end b complete", "end d budget", "c:0", "a:1", "end a complete", "c:2", "c:3",
+                                    "end c complete"}));
+    }
+}
+
+TEST(RunCellsMpi, RoundsOrderEndsACellWhoseBudgetRanOutAndGoesOnWithTheOthers) {
+    const boost::mpi::communicator world;
+    runner::RunSettings settings;
+    settings.order = gilbench::model::Order::rounds;
+    std::vector<Cell> cells{trials_cell(0, "a", 2, 1, 2), trials_cell(1, "b", 1, 1, 5)};
+    cells[1].time_budget_s = 1e-4;  // each fake trial sleeps 2 ms: out after its first repeat
+    const Ran r = run(cells, settings);
+    EXPECT_EQ(r.end.outcome, runner::RunOutcome::complete);
+    EXPECT_EQ(r.trials_made, world.rank() == 0 ? 5 : 3);
+    if (world.rank() == 0) {
+        EXPECT_EQ(r.events, (Events{"a:0", "b:0", "a:1", "b:1", "end b budget", "a:2", "end a complete"}));
+    }
+}
+
+TEST(RunCellsMpi, RoundsOrderStopsAtAStopRequestAndEndsTheCellsStillRunning) {
+    const boost::mpi::communicator world;
+    std::atomic<bool> stop{false};  // rank 0's alone: the others learn it from the agreement
+    runner::RunSettings settings;
+    settings.order = gilbench::model::Order::rounds;
+    settings.stop_requested = &stop;
+    settings.stop_signal = [] { return 10; };
+    const Ran r = run(uneven_cells(), settings, [&](EventSink& sink) {
+        sink.after_trial = [&] {
+            if (sink.events.size() == 4) stop = true;  // after c:0
+        };
+    });
+    EXPECT_EQ(r.end.outcome, runner::RunOutcome::interrupted);
+    EXPECT_EQ(r.end.signal, 10);
+    EXPECT_EQ(r.trials_made, world.rank() == 0 ? 3 : 1);
+    if (world.rank() == 0) {
+        EXPECT_EQ(r.events, (Events{"a:0", "b:0", "end b complete", "c:0", "end a interrupted", "end c interrupted"}));
+    }
+}
+
+TEST(RunCellsMpi, RoundsOrderStopsOnFailureUnlessTheFailedTrialWasTheLastOfAll) {
+    const boost::mpi::communicator world;
+    runner::RunSettings settings;
+    settings.order = gilbench::model::Order::rounds;
+    settings.stop_on_failure = true;
+    // The fake's thread 1 reports an I/O error: a 2-thread cell fails every trial.
+    const std::vector<Cell> cells{trials_cell(0, "a", 1, 0, 2), trials_cell(1, "f", 1, 0, 2, 2),
+                                  trials_cell(2, "c", 2, 0, 2)};
+    const Ran r = run(cells, settings);
+    EXPECT_EQ(r.end.outcome, runner::RunOutcome::failed);
+    EXPECT_EQ(r.trials_made, world.rank() == 0 ? 2 : 0);
+    if (world.rank() == 0) {
+        EXPECT_EQ(r.events, (Events{"a:0", "f:0", "end a interrupted", "end f interrupted", "end c interrupted"}));
+    }
+
+    const Ran last = run({trials_cell(0, "a", 2, 0, 1), trials_cell(1, "f", 1, 0, 1, 2)}, settings);
+    EXPECT_EQ(last.end.outcome, runner::RunOutcome::complete);
+    if (world.rank() == 0) {
+        EXPECT_EQ(last.events, (Events{"a:0", "end a complete", "f:0", "end f complete"}));
+    }
 }
 
 int main(int argc, char** argv) {

@@ -132,6 +132,34 @@ TEST_F(RecorderTest, FinishMarksTheCellCutShortPartialOnce) {
     EXPECT_EQ(rec.summary()[1].state, "partial");
 }
 
+// Rounds order ([job] order = "rounds"): the trials of the two cells interleave, and a stop
+// ends every cell still running as interrupted. Each cell's rows and statistics are its own.
+TEST_F(RecorderTest, InterleavedTrialsOfRoundsOrderKeepEachCellApart) {
+    RunWriter w = new_run();
+    Recorder rec(w, job_.cells, nullptr, {});
+    rec.on_trial(job_.cells[0], 0, trial(0, 0, 9.0));
+    rec.on_trial(job_.cells[1], 1, trial(1, 0, 9.0));
+    rec.on_trial(job_.cells[0], 0, trial(0, 1, 0.2));
+    rec.on_trial(job_.cells[1], 1, trial(1, 1, 0.3));
+    rec.on_trial(job_.cells[0], 0, trial(0, 2, 0.4));
+    rec.on_cell_end(job_.cells[0], 0, runner::CellEnd::complete);
+    rec.on_cell_end(job_.cells[1], 1, runner::CellEnd::interrupted);  // stopped before its trial 2
+    EXPECT_TRUE(rec.finish(RunStatus::interrupted));
+    const StoredRun run = file_->read_run(w.name());
+    ASSERT_EQ(run.trials.size(), 5u);
+    EXPECT_EQ(run.trials[1].cell, 1);  // stored in the order they ran
+    ASSERT_EQ(run.summary.size(), 2u);
+    EXPECT_EQ(run.summary[0].state, "complete");
+    EXPECT_EQ(run.summary[0].n, 2);
+    EXPECT_EQ(run.summary[1].state, "partial");
+    EXPECT_EQ(run.summary[1].n, 1);
+    EXPECT_EQ(rec.measured(0), 2);
+    EXPECT_EQ(rec.measured(1), 1);
+    const auto times = rec.times();
+    EXPECT_EQ(times[0].wall_s, std::vector<double>({0.2, 0.4}));
+    EXPECT_EQ(times[1].wall_s, std::vector<double>({0.3}));
+}
+
 TEST_F(RecorderTest, AResumedRunCountsItsStoredTrialsAndRemapsNodes) {
     std::string run;
     {

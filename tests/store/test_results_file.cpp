@@ -1222,13 +1222,14 @@ TEST_F(ResultsFileTest, TrialsOfAnOlderWriterReadAsCleanAndTakeNewRows) {
 }
 
 // A resumed start keeps the run's urllib costs: they come back as written, 7 per host; a run
-// without them (no emulated io cells, or an older file) reads as empty.
+// without them (no emulated io cells, or an older file) reads as empty. The trial order too.
 TEST_F(ResultsFileTest, UrllibCostsAndCalibrationRoundTrip) {
     {
         ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
         RunInfo info = sample_run_info();
         info.urllib_costs_ns = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 16, 17};
         info.calibration = "cached 2026-12-01T18:00:00Z";
+        info.order = "rounds";
         RunWriter run = file.begin_run(info);
         run.add_cells({make_cell(0, "a")});
         RunWriter plain = file.begin_run(sample_run_info());
@@ -1238,9 +1239,11 @@ TEST_F(ResultsFileTest, UrllibCostsAndCalibrationRoundTrip) {
     const StoredRun with = file.read_run("run-000");
     EXPECT_EQ(with.urllib_costs_ns, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 16, 17}));
     EXPECT_EQ(with.calibration, "cached 2026-12-01T18:00:00Z");
+    EXPECT_EQ(with.order, "rounds");  // the trial order a resumed start keeps
     const StoredRun without = file.read_run("run-001");
     EXPECT_TRUE(without.urllib_costs_ns.empty());
     EXPECT_EQ(without.calibration, "");
+    EXPECT_EQ(without.order, "cells");
 }
 
 TEST_F(ResultsFileTest, ReadingAMissingRunSaysSo) {
