@@ -16,7 +16,8 @@ import sys
 import h5py
 import numpy as np
 
-NAMES = ["resolve", "socket", "connect", "send", "recv", "close"]
+NAMES = ["resolve", "socket", "settimeout", "connect_start", "poll", "connect", "poll", "send", "poll", "recv",
+         "close"]
 
 
 def main():
@@ -54,7 +55,7 @@ def main():
     print(f"{len(per_request)} requests; steps per request: {dict(collections.Counter(per_request))}")
     print(f"{'step':<10} {'GIL released (median)':>22} {'lost the GIL':>13}")
     for k in sorted(released):
-        name = NAMES[k] if max(per_request) == 6 and k < 6 else f"step {k}"
+        name = NAMES[k] if max(per_request) == len(NAMES) and k < len(NAMES) else f"step {k}"
         print(f"{name:<10} {statistics.median(released[k]) * 1e6:>19.1f} us {statistics.fmean(lost[k]):>13.2f}")
 
 

@@ -519,16 +519,24 @@ URLLIB_STEPS = ("before request", "after resolve", "after socket", "after connec
 
 
 def urllib_costs_text(attrs: dict) -> str:
-    """How the run had urllib's per-step costs and what they were, in µs (7 per node); "–"
-    when the run has no calibration attribute."""
+    """How the run had urllib's per-step costs and what they were, in µs, per node: the 7 warm
+    ones, then in parentheses the 7 cold ones (right after the GIL came back from another
+    thread; files from before them have only the warm ones); "–" when the run has no
+    calibration attribute."""
     how = attrs.get("calibration") or ""
     if not how:
         return "–"
     costs = [int(v) for v in np.atleast_1d(attrs.get("urllib_costs_ns", []))]
-    nodes = [costs[i:i + len(URLLIB_STEPS)] for i in range(0, len(costs), len(URLLIB_STEPS))]
-    values = "; ".join(", ".join(f"{v / 1000:.1f}" for v in node) for node in nodes)
+    per_node = 2 * len(URLLIB_STEPS) if costs and len(costs) % (2 * len(URLLIB_STEPS)) == 0 else len(URLLIB_STEPS)
+    nodes = [costs[i:i + per_node] for i in range(0, len(costs), per_node)]
+
+    def us(values):
+        return ", ".join(f"{v / 1000:.1f}" for v in values)
+    n = len(URLLIB_STEPS)
+    values = "; ".join(us(node[:n]) + (f" (cold: {us(node[n:])})" if len(node) > n else "") for node in nodes)
     state = "not calibrated, " + how if how.startswith("fallback") else how
-    return f"{state}: {values} µs ({', '.join(URLLIB_STEPS)})"
+    cold = "; cold: right after the GIL came back from another thread" if per_node > n else ""
+    return f"{state}: {values} µs ({', '.join(URLLIB_STEPS)}{cold})"
 
 
 def calibration_text(attrs: dict) -> str:

@@ -262,7 +262,7 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
 struct RunCalibration {
     bool needed = false;
     workloads::UrllibCosts mine = workloads::UrllibCosts::fallback();  // this rank's node's
-    std::vector<std::int64_t> per_node;  // rank 0: 7 per node
+    std::vector<std::int64_t> per_node;  // rank 0: UrllibCosts::values (14) per node
     std::string how;                     // rank 0: one text, or "host: text; ..." where nodes differ
 };
 
@@ -273,14 +273,16 @@ struct RunCalibration {
 std::optional<workloads::UrllibCosts> stored_costs(const std::optional<store::Target>& target,
                                                    const runner::Topology& topo,
                                                    const boost::mpi::communicator& world) {
-    constexpr std::size_t k = workloads::UrllibCosts::count;
-    std::vector<std::int64_t> per_node;  // rank 0: this start's nodes, 7 each; empty: none
+    constexpr std::size_t k = workloads::UrllibCosts::values;
+    std::vector<std::int64_t> per_node;  // rank 0: this start's nodes, k each; empty: none
     if (world.rank() == 0 && target->plan.resumes() && !target->plan.stored->calibration.empty()) {
         const auto& stored = target->plan.stored->urllib_costs_ns;
         const store::HostMap hosts = target->plan.hosts(topo.hosts);
+        // A run stored before the cold costs has 7 per node: not these costs, so calibrate.
+        const bool complete = stored.size() == k * target->plan.stored->hosts.size();
         for (const int h : hosts.node) {
             const auto at = static_cast<std::size_t>(h) * k;
-            if (at + k > stored.size()) {
+            if (!complete || at + k > stored.size()) {
                 per_node.clear();
                 break;
             }

@@ -23,7 +23,8 @@
 namespace gilbench::engine {
 namespace {
 
-constexpr const char* cache_header = "gilbench urllib costs 1";
+// 2: warm and cold costs (14 values). A cache of another version is measured again.
+constexpr const char* cache_header = "gilbench urllib costs 2";
 
 std::string utc_now_text() {
     const std::time_t t = std::time(nullptr);

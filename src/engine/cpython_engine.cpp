@@ -166,11 +166,16 @@ def gil_enabled():
 // Every socket call urllib makes for a GET (each releases the GIL in socketmodule.c) is wrapped
 // to log when it starts and ends; the Python code between two calls is the time from one's end
 // to the next one's start, on time.perf_counter_ns (a median drops the requests the OS
-// preempted). The wrappers add about a microsecond to each step.
+// preempted). The wrappers add about a microsecond to each step. Warm costs: GETs back to
+// back, alone. Cold costs: GETs beside one CPU-bound thread (switch interval 5 ms), keeping only
+// the code that follows a call which lost the GIL to it (the call took over half an interval):
+// what runs right after the GIL came back. A step that rarely follows a lost call (fewer than 5
+// samples) gets its warm cost times the median cold/warm ratio of the others.
 constexpr const char* calibration_source = R"PY(
-import socket, statistics, time, urllib.request
+import socket, statistics, sys, threading, time, urllib.request
 
 STEPS = ("resolve", "socket", "connect", "send", "recv", "close", "return")
+INTERVAL = 0.005
 
 def urllib_costs(url, n):
     clock = time.perf_counter_ns
@@ -195,6 +200,26 @@ def urllib_costs(url, n):
             if response.status >= 400:
                 raise RuntimeError(f"HTTP {response.status} from {url}")
 
+    # Per step: (Python time before it, duration of the call just before that code).
+    def measure(requests):
+        before = {step: [] for step in STEPS}
+        previous_call = None
+        for _ in range(requests):
+            log.clear()
+            start = clock()
+            get()
+            end = clock()
+            previous_end = start
+            for step, t0, t1 in log:
+                before[step].append((t0 - previous_end, previous_call))
+                previous_end, previous_call = t1, t1 - t0
+            before["return"].append((end - previous_end, previous_call))
+        return before
+
+    def countdown(n):
+        while n > 0:
+            n -= 1
+
     wrap(socket, "getaddrinfo", "resolve")
     wrap(socket.socket, "__init__", "socket")
     wrap(socket.socket, "connect", "connect")
@@ -204,25 +229,35 @@ def urllib_costs(url, n):
     try:
         for _ in range(20):  # the opener built, the code specialized
             get()
-        before = {step: [] for step in STEPS}
-        for _ in range(n):
-            log.clear()
-            start = clock()
-            get()
-            end = clock()
-            previous_end = start
-            for step, t0, t1 in log:
-                before[step].append(t0 - previous_end)
-                previous_end = t1
-            before["return"].append(end - previous_end)
+        alone = measure(n)
+        stop = []
+        def spin():
+            while not stop:
+                countdown(1 << 16)
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(INTERVAL)
+        spinner = threading.Thread(target=spin, daemon=True)
+        spinner.start()
+        try:
+            beside = measure(max(20, n // 5))
+        finally:
+            stop.append(True)
+            spinner.join()
+            sys.setswitchinterval(interval)
     finally:
         for owner, name, original in reversed(originals):
             setattr(owner, name, original)
-    missing = [step for step in STEPS if not before[step]]
+    missing = [step for step in STEPS if not alone[step]]
     if missing:
         raise RuntimeError(f"urllib made no {', '.join(missing)} call in {n} GETs of {url}")
     # At least 1 ns: a cost is a duration, and 0 would read as "not measured".
-    return [max(1, int(statistics.median(before[step]))) for step in STEPS]
+    warm = [max(1, int(statistics.median(t for t, _ in alone[step]))) for step in STEPS]
+    lost = INTERVAL / 2 * 1e9
+    cold_samples = [[t for t, call in beside[step] if call is not None and call >= lost] for step in STEPS]
+    ratios = [statistics.median(c) / w for c, w in zip(cold_samples, warm) if len(c) >= 5]
+    factor = statistics.median(ratios) if ratios else 1.0
+    cold = [max(1, int(statistics.median(c) if len(c) >= 5 else w * factor)) for c, w in zip(cold_samples, warm)]
+    return warm + cold
 )PY";
 
 // An owned reference (Py_XDECREF on destruction); only touched with the GIL held.

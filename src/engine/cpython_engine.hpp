@@ -56,7 +56,9 @@ public:
     // urllib's own Python code between its system calls, as this interpreter runs it here: the
     // medians (ns) over `requests` GETs of `url` (after 20 unmeasured ones) of the time before
     // getaddrinfo, after it up to socket(), then up to connect(), sendall(), recv_into(),
-    // close(), and from close() back to the caller: workloads::UrllibCosts' order. Starts the
+    // close(), and from close() back to the caller: workloads::UrllibCosts' order; then the
+    // same 7 cold, right after the GIL came back from a CPU-bound thread (requests / 5 GETs, at
+    // least 20, beside one: workloads::UrllibCosts explains why both). Starts the
     // interpreter if need be; wraps socket's methods for the measurement only (restored before
     // it returns, so cpython cells run unwrapped). Throws with the problem (a failed GET, a
     // step urllib did not make).

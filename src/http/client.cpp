@@ -290,6 +290,9 @@ const char* to_string(Step step) {
     switch (step) {
     case Step::resolve: return "resolve";
     case Step::socket: return "socket";
+    case Step::settimeout: return "settimeout";
+    case Step::connect_start: return "connect_start";
+    case Step::poll: return "poll";
     case Step::connect: return "connect";
     case Step::send: return "send";
     case Step::recv: return "recv";

@@ -45,8 +45,13 @@ struct GetResult {
     bool ok() const { return error.empty() && status >= 200 && status < 300; }
 };
 
-// The blocking steps of a GET, named after the urllib system call each stands for.
-enum class Step { resolve, socket, connect, send, recv, close };
+// The blocking steps of a GET: each one release of the GIL in CPython's socket module, named
+// after the system call it stands for (plain_http.cpp has urllib's sequence). settimeout: the
+// ioctl that makes the socket non-blocking; connect_start: a connect() still in progress;
+// poll: a wait for the socket to be ready, before each send and recv and for a connect in
+// progress; connect: the call that ends socket.connect (connect() done at once, or SO_ERROR
+// after the wait). `close` stays last (arrays are indexed by Step).
+enum class Step { resolve, socket, settimeout, connect_start, poll, connect, send, recv, close };
 const char* to_string(Step step);
 
 // Called around each blocking step of a GET: release() before it, reacquire(step) after it
@@ -70,9 +75,10 @@ public:
 
     // One GET. Called and returning with whatever `hooks.reacquire` gives back (the GIL).
     GetResult get(const std::string& url, const BlockingHooks& hooks = {});
-    // The blocking steps of the last get(), in order: resolve, socket, connect, send, recv,
-    // close on a fresh plain-http connection, as urllib; send, recv on a reused one (more
-    // send or recv steps when a message needs more than one system call).
+    // The blocking steps of the last get(), in order: resolve, socket, settimeout,
+    // connect_start, poll, connect, poll, send, poll, recv, close on a fresh plain-http
+    // connection, as urllib with a timeout; poll, send, poll, recv on a reused one (more when
+    // a message needs more than one system call).
     std::vector<Step> last_steps() const;
 
 private:

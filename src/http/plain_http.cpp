@@ -1,28 +1,35 @@
-// A GET over plain http, one system call per blocking step, in urllib's order:
+// A GET over plain http, one system call per blocking step, in the order of urllib's GET with
+// a timeout (gilbench's always have one: io_timeout), as CPython 3.11's socket module makes
+// them (strace of urllib.request.urlopen(url, timeout=30).read()):
 //
-//   urllib (http.client, socket.create_connection)      here
+//   urllib (http.client, socket.create_connection)      here                        step
 //   socket.getaddrinfo(host, port, 0, SOCK_STREAM)       getaddrinfo(), same hints   resolve
 //   socket.socket(af, type, proto)                       socket()                    socket
-//   sock.connect(sa)  (blocking)                         connect()  (blocking)       connect
-//   sock.sendall(request)                                send() until all sent       send
-//   sock.recv_into(buffer of 8192)  (BufferedReader)     recv() of 8192 until done   recv
+//   sock.settimeout(t): the socket becomes non-blocking  ioctl(FIONBIO)              settimeout
+//   sock.connect(sa)                                     connect(): EINPROGRESS      connect_start
+//                                                        poll(POLLOUT)               poll
+//                                                        getsockopt(SO_ERROR)        connect
+//   sock.setsockopt(TCP_NODELAY)  (GIL held)             setsockopt(), no step
+//   sock.sendall(request)                                poll(POLLOUT), send()       poll, send
+//   sock.recv_into(buffer of 8192)  (BufferedReader)     poll(POLLIN), recv()        poll, recv
 //   sock.close()                                         close()                     close
 //
 // Only the system call itself runs between the hooks, as only it runs between CPython's
-// Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS; parsing runs with the GIL held, as
-// urllib's Python code does. Like urllib (and requests.get) the request says
-// "Connection: close" unless the client keeps connections alive.
+// Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS: a socket with a timeout releases the GIL
+// for its poll() and again for the call (sock_call_ex), and for the ioctl that makes it
+// non-blocking (internal_setblocking). Beside a CPU-bound thread each release is a chance to
+// lose the GIL, so the number of releases per GET decides the convoy (docs/gil-fidelity.md).
+// Parsing runs with the GIL held, as urllib's Python code does. Like urllib (and
+// requests.get) the request says "Connection: close" unless the client keeps connections alive.
 //
-// The whole GET has one deadline. Before each blocking call its socket timeout (SO_SNDTIMEO,
-// SO_RCVTIMEO) is set to what is left of it - a setsockopt with the GIL held (about 1 us; a
-// CPython socket with a timeout polls before each call instead, one without has no call) - so
-// the blocking calls, and their order, stay urllib's. getaddrinfo() alone cannot be bounded that way: the resolver's own timeouts
-// (resolv.conf) bound it, and the deadline is checked before and after it.
+// The whole GET has one deadline: each poll() waits at most what is left of it (a connect
+// also at most the connect timeout). getaddrinfo() alone cannot be bounded that way: the
+// resolver's own timeouts (resolv.conf) bound it, and the deadline is checked before and after it.
 //
-// A call interrupted by a signal (EINTR) is made again, as CPython's sock_call_ex does after
-// running the signal handlers with the GIL held: each retry is a step of its own, of the same
-// kind. An interrupted connect() goes on in the background (connect(2)), so the retry waits
-// for it instead - poll() for writability, then SO_ERROR - as CPython's sock_connect does.
+// A call interrupted by a signal (EINTR) is made again at once, and a poll() so interrupted
+// polls again, as CPython's sock_call_ex does after running the signal handlers with the GIL
+// held: each retry is a step of its own, of the same kind. A call that finds the socket not
+// ready after all (EAGAIN) polls again.
 //
 // The response is parsed by Boost.Beast's parser, fed with what our own recv() calls return;
 // the body is counted and dropped as it passes, so memory stays a fixed buffer whatever the
@@ -30,9 +37,11 @@
 #include "http/plain_http.hpp"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +51,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include <boost/beast/core/error.hpp>
@@ -68,12 +78,12 @@ std::string seconds_text(double s) {
     return text;
 }
 
-// A socket timeout of `t`; 0 (or max(), no deadline) means none, as for the kernel.
-void set_timeout(int fd, int option, std::chrono::microseconds t) {
-    timeval tv{0, 0};
-    if (t != std::chrono::microseconds::max())
-        tv = {static_cast<time_t>(t.count() / 1000000), static_cast<suseconds_t>(t.count() % 1000000)};
-    ::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
+// poll()'s timeout for a wait of at most `left`: whole milliseconds, rounded up so that a
+// wait never ends before its deadline; -1 (no limit) for microseconds::max(), no deadline.
+int poll_ms(std::chrono::microseconds left) {
+    if (left == std::chrono::microseconds::max()) return -1;
+    if (left.count() <= 0) return 0;
+    return static_cast<int>(std::min<std::int64_t>((left.count() + 999) / 1000, 1 << 30));
 }
 
 std::string errno_text(const char* call, int err) { return std::string(call) + ": " + std::strerror(err); }
@@ -221,16 +231,20 @@ PlainHttp::PlainHttp(bool keep_alive, std::chrono::milliseconds connect_timeout)
 
 PlainHttp::~PlainHttp() = default;
 
-// One blocking step: the hooks around exactly one system call.
+// One blocking step: the hooks around exactly one system call. `kind` is the step's kind, or
+// a function of the call's result that says which kind it turned out to be.
 struct PlainHttp::Step_ {
     PlainHttp& self;
-    template <class Call>
-    auto operator()(Step kind, Call&& call) {
+    template <class Kind, class Call>
+    auto operator()(Kind kind, Call&& call) {
         if (self.hooks_->release) self.hooks_->release();
         const auto result = call();
         const int saved_errno = errno;
-        self.steps_->push_back(kind);
-        if (self.hooks_->reacquire) self.hooks_->reacquire(kind);
+        Step done;
+        if constexpr (std::is_same_v<Kind, Step>) done = kind;
+        else done = kind(result);
+        self.steps_->push_back(done);
+        if (self.hooks_->reacquire) self.hooks_->reacquire(done);
         errno = saved_errno;
         return result;
     }
@@ -251,10 +265,11 @@ void PlainHttp::close_kept() {
     Step_{*this}(Step::close, [&] { return kept_.close(); });
 }
 
-// A connect() that a signal interrupted goes on in the background; wait for its end, each
-// wait a connect step (poll() interrupted again: wait again). 0, or -1 with errno set
-// (EINPROGRESS: it did not finish by `connect_end`).
-int PlainHttp::finish_interrupted_connect(int fd, Deadline::clock::time_point connect_end, const Deadline& deadline) {
+// Waits for a connect() in progress (EINPROGRESS, or interrupted by a signal: it goes on in
+// the background) and takes its outcome, as CPython's sock_connect: poll() for writability
+// (a poll step; interrupted: poll again), then SO_ERROR (the connect step). 0, or -1 with
+// errno set (EINPROGRESS: it did not finish by `connect_end`).
+int PlainHttp::finish_connect(int fd, Deadline::clock::time_point connect_end, const Deadline& deadline) {
     Step_ step{*this};
     for (;;) {
         const auto left = std::min(std::chrono::duration_cast<std::chrono::microseconds>(connect_end - Deadline::clock::now()),
@@ -263,20 +278,32 @@ int PlainHttp::finish_interrupted_connect(int fd, Deadline::clock::time_point co
             errno = EINPROGRESS;
             return -1;
         }
-        const int wait_ms = static_cast<int>(std::min<std::int64_t>((left.count() + 999) / 1000, 1 << 30));
-        pollfd p{fd, POLLOUT, 0};
-        const int ready = step(Step::connect, [&] { return ::poll(&p, 1, wait_ms); });
+        pollfd p{fd, POLLOUT | POLLERR, 0};
+        const int ready = step(Step::poll, [&] { return ::poll(&p, 1, poll_ms(left)); });
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) return -1;
         if (ready == 0) continue;  // the loop's check decides whether time is up
         int err = 0;
         socklen_t len = sizeof err;
-        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return -1;
+        if (step(Step::connect, [&] { return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len); }) != 0) return -1;
         if (err != 0) {
             errno = err;
             return -1;
         }
         return 0;
+    }
+}
+
+// Waits until `fd` is ready for `events` (a poll step; interrupted: poll again): true, or
+// false once the deadline has passed first.
+bool PlainHttp::wait_ready(int fd, short events, const Deadline& deadline) {
+    Step_ step{*this};
+    for (;;) {
+        if (deadline.expired()) return false;
+        pollfd p{fd, events, 0};
+        const int ready = step(Step::poll, [&] { return ::poll(&p, 1, poll_ms(deadline.remaining())); });
+        if (ready > 0) return true;
+        if (ready < 0 && errno != EINTR) return true;  // let the call itself report what is wrong
     }
 }
 
@@ -315,15 +342,20 @@ UniqueFd PlainHttp::connect_fresh(const PlainUrl& parts, const Deadline& deadlin
             error = errno_text("socket()", errno);
             continue;
         }
-        // A blocking connect, as urllib's; SO_SNDTIMEO bounds it by the connect timeout or
-        // what is left of the deadline, whichever is sooner.
+        // sock.settimeout(): non-blocking from here on; every wait is a poll() bounded by the
+        // connect timeout or what is left of the deadline, whichever is sooner.
+        int on = 1;
+        step(Step::settimeout, [&] { return ::ioctl(s.get(), FIONBIO, &on); });
         const auto connect_start = Deadline::clock::now();
         const auto connect_end = connect_timeout_.count() > 0 ? connect_start + connect_timeout_ : Deadline::clock::time_point::max();
-        auto bound = deadline.remaining();
-        if (connect_timeout_.count() > 0) bound = std::min<std::chrono::microseconds>(bound, connect_timeout_);
-        set_timeout(s.get(), SO_SNDTIMEO, bound);
-        int connected = step(Step::connect, [&] { return ::connect(s.get(), ai->ai_addr, ai->ai_addrlen); });
-        if (connected != 0 && errno == EINTR) connected = finish_interrupted_connect(s.get(), connect_end, deadline);
+        int connected = step([](int rc) { return rc == 0 ? Step::connect : Step::connect_start; },
+                             [&] { return ::connect(s.get(), ai->ai_addr, ai->ai_addrlen); });
+        if (connected != 0 && (errno == EINPROGRESS || errno == EINTR)) connected = finish_connect(s.get(), connect_end, deadline);
+        if (connected == 0) {
+            // http.client's connect() sets TCP_NODELAY, with the GIL held.
+            ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+            return s;
+        }
         if (connected == 0) return s;
         const int err = errno;
         if (deadline.expired()) {
@@ -339,21 +371,23 @@ UniqueFd PlainHttp::connect_fresh(const PlainUrl& parts, const Deadline& deadlin
     return {};
 }
 
-// sock.sendall: send() until all is out, each call a step; EINTR: send again.
+// sock.sendall: poll() and send() until all is out, each a step; send() interrupted: send
+// again; not ready after all: poll again.
 bool PlainHttp::send_all(int fd, const std::string& request, const Deadline& deadline, std::string& error) {
     Step_ step{*this};
     std::size_t sent = 0;
     while (sent < request.size()) {
-        if (deadline.expired()) {
+        if (!wait_ready(fd, POLLOUT, deadline)) {
             error = deadline.timed_out_text();
             return false;
         }
-        set_timeout(fd, SO_SNDTIMEO, deadline.remaining());
-        const ssize_t n = step(Step::send, [&] { return ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL); });
-        if (n < 0 && errno == EINTR) continue;
+        ssize_t n = -1;
+        do {
+            n = step(Step::send, [&] { return ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL); });
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
         if (n <= 0) {
-            const int err = n == 0 ? EPIPE : errno;
-            error = err == EAGAIN || err == EWOULDBLOCK ? deadline.timed_out_text() : errno_text("send()", err);
+            error = errno_text("send()", n == 0 ? EPIPE : errno);
             return false;
         }
         sent += static_cast<std::size_t>(n);
@@ -361,17 +395,20 @@ bool PlainHttp::send_all(int fd, const std::string& request, const Deadline& dea
     return true;
 }
 
-// One recv() of up to k_recv_size bytes into buffer_ at `at`, each call a step; EINTR: recv
-// again. recv()'s result (-1 with errno set), or nullopt once the deadline has passed.
+// One poll() and recv() of up to k_recv_size bytes into buffer_ at `at`, each a step; recv()
+// interrupted: recv again; not ready after all: poll again. recv()'s result (-1 with errno
+// set), or nullopt once the deadline has passed.
 std::optional<ssize_t> PlainHttp::recv_some(int fd, std::size_t at, const Deadline& deadline) {
     Step_ step{*this};
-    ssize_t n = -1;
-    do {
-        if (deadline.expired()) return std::nullopt;
-        set_timeout(fd, SO_RCVTIMEO, deadline.remaining());
-        n = step(Step::recv, [&] { return ::recv(fd, buffer_.data() + at, k_recv_size, 0); });
-    } while (n < 0 && errno == EINTR);
-    return n;
+    for (;;) {
+        if (!wait_ready(fd, POLLIN, deadline)) return std::nullopt;
+        ssize_t n = -1;
+        do {
+            n = step(Step::recv, [&] { return ::recv(fd, buffer_.data() + at, k_recv_size, 0); });
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        return n;
+    }
 }
 
 // recv() of 8192 until Beast's parser has the whole response. Bytes stay in buffer_ only

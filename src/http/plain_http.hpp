@@ -103,7 +103,8 @@ private:
     static Response failure(const std::string& url, const std::string& what);
     std::optional<Response> exchange_on(UniqueFd sock, bool reused, const Request& req);
     UniqueFd connect_fresh(const PlainUrl& parts, const Deadline& deadline, std::string& error);
-    int finish_interrupted_connect(int fd, Deadline::clock::time_point connect_end, const Deadline& deadline);
+    int finish_connect(int fd, Deadline::clock::time_point connect_end, const Deadline& deadline);
+    bool wait_ready(int fd, short events, const Deadline& deadline);
     bool send_all(int fd, const std::string& request, const Deadline& deadline, std::string& error);
     std::optional<ssize_t> recv_some(int fd, std::size_t at, const Deadline& deadline);
     Exchange receive(int fd, bool reused, const PlainUrl& parts, const Deadline& deadline);

@@ -62,9 +62,12 @@ std::int64_t countdown_steps_for(std::chrono::nanoseconds d) {
     return static_cast<std::int64_t>(static_cast<double>(d.count()) / ns_per_step);
 }
 
-// The seed's I/O-bound job: a loop of HTTP GETs as urllib.request.urlopen does them. Each GET
-// gives up the GIL around each of its blocking steps (name lookup, socket, connect, send,
-// recv, close: see http/client.hpp) and takes it back in between to run urllib's code.
+// The seed's I/O-bound job: a loop of HTTP GETs as urllib.request.urlopen(url, timeout) does
+// them. Each GET gives up the GIL around each of its blocking steps (name lookup, socket, the
+// non-blocking switch, connect and its wait, a poll before each send and recv, close: see
+// http/plain_http.cpp) and takes it back in between to run urllib's code, which follows the
+// steps that end a Python-level call (resolve, socket, connect, send, recv); between the other
+// steps CPython runs only C.
 class HttpGetWorker final : public Worker {
 public:
     HttpGetWorker(const model::Cell& cell, std::string url, const UrllibCosts& code)
@@ -73,26 +76,37 @@ public:
               .keep_alive = cell.keep_alive,
               .timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(cell.io_timeout_s * 1000.0)))}) {
         using S = UrllibCosts;
-        before_request_ = countdown_steps_for(code.at(S::before_request));
-        after_close_ = countdown_steps_for(code.at(S::after_close));
-        after_step_[static_cast<std::size_t>(http::Step::resolve)] = countdown_steps_for(code.at(S::after_resolve));
-        after_step_[static_cast<std::size_t>(http::Step::socket)] = countdown_steps_for(code.at(S::after_socket));
-        after_step_[static_cast<std::size_t>(http::Step::connect)] = countdown_steps_for(code.at(S::after_connect));
-        after_step_[static_cast<std::size_t>(http::Step::send)] = countdown_steps_for(code.at(S::after_send));
-        after_step_[static_cast<std::size_t>(http::Step::recv)] = countdown_steps_for(code.at(S::after_recv));
-        // after close: the caller's code, after_close_ below (close is the GET's last step)
+        for (const bool cold : {false, true}) {
+            Steps& s = steps_[cold];
+            s.before_request = countdown_steps_for(code.at(S::before_request, cold));
+            s.after_close = countdown_steps_for(code.at(S::after_close, cold));
+            s.after[index(http::Step::resolve)] = countdown_steps_for(code.at(S::after_resolve, cold));
+            s.after[index(http::Step::socket)] = countdown_steps_for(code.at(S::after_socket, cold));
+            s.after[index(http::Step::connect)] = countdown_steps_for(code.at(S::after_connect, cold));
+            s.after[index(http::Step::send)] = countdown_steps_for(code.at(S::after_send, cold));
+            s.after[index(http::Step::recv)] = countdown_steps_for(code.at(S::after_recv, cold));
+            // settimeout, connect_start, poll: none (C code only, inside one Python call); after
+            // close: the caller's code, after_close below (close is the GET's last step)
+        }
     }
 
     Outcome run(gil::Gil& gil, gil::ThreadState& ts, std::int64_t work) override {
+        // Whether another thread took the GIL while this one had released it: then urllib's
+        // code up to the next release runs cold (UrllibCosts). A switch to another thread and
+        // back moves CPython's switch_number on; a release nobody took leaves it.
+        std::uint64_t switches_at_release = 0;
+        bool cold = false;
         const http::BlockingHooks hooks{
             [&] {
+                switches_at_release = gil.switch_number();
                 interp::begin_allow_threads(gil, ts);
                 gil.record(ts, gil::EventKind::io_start);
             },
             [&](http::Step done) {
                 gil.record(ts, gil::EventKind::io_end);
                 interp::end_allow_threads(gil, ts);
-                interp::run_countdown(gil, ts, after_step_[static_cast<std::size_t>(done)]);
+                cold = gil.switch_number() != switches_at_release;
+                interp::run_countdown(gil, ts, steps_[cold].after[index(done)]);
             }};
         Outcome out;
         out.requests.reserve(static_cast<std::size_t>(work));
@@ -100,9 +114,9 @@ public:
             // Timed as Python code would time it: from the call until it runs again, so the
             // wait to re-take the GIL (the convoy effect) is part of the latency.
             const auto start = std::chrono::steady_clock::now();
-            interp::run_countdown(gil, ts, before_request_);
+            interp::run_countdown(gil, ts, steps_[cold].before_request);
             const http::GetResult r = client_.get(url_, hooks);
-            interp::run_countdown(gil, ts, after_close_);
+            interp::run_countdown(gil, ts, steps_[cold].after_close);
             out.requests.push_back({start, std::chrono::steady_clock::now(), r.ok()});
             ++out.io_requests;
             if (r.ok()) {
@@ -116,19 +130,24 @@ public:
     }
 
 private:
-    std::string url_;
-    http::HttpClient client_;
+    static constexpr std::size_t index(http::Step s) { return static_cast<std::size_t>(s); }
     // urllib's code (UrllibCosts) as countdown iterations: before the GET, after each step
     // (indexed by http::Step), after the GET.
-    std::int64_t before_request_ = 0, after_close_ = 0;
-    std::array<std::int64_t, static_cast<std::size_t>(http::Step::close) + 1> after_step_{};
+    struct Steps {
+        std::int64_t before_request = 0, after_close = 0;
+        std::array<std::int64_t, static_cast<std::size_t>(http::Step::close) + 1> after{};
+    };
+    std::string url_;
+    http::HttpClient client_;
+    std::array<Steps, 2> steps_{};  // warm, cold
 };
 
 }  // namespace
 
 UrllibCosts UrllibCosts::fallback() {
     UrllibCosts c;
-    c.ns = {47'000, 600, 500, 3'500, 14'000, 78'000, 4'000};  // in Step order
+    // In Step order: warm, then cold.
+    c.ns = {47'000, 600, 500, 3'500, 14'000, 78'000, 4'000, 277'000, 3'200, 51'000, 48'000, 131'500, 389'000, 55'800};
     return c;
 }
 

@@ -34,26 +34,36 @@ struct Outcome {
 // the I/O thread holds the GIL for this long before the GET and after each of its steps.
 // Beside a CPU-bound thread these gaps decide whether the CPU thread, woken by one release, is
 // still on its way when the next release comes (then it wins the GIL) or already asleep again
-// (docs/gil-fidelity.md). Measured at the start of a run by the embedded CPython
+// (docs/gil-fidelity.md). Each step has two costs: warm, as the code runs alone, back to back;
+// and cold, as it runs right after the GIL came back from another thread (a CPU-bound thread
+// ran meanwhile, and CPython's code then runs several times slower: caches, branch predictors,
+// a core woken from idle). The emulated countdown that stands for this code is too small to
+// slow down that way, so the workload runs the cold cost after a step where another thread
+// took the GIL, until its next release. Measured at the start of a run by the embedded CPython
 // (engine/calibration.hpp); `fallback()` only where that is impossible or turned off.
 struct UrllibCosts {
-    // The order of `ns` (and of the run attribute urllib_costs_ns, docs/hdf5-schema.md).
+    // The order of the steps in `ns` (and in the run attribute urllib_costs_ns,
+    // docs/hdf5-schema.md): the 7 warm costs, then the same 7 cold.
     enum Step : std::size_t {
         before_request,  // urlopen: Request, opener, handlers, up to getaddrinfo
         after_resolve,   // socket.create_connection's loop, up to socket()
-        after_socket,    // up to connect()
+        after_socket,    // settimeout (its ioctl is a step of its own), up to connect()
         after_connect,   // TCP_NODELAY, http.client's send(), up to sendall()
         after_send,      // HTTPResponse set up, up to recv_into()
         after_recv,      // status line and headers parsed, body read, up to close()
         after_close,     // back in the caller
         count
     };
-    std::array<std::int64_t, count> ns{};
+    static constexpr std::size_t values = 2 * count;  // warm, then cold
+    std::array<std::int64_t, values> ns{};
 
-    std::chrono::nanoseconds at(Step s) const { return std::chrono::nanoseconds(ns[s]); }
+    std::chrono::nanoseconds at(Step s, bool cold = false) const {
+        return std::chrono::nanoseconds(ns[s + (cold ? count : 0)]);
+    }
     // The documented fallback, used only when the run cannot calibrate (no interpreter can be
     // embedded, the measurement failed) or is told not to (--no-calibration): medians measured
-    // once on the development VM (CPython 3.11.2, bench/urllib_steps.py, 2 x 300 requests).
+    // once on the development VM (CPython 3.11.2, bench/urllib_steps.py: warm 2 x 300
+    // requests alone, cold 150 beside one CPU-bound thread, a timeout on every GET).
     // Another machine may take 2-3x longer; runs that use it are marked "fallback: <why>".
     static UrllibCosts fallback();
 };

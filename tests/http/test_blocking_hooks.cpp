@@ -54,18 +54,35 @@ std::string pairs(const std::vector<Step>& steps) {
     return s;
 }
 
-const std::vector<Step> urllib_steps{Step::resolve, Step::socket, Step::connect,
-                                     Step::send,    Step::recv,   Step::close};
+// A fresh connection's releases. Plain http: urllib's with a timeout, as strace shows CPython
+// 3.11 making them (a poll before each call, the ioctl of settimeout, a connect in progress
+// and its SO_ERROR). libcurl (https): one per system call it makes, six.
+std::vector<Step> fresh_steps(bool libcurl) {
+    if (libcurl) return {Step::resolve, Step::socket, Step::connect, Step::send, Step::recv, Step::close};
+    return {Step::resolve, Step::socket, Step::settimeout, Step::connect_start, Step::poll, Step::connect,
+            Step::poll,    Step::send,   Step::poll,       Step::recv,          Step::close};
+}
 
-TEST_P(GetSteps, FreshConnectionReleasesSixTimesLikeUrllib) {
+// A non-blocking connect() on loopback is nearly always still in progress when it returns;
+// one that is done at once has no wait: connect_start, poll, connect is then just connect.
+std::vector<Step> without_connect_wait(std::vector<Step> steps) {
+    for (std::size_t i = 0; i + 2 < steps.size(); ++i)
+        if (steps[i] == Step::connect_start && steps[i + 1] == Step::poll && steps[i + 2] == Step::connect)
+            steps.erase(steps.begin() + static_cast<std::ptrdiff_t>(i), steps.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    return steps;
+}
+
+TEST_P(GetSteps, FreshConnectionReleasesLikeUrllib) {
     DelayServer server(ServerConfig{});
     HttpClient client(bounded_client(/*keep_alive=*/false, GetParam()));
+    const std::vector<Step> expected = fresh_steps(GetParam());
     for (int i = 0; i < 3; ++i) {
         HookLog log;
         const GetResult r = client.get(server.base_url(), log.hooks());
         ASSERT_TRUE(r.ok()) << r.error;
-        EXPECT_EQ(log.calls, pairs(urllib_steps)) << "request " << i;
-        EXPECT_EQ(client.last_steps(), urllib_steps);
+        EXPECT_EQ(log.calls, pairs(client.last_steps())) << "request " << i;
+        const std::vector<Step> got = client.last_steps();
+        EXPECT_TRUE(got == expected || got == without_connect_wait(expected)) << "request " << i << ": " << pairs(got);
     }
     EXPECT_EQ(server.connections_accepted(), 3u);
 }
@@ -77,9 +94,13 @@ TEST_P(GetSteps, ReusedConnectionReleasesForSendAndRecvOnly) {
     ASSERT_TRUE(client.get(server.base_url(), first.hooks()).ok());
     ASSERT_TRUE(client.get(server.base_url(), second.hooks()).ok());
     // No close yet, and then no new connection.
-    EXPECT_EQ(first.calls, pairs({Step::resolve, Step::socket, Step::connect, Step::send, Step::recv}));
-    EXPECT_EQ(second.calls, pairs({Step::send, Step::recv}));
-    EXPECT_EQ(client.last_steps(), (std::vector<Step>{Step::send, Step::recv}));
+    std::vector<Step> fresh = fresh_steps(GetParam());
+    fresh.pop_back();
+    const std::vector<Step> reused = GetParam() ? std::vector<Step>{Step::send, Step::recv}
+                                                : std::vector<Step>{Step::poll, Step::send, Step::poll, Step::recv};
+    EXPECT_TRUE(first.calls == pairs(fresh) || first.calls == pairs(without_connect_wait(fresh))) << first.calls;
+    EXPECT_EQ(second.calls, pairs(reused));
+    EXPECT_EQ(client.last_steps(), reused);
     EXPECT_EQ(server.connections_accepted(), 1u);
 }
 
