@@ -101,7 +101,7 @@ TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
     EXPECT_FALSE(read_cached_costs(file, version));  // no file yet
 
     CachedCosts c;
-    c.costs.ns = {1, 2, 3, 4, 5, 6, 7};
+    c.costs.ns = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
     c.measured_utc = "2026-12-01T18:00:00Z";
     write_cached_costs(file, version, c);  // creates the directory
     const auto back = read_cached_costs(file, version);
