@@ -596,15 +596,9 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
         if not rows:
             continue
         doc.heading(group, level + 1)
-        doc.table(pd.DataFrame({
-            "figure": [f"`{r.comparison.key}` {r.label}" for r in rows],
-            "real: median (p25–p75)": [_side(r.comparison.real) for r in rows],
-            "emulated: median (p25–p75)": [_side(r.comparison.emulated) for r in rows],
-            "difference": [_difference(r.comparison) for r in rows],
-            "band": [_band(r.comparison) for r in rows],
-            "verdict": [r.comparison.verdict for r in rows],
-            "rounds": [_rounds(r.comparison) for r in rows]}),
-            _CAPTIONS.get(group, ""))
+        doc.table(pd.DataFrame({"figure": [f"`{r.comparison.key}` {r.label}" for r in rows],
+                                **_comparison_columns([r.comparison for r in rows])}),
+                  _CAPTIONS.get(group, ""))
     for key, why in fid.left_out:
         doc.note(f"{key}: left out, {why}")
     if fid.references or fid.reference_notes:
@@ -614,12 +608,7 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
             doc.table(pd.DataFrame({
                 "interpreter": [r.interpreter + (" (old GIL)" if r.gil == "old" else "") for r in rr],
                 "figure": [r.label for r in rr],
-                "real: median (p25–p75)": [_side(r.comparison.real) for r in rr],
-                "emulated: median (p25–p75)": [_side(r.comparison.emulated) for r in rr],
-                "difference": [_difference(r.comparison) for r in rr],
-                "band": [_band(r.comparison) for r in rr],
-                "verdict": [r.comparison.verdict for r in rr],
-                "rounds": [_rounds(r.comparison) for r in rr]}),
+                **_comparison_columns([r.comparison for r in rr])}),
                 "Figures measured inside each interpreter (reference files of bench/cpython_probe.py), against this "
                 "run's emulated cells of the same key (old GIL: `cpu-2t-old-emulated`, `convoy-old-emulated`).")
         for note in fid.reference_notes:
@@ -636,6 +625,16 @@ _CAPTIONS = {
     "Convoy": "(mean latency of the I/O thread's requests beside a CPU thread − alone) / switch interval: "
               "switch intervals lost per GET.",
 }
+
+
+def _comparison_columns(comparisons) -> dict:
+    """The columns every figure table shares, one entry per comparison."""
+    return {"real: median (p25–p75)": [_side(c.real) for c in comparisons],
+            "emulated: median (p25–p75)": [_side(c.emulated) for c in comparisons],
+            "difference": [_difference(c) for c in comparisons],
+            "band": [_band(c) for c in comparisons],
+            "verdict": [c.verdict for c in comparisons],
+            "rounds": [_rounds(c) for c in comparisons]}
 
 
 def section_markdown(results: Results, references=(), title: str | None = None) -> str | None:
