@@ -41,7 +41,9 @@ from .load import Results
 ENGINES = ("emulated", "cpython")
 REFERENCE_FORMAT = "gilbench-fidelity-reference/1"
 
-WITHIN, OUTSIDE, NOISY = "within band", "outside band", "too noisy here"
+WITHIN, OUTSIDE, NOISY, FEW = "within band", "outside band", "too noisy here", "too few rounds"
+# Fewer rounds than this on a side give no spread to judge the noise by: no verdict (never a pass).
+MIN_ROUNDS = 3
 
 # A difference equal to the band counts as within it: |1.03 − 1.00| is 0.030000000000000027 in
 # floating point, which must not turn a figure that sits exactly on the edge into a failure.
@@ -219,12 +221,13 @@ def compare(key: str, real_values, emulated_values, band: float | None = None,
         return None
     width = band * abs(real.median) if relative else band
     text = f"±{band * 100:g} %" if relative else f"±{band:g}"
+    few = min(real.rounds, emu.rounds) < MIN_ROUNDS
     return Comparison(key=key, real=real, emulated=emu, band=width, band_text=text, relative=relative,
-                      verdict=verdict(real.median, real.noise, emu.median, width))
+                      verdict=FEW if few else verdict(real.median, real.noise, emu.median, width))
 
 
 def tally(comparisons) -> dict:
-    out = {WITHIN: 0, OUTSIDE: 0, NOISY: 0}
+    out = {WITHIN: 0, OUTSIDE: 0, NOISY: 0, FEW: 0}
     for c in comparisons:
         out[c.verdict] += 1
     return out
@@ -581,10 +584,12 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
     """Appends the Fidelity section (tables per group, summary, calibration, references)."""
     doc.heading(HEADING + (f" ({label})" if label else ""), level)
     n = fid.counts
-    doc.para(f"**{n[WITHIN]} within band, {n[OUTSIDE]} outside, {n[NOISY]} too noisy here.**")
+    few = f", {n[FEW]} with too few rounds" if n[FEW] else ""
+    doc.para(f"**{n[WITHIN]} within band, {n[OUTSIDE]} outside, {n[NOISY]} too noisy here{few}.**")
     doc.para("Each figure is computed per round (trial k of every cell, warm-ups and failed trials left out) on the "
              "`-cpython` cells (real: the embedded CPython) and on their `-emulated` twins; shown: the median over "
-             "rounds (p25–p75). Verdict: \"too noisy here\" when the real side's noise ((p75 − p25) / 2) exceeds the "
+             "rounds (p25–p75). Verdict: \"too few rounds\" with fewer than 3 on a side; \"too noisy here\" when the "
+             "real side's noise ((p75 − p25) / 2) exceeds the "
              "band, else \"within band\" when |emulated − real| ≤ band, else \"outside band\". Difference: emulated "
              "− real (and relative to the real median, for relative bands). Rounds: real / emulated where they "
              "differ.")

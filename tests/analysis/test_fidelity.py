@@ -14,7 +14,7 @@ import pytest
 
 from gilbench_analysis import Results, load
 from gilbench_analysis.cli import report_main
-from gilbench_analysis.fidelity import (BY_KEY, NOISY, OUTSIDE, WITHIN, ReferenceError, compare, emulated_figures,
+from gilbench_analysis.fidelity import (BY_KEY, FEW, NOISY, OUTSIDE, WITHIN, ReferenceError, compare, emulated_figures,
                                         fidelity, figure_rounds, handover_times, load_reference,
                                         median_run_length, pair_rounds, parse_reference, section_markdown,
                                         switches_per_s, tally, verdict)
@@ -48,31 +48,35 @@ def test_compare_absolute_from_rounds():
     assert c.real.median == pytest.approx(1.0) and c.emulated.median == pytest.approx(1.02)
     assert c.difference == pytest.approx(0.02)
     assert (c.real.rounds, c.emulated.rounds) == (4, 3)
-    assert compare("cpu_2t", [1.0, 1.0], [1.1, 1.1]).verdict == OUTSIDE
+    assert compare("cpu_2t", [1.0] * 3, [1.1] * 3).verdict == OUTSIDE
     # p25..p75 of 0.9, 1.0, 1.1 is 0.95..1.05: noise 0.05 > 0.03.
-    assert compare("cpu_2t", [0.9, 1.0, 1.1], [1.0]).verdict == NOISY
+    assert compare("cpu_2t", [0.9, 1.0, 1.1], [1.0] * 3).verdict == NOISY
+    # Fewer than 3 rounds on either side: no spread to judge the noise by, so no verdict.
+    assert compare("cpu_2t", [1.0, 1.0], [1.0] * 3).verdict == FEW
+    assert compare("cpu_2t", [1.0] * 3, [1.5, 1.5]).verdict == FEW
 
 
 def test_compare_relative_band_scales_with_the_real_median():
     # switches: ±5 % of the real value, 200/s -> ±10.
-    c = compare("switches_si5ms", [200.0, 200.0, 200.0], [209.0, 209.0])
+    c = compare("switches_si5ms", [200.0, 200.0, 200.0], [209.0] * 3)
     assert c.relative and c.band == pytest.approx(10.0) and c.verdict == WITHIN
     assert c.relative_difference == pytest.approx(0.045)
     assert compare("switches_si5ms", [200.0] * 3, [210.0] * 3).verdict == WITHIN     # on the edge
     assert compare("switches_si5ms", [200.0] * 3, [211.0] * 3).verdict == OUTSIDE
-    assert compare("switches_si5ms", [180.0, 200.0, 220.0, 240.0], [200.0]).verdict == NOISY
+    assert compare("switches_si5ms", [180.0, 200.0, 220.0, 240.0], [200.0] * 3).verdict == NOISY
     # convoy: ±20 %.
-    assert compare("convoy_si5ms", [2.0, 2.0], [2.39]).verdict == WITHIN
-    assert compare("convoy_si5ms", [2.0, 2.0], [1.59]).verdict == OUTSIDE
+    assert compare("convoy_si5ms", [2.0] * 3, [2.39] * 3).verdict == WITHIN
+    assert compare("convoy_si5ms", [2.0] * 3, [1.59] * 3).verdict == OUTSIDE
     # A negative real median: the band is of its magnitude.
-    assert compare("convoy_si5ms", [-2.0, -2.0], [-2.3]).verdict == WITHIN
+    assert compare("convoy_si5ms", [-2.0] * 3, [-2.3] * 3).verdict == WITHIN
 
 
 def test_compare_needs_rounds_on_both_sides_and_tally_counts():
     assert compare("cpu_2t", [], [1.0]) is None
     assert compare("cpu_2t", [1.0], [float("nan")]) is None
-    cs = [compare("cpu_2t", [1.0], [1.0]), compare("cpu_2t", [1.0], [2.0]), compare("cpu_2t", [0.5, 1.5], [1.0])]
-    assert tally(cs) == {WITHIN: 1, OUTSIDE: 1, NOISY: 1}
+    cs = [compare("cpu_2t", [1.0] * 3, [1.0] * 3), compare("cpu_2t", [1.0] * 3, [2.0] * 3),
+          compare("cpu_2t", [0.5, 1.0, 1.5], [1.0] * 3), compare("cpu_2t", [1.0], [1.0])]
+    assert tally(cs) == {WITHIN: 1, OUTSIDE: 1, NOISY: 1, FEW: 1}
 
 
 # --- hand-overs -----------------------------------------------------------------------------
@@ -154,7 +158,7 @@ def test_ratio_rounds_skip_warmups_and_failed_trials():
     keys = [row.comparison.key for row in f.rows]
     assert keys == ["cpu_2t", "cpu_2t"]                                  # CPU ratios and switch interval
     assert f.rows[0].comparison.emulated.rounds == 2 and f.rows[0].comparison.real.rounds == 1
-    assert f.counts == {WITHIN: 0, OUTSIDE: 1, NOISY: 0}                 # one figure, counted once
+    assert f.counts == {WITHIN: 0, OUTSIDE: 0, NOISY: 0, FEW: 1}         # one figure, counted once
 
 
 def test_convoy_rounds_use_the_io_threads_requests():
@@ -243,7 +247,7 @@ def test_real_file_section(fidelity_file, tmp_path, capsys):
     assert {"cpu_2t", "cpu_2r", "io_2t", "convoy_si5ms"} <= keys
     for row in f.rows:
         assert _finite(row.comparison.real) and _finite(row.comparison.emulated)
-        assert row.comparison.verdict in (WITHIN, OUTSIDE, NOISY)
+        assert row.comparison.verdict in (WITHIN, OUTSIDE, NOISY, FEW)
     # Both hand-over cells are traced (the cpython one by its probe): both sides' figures exist.
     emu = emulated_figures(r)
     assert emu["switches_si5ms"] and all(v > 0 for v in emu["switches_si5ms"].values())
