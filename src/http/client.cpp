@@ -3,15 +3,15 @@
 // keep-alive works across GETs). libcurl options that never change are set once in the
 // constructor (libcurl keeps them across transfers); get_with_curl() only sets the URL.
 //
-// Where a GET releases the GIL (the hooks). CPython's urllib, per request on a fresh
-// connection, releases it around getaddrinfo, socket, connect, send, recv and close (strace
-// shows one system call each against this server), and re-takes it after each to run its
-// Python code. Beside a CPU-bound thread each release is a race between that system call and
+// Where a GET releases the GIL (the hooks). CPython's urllib with a timeout, per request on a
+// fresh connection, releases it around getaddrinfo, socket, settimeout's ioctl, connect, a
+// poll and SO_ERROR, a poll and send, a poll and recv, and close (strace shows one system call
+// each against this server), and re-takes it after each to run its Python code. Beside a CPU-bound thread each release is a race between that system call and
 // the CPU thread's wake-up, so what counts is not only how many releases there are but how
 // long each lasts and how long the GIL is held in between (docs/gil-fidelity.md).
 //
-// * http:// URLs: plain_http.cpp makes exactly those system calls, blocking, one per step,
-//   with its own parsing in between (GIL held). This is the faithful path, and the one the
+// * http:// URLs: plain_http.cpp makes exactly those system calls, one per step, with its own
+//   parsing in between (GIL held). This is the faithful path, and the one the
 //   embedded server and every fidelity figure use.
 // * https:// URLs: libcurl (TLS). Its easy interface would be one blocking call, so the
 //   transfer is driven with the multi interface, in steps cut where libcurl lets us:

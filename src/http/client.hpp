@@ -2,10 +2,11 @@
 //
 // A GET gives other threads their turn where CPython's urllib releases the GIL: around each
 // socket call (Py_BEGIN/END_ALLOW_THREADS in Modules/socketmodule.c). On a fresh connection
-// urllib makes six - getaddrinfo, socket, connect, send, recv (which waits for the response)
-// and close - and runs its Python code, GIL held, in between. get() calls the caller's hooks
-// around the same six steps: for http:// with exactly those system calls (plain_http.cpp),
-// for https:// with libcurl driven step by step (client.cpp). Beside a CPU-bound thread, how
+// urllib with a timeout makes 11 - getaddrinfo, socket, settimeout's ioctl, connect, a poll
+// and SO_ERROR for it, a poll and send, a poll and recv (which waits for the response), close
+// - and runs its Python code, GIL held, in between. get() calls the caller's hooks around the
+// same steps: for http:// with exactly those system calls (plain_http.cpp); for https://
+// with libcurl driven step by step (client.cpp: six coarser steps). Beside a CPU-bound thread, how
 // many such releases a request makes, and how long each lasts, decide the convoy effect
 // (docs/gil-fidelity.md, "How a GET gives up the GIL").
 #pragma once

@@ -26,8 +26,8 @@ struct PlainUrl {
 // URL (the caller then reports or hands it to libcurl).
 std::optional<PlainUrl> parse_plain_url(const std::string& url);
 
-// When one whole GET (every redirect included) must be over. SO_RCVTIMEO alone bounds each
-// recv, not the request: a server that drips a byte every few seconds would hold it for ever.
+// When one whole GET (every redirect included) must be over. A timeout per call alone bounds
+// each wait, not the request: a server that drips a byte every few seconds would hold it for ever.
 class Deadline {
 public:
     using clock = std::chrono::steady_clock;
