@@ -27,6 +27,69 @@ std::string error_of(const std::string& text) {
 
 }  // namespace
 
+// jobs/fidelity.toml: every reference cell twice, <base>-emulated and <base>-cpython, alike but
+// for the engine and the countdown size; run round by round; the old GIL's cells emulated only.
+// The Fidelity section finds its figures by these names (analysis/gilbench_analysis/fidelity.py).
+TEST(Job, FidelityJobPlansEveryReferenceCellWithBothEngines) {
+    namespace gm = gilbench::model;
+    const gj::Job job = gj::load_job(std::string(GILBENCH_SOURCE_DIR) + "/jobs/fidelity.toml");
+    EXPECT_EQ(job.order, gm::Order::rounds);
+    EXPECT_EQ(job.max_ranks(), 2);
+    const std::string emulated = "-emulated", cpython = "-cpython";
+    const auto ends_with = [](const std::string& s, const std::string& end) {
+        return s.size() > end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+    };
+    int twins = 0, emulated_only = 0;
+    for (const gm::Cell& c : job.cells) {
+        if (ends_with(c.name, cpython)) {
+            EXPECT_EQ(c.engine, gm::Engine::cpython) << c.name;
+            const std::string base = c.name.substr(0, c.name.size() - cpython.size());
+            const auto twin = std::find_if(job.cells.begin(), job.cells.end(),
+                                           [&](const gm::Cell& e) { return e.name == base + emulated; });
+            ASSERT_NE(twin, job.cells.end()) << c.name << " has no " << base + emulated;
+            EXPECT_EQ(twin->engine, gm::Engine::emulated) << twin->name;
+            EXPECT_EQ(twin->workload, c.workload) << base;
+            EXPECT_EQ(twin->threads, c.threads) << base;
+            EXPECT_EQ(twin->io_threads, c.io_threads) << base;
+            EXPECT_EQ(twin->ranks, c.ranks) << base;
+            EXPECT_EQ(twin->gil, c.gil) << base;
+            EXPECT_EQ(twin->switch_interval_s, c.switch_interval_s) << base;
+            EXPECT_EQ(twin->latency_s, c.latency_s) << base;
+            EXPECT_EQ(twin->trace, c.trace) << base;
+            EXPECT_EQ(twin->repeats, c.repeats) << base;
+            if (c.workload != gm::Workload::cpu) EXPECT_EQ(twin->work, c.work) << base;  // GETs alike
+            ++twins;
+        } else {
+            ASSERT_TRUE(ends_with(c.name, emulated)) << c.name;
+            EXPECT_EQ(c.engine, gm::Engine::emulated) << c.name;
+            const std::string base = c.name.substr(0, c.name.size() - emulated.size());
+            const bool has_twin = std::any_of(job.cells.begin(), job.cells.end(),
+                                              [&](const gm::Cell& r) { return r.name == base + cpython; });
+            if (!has_twin) {
+                EXPECT_EQ(c.gil, gm::GilPolicy::old_gil) << c.name << ": only the old GIL's cells have no twin";
+                ++emulated_only;
+            }
+        }
+    }
+    EXPECT_EQ(twins, 16);
+    EXPECT_EQ(emulated_only, 2);
+}
+
+// Every shipped job file loads (a typo in one would otherwise surface only when a user runs it).
+TEST(Job, EveryShippedJobFileLoads) {
+    namespace fs = std::filesystem;
+    int loaded = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(std::string(GILBENCH_SOURCE_DIR) + "/jobs")) {
+        if (entry.path().extension() != ".toml") continue;
+        EXPECT_NO_THROW({
+            const gj::Job job = gj::load_job(entry.path().string());
+            EXPECT_FALSE(job.cells.empty()) << entry.path();
+        }) << entry.path();
+        ++loaded;
+    }
+    EXPECT_GE(loaded, 8);
+}
+
 TEST(Job, SeedJobFileParsesToSixCellsPerEngine) {
     const gj::Job job = gj::load_job(std::string(GILBENCH_SOURCE_DIR) + "/jobs/seed.toml");
     EXPECT_EQ(job.name, "seed");
