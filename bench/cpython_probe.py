@@ -263,9 +263,10 @@ def cells(sizes, url, timeout):
                       ("convoy-old", None, lambda: cell_convoy(url, sizes.gets["old"], 1, timeout))]
     for seconds, label in INTERVALS:
         out.append(("cpu-2t-si" + label, seconds, lambda: cell_cpu(sizes.cpu_steps, 2)))
-        # At 50 ms, 5x as long (~2 s, as jobs/fidelity.toml's handover-si50ms): ~40 hand-overs,
-        # so that one more or less at the ends moves the rate by ~2.5%, not by ~12%.
-        steps = sizes.probe_steps * (5 if label == "50ms" else 1)
+        # At 50 ms, twice as long (~0.8 s): ~16 hand-overs, so that one more or less at the ends
+        # moves the rate by ~6%, not by ~12%. (The job's cell is ~2 s; 5x here would add ~40 s per
+        # interpreter and take scripts/fidelity past 10 minutes.)
+        steps = sizes.probe_steps * (2 if label == "50ms" else 1)
         out.append(("handover-si" + label, seconds,
                     lambda label=label, steps=steps: cell_handover(steps, label)))
         out.append(("convoy-si" + label, seconds,

@@ -155,7 +155,8 @@ void Gil::acquire_locked(ThreadState& ts, Clock::time_point wait_start) {
     locked_ = true;
     {
         std::lock_guard switch_guard(switch_mutex_);
-        if (last_holder_ != &ts) {
+        ts.took_over_ = last_holder_ != &ts;
+        if (ts.took_over_) {
             last_holder_ = &ts;
             ++switch_number_;
         }

@@ -64,6 +64,9 @@ public:
     const ThreadStats& stats() const { return stats_; }
     const std::vector<TraceEvent>& trace() const { return trace_; }
     std::int64_t trace_dropped() const { return trace_dropped_; }  // events past capacity
+    // Whether this thread's latest take followed another thread's hold (a switch, as CPython's
+    // switch_number counts them), not its own: what it runs next runs "cold" (workloads/).
+    bool took_over() const { return took_over_; }
 
 private:
     friend class Gil;
@@ -75,6 +78,7 @@ private:
     std::int64_t trace_dropped_ = 0;
     Clock::time_point taken_at_{};
     int ticker_ = 0;  // old GIL: ticks left before the next release
+    bool took_over_ = false;
 };
 
 class Gil {

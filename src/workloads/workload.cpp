@@ -92,20 +92,18 @@ public:
 
     Outcome run(gil::Gil& gil, gil::ThreadState& ts, std::int64_t work) override {
         // Whether another thread took the GIL while this one had released it: then urllib's
-        // code up to the next release runs cold (UrllibCosts). A switch to another thread and
-        // back moves CPython's switch_number on; a release nobody took leaves it.
-        std::uint64_t switches_at_release = 0;
+        // code up to the next release runs cold (UrllibCosts). The take after that is a switch
+        // (gil::ThreadState::took_over); a release nobody took is re-taken without one.
         bool cold = false;
         const http::BlockingHooks hooks{
             [&] {
-                switches_at_release = gil.switch_number();
                 interp::begin_allow_threads(gil, ts);
                 gil.record(ts, gil::EventKind::io_start);
             },
             [&](http::Step done) {
                 gil.record(ts, gil::EventKind::io_end);
                 interp::end_allow_threads(gil, ts);
-                cold = gil.switch_number() != switches_at_release;
+                cold = ts.took_over();
                 interp::run_countdown(gil, ts, steps_[cold].after[index(done)]);
             }};
         Outcome out;

@@ -58,7 +58,7 @@ struct UrllibCosts {
     std::array<std::int64_t, values> ns{};
 
     std::chrono::nanoseconds at(Step s, bool cold = false) const {
-        return std::chrono::nanoseconds(ns[s + (cold ? count : 0)]);
+        return std::chrono::nanoseconds(ns[static_cast<std::size_t>(s) + (cold ? std::size_t{count} : std::size_t{0})]);
     }
     // The documented fallback, used only when the run cannot calibrate (no interpreter can be
     // embedded, the measurement failed) or is told not to (--no-calibration): medians measured

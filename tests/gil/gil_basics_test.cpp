@@ -153,6 +153,35 @@ TEST(GilNone, TakeAndDropDoNothing) {
     }
 }
 
+// took_over: whether a take followed another thread's hold. The I/O workload runs urllib's
+// code cold after such a take, and warm after re-taking a GIL nobody took meanwhile.
+TEST(GilBasics, TookOverSaysWhetherAnotherThreadHeldTheGilSinceThisOneDroppedIt) {
+    for (Policy p : {Policy::new_gil, Policy::old_gil}) {
+        Config config;
+        config.policy = p;
+        Gil gil(config);
+        ThreadState a(0), b(1);
+        gil.take(a);
+        EXPECT_TRUE(a.took_over()) << to_string(p);  // nobody held it before: a switch (switch_number 1)
+        gil.drop(a);
+        gil.take(a);
+        EXPECT_FALSE(a.took_over()) << to_string(p);  // a's own again
+        gil.drop(a);
+        gil.take(b);
+        EXPECT_TRUE(b.took_over()) << to_string(p);
+        gil.drop(b);
+        gil.take(a);
+        EXPECT_TRUE(a.took_over()) << to_string(p);  // b held it since a dropped it
+        gil.drop(a);
+        EXPECT_EQ(gil.switch_number(), 3u) << to_string(p);
+    }
+    Gil none(Config{.policy = Policy::none});
+    ThreadState c(0);
+    none.take(c);
+    EXPECT_FALSE(c.took_over());  // no lock, no switches
+    none.drop(c);
+}
+
 TEST(GilOld, ReleasesAndRetakesEveryCheckIntervalTicks) {
     ManualClock clock;
     Config config;

@@ -57,7 +57,9 @@ TEST(Job, FidelityJobPlansEveryReferenceCellWithBothEngines) {
             EXPECT_EQ(twin->latency_s, c.latency_s) << base;
             EXPECT_EQ(twin->trace, c.trace) << base;
             EXPECT_EQ(twin->repeats, c.repeats) << base;
-            if (c.workload != gm::Workload::cpu) EXPECT_EQ(twin->work, c.work) << base;  // GETs alike
+            if (c.workload != gm::Workload::cpu) {
+                EXPECT_EQ(twin->work, c.work) << base;  // GETs alike
+            }
             ++twins;
         } else {
             ASSERT_TRUE(ends_with(c.name, emulated)) << c.name;
