@@ -90,9 +90,24 @@ def timeline(results: Results, cell: int, trial: int, max_events: int = 4000) ->
         truncated = float(t["t_s"].iloc[max_events])
         t = t[t["t_s"] < truncated]
     w = results.workers[(results.workers["cell"] == cell) & (results.workers["trial"] == trial)]
-    starts = w.set_index(["rank", "thread"])["start_s"].to_dict()
-    ends = w.set_index(["rank", "thread"])["end_s"].to_dict()
-    t_end = truncated if truncated is not None else max([t["t_s"].max(), *ends.values()])
+    lanes, intervals, t_end = trial_intervals(t, w, truncated)
+    req = t[t["event"] == "request"][["rank", "thread", "t_s"]].reset_index(drop=True)
+    c = results.cell(int(cell))
+    return Timeline(cell=int(cell), name=c["name"], trial=int(trial), gil=c["gil"],
+                    switch_interval_s=float(c["switch_interval_s"]),
+                    check_interval=int(c["check_interval"]), lanes=lanes,
+                    intervals=intervals, requests=req, t_end=t_end, truncated_at=truncated)
+
+
+def trial_intervals(trace: pd.DataFrame, workers: pd.DataFrame, truncated_at: float | None = None):
+    """The states of every thread of one trial: (lanes, intervals, t_end). trace: the trial's
+    events; workers: its `workers` rows (start_s / end_s bound each lane; a lane without a row is
+    bounded by the trace). Shared by the timeline and gil_metrics, so both see the same states."""
+    t = trace.sort_values("t_s", kind="stable")
+    starts = workers.set_index(["rank", "thread"])["start_s"].to_dict()
+    ends = workers.set_index(["rank", "thread"])["end_s"].to_dict()
+    t_end = truncated_at if truncated_at is not None else max([t["t_s"].max() if not t.empty else 0.0,
+                                                               *ends.values()])
     lanes = sorted(set(zip(t["rank"], t["thread"])) | set(starts))
     frames = []
     for rank, thread in lanes:
@@ -102,13 +117,8 @@ def timeline(results: Results, cell: int, trial: int, max_events: int = 4000) ->
         frames.append(iv.assign(rank=rank, thread=thread))
     intervals = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["state", "start_s", "end_s", "rank", "thread"])
-    req = t[t["event"] == "request"][["rank", "thread", "t_s"]].reset_index(drop=True)
-    c = results.cell(int(cell))
-    return Timeline(cell=int(cell), name=c["name"], trial=int(trial), gil=c["gil"],
-                    switch_interval_s=float(c["switch_interval_s"]),
-                    check_interval=int(c["check_interval"]), lanes=[(int(r), int(h)) for r, h in lanes],
-                    intervals=intervals[["rank", "thread", "state", "start_s", "end_s"]],
-                    requests=req, t_end=float(t_end), truncated_at=truncated)
+    return ([(int(r), int(h)) for r, h in lanes], intervals[["rank", "thread", "state", "start_s", "end_s"]],
+            float(t_end))
 
 
 def timeline_stats(tl: Timeline) -> pd.DataFrame:
