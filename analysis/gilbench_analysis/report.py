@@ -25,6 +25,7 @@ from .nodes import cell_nodes, family_node_table, node_breakdown, node_families,
 from .scaling import fit_table, scaling_families
 from .sweep import sweep_families, sweep_table
 from .functions import SCALES, function_families
+from .gil_metrics import CUMULATIVE_AT, POP_THRESHOLD, ccbench_latency, ccbench_throughput, gil_metrics, pop_breakdown
 from .tables import cell_summary, engine_label, failure_text, gil_summary, seed_columns, seed_engines, seed_summary
 from .timeline import pick_trials, timeline, timeline_stats
 
@@ -523,6 +524,123 @@ def section_timeline(doc: Document, runs, options: ReportOptions):
         doc.table(pd.concat(stats, ignore_index=True))
 
 
+def _pop_text(v) -> str:
+    """A POP factor with two decimals, marked when it is under the rule of thumb's 0.8."""
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:.2f}" + (" ⚠" if v < POP_THRESHOLD else "")
+
+
+def section_gil_metrics(doc: Document, runs):
+    """Per-thread and per-cell GIL figures in gil_load's and gilknocker's units, switches per
+    second and lost switch intervals (traced cells), the ccbench view and the POP breakdown
+    (where the job has the cells for them). Definitions: gil_metrics.py, docs/gil-metrics.md."""
+    doc.heading("GIL metrics")
+    doc.para("The GIL in the units other tools report, computed exactly from the trace (every take and drop) and "
+             "the workers' counters instead of by sampling; definitions in docs/gil-metrics.md. **held** and "
+             "**waiting**: a thread's time holding the GIL and wanting it without holding it, as fractions of its "
+             "wall time (gil_load's per-thread held and wait). **contention**: the share of a rank's time during "
+             "which at least one thread wanted the GIL and could not get it (gilknocker's contention metric, "
+             "0–1), and its cumulative form C(t) at "
+             + ", ".join(f"{q:.0%}" for q in CUMULATIVE_AT) + " of the trial. **switches / s**: takes by another "
+             "thread than the previous holder, per second of the rank's time. **lost intervals**: time from the end "
+             "of a blocking call to the thread's next take, in switch intervals (new GIL only), per call and per "
+             "HTTP request.")
+    for label, r in runs:
+        prefix = f"{label}: " if len(runs) > 1 else ""
+        m = gil_metrics(r)
+        if m.cells.empty:
+            doc.note(f"{prefix}per-thread figures not shown: no traced cell with a GIL (set trace = true in a "
+                     "cell, or run with --trace)")
+        else:
+            c = m.cells
+            doc.table(pd.DataFrame({
+                "cell": c["name"], "GIL": [g if g != "new" else f"new, {si * 1e3:g} ms"
+                                           for g, si in zip(c["gil"], c["switch_interval_s"])],
+                "P × T": [f"{p} × {t}" for p, t in zip(c["ranks"], c["threads"])], "trials": c["trials"],
+                "GIL held (any thread)": [fmt_num(v) for v in c["held_any"]],
+                "contention": [fmt_num(v) for v in c["contention"]],
+                **{f"C at {q:.0%}": [fmt_num(v) for v in c[f"contention_at_{round(q * 100)}"]] for q in CUMULATIVE_AT},
+                "switches / s": [fmt_num(v, 0) for v in c["switches_per_s"]],
+                "lost intervals / call": [fmt_num(v, 2) for v in c["lost_per_call"]],
+                "lost intervals / request": [fmt_num(v, 2) for v in c["lost_per_request"]]}),
+                f"{prefix}Per traced cell, over its measured traced trials and ranks (times summed before dividing). "
+                "– : cannot be computed (no blocking call, not the new GIL, or a trace with takes only).")
+            t = m.threads
+            doc.table(pd.DataFrame({
+                "cell": t["name"], "rank": t["rank"], "thread": t["thread"],
+                "held": [fmt_num(v) for v in t["held"]], "waiting": [fmt_num(v) for v in t["wait"]],
+                "switches in / s": [fmt_num(v, 0) for v in t["switches_in_per_s"]],
+                "blocking calls": t["io_calls"].astype(int),
+                "lost intervals / call": [fmt_num(v, 2) for v in t["lost_per_call"]],
+                "lost intervals / request": [fmt_num(v, 2) for v in t["lost_per_request"]]}),
+                f"{prefix}Per thread. Switches in: hand-overs to this thread; a rank's threads add up to its "
+                "switches / s.")
+        for name, why in m.skipped:
+            doc.note(f"{prefix}cell `{name}`: {why}")
+        if m.warmups_only:
+            doc.note(f"{prefix}only warm-up trials were traced in " + ", ".join(f"`{n}`" for n in m.warmups_only)
+                     + "; their figures come from those")
+    _ccbench_view(doc, runs)
+    _pop_view(doc, runs)
+
+
+def _ccbench_view(doc: Document, runs):
+    doc.heading("ccbench view", 3)
+    doc.para("As CPython's Tools/ccbench printed it: CPU throughput (countdown steps per second, summed over the "
+             "threads, median over measured trials) with T threads as a percentage of one thread, and the latency "
+             "of I/O requests beside N CPU-bound threads, with the 50th, 90th and 99th percentiles.")
+    for label, r in runs:
+        prefix = f"{label}: " if len(runs) > 1 else ""
+        tps = ccbench_throughput(r)
+        if not tps:
+            doc.note(f"{prefix}throughput view not shown: no one-rank cpu cells that differ only in their threads, "
+                     "with a 1-thread cell among them (run jobs/scaling.toml)")
+        for f in tps:
+            t = f.table
+            doc.table(pd.DataFrame({
+                "threads": t["threads"], "cell": t["name"], "trials": t["trials"],
+                "steps / s": [fmt_count(round(v)) if np.isfinite(v) else "–" for v in t["throughput_per_s"]],
+                "% of one thread": [f"{v:.0f} %" if np.isfinite(v) else "–" for v in t["percent"]]}),
+                f"{prefix}Throughput: {f.title}.")
+        lats = ccbench_latency(r)
+        if not lats:
+            doc.note(f"{prefix}latency view not shown: no mixed cell with per-request latencies (cells with "
+                     "workload = \"mixed\" beside an io cell of the same shape)")
+        for f in lats:
+            t = f.table
+            doc.table(pd.DataFrame({
+                "CPU threads": t["cpu_threads"], "cell": t["name"], "requests": t["requests"],
+                "P50 (ms)": [fmt_ms(v) for v in t["p50_s"]], "P90 (ms)": [fmt_ms(v) for v in t["p90_s"]],
+                "P99 (ms)": [fmt_ms(v) for v in t["p99_s"]]}),
+                f"{prefix}Latency: {f.title}.")
+
+
+def _pop_view(doc: Document, runs):
+    doc.heading("POP efficiency breakdown", 3)
+    doc.para("The POP Centre of Excellence's factors per cell of P ranks × T threads, over its measured trials. "
+             "Useful time = a worker's busy time less its GIL wait. Load balance = mean / max useful time; "
+             "serialisation = max useful / max busy time (≈ 1 − the GIL wait share); transfer = max busy time / "
+             "wall time (what is left: start-up skew, barriers); parallel efficiency = mean useful / wall time = "
+             f"their product. ⚠: below {POP_THRESHOLD}, POP's rule of thumb for a factor worth a look. CPU-bound "
+             "threads under one GIL lose on serialisation (≈ 1/T); ranks, each with its own GIL, do not.")
+    for label, r in runs:
+        prefix = f"{label}: " if len(runs) > 1 else ""
+        p, skipped = pop_breakdown(r)
+        if p.empty:
+            doc.note(f"{prefix}POP breakdown not shown: no cell with more than one worker and GIL counters")
+        else:
+            doc.table(pd.DataFrame({
+                "cell": p["name"], "workload": p["workload"], "GIL": p["gil"],
+                "P × T": [f"{a} × {b}" for a, b in zip(p["ranks"], p["threads"])], "trials": p["trials"],
+                "load balance": [_pop_text(v) for v in p["load_balance"]],
+                "serialisation": [_pop_text(v) for v in p["serialisation"]],
+                "transfer": [_pop_text(v) for v in p["transfer"]],
+                "parallel efficiency": [_pop_text(v) for v in p["parallel"]]}))
+        for name, why in skipped:
+            doc.note(f"{prefix}cell `{name}`: {why}")
+
+
 def _latency_curves(r: Results, lat: pd.DataFrame, cells: pd.DataFrame):
     out = []
     for _, c in cells.iterrows():
@@ -662,6 +780,7 @@ def build(runs, outdir, options: ReportOptions | None = None) -> Document:
     section_scaling(doc, runs)
     section_nodes(doc, runs)
     section_timeline(doc, runs, options)
+    section_gil_metrics(doc, runs)
     section_latency(doc, runs)
     section_sweep(doc, runs)
     return doc
