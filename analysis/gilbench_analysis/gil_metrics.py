@@ -31,7 +31,8 @@ From the `trace` table a thread's time is split into states (timeline.lane_inter
 
 Over the cells of one job:
 
-- ccbench view (CPython's Tools/ccbench, https://github.com/python/cpython/tree/3.11/Tools/ccbench):
+- ccbench view (CPython's Tools/ccbench, https://github.com/python/cpython/tree/3.11/Tools/ccbench,
+  removed from CPython 3.12 by gh-100176):
   CPU throughput with T threads as a percentage of one thread, from cells that differ only in
   their number of threads (one rank): throughput = Σ workers.ops / trials.wall_s, median over
   the measured trials; % = throughput(T) / throughput(1) × 100. ccbench printed the mean and
@@ -40,7 +41,9 @@ Over the cells of one job:
   (N = threads − io_threads CPU threads beside the I/O threads) and, as N = 0, of the io cell
   with the mixed cells' I/O shape (ranks, threads = io_threads, same server delay and GIL).
 - POP-style efficiency breakdown per cell of P ranks × T threads (the POP Centre of
-  Excellence's metrics, https://pop-coe.eu/node/69). Each worker's useful time U is its busy
+  Excellence's standard metrics, https://co-design.pop-coe.eu/metrics/index.html). POP derives
+  them from MPI traces, with communication as the overhead; here the overhead is waiting for
+  the GIL. Each worker's useful time U is its busy
   time B = end_s − start_s less its GIL wait (workers.gil_wait_s): the time it did the job's
   work (or waited for the server) rather than for the GIL. Summed over the measured trials,
   with W the sum of the trials' wall times:
