@@ -34,7 +34,7 @@ COLUMNS = {
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
               "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object",
               "io_timeout_s": "float64", "time_budget_s": "float64", "engine": "object",
-              "function": "object", "python_path": "object"},
+              "function": "object", "python_path": "object", "parallel": "object"},
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64",
                "io_errors": "int64"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
@@ -60,9 +60,10 @@ COLUMNS = {
 # Defaults other than 0 / "": files written before cells.placement ran every cell on the first
 # `ranks` world ranks, as the launcher placed them, which is what "launch" means; files written
 # before cells.io_timeout_s gave each HTTP GET 30 s, gilbench's default; files written before
-# cells.engine ran every cell on the emulated engine; before workers.cpu_s it was not measured.
+# cells.engine ran every cell on the emulated engine; before cells.parallel every rank's threads
+# shared one interpreter ("threads"); before workers.cpu_s it was not measured.
 DEFAULTS = {("cells", "placement"): "launch", ("cells", "io_timeout_s"): 30.0, ("cells", "engine"): "emulated",
-            ("workers", "cpu_s"): float("nan")}
+            ("cells", "parallel"): "threads", ("workers", "cpu_s"): float("nan")}
 
 
 class SchemaError(ValueError):

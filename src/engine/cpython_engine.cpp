@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -64,14 +65,12 @@ def make_probe():
 
     return countdown_probed
 
-class TrialState:
-    """A mixed trial's flag: set (by gilbench, holding the GIL) when the rank's I/O threads are done."""
-    io_done = False
-
 # A mixed cell's CPU threads: count down in chunks until the rank's I/O threads are done.
-def cpu_until(state, chunk):
+# done() is gilbench's (C++): it reads the trial's flag, which needs no interpreter's objects,
+# so the I/O threads can end it from any interpreter (parallel = "subinterpreters").
+def cpu_until(done, chunk):
     ops = 0
-    while not state.io_done:
+    while not done():
         countdown(chunk)
         ops += chunk
     return ops
@@ -81,11 +80,9 @@ def cpu_until(state, chunk):
 # would time colder code than its later ones (and than a plain script that ran it before).
 # Called once per rank, before any trial, on gilbench's own helpers only.
 def warm_up():
-    done = TrialState()
-    done.io_done = True
     for _ in range(16):
         countdown(1000)
-        cpu_until(done, 1000)
+        cpu_until(lambda: True, 1000)
         make_probe()(1000, [], 1)
 
 # The seed's I/O-bound job: n GETs, each on a fresh connection (urllib sends Connection: close).
@@ -362,55 +359,172 @@ void start_interpreter() {
 
 }  // namespace
 
+// parallel = "subinterpreters": thread t of every such cell of the rank runs in interpreter t of
+// the rank's pool, started by the first cell that needs it and kept, as a pool of interpreters
+// keeps its workers (and as the main interpreter is kept). Ending and restarting interpreters per
+// trial would also hit a CPython 3.12.1 bug: a second interpreter that imports datetime (urllib
+// does) after a first one ended aborts the process. `helpers` is gilbench's helper module in
+// that interpreter (its own objects: no object crosses interpreters).
+struct PooledInterpreter {
+    PyInterpreterState* interp = nullptr;
+    PyObject* helpers = nullptr;  // lives as long as the interpreter
+};
+
 struct CpythonEngine::State {
     Ref helpers;  // the helper module
-    Ref countdown, make_probe, cpu_until, get_many, call, load, gil_enabled, trial_state;
+    Ref countdown, make_probe, cpu_until, get_many, call, load, gil_enabled;
     std::map<std::string, Ref> functions;  // "module:callable" -> the callable
     std::atomic<bool> traceback_printed{false};
     int rank = 0;
+    std::mutex pool_mutex;
+    std::vector<PooledInterpreter> pool;
 };
 
 namespace {
 
-// A thread state made by prepare_thread that run() never used (another thread's set-up failed,
-// so no thread ran): deleted when its OS thread ends, on that thread. A thread state is tied to
-// the OS thread that made it; deleting it from another thread would unbind that thread's own.
-struct UnusedThreadState {
-    PyThreadState* ts = nullptr;
-    ~UnusedThreadState() {
-        if (!ts) return;
-        PyEval_RestoreThread(ts);
-        PyThreadState_Clear(ts);
-        PyThreadState_DeleteCurrent();
+// gilbench runs subinterpreters where the embedded CPython has a GIL per interpreter (PEP 684).
+#define GILBENCH_SUBINTERPRETERS (PY_VERSION_HEX >= 0x030C0000)
+
+// done(): a mixed trial's flag, read from Python by cpu_until. `self` is a capsule holding the
+// flag, so every interpreter can have a done() of its own for the one flag.
+PyObject* read_flag(PyObject* self, PyObject* /*unused*/) {
+    const auto* flag = static_cast<const std::atomic<bool>*>(PyCapsule_GetPointer(self, "gilbench.flag"));
+    if (!flag) return nullptr;
+    return PyBool_FromLong(flag->load(std::memory_order_acquire) ? 1 : 0);
+}
+PyMethodDef read_flag_def = {"done", read_flag, METH_NOARGS, "whether the trial's I/O threads are done"};
+
+// What a worker calls, all objects of one interpreter (only touched holding its GIL).
+struct Callables {
+    Ref countdown, cpu_until, get_many, call, function, url, done;
+};
+
+// The callables of a cell, from a helper module of the current interpreter: the user's
+// function imported there (cached by sys.modules after the first time), the URL, done().
+Callables callables_in(PyObject* helpers, const model::Cell& cell, const std::string& url,
+                       std::atomic<bool>& io_done) {
+    auto attr = [&](const char* name) { return check(PyObject_GetAttrString(helpers, name), name); };
+    Callables c;
+    c.countdown = attr("countdown");
+    c.cpu_until = attr("cpu_until");
+    c.get_many = attr("get_many");
+    c.call = attr("call");
+    if (cell.workload == model::Workload::python) {
+        Ref out = check(PyObject_CallFunction(attr("load").get(), "ss", cell.function.c_str(), cell.python_path.c_str()),
+                        "loading the function");
+        PyObject* fn = PyTuple_GetItem(out.get(), 0);
+        if (fn == Py_None)
+            throw std::runtime_error(fmt::format("cell '{}': {}", cell.name, utf8(PyTuple_GetItem(out.get(), 1))));
+        Py_INCREF(fn);
+        c.function = Ref(fn);
+    }
+    if (cell.workload == model::Workload::io || cell.workload == model::Workload::mixed)
+        c.url = check(PyUnicode_FromString(url.c_str()), "the URL");
+    if (cell.workload == model::Workload::mixed) {
+        Ref capsule = check(PyCapsule_New(&io_done, "gilbench.flag", nullptr), "the trial's flag");
+        c.done = check(PyCFunction_New(&read_flag_def, capsule.get()), "done()");
+    }
+    return c;
+}
+
+// What prepare_thread made for one worker thread, kept on that OS thread (thread_local below):
+// a Python thread state belongs to the thread that made it. end() deletes it on that thread,
+// holding no GIL.
+struct ThreadPython {
+    PyThreadState* main = nullptr;  // parallel = "threads": its thread state in the main interpreter
+    PyThreadState* sub = nullptr;   // "subinterpreters": its thread state in its pooled interpreter
+    Callables callables;            // "subinterpreters": that interpreter's callables
+
+    ThreadPython() = default;
+    ThreadPython(const ThreadPython&) = delete;
+    ThreadPython& operator=(const ThreadPython&) = delete;
+    ~ThreadPython() { end(); }
+
+    void end() {
+        for (PyThreadState** ts : {&sub, &main}) {
+            if (!*ts) continue;
+            PyEval_RestoreThread(*ts);
+            callables = Callables();  // (only set with sub, whose GIL this is)
+            PyThreadState_Clear(*ts);
+            PyThreadState_DeleteCurrent();  // releases the GIL
+            *ts = nullptr;
+        }
     }
 };
-thread_local UnusedThreadState unused_state;
+// Made by prepare_thread, taken by run(). One that run() never took (another thread's set-up
+// failed, so no thread ran) ends with its OS thread, or at the next prepare_thread there.
+thread_local std::optional<ThreadPython> prepared;
+
+#if GILBENCH_SUBINTERPRETERS
+// Starts an interpreter with its own GIL and readies gilbench's helpers in it (compiled and
+// warmed up there), from a thread holding no GIL. Each trial's threads make thread states of
+// their own in it (PyThreadState_New), as a thread state belongs to the OS thread that made it.
+PooledInterpreter start_subinterpreter(const model::Cell& cell) {
+    PyThreadState* main = PyThreadState_New(PyInterpreterState_Main());
+    if (!main) throw std::runtime_error("embedded Python: cannot create a thread state");
+    PyEval_RestoreThread(main);
+    auto end_main = [&] {  // from holding no GIL
+        PyEval_RestoreThread(main);
+        PyThreadState_Clear(main);
+        PyThreadState_DeleteCurrent();
+    };
+    // As an isolated interpreter of concurrent.interpreters: its own GIL and allocator, threads
+    // allowed, no fork or exec, extension modules only where they support several interpreters.
+    PyInterpreterConfig config = {};
+    config.use_main_obmalloc = 0;
+    config.allow_fork = 0;
+    config.allow_exec = 0;
+    config.allow_threads = 1;
+    config.allow_daemon_threads = 0;
+    config.check_multi_interp_extensions = 1;
+    config.gil = PyInterpreterConfig_OWN_GIL;
+    PyThreadState* sub = nullptr;
+    const PyStatus status = Py_NewInterpreterFromConfig(&sub, &config);
+    if (PyStatus_Exception(status)) {  // the main thread state is current again
+        PyEval_SaveThread();
+        end_main();
+        throw std::runtime_error(fmt::format("cell '{}': cannot start a subinterpreter in the embedded Python {}: {}",
+                                             cell.name, PY_VERSION, status.err_msg ? status.err_msg : "unknown error"));
+    }
+    // Now `sub` is current, holding the new interpreter's GIL; the main GIL is released.
+    PooledInterpreter out{PyThreadState_GetInterpreter(sub), nullptr};
+    std::string problem;
+    try {
+        Ref code = check(Py_CompileString(helper_source, "<gilbench>", Py_file_input), "compiling gilbench's helpers");
+        Ref helpers = check(PyImport_ExecCodeModule("_gilbench", code.get()), "gilbench's helpers in a subinterpreter");
+        check(PyObject_CallMethod(helpers.get(), "warm_up", nullptr), "warming up gilbench's helpers");
+        out.helpers = helpers.get();
+        Py_INCREF(out.helpers);
+    } catch (const std::exception& e) {
+        problem = e.what();
+    }
+    if (!problem.empty()) {
+        Py_EndInterpreter(sub);  // leaves no thread state current
+        end_main();
+        throw std::runtime_error(fmt::format("cell '{}': {}", cell.name, problem));
+    }
+    // Its first thread state stays, detached and unused: an interpreter left with none would
+    // have the next PyThreadState_New re-initialize the one built into it, which 3.12.1 refuses
+    // ("init_threadstate: thread state already initialized").
+    PyEval_SaveThread();
+    end_main();
+    return out;
+}
+#endif
 
 class CpythonTrial final : public TrialWorkers {
 public:
     CpythonTrial(CpythonEngine::State& engine, const model::Cell& cell, const TrialContext& ctx)
         : engine_(engine), cell_(cell), rank_(ctx.rank), trial_(ctx.trial), trace_capacity_(ctx.trace_capacity),
           first_worker_((ctx.member < 0 ? ctx.rank : ctx.member) * cell.threads),
-          states_(static_cast<std::size_t>(cell.threads), nullptr),
-          reports_(static_cast<std::size_t>(cell.threads)) {
+          reports_(static_cast<std::size_t>(cell.threads)), url_(ctx.io_url) {
+        if (cell.workload == model::Workload::mixed) io_running_ = cell.io_threads;
         WithGil gil;
         Ref sys = check(PyImport_ImportModule("sys"), "import sys");
         check(PyObject_CallMethod(sys.get(), "setswitchinterval", "d", cell.switch_interval_s),
               "sys.setswitchinterval");
-        if (cell.workload == model::Workload::python) {
-            const auto it = engine.functions.find(cell.function);
-            if (it == engine.functions.end())
-                throw std::logic_error(fmt::format("cell '{}': function '{}' was not imported in prepare_rank",
-                                                   cell.name, cell.function));
-            function_ = it->second.get();
-            Py_INCREF(function_);
-        }
-        if (cell.workload == model::Workload::io || cell.workload == model::Workload::mixed)
-            url_ = check(PyUnicode_FromString(ctx.io_url.c_str()), "the URL");
-        if (cell.workload == model::Workload::mixed) {
-            mixed_ = check(PyObject_CallNoArgs(engine.trial_state.get()), "TrialState()");
-            io_running_ = cell.io_threads;
-        }
+        if (subinterpreters()) return;  // each thread readies its own interpreter's callables
+        shared_ = callables_in(engine.helpers.get(), cell, url_, io_done_);
         if (probed()) {
             probe_ = check(PyObject_CallNoArgs(engine.make_probe.get()), "make_probe()");
             for (int t = 0; t < cell.threads; ++t) takes_.push_back(check(PyList_New(0), "a thread's takes"));
@@ -419,9 +533,7 @@ public:
 
     ~CpythonTrial() override {
         WithGil gil;
-        Py_XDECREF(function_);
-        url_ = Ref();
-        mixed_ = Ref();
+        shared_ = Callables();
         probe_ = Ref();
         takes_.clear();
     }
@@ -429,36 +541,49 @@ public:
     void start(clock::time_point t0) override { t0_ = t0; }
 
     // A Python thread state for this OS thread (as CPython's threading makes one for a new
-    // thread), untimed; run() deletes it when the thread's work ends, as a thread's end does.
-    void prepare_thread(int thread) override {
-        PyThreadState* ts = PyThreadState_New(PyInterpreterState_Main());
-        if (!ts) throw std::runtime_error("embedded Python: cannot create a thread state");
-        states_[static_cast<std::size_t>(thread)] = ts;
-        unused_state.ts = ts;
+    // thread), and with parallel = "subinterpreters" an interpreter of its own, all untimed; run()
+    // ends them when the thread's work ends, as a thread's end does.
+    void prepare_thread([[maybe_unused]] int thread) override {
+        prepared.reset();  // a set-up this OS thread made for a trial that never ran
+        ThreadPython& tp = prepared.emplace();
+        if (!subinterpreters()) {
+            tp.main = PyThreadState_New(PyInterpreterState_Main());
+            if (!tp.main) throw std::runtime_error("embedded Python: cannot create a thread state");
+            return;
+        }
+#if GILBENCH_SUBINTERPRETERS
+        const PooledInterpreter in = pooled_interpreter(thread);
+        tp.sub = PyThreadState_New(in.interp);
+        if (!tp.sub) throw std::runtime_error("embedded Python: cannot create a subinterpreter's thread state");
+        PyEval_RestoreThread(tp.sub);
+        try {
+            tp.callables = callables_in(in.helpers, cell_, url_, io_done_);
+        } catch (...) {
+            PyEval_SaveThread();
+            throw;  // `prepared` deletes the thread state
+        }
+        PyEval_SaveThread();
+#endif
     }
 
     void run(int thread, std::int64_t work) override {
         const auto i = static_cast<std::size_t>(thread);
         WorkerReport& r = reports_[i];
         std::string traceback;
-        PyEval_RestoreThread(states_[i]);  // a new Python thread first waits for the GIL
+        if (!prepared) throw std::logic_error("the cpython engine's prepare_thread must run before run()");
+        ThreadPython& tp = *prepared;
+        // A new Python thread first waits for the GIL: its interpreter's.
+        PyEval_RestoreThread(tp.sub ? tp.sub : tp.main);
         try {
-            run_holding_gil(thread, work, r, traceback);
+            run_holding_gil(tp.sub ? tp.callables : shared_, thread, work, r, traceback);
         } catch (const std::exception& e) {
             r.io_errors += 1;
             if (r.first_error.empty()) r.first_error = e.what();
         }
-        if (cell_.is_io_thread(thread) && cell_.workload == model::Workload::mixed && --io_running_ == 0) {
-            if (PyObject_SetAttrString(mixed_.get(), "io_done", Py_True) != 0) {
-                // Without the flag the CPU threads would count down for ever: never let that pass.
-                std::fprintf(stderr, "gilbench: embedded Python: cannot end a mixed trial: %s\n", python_error().c_str());
-                std::abort();
-            }
-        }
-        PyThreadState_Clear(states_[i]);
-        PyThreadState_DeleteCurrent();  // releases the GIL
-        states_[i] = nullptr;
-        unused_state.ts = nullptr;
+        PyEval_SaveThread();
+        if (cell_.is_io_thread(thread) && cell_.workload == model::Workload::mixed && --io_running_ == 0)
+            io_done_.store(true, std::memory_order_release);
+        prepared.reset();  // the thread state ends, as a Python thread's does
         if (!traceback.empty() && !engine_.traceback_printed.exchange(true))
             std::fprintf(stderr,
                          "gilbench: rank %d: cell '%s' trial %d: function '%s' failed (shown once; every trial it "
@@ -487,7 +612,21 @@ private:
     // A traced cpu cell runs countdown_probed, which notes when each thread was handed the GIL.
     bool probed() const { return cell_.workload == model::Workload::cpu && cell_.trace; }
 
-    void run_holding_gil(int thread, std::int64_t work, WorkerReport& r, std::string& traceback) {
+    bool subinterpreters() const { return cell_.parallel == model::Parallel::subinterpreters; }
+
+#if GILBENCH_SUBINTERPRETERS
+    // Interpreter `thread` of the rank's pool, started now if this is its first cell.
+    PooledInterpreter pooled_interpreter(int thread) {
+        std::lock_guard lock(engine_.pool_mutex);
+        auto& pool = engine_.pool;
+        const auto t = static_cast<std::size_t>(thread);
+        if (pool.size() <= t) pool.resize(t + 1);
+        if (!pool[t].interp) pool[t] = start_subinterpreter(cell_);
+        return pool[t];
+    }
+#endif
+
+    void run_holding_gil(const Callables& py, int thread, std::int64_t work, WorkerReport& r, std::string& traceback) {
         switch (cell_.workload) {
             case model::Workload::cpu: {
                 if (probed()) {
@@ -499,13 +638,13 @@ private:
                                         "countdown_probed");
                     r.trace_dropped = PyLong_AsLongLong(dropped.get());
                 } else {
-                    check(PyObject_CallFunction(engine_.countdown.get(), "L", static_cast<long long>(work)), "countdown");
+                    check(PyObject_CallFunction(py.countdown.get(), "L", static_cast<long long>(work)), "countdown");
                 }
                 r.ops = work;
                 return;
             }
             case model::Workload::python: {
-                Ref out = check(PyObject_CallFunction(engine_.call.get(), "OLii", function_, static_cast<long long>(work),
+                Ref out = check(PyObject_CallFunction(py.call.get(), "OLii", py.function.get(), static_cast<long long>(work),
                                                       first_worker_ + thread, cell_.workers()),
                                 "calling the function");
                 const long long ops = PyLong_AsLongLong(PyTuple_GetItem(out.get(), 0));
@@ -523,18 +662,18 @@ private:
             case model::Workload::io:
             case model::Workload::mixed:
                 if (!cell_.is_io_thread(thread)) {
-                    Ref ops = check(PyObject_CallFunction(engine_.cpu_until.get(), "Oi", mixed_.get(), 1 << 16),
+                    Ref ops = check(PyObject_CallFunction(py.cpu_until.get(), "Oi", py.done.get(), 1 << 16),
                                     "cpu_until");
                     r.ops = PyLong_AsLongLong(ops.get());
                     return;
                 }
-                get(work, r);
+                get(py, work, r);
                 return;
         }
     }
 
-    void get(std::int64_t n, WorkerReport& r) {
-        Ref out = check(PyObject_CallFunction(engine_.get_many.get(), "OLd", url_.get(), static_cast<long long>(n),
+    void get(const Callables& py, std::int64_t n, WorkerReport& r) {
+        Ref out = check(PyObject_CallFunction(py.get_many.get(), "OLd", py.url.get(), static_cast<long long>(n),
                                               cell_.io_timeout_s),
                         "get_many");
         PyObject* list = PyTuple_GetItem(out.get(), 0);
@@ -560,11 +699,10 @@ private:
     int rank_, trial_;
     std::size_t trace_capacity_;  // takes kept per thread (a traced cpu cell)
     int first_worker_;  // this rank's first worker index among the cell's workers
-    std::vector<PyThreadState*> states_;
     std::vector<WorkerReport> reports_;
-    PyObject* function_ = nullptr;
-    Ref url_;
-    Ref mixed_;  // a mixed trial's TrialState
+    std::string url_;
+    Callables shared_;  // parallel = "threads": the main interpreter's, for every thread
+    std::atomic<bool> io_done_{false};  // a mixed trial: its I/O threads are done
     std::atomic<int> io_running_{0};  // a mixed trial: its I/O threads still running
     // A traced cpu trial (probed()): its probed countdown (one per trial: the threads share its
     // last runner) and each thread's take times (ns).
@@ -596,7 +734,6 @@ CpythonEngine::~CpythonEngine() {
     state_->call = Ref();
     state_->load = Ref();
     state_->gil_enabled = Ref();
-    state_->trial_state = Ref();
 }
 
 std::string CpythonEngine::library_version() { return Py_GetVersion(); }
@@ -636,7 +773,6 @@ void CpythonEngine::prepare_rank(const RankContext& rank) {
         s.call = attr("call");
         s.load = attr("load");
         s.gil_enabled = attr("gil_enabled");
-        s.trial_state = attr("TrialState");
         check(PyObject_CallNoArgs(attr("warm_up").get()), "warming up gilbench's helpers");
     }
     const bool has_gil = PyObject_IsTrue(check(PyObject_CallNoArgs(s.gil_enabled.get()), "gil_enabled").get()) == 1;
@@ -651,6 +787,12 @@ void CpythonEngine::prepare_rank(const RankContext& rank) {
                 "cell '{}': gil = \"{}\" needs a GIL, and the embedded free-threaded Python {} runs without one; use "
                 "gil = \"none\" (or start it with PYTHON_GIL=1)",
                 c.name, model::to_string(c.gil), PY_VERSION));
+        if (c.parallel == model::Parallel::subinterpreters && !GILBENCH_SUBINTERPRETERS)
+            throw std::runtime_error(fmt::format(
+                "cell '{}': parallel = \"subinterpreters\" needs CPython 3.12 or later (a GIL per interpreter, PEP 684), "
+                "and the embedded Python is {}; build gilbench against a newer shared-library python3, e.g. cmake "
+                "-DGILBENCH_PYTHON=$(pyenv prefix 3.12.1)/bin/python3, or use engine = \"emulated\"",
+                c.name, PY_VERSION));
         if (c.workload != model::Workload::python || s.functions.count(c.function)) continue;
         Ref out = check(PyObject_CallFunction(s.load.get(), "ss", c.function.c_str(), c.python_path.c_str()),
                         "loading the function");

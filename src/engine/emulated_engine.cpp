@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 
 #include "gil/gil.hpp"
 #include "workloads/workload.hpp"
@@ -19,9 +20,13 @@ gil::Config gil_config(const model::Cell& cell) {
 
 class EmulatedTrial final : public TrialWorkers {
 public:
-    EmulatedTrial(const model::Cell& cell, const TrialContext& ctx, const workloads::UrllibCosts& urllib)
-        : gil_(gil_config(cell)) {
+    EmulatedTrial(const model::Cell& cell, const TrialContext& ctx, const workloads::UrllibCosts& urllib) {
         const auto n = static_cast<std::size_t>(cell.threads);
+        // Subinterpreters: a GIL per thread, so the threads never wait for each other's. A real
+        // one's start falls outside the trial's clock there (a pool, cpython_engine.cpp), so it
+        // is not modelled here; bench/subinterpreters.py measures it.
+        const std::size_t gils = cell.parallel == model::Parallel::subinterpreters ? n : 1;
+        for (std::size_t g = 0; g < gils; ++g) gils_.push_back(std::make_unique<gil::Gil>(gil_config(cell)));
         states_.reserve(n);
         workers_.reserve(n);
         is_io_.reserve(n);
@@ -34,7 +39,9 @@ public:
         }
     }
 
-    void start(clock::time_point t0) override { gil_.set_epoch(t0); }
+    void start(clock::time_point t0) override {
+        for (auto& g : gils_) g->set_epoch(t0);
+    }
 
     void run(int thread, std::int64_t work) override {
         const auto i = static_cast<std::size_t>(thread);
@@ -47,9 +54,10 @@ public:
                 if (io && --trial.io_running_ == 0) trial.io_done_ = true;
             }
         } io_done{*this, is_io_[i] != 0};
-        gil_.take(states_[i]);  // a new Python thread first waits for the GIL
-        outcomes_[i] = workers_[i]->run(gil_, states_[i], work);
-        gil_.drop(states_[i]);
+        gil::Gil& gil = gil_of(i);
+        gil.take(states_[i]);  // a new Python thread first waits for the GIL
+        outcomes_[i] = workers_[i]->run(gil, states_[i], work);
+        gil.drop(states_[i]);
     }
 
     WorkerReport report(int thread) override {
@@ -72,7 +80,9 @@ public:
     }
 
 private:
-    gil::Gil gil_;
+    gil::Gil& gil_of(std::size_t thread) { return *gils_[gils_.size() == 1 ? 0 : thread]; }
+
+    std::vector<std::unique_ptr<gil::Gil>> gils_;  // one, or one per thread (subinterpreters)
     std::vector<gil::ThreadState> states_;
     std::vector<std::unique_ptr<workloads::Worker>> workers_;
     std::vector<char> is_io_;  // per thread: does it do requests?

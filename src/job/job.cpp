@@ -339,7 +339,8 @@ std::string expand_name(const std::string& tmpl, const model::Cell& c, const std
 // ---- one cell -----------------------------------------------------------------------------
 
 // Rules between the engine and the other settings: {key to blame, problem} or {"", ""}. A
-// cpython cell's `gil = "none"` depends on the embedded build, so the engine checks that.
+// cpython cell's `gil = "none"` and `parallel = "subinterpreters"` depend on the embedded
+// build, so the engine checks those.
 std::pair<std::string_view, std::string> engine_problem(const model::Cell& c) {
     using model::Engine;
     if (c.workload == model::Workload::python && c.engine != Engine::cpython)
@@ -359,6 +360,15 @@ std::pair<std::string_view, std::string> engine_problem(const model::Cell& c) {
         return {"trace", "engine = \"cpython\" records no GIL trace for this workload (the real interpreter does not "
                          "report its GIL events; only workload = \"cpu\" is probed, for its takes); set trace = "
                          "false, or use engine = \"emulated\""};
+    if (c.parallel == model::Parallel::subinterpreters && c.gil == model::GilPolicy::old_gil)
+        return {"parallel", "parallel = \"subinterpreters\" gives each thread a GIL of its own (CPython >= 3.12); "
+                            "gil = \"old\" is CPython 2's one process-wide lock; use gil = \"new\", or parallel = "
+                            "\"threads\""};
+    // The probe's threads compare notes in one interpreter's objects; interpreters share none.
+    if (c.engine == Engine::cpython && c.parallel == model::Parallel::subinterpreters && c.trace)
+        return {"trace", "engine = \"cpython\" probes hand-overs of one shared GIL, and parallel = "
+                         "\"subinterpreters\" gives each thread its own; set trace = false, or use engine = "
+                         "\"emulated\""};
     return {"", ""};
 }
 

@@ -26,6 +26,10 @@ enum class Placement { launch, pack, spread };
 // switching), old = CPython 2 (release + re-acquire every check_interval ticks), none =
 // free-threaded CPython (no lock).
 enum class GilPolicy { new_gil, old_gil, none };
+// What a rank's threads run in: threads = one interpreter, so one GIL shared by all of them;
+// subinterpreters = each thread in an interpreter of its own with its own GIL (PEP 684,
+// CPython >= 3.12), started before the trial's clock starts, as a pool of interpreters would be.
+enum class Parallel { threads, subinterpreters };
 // What runs a cell's threads: emulated = gilbench's own GIL and bytecode interpreter (gil/,
 // interp/), cpython = the real CPython interpreter embedded in each rank (engine/cpython_engine).
 enum class Engine { emulated, cpython };
@@ -54,6 +58,10 @@ struct enum_names<Placement> {
 template <>
 struct enum_names<GilPolicy> {
     static constexpr std::array<std::string_view, 3> names{"new", "old", "none"};
+};
+template <>
+struct enum_names<Parallel> {
+    static constexpr std::array<std::string_view, 2> names{"threads", "subinterpreters"};
 };
 template <>
 struct enum_names<Engine> {
@@ -91,6 +99,7 @@ struct Cell {
     std::int64_t work = 0;         // countdown steps (cpu) or HTTP requests (io, mixed)
     Scaling scaling = Scaling::strong;  // strong: work is the total; weak: work per worker
     GilPolicy gil = GilPolicy::new_gil;
+    Parallel parallel = Parallel::threads;
     double switch_interval_s = 0.005;
     int check_interval = 100;      // ticks, old GIL only
     std::string url;               // empty: the node's embedded server

@@ -114,6 +114,12 @@ const std::vector<CellField>& table() {
                            .option = true,
                            .plan_column = 7,
                            .plan_header = "gil"}),
+        field<&Cell::parallel>({.key = "parallel",
+                                .column = "parallel",
+                                .help = "what a rank's threads run in: threads (one interpreter, one shared GIL) or "
+                                        "subinterpreters (one interpreter and GIL per thread; CPython >= 3.12)",
+                                .option = true,
+                                .plan_header = "parallel"}),
         field<&Cell::ranks>({.key = "ranks",
                              .column = "ranks",
                              .help = "MPI ranks (processes) taking part",

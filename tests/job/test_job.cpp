@@ -615,7 +615,29 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\npython_path=[1]\n",
                "bad.toml:6: key 'python_path': must be a list of directories"},
         BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\npython_path=['a:b']\n",
-               "key 'python_path': 'a:b' contains ':'"}));
+               "key 'python_path': 'a:b' contains ':'"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nparallel='processes'\n",
+               "bad.toml:4: key 'parallel': 'processes' is not one of: threads, subinterpreters"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\ngil='old'\nparallel='subinterpreters'\n",
+               "bad.toml:5: key 'parallel': parallel = \"subinterpreters\" gives each thread a GIL of its own"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ntrace=true\nparallel='subinterpreters'\n",
+               "key 'trace': engine = \"cpython\" probes hand-overs of one shared GIL"}));
+
+TEST(Job, ParallelSubinterpretersIsACellSettingAndAnOption) {
+    const gj::Job job = gj::parse_job(
+        "[[cell]]\nname='c-{parallel}'\nworkload='cpu'\nthreads=2\nwork=8\nparallel=['threads', 'subinterpreters']\n"
+        "trace=true\n");
+    ASSERT_EQ(job.cells.size(), 2u);
+    EXPECT_EQ(job.cells[0].name, "c-threads");
+    EXPECT_EQ(job.cells[0].parallel, gilbench::model::Parallel::threads);
+    EXPECT_EQ(job.cells[1].name, "c-subinterpreters");
+    EXPECT_EQ(job.cells[1].parallel, gilbench::model::Parallel::subinterpreters);  // traced: emulated
+    gj::Job plain = gj::parse_job("[[cell]]\nname='c'\nworkload='cpu'\nwork=8\n");
+    gj::Overrides o;
+    o.set("parallel", "subinterpreters");
+    gj::apply_overrides(plain, o);
+    EXPECT_EQ(plain.cells[0].parallel, gilbench::model::Parallel::subinterpreters);
+}
 
 TEST(Job, EngineOverridesKeepTheEngineRules) {
     gj::Job job = gj::parse_job("[[cell]]\nname='t'\nworkload='io'\nwork=5\ntrace=true\n");

@@ -421,3 +421,116 @@ TEST(CpythonEngine, RefusalsNameTheProblem) {
     CpythonEngine unprepared;
     EXPECT_THROW(unprepared.make_trial(cpython_cell(Workload::cpu, 1, 1), {}), std::logic_error);
 }
+
+// ---- parallel = "subinterpreters" (PEP 684: CPython >= 3.12) ---------------------------------
+
+namespace {
+
+// Whether the embedded CPython can give each thread an interpreter with its own GIL. Known
+// from the library's version before any test runs; a 3.11 build tests the refusal instead.
+bool has_subinterpreters() {
+    const std::string v = CpythonEngine::library_version();
+    const auto dot = v.find('.');
+    return std::stoi(v.substr(0, dot)) > 3 || (std::stoi(v.substr(0, dot)) == 3 && std::stoi(v.substr(dot + 1)) >= 12);
+}
+
+Cell in_subinterpreters(Cell c) {
+    c.parallel = gilbench::model::Parallel::subinterpreters;
+    return c;
+}
+
+// A module whose function notes, per worker, how many calls its interpreter's copy of the
+// module has seen: in one interpreter the workers share the module (1 and 2), each in an
+// interpreter of its own sees only its own calls (1 and 1, then 2 and 2 in the next trial).
+// Writes to `dir`/w<index>.
+std::string seen_source(const fs::path& dir) {
+    return "import os\n"
+           "SEEN = []\n"
+           "def run(work, index, count):\n"
+           "    SEEN.append(index)\n"
+           "    n = len(SEEN) - SEEN[::-1].index(index)  # this call's place: the append decided it\n"
+           "    with open(os.path.join(" + std::string("'") + dir.string() + "', 'w%d' % index), 'w') as f:\n"
+           "        f.write(str(n))\n"
+           "    return work\n";
+}
+
+std::string seen_by(const fs::path& dir, int worker) {
+    std::ifstream in(dir / ("w" + std::to_string(worker)));
+    std::string s;
+    in >> s;
+    return s;
+}
+
+}  // namespace
+
+TEST(CpythonEngine, SubinterpretersAreRefusedBelow312) {
+    if (has_subinterpreters()) GTEST_SKIP() << "the embedded " << CpythonEngine::library_version() << " has them";
+    const std::string why = refusal(in_subinterpreters(cpython_cell(Workload::cpu, 2, 10)));
+    EXPECT_NE(why.find("cell 'c': parallel = \"subinterpreters\" needs CPython 3.12 or later"), std::string::npos) << why;
+    EXPECT_NE(why.find("-DGILBENCH_PYTHON="), std::string::npos) << why;
+}
+
+TEST(CpythonEngine, EachThreadRunsInAnInterpreterOfItsOwn) {
+    if (!has_subinterpreters()) GTEST_SKIP() << "the embedded " << CpythonEngine::library_version() << " is below 3.12";
+    const fs::path out_dir = fs::temp_directory_path() / ("gilbench-seen-" + std::to_string(::getpid()));
+    fs::create_directories(out_dir);
+    const Module m("seen_mod", seen_source(out_dir));
+    const Cell shared = python_cell("seen_mod:run", m.dir(), 2, 10);
+    const Cell own = in_subinterpreters(shared);
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {shared, own}});
+    for (int trial = 1; trial <= 2; ++trial) {  // thread t runs in the rank's interpreter t each time
+        const auto out = run(engine, own);
+        EXPECT_EQ(out.workers[0].ops + out.workers[1].ops, 10);
+        EXPECT_EQ(out.workers[0].io_errors + out.workers[1].io_errors, 0) << out.first_error;
+        EXPECT_EQ(seen_by(out_dir, 0), std::to_string(trial));
+        EXPECT_EQ(seen_by(out_dir, 1), std::to_string(trial));
+    }
+    run(engine, shared);  // the main interpreter's module: both workers in one list
+    std::vector<std::string> both{seen_by(out_dir, 0), seen_by(out_dir, 1)};
+    std::sort(both.begin(), both.end());
+    EXPECT_EQ(both, (std::vector<std::string>{"1", "2"}));
+    fs::remove_all(out_dir);
+}
+
+TEST(CpythonEngine, SubinterpreterCellsRunEveryWorkload) {
+    if (!has_subinterpreters()) GTEST_SKIP() << "the embedded " << CpythonEngine::library_version() << " is below 3.12";
+    gilbench::http::global_init();
+    gilbench::http::DelayServer server({});
+    const std::string url = gilbench::http::delay_url(server.base_url(), 0.01);
+    const Cell cpu = in_subinterpreters(cpython_cell(Workload::cpu, 2, 200'001));
+    const Cell io = in_subinterpreters(cpython_cell(Workload::io, 2, 4));
+    Cell mixed = in_subinterpreters(cpython_cell(Workload::mixed, 3, 3));
+    mixed.io_threads = 1;
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cpu, io, mixed}});
+
+    const auto c = run(engine, cpu);
+    EXPECT_EQ(c.workers[0].ops, 100'001);
+    EXPECT_EQ(c.workers[1].ops, 100'000);
+
+    const auto i = run(engine, io, {.io_url = url});
+    for (const auto& w : i.workers) {
+        EXPECT_EQ(w.io_requests, 2);
+        EXPECT_EQ(w.io_errors, 0) << i.first_error;
+    }
+    // The I/O thread ends the CPU threads' countdowns from its own interpreter.
+    const auto m = run(engine, mixed, {.io_url = url});
+    EXPECT_EQ(m.workers[0].ops, 3) << m.first_error;
+    for (int t = 1; t < 3; ++t) EXPECT_EQ(m.workers[static_cast<std::size_t>(t)].ops % (1 << 16), 0);
+    EXPECT_EQ(server.requests_served(), 7u);
+}
+
+TEST(CpythonEngine, ASubinterpreterThreadSetUpButNeverRunLeavesNothingBehind) {
+    if (!has_subinterpreters()) GTEST_SKIP() << "the embedded " << CpythonEngine::library_version() << " is below 3.12";
+    const Cell cell = in_subinterpreters(cpython_cell(Workload::cpu, 2, 1000));
+    CpythonEngine engine;
+    engine.prepare_rank(RankContext{0, 0, {cell}});
+    {
+        auto trial = engine.make_trial(cell, {});
+        std::thread t([&] { trial->prepare_thread(0); });
+        t.join();
+    }
+    const auto out = run(engine, cell);
+    EXPECT_EQ(out.workers[0].ops + out.workers[1].ops, 1000);
+}

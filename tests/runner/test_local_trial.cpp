@@ -157,3 +157,25 @@ TEST(LocalTrial, TraceEventsPastTheCapacityAreCountedPerWorker) {
     EXPECT_EQ(tiny.trace.size(), 4u);
     EXPECT_EQ(tiny.workers[0].trace_dropped, all - 4);
 }
+
+TEST(LocalTrial, SubinterpreterThreadsEachHaveAGilOfTheirOwn) {
+    // Each thread takes its own GIL once and nobody ever asks it to drop: with one shared GIL
+    // the second thread would wait for the first (~80 ms of work at a 0.5 ms switch interval)
+    // and ask, so a request and a forced drop would show.
+    Cell cell = make_cell(Workload::cpu, 2, 20'000'000);
+    cell.parallel = gilbench::model::Parallel::subinterpreters;
+    const auto out = run_local_trial(cell, {}, [] {});
+    ASSERT_EQ(out.workers.size(), 2u);
+    for (const auto& w : out.workers) {
+        EXPECT_EQ(w.gil_acquisitions, 1);
+        EXPECT_EQ(w.gil_forced_drops, 0);
+        EXPECT_EQ(w.ops, 10'000'000);
+    }
+    for (const auto& e : out.trace) EXPECT_NE(e.event, "request");
+
+    cell.parallel = gilbench::model::Parallel::threads;  // the same cell with one GIL: it can fail
+    const auto shared = run_local_trial(cell, {}, [] {});
+    std::int64_t forced = 0;
+    for (const auto& w : shared.workers) forced += w.gil_forced_drops;
+    EXPECT_GT(forced, 0);
+}

@@ -234,7 +234,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
     }
     h5::file f = open_ro(path_);
     const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
-        {"cells", {"cell", "name", "workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
+        {"cells", {"cell", "name", "workload", "gil", "parallel", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
                    "repeats", "warmups", "trace", "time_budget_s", "placement", "io_timeout_s", "engine",
                    "function", "python_path"}},
