@@ -133,8 +133,15 @@ Code quicken(const Code& code) {
 }
 
 // What the GIL needs from the loop: the eval-breaker test (new GIL, and free-threaded CPython,
-// which still has one), old-GIL ticks, or nothing at all (benchmark baseline only).
-enum class Checks { eval_breaker, ticks, none };
+// which still has one), old-GIL ticks, or nothing at all (benchmark baseline only, and the
+// profiles' padding). free_threaded: the eval-breaker test plus a free-threaded profile's cost
+// at every loop iteration (gil/free_threading.hpp), in a loop of its own so that the other
+// policies' loops stay as they were.
+enum class Checks { eval_breaker, ticks, none, free_threaded };
+
+// A free-threaded profile's padding: `n` iterations of the quickened countdown, run by this
+// interpreter without checks (defined below, with the programs).
+void pad(gil::ThreadState& ts, std::int64_t n);
 
 // Deep enough for both programs (they push at most 2 values); the two top items live in
 // registers, the rest here.
@@ -182,6 +189,18 @@ RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::Threa
     std::int64_t instructions = 0;
     std::int64_t iterations = 0;  // one per executed back-edge test: the loop body's end
 
+    // Free-threaded profiles: the cost per iteration, and the thread's debt in registers
+    // (written back around native calls, which may run bytecode on this thread themselves).
+    [[maybe_unused]] std::int64_t overhead = 0, shared_period = 0, debt = 0, since_shared = 0;
+    [[maybe_unused]] constexpr std::int64_t batch_debt = gil::padding_batch * 100;
+    if constexpr (C == Checks::free_threaded) {
+        const gil::FreeThreadedCost cost = gil.config().free_threaded.value_or(gil::FreeThreadedCost{});
+        overhead = cost.overhead_percent;
+        shared_period = cost.shared_ref_period;
+        debt = ts.free_threaded().padding_debt;
+        since_shared = ts.free_threaded().since_shared_ref;
+    }
+
 #define PUSH(x)             \
     do {                    \
         *sp++ = nos;        \
@@ -201,6 +220,35 @@ RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::Threa
 #define TICK()                                                                   \
     do {                                                                         \
         if constexpr (C == Checks::ticks) gil.tick(ts);                          \
+    } while (0)
+// Once per loop iteration, beside ++iterations.
+#define FREE_THREADED_ITERATION()                                                \
+    do {                                                                         \
+        if constexpr (C == Checks::free_threaded) {                              \
+            debt += overhead;                                                    \
+            if (debt >= batch_debt) [[unlikely]] {                               \
+                pad(ts, gil::padding_batch);                                     \
+                debt -= batch_debt;                                              \
+            }                                                                    \
+            if (shared_period != 0 && ++since_shared == shared_period) [[unlikely]] { \
+                since_shared = 0;                                                \
+                gil.shared_ref(ts);                                              \
+            }                                                                    \
+        }                                                                        \
+    } while (0)
+#define FREE_THREADED_SAVE()                                                     \
+    do {                                                                         \
+        if constexpr (C == Checks::free_threaded) {                              \
+            ts.free_threaded().padding_debt = debt;                              \
+            ts.free_threaded().since_shared_ref = since_shared;                  \
+        }                                                                        \
+    } while (0)
+#define FREE_THREADED_LOAD()                                                     \
+    do {                                                                         \
+        if constexpr (C == Checks::free_threaded) {                              \
+            debt = ts.free_threaded().padding_debt;                              \
+            since_shared = ts.free_threaded().since_shared_ref;                  \
+        }                                                                        \
     } while (0)
 #if GILBENCH_COMPUTED_GOTO
 #define TARGET(name) target_##name:
@@ -276,6 +324,7 @@ dispatch:
         ++instructions;
         ++iterations;
         TICK();
+        FREE_THREADED_ITERATION();
         const bool taken = tos != 0;
         DROP1();
         if (taken) {
@@ -292,12 +341,22 @@ dispatch:
         const std::int64_t i = tos;
         DROP1();
         ++pc;
+        FREE_THREADED_SAVE();
         (*native)(i);
+        FREE_THREADED_LOAD();
         DISPATCH();
     }
     TARGET(return_value) {
         ++instructions;
         DROP1();
+        if constexpr (C == Checks::free_threaded) {
+            // Pay the whole iterations owed now, so a run's padding is exactly
+            // floor(iterations * overhead / 100) plus what earlier runs carried over.
+            const std::int64_t owed = debt / 100;
+            if (owed > 0) pad(ts, owed);
+            debt -= owed * 100;
+            FREE_THREADED_SAVE();
+        }
         return {iterations, instructions, dispatches};
     }
     TARGET(load_fast__load_fast) {
@@ -363,6 +422,7 @@ dispatch:
         if (pc->next_op == Op::pop_jump_backward_if_true) {
             ++iterations;
             TICK();  // CPython 2 ticked the back-edge too; the forward jump was predicted
+            FREE_THREADED_ITERATION();
             if (r) {
                 pc = pc + 2 - pc->next_arg;
                 CHECK_EVAL_BREAKER();
@@ -382,6 +442,9 @@ dispatch:
 #undef DROP1
 #undef CHECK_EVAL_BREAKER
 #undef TICK
+#undef FREE_THREADED_ITERATION
+#undef FREE_THREADED_SAVE
+#undef FREE_THREADED_LOAD
 #undef TARGET
 #undef DISPATCH
 }
@@ -455,11 +518,20 @@ const Code& call_loop_program(Quickening q) {
 }
 
 // The check mode follows the policy: only the old GIL ticks, and `none` keeps the breaker
-// test (free-threaded CPython still has an eval breaker, for signals and GC).
+// test (free-threaded CPython still has an eval breaker, for signals and GC); the profiles
+// keep it too and pay their cost.
 RunResult eval_for_policy(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::ThreadState& ts,
                           const std::function<void(std::int64_t)>* native) {
     if (gil.config().policy == gil::Policy::old_gil) return eval<Checks::ticks>(code, locals, gil, ts, native);
+    if (gil.config().free_threaded) return eval<Checks::free_threaded>(code, locals, gil, ts, native);
     return eval<Checks::eval_breaker>(code, locals, gil, ts, native);
+}
+
+void pad(gil::ThreadState& ts, std::int64_t n) {
+    static gil::Gil unused_gil(gil::Config{.policy = gil::Policy::none});
+    std::array<std::int64_t, 1> locals{n};
+    eval<Checks::none>(countdown_program(Quickening::on), locals.data(), unused_gil, ts, nullptr);
+    ts.free_threaded().padding_iterations += n;
 }
 
 }  // namespace
