@@ -138,6 +138,8 @@ public:
         shared_refcount_.fetch_sub(1, std::memory_order_release);
         ++ts.free_threaded_.shared_refs;
     }
+    // The shared object's count: 1 (its owner's reference) whenever no shared_ref is under way.
+    std::int64_t shared_refcount() const { return shared_refcount_.load(std::memory_order_acquire); }
 
     // Trace timestamps are seconds since the epoch (default: construction time).
     void set_epoch(Clock::time_point epoch) { epoch_ = epoch; }
