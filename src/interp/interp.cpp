@@ -27,8 +27,11 @@
 // loop compiled once per check mode so that a policy's check costs nothing in the others.
 #include "interp/interp.hpp"
 
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -143,6 +146,59 @@ enum class Checks { eval_breaker, ticks, none, free_threaded };
 // interpreter without checks (defined below, with the programs).
 void pad(gil::ThreadState& ts, std::int64_t n);
 
+// A free-threaded profile's cost, worked out from the loop's iteration count: the loop only
+// compares that count with `next` (the iteration where padding or a shared reference falls
+// due), so the profile adds one compare per iteration, not its bookkeeping, to what it pads.
+class FreeThreadedAccount {
+public:
+    FreeThreadedAccount(gil::Gil& gil, gil::ThreadState& ts) : gil_(gil), ts_(ts) {
+        const gil::FreeThreadedCost cost = gil.config().free_threaded.value_or(gil::FreeThreadedCost{});
+        overhead_ = cost.overhead_percent;
+        period_ = cost.shared_ref_period;
+        load(0);
+    }
+    std::int64_t next() const { return next_; }
+    // Take up the thread's debt (again: a native call may have run bytecode on this thread).
+    void load(std::int64_t iterations) {
+        debt_ = ts_.free_threaded().padding_debt;
+        since_ = ts_.free_threaded().since_shared_ref;
+        base_ = iterations;
+        plan();
+    }
+    // Charge the iterations since the last settle: whole padding batches and shared
+    // references due, and with `flush` every whole padding iteration owed; the fraction stays.
+    void settle(std::int64_t iterations, bool flush) {
+        const std::int64_t done = iterations - base_;
+        debt_ += done * overhead_;
+        const std::int64_t owed = flush ? debt_ / 100 : debt_ / batch_debt * gil::padding_batch;
+        if (owed > 0) pad(ts_, owed);
+        debt_ -= owed * 100;
+        if (period_ > 0) {
+            since_ += done;
+            for (; since_ >= period_; since_ -= period_) gil_.shared_ref(ts_);
+        }
+        base_ = iterations;
+        ts_.free_threaded().padding_debt = debt_;
+        ts_.free_threaded().since_shared_ref = since_;
+        plan();
+    }
+
+private:
+    static constexpr std::int64_t batch_debt = gil::padding_batch * 100;
+    void plan() {
+        next_ = std::numeric_limits<std::int64_t>::max();
+        if (overhead_ > 0) next_ = base_ + (batch_debt - debt_ + overhead_ - 1) / overhead_;
+        if (period_ > 0) next_ = std::min(next_, base_ + period_ - since_);
+    }
+    gil::Gil& gil_;
+    gil::ThreadState& ts_;
+    std::int64_t overhead_ = 0, period_ = 0;
+    std::int64_t base_ = 0;   // the loop's iteration count at the last load or settle
+    std::int64_t debt_ = 0;   // padding owed then, in hundredths of an iteration (< one batch)
+    std::int64_t since_ = 0;  // iterations since the last shared reference then
+    std::int64_t next_ = 0;
+};
+
 // Deep enough for both programs (they push at most 2 values); the two top items live in
 // registers, the rest here.
 constexpr std::size_t stack_size = 8;
@@ -189,17 +245,14 @@ RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::Threa
     std::int64_t instructions = 0;
     std::int64_t iterations = 0;  // one per executed back-edge test: the loop body's end
 
-    // Free-threaded profiles: the cost per iteration, and the thread's debt in registers
-    // (written back around native calls, which may run bytecode on this thread themselves).
-    [[maybe_unused]] std::int64_t overhead = 0, shared_period = 0, debt = 0, since_shared = 0;
-    [[maybe_unused]] constexpr std::int64_t batch_debt = gil::padding_batch * 100;
-    if constexpr (C == Checks::free_threaded) {
-        const gil::FreeThreadedCost cost = gil.config().free_threaded.value_or(gil::FreeThreadedCost{});
-        overhead = cost.overhead_percent;
-        shared_period = cost.shared_ref_period;
-        debt = ts.free_threaded().padding_debt;
-        since_shared = ts.free_threaded().since_shared_ref;
-    }
+    // Free-threaded profiles: the cost, settled when due and around native calls (which may
+    // run bytecode on this thread themselves).
+    struct NoAccount {};
+    [[maybe_unused]] std::conditional_t<C == Checks::free_threaded, FreeThreadedAccount, NoAccount> account =
+        [&] {
+            if constexpr (C == Checks::free_threaded) return FreeThreadedAccount(gil, ts);
+            else return NoAccount{};
+        }();
 
 #define PUSH(x)             \
     do {                    \
@@ -221,34 +274,19 @@ RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::Threa
     do {                                                                         \
         if constexpr (C == Checks::ticks) gil.tick(ts);                          \
     } while (0)
-// Once per loop iteration, beside ++iterations.
+// Once per loop iteration, after ++iterations.
 #define FREE_THREADED_ITERATION()                                                \
     do {                                                                         \
-        if constexpr (C == Checks::free_threaded) {                              \
-            debt += overhead;                                                    \
-            if (debt >= batch_debt) [[unlikely]] {                               \
-                pad(ts, gil::padding_batch);                                     \
-                debt -= batch_debt;                                              \
-            }                                                                    \
-            if (shared_period != 0 && ++since_shared == shared_period) [[unlikely]] { \
-                since_shared = 0;                                                \
-                gil.shared_ref(ts);                                              \
-            }                                                                    \
-        }                                                                        \
+        if constexpr (C == Checks::free_threaded)                                \
+            if (iterations >= account.next()) [[unlikely]] account.settle(iterations, false); \
     } while (0)
 #define FREE_THREADED_SAVE()                                                     \
     do {                                                                         \
-        if constexpr (C == Checks::free_threaded) {                              \
-            ts.free_threaded().padding_debt = debt;                              \
-            ts.free_threaded().since_shared_ref = since_shared;                  \
-        }                                                                        \
+        if constexpr (C == Checks::free_threaded) account.settle(iterations, false); \
     } while (0)
 #define FREE_THREADED_LOAD()                                                     \
     do {                                                                         \
-        if constexpr (C == Checks::free_threaded) {                              \
-            debt = ts.free_threaded().padding_debt;                              \
-            since_shared = ts.free_threaded().since_shared_ref;                  \
-        }                                                                        \
+        if constexpr (C == Checks::free_threaded) account.load(iterations);      \
     } while (0)
 #if GILBENCH_COMPUTED_GOTO
 #define TARGET(name) target_##name:
@@ -349,14 +387,9 @@ dispatch:
     TARGET(return_value) {
         ++instructions;
         DROP1();
-        if constexpr (C == Checks::free_threaded) {
-            // Pay the whole iterations owed now, so a run's padding is exactly
-            // floor(iterations * overhead / 100) plus what earlier runs carried over.
-            const std::int64_t owed = debt / 100;
-            if (owed > 0) pad(ts, owed);
-            debt -= owed * 100;
-            FREE_THREADED_SAVE();
-        }
+        // Pay the whole iterations owed now, so a run's padding is exactly
+        // floor(iterations * overhead / 100) plus what earlier runs carried over.
+        if constexpr (C == Checks::free_threaded) account.settle(iterations, true);
         return {iterations, instructions, dispatches};
     }
     TARGET(load_fast__load_fast) {
