@@ -101,6 +101,9 @@ void BM_countdown_new_gil(benchmark::State& s) { countdown(s, Policy::new_gil, Q
 void BM_countdown_old_gil(benchmark::State& s) { countdown(s, Policy::old_gil, Quickening::on); }
 void BM_countdown_no_gil(benchmark::State& s) { countdown(s, Policy::none, Quickening::on); }
 void BM_countdown_new_gil_generic(benchmark::State& s) { countdown(s, Policy::new_gil, Quickening::off); }
+// The free-threaded profiles: ns_per_step should be BM_countdown_no_gil's + 40 % / + 10 %.
+void BM_countdown_free_threaded_3_13(benchmark::State& s) { countdown(s, Policy::free_threaded_3_13, Quickening::on); }
+void BM_countdown_free_threaded_3_14(benchmark::State& s) { countdown(s, Policy::free_threaded_3_14, Quickening::on); }
 void BM_countdown_without_checks(benchmark::State& state) {
     const std::int64_t n = state.range(0);
     for (auto _ : state) {
@@ -114,6 +117,8 @@ BENCHMARK(BM_countdown_without_checks)->Arg(1'000'000)->Unit(benchmark::kMillise
 BENCHMARK(BM_countdown_no_gil)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_countdown_old_gil)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_countdown_new_gil_generic)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_countdown_free_threaded_3_13)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_countdown_free_threaded_3_14)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 // CPython 3.11 on the same loop, quickened (warmed up) as ours: /usr/bin/python3 times
 // `countdown(n)` itself (thread CPU time, so start-up is not counted) and prints seconds.

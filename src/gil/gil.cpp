@@ -34,7 +34,9 @@
 // counter; ours is per thread and restarts at every take, so each hold runs a full
 // check_interval (only the holder ticks, so this only matters right after a hand-off).
 //
-// Policy `none` (free-threaded) does nothing at all, so it costs nothing in the hot path.
+// Policy `none` (free-threaded) does nothing at all, so it costs nothing in the hot path. The
+// free-threaded profiles take no lock either; their cost is paid by the interpreter
+// (free_threading.hpp), which only needs shared_ref() from here.
 //
 // Trace invariant: `take` is recorded after locked_ is set and `drop` before it is cleared,
 // both under mutex_, so the take..drop intervals of different threads never overlap.
@@ -80,10 +82,24 @@ Gil::Gil(Config config, Clock& clock) : config_(config), clock_(clock), epoch_(c
                                  " ticks is below 1: use a check interval >= 1 (CPython 2's "
                                  "default is 100)");
     }
+    const auto published = published_cost(config_.policy);
+    if (!published && config_.free_threaded) {
+        throw std::logic_error(std::string("GIL policy ") + to_string(config_.policy) +
+                               " has no free-threaded cost: only the free-threaded profiles take one");
+    }
+    if (published && !config_.free_threaded) config_.free_threaded = published;
+    if (config_.free_threaded) {
+        const FreeThreadedCost& c = *config_.free_threaded;
+        if (c.overhead_percent < 0 || c.overhead_percent > 10'000 || c.shared_ref_period < 0) {
+            throw std::runtime_error("free-threaded cost: overhead " + std::to_string(c.overhead_percent) +
+                                     " % or shared reference period " + std::to_string(c.shared_ref_period) +
+                                     " is out of range: use 0..10000 % and a period >= 0 (0: none)");
+        }
+    }
 }
 
 void Gil::take(ThreadState& ts) {
-    if (config_.policy == Policy::none) return;
+    if (lock_free(config_.policy)) return;
     const auto start = clock_.now();
     std::unique_lock lock(mutex_);
     if (locked_ && last_holder_ == &ts) {
@@ -95,7 +111,7 @@ void Gil::take(ThreadState& ts) {
 }
 
 void Gil::drop(ThreadState& ts) {
-    if (config_.policy == Policy::none) return;
+    if (lock_free(config_.policy)) return;
     std::unique_lock lock(mutex_);
     release_locked(ts, lock);
 }

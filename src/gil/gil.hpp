@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gil/clock.hpp"
+#include "gil/free_threading.hpp"
 #include "model/cell.hpp"
 
 namespace gilbench::gil {
@@ -26,8 +27,13 @@ namespace gilbench::gil {
 // The cell's GIL policy, one enum end to end (model/cell.hpp):
 //   new_gil  CPython >= 3.2: switch interval, drop requests, forced switching
 //   old_gil  CPython 2: release + re-acquire every check_interval ticks, no hand-off
-//   none     free-threaded CPython: no lock at all
+//   none     free-threaded CPython as an ideal: no lock at all, no cost
+//   free_threaded_3_13, free_threaded_3_14: no lock, and the interpreter pays the profile's
+//            cost (free_threading.hpp)
 using Policy = model::GilPolicy;
+// Policies without a lock: take and drop return at once. One compare, as `none` alone was.
+static_assert(Policy::none < Policy::free_threaded_3_13 && Policy::none < Policy::free_threaded_3_14);
+constexpr bool lock_free(Policy p) { return p >= Policy::none; }
 using model::to_string;  // "new" | "old" | "none"
 // nullopt for any other name: there is no fallback policy.
 inline std::optional<Policy> parse_policy(std::string_view name) { return model::parse_gil_policy(name); }
@@ -37,6 +43,17 @@ struct Config {
     std::chrono::nanoseconds switch_interval = std::chrono::milliseconds(5);  // new GIL
     int check_interval = 100;     // old GIL: ticks between release/re-acquire
     bool force_switching = true;  // new GIL: the dropper waits until another thread took it
+    // Free-threaded profiles only: nullopt = the profile's published_cost; set = another
+    // (tests, what-ifs). The Gil fills it in, so config().free_threaded is set for a profile.
+    std::optional<FreeThreadedCost> free_threaded = std::nullopt;
+};
+
+// Free-threaded profiles: the interpreter's bookkeeping for one thread (interp.cpp).
+struct FreeThreadedState {
+    std::int64_t padding_debt = 0;        // padding owed, in hundredths of an iteration
+    std::int64_t since_shared_ref = 0;    // loop iterations since the last shared reference
+    std::int64_t padding_iterations = 0;  // padding iterations run
+    std::int64_t shared_refs = 0;         // shared Py_INCREF + Py_DECREF pairs done
 };
 
 struct ThreadStats {
@@ -67,6 +84,9 @@ public:
     // Whether this thread's latest take followed another thread's hold (a switch, as CPython's
     // switch_number counts them), not its own: what it runs next runs "cold" (workloads/).
     bool took_over() const { return took_over_; }
+    // Free-threaded profiles: written by the interpreter on this thread, read after it ran.
+    FreeThreadedState& free_threaded() { return free_threaded_; }
+    const FreeThreadedState& free_threaded() const { return free_threaded_; }
 
 private:
     friend class Gil;
@@ -79,6 +99,7 @@ private:
     Clock::time_point taken_at_{};
     int ticker_ = 0;  // old GIL: ticks left before the next release
     bool took_over_ = false;
+    FreeThreadedState free_threaded_;
 };
 
 class Gil {
@@ -89,7 +110,7 @@ public:
 
     const Config& config() const { return config_; }
 
-    // Block until `ts` holds the GIL (policy none: returns at once, counting nothing).
+    // Block until `ts` holds the GIL (lock-free policies: returns at once, counting nothing).
     void take(ThreadState& ts);
     // Release the GIL voluntarily (blocking call). Sets no drop request. As CPython's
     // drop_gil, if another thread has already asked for a drop (and forced switching is on),
@@ -108,6 +129,17 @@ public:
     void tick(ThreadState& ts) {
         if (config_.policy == Policy::old_gil && --ts.ticker_ < 0) periodic_release(ts);
     }
+
+    // Free-threaded profiles: one Py_INCREF + Py_DECREF of an object another thread owns, as
+    // biased reference counting does it (atomic add on the shared count, then atomic
+    // subtract), on the cache line all threads of this Gil share.
+    void shared_ref(ThreadState& ts) {
+        shared_refcount_.fetch_add(1, std::memory_order_relaxed);
+        shared_refcount_.fetch_sub(1, std::memory_order_release);
+        ++ts.free_threaded_.shared_refs;
+    }
+    // The shared object's count: 1 (its owner's reference) whenever no shared_ref is under way.
+    std::int64_t shared_refcount() const { return shared_refcount_.load(std::memory_order_acquire); }
 
     // Trace timestamps are seconds since the epoch (default: construction time).
     void set_epoch(Clock::time_point epoch) { epoch_ = epoch; }
@@ -143,6 +175,10 @@ private:
     std::uint64_t switch_number_ = 0;  // +1 when the taker differs from the last holder
     std::uint64_t releases_ = 0;  // every release; tells a waiter's real wake-up from a spurious one
     bool drop_request_ = false;   // a waiter asked the holder to drop (CPython's gil_drop_request)
+    // Free-threaded profiles: the shared object's reference count, alone on its cache line
+    // (the padding keeps the next member off it), so threads contend only where CPython's do.
+    alignas(64) std::atomic<std::int64_t> shared_refcount_{1};
+    char shared_line_rest_[64 - sizeof(std::atomic<std::int64_t>)] = {};
 };
 
 }  // namespace gilbench::gil

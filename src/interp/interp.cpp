@@ -27,8 +27,11 @@
 // loop compiled once per check mode so that a policy's check costs nothing in the others.
 #include "interp/interp.hpp"
 
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -133,8 +136,68 @@ Code quicken(const Code& code) {
 }
 
 // What the GIL needs from the loop: the eval-breaker test (new GIL, and free-threaded CPython,
-// which still has one), old-GIL ticks, or nothing at all (benchmark baseline only).
-enum class Checks { eval_breaker, ticks, none };
+// which still has one), old-GIL ticks, or nothing at all (benchmark baseline only, and the
+// profiles' padding). free_threaded: the eval-breaker test plus a free-threaded profile's cost
+// at every loop iteration (gil/free_threading.hpp), in a loop of its own so that the other
+// policies' loops stay as they were.
+enum class Checks { eval_breaker, ticks, none, free_threaded };
+
+// A free-threaded profile's padding: `n` iterations of the quickened countdown, run by this
+// interpreter without checks (defined below, with the programs).
+void pad(gil::ThreadState& ts, std::int64_t n);
+
+// A free-threaded profile's cost, worked out from the loop's iteration count: the loop only
+// compares that count with `next` (the iteration where padding or a shared reference falls
+// due), so the profile adds one compare per iteration, not its bookkeeping, to what it pads.
+class FreeThreadedAccount {
+public:
+    FreeThreadedAccount(gil::Gil& gil, gil::ThreadState& ts) : gil_(gil), ts_(ts) {
+        const gil::FreeThreadedCost cost = gil.config().free_threaded.value_or(gil::FreeThreadedCost{});
+        overhead_ = cost.overhead_percent;
+        period_ = cost.shared_ref_period;
+        load(0);
+    }
+    std::int64_t next() const { return next_; }
+    // Take up the thread's debt (again: a native call may have run bytecode on this thread).
+    void load(std::int64_t iterations) {
+        debt_ = ts_.free_threaded().padding_debt;
+        since_ = ts_.free_threaded().since_shared_ref;
+        base_ = iterations;
+        plan();
+    }
+    // Charge the iterations since the last settle: whole padding batches and shared
+    // references due, and with `flush` every whole padding iteration owed; the fraction stays.
+    void settle(std::int64_t iterations, bool flush) {
+        const std::int64_t done = iterations - base_;
+        debt_ += done * overhead_;
+        const std::int64_t owed = flush ? debt_ / 100 : debt_ / batch_debt * gil::padding_batch;
+        if (owed > 0) pad(ts_, owed);
+        debt_ -= owed * 100;
+        if (period_ > 0) {
+            since_ += done;
+            for (; since_ >= period_; since_ -= period_) gil_.shared_ref(ts_);
+        }
+        base_ = iterations;
+        ts_.free_threaded().padding_debt = debt_;
+        ts_.free_threaded().since_shared_ref = since_;
+        plan();
+    }
+
+private:
+    static constexpr std::int64_t batch_debt = gil::padding_batch * 100;
+    void plan() {
+        next_ = std::numeric_limits<std::int64_t>::max();
+        if (overhead_ > 0) next_ = base_ + (batch_debt - debt_ + overhead_ - 1) / overhead_;
+        if (period_ > 0) next_ = std::min(next_, base_ + period_ - since_);
+    }
+    gil::Gil& gil_;
+    gil::ThreadState& ts_;
+    std::int64_t overhead_ = 0, period_ = 0;
+    std::int64_t base_ = 0;   // the loop's iteration count at the last load or settle
+    std::int64_t debt_ = 0;   // padding owed then, in hundredths of an iteration (< one batch)
+    std::int64_t since_ = 0;  // iterations since the last shared reference then
+    std::int64_t next_ = 0;
+};
 
 // Deep enough for both programs (they push at most 2 values); the two top items live in
 // registers, the rest here.
@@ -182,6 +245,15 @@ RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::Threa
     std::int64_t instructions = 0;
     std::int64_t iterations = 0;  // one per executed back-edge test: the loop body's end
 
+    // Free-threaded profiles: the cost, settled when due and around native calls (which may
+    // run bytecode on this thread themselves).
+    struct NoAccount {};
+    [[maybe_unused]] std::conditional_t<C == Checks::free_threaded, FreeThreadedAccount, NoAccount> account =
+        [&] {
+            if constexpr (C == Checks::free_threaded) return FreeThreadedAccount(gil, ts);
+            else return NoAccount{};
+        }();
+
 #define PUSH(x)             \
     do {                    \
         *sp++ = nos;        \
@@ -201,6 +273,20 @@ RunResult eval(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::Threa
 #define TICK()                                                                   \
     do {                                                                         \
         if constexpr (C == Checks::ticks) gil.tick(ts);                          \
+    } while (0)
+// Once per loop iteration, after ++iterations.
+#define FREE_THREADED_ITERATION()                                                \
+    do {                                                                         \
+        if constexpr (C == Checks::free_threaded)                                \
+            if (iterations >= account.next()) [[unlikely]] account.settle(iterations, false); \
+    } while (0)
+#define FREE_THREADED_SAVE()                                                     \
+    do {                                                                         \
+        if constexpr (C == Checks::free_threaded) account.settle(iterations, false); \
+    } while (0)
+#define FREE_THREADED_LOAD()                                                     \
+    do {                                                                         \
+        if constexpr (C == Checks::free_threaded) account.load(iterations);      \
     } while (0)
 #if GILBENCH_COMPUTED_GOTO
 #define TARGET(name) target_##name:
@@ -276,6 +362,7 @@ dispatch:
         ++instructions;
         ++iterations;
         TICK();
+        FREE_THREADED_ITERATION();
         const bool taken = tos != 0;
         DROP1();
         if (taken) {
@@ -292,12 +379,17 @@ dispatch:
         const std::int64_t i = tos;
         DROP1();
         ++pc;
+        FREE_THREADED_SAVE();
         (*native)(i);
+        FREE_THREADED_LOAD();
         DISPATCH();
     }
     TARGET(return_value) {
         ++instructions;
         DROP1();
+        // Pay the whole iterations owed now, so a run's padding is exactly
+        // floor(iterations * overhead / 100) plus what earlier runs carried over.
+        if constexpr (C == Checks::free_threaded) account.settle(iterations, true);
         return {iterations, instructions, dispatches};
     }
     TARGET(load_fast__load_fast) {
@@ -363,6 +455,7 @@ dispatch:
         if (pc->next_op == Op::pop_jump_backward_if_true) {
             ++iterations;
             TICK();  // CPython 2 ticked the back-edge too; the forward jump was predicted
+            FREE_THREADED_ITERATION();
             if (r) {
                 pc = pc + 2 - pc->next_arg;
                 CHECK_EVAL_BREAKER();
@@ -382,6 +475,9 @@ dispatch:
 #undef DROP1
 #undef CHECK_EVAL_BREAKER
 #undef TICK
+#undef FREE_THREADED_ITERATION
+#undef FREE_THREADED_SAVE
+#undef FREE_THREADED_LOAD
 #undef TARGET
 #undef DISPATCH
 }
@@ -455,11 +551,20 @@ const Code& call_loop_program(Quickening q) {
 }
 
 // The check mode follows the policy: only the old GIL ticks, and `none` keeps the breaker
-// test (free-threaded CPython still has an eval breaker, for signals and GC).
+// test (free-threaded CPython still has an eval breaker, for signals and GC); the profiles
+// keep it too and pay their cost.
 RunResult eval_for_policy(const Code& code, std::int64_t* locals, gil::Gil& gil, gil::ThreadState& ts,
                           const std::function<void(std::int64_t)>* native) {
     if (gil.config().policy == gil::Policy::old_gil) return eval<Checks::ticks>(code, locals, gil, ts, native);
+    if (gil.config().free_threaded) return eval<Checks::free_threaded>(code, locals, gil, ts, native);
     return eval<Checks::eval_breaker>(code, locals, gil, ts, native);
+}
+
+void pad(gil::ThreadState& ts, std::int64_t n) {
+    static gil::Gil unused_gil(gil::Config{.policy = gil::Policy::none});
+    std::array<std::int64_t, 1> locals{n};
+    eval<Checks::none>(countdown_program(Quickening::on), locals.data(), unused_gil, ts, nullptr);
+    ts.free_threaded().padding_iterations += n;
 }
 
 }  // namespace

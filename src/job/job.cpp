@@ -351,6 +351,15 @@ std::pair<std::string_view, std::string> engine_problem(const model::Cell& c) {
     if (c.engine == Engine::cpython && c.gil == model::GilPolicy::old_gil)
         return {"gil", "gil = \"old\" is CPython 2's lock, which the embedded CPython 3 does not have; use gil = "
                        "\"new\" with engine = \"cpython\", or engine = \"emulated\""};
+    // The profiles are models of a free-threaded build for the emulated interpreter; the real
+    // thing is gil = "none" with a free-threaded embedded CPython (cpython_engine.cpp checks).
+    if (c.engine == Engine::cpython && model::is_free_threaded_profile(c.gil))
+        return {"gil", fmt::format("gil = \"{}\" is an emulated profile of the free-threaded build; the cpython "
+                                   "engine runs the embedded interpreter as it is (a GIL build here: embedding a "
+                                   "free-threaded 3.13t/3.14t is future work). Use engine = \"emulated\", or gil "
+                                   "= \"none\" with engine = \"cpython\" and gilbench built against a "
+                                   "free-threaded Python (-DGILBENCH_PYTHON=python3.13t)",
+                                   model::to_string(c.gil))};
     if (c.engine == Engine::cpython && c.keep_alive)
         return {"keep_alive", "engine = \"cpython\" GETs with urllib.request.urlopen, a fresh connection per request "
                               "(as the seed's requests.get); set keep_alive = false, or use engine = \"emulated\""};

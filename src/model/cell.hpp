@@ -24,11 +24,14 @@ enum class Scaling { strong, weak };
 enum class Placement { launch, pack, spread };
 // The GIL a rank's threads share: new = CPython >= 3.2 (switch interval, drop requests, forced
 // switching), old = CPython 2 (release + re-acquire every check_interval ticks), none =
-// free-threaded CPython (no lock).
-enum class GilPolicy { new_gil, old_gil, none };
+// free-threaded CPython as an ideal (no lock, no cost); free-threaded-3.13 / -3.14: no lock either,
+// but the emulated interpreter pays what the free-threaded 3.13t / 3.14t builds pay over a GIL
+// build (gil/free_threading.hpp, docs/free-threading.md). The profiles come after `none`, so
+// "no lock" is one compare (gil::lock_free).
+enum class GilPolicy { new_gil, old_gil, none, free_threaded_3_13, free_threaded_3_14 };
 // What a rank's threads run in: threads = one interpreter, so one GIL shared by all of them;
 // subinterpreters = each thread in an interpreter of its own with its own GIL (PEP 684,
-// CPython >= 3.12), started before the trial's clock starts, as a pool of interpreters would be.
+// CPython >= 3.12), each from a pool the rank starts before the trial's clock, as a pool of interpreters would.
 enum class Parallel { threads, subinterpreters };
 // What runs a cell's threads: emulated = gilbench's own GIL and bytecode interpreter (gil/,
 // interp/), cpython = the real CPython interpreter embedded in each rank (engine/cpython_engine).
@@ -57,7 +60,8 @@ struct enum_names<Placement> {
 };
 template <>
 struct enum_names<GilPolicy> {
-    static constexpr std::array<std::string_view, 3> names{"new", "old", "none"};
+    static constexpr std::array<std::string_view, 5> names{"new", "old", "none", "free-threaded-3.13",
+                                                           "free-threaded-3.14"};
 };
 template <>
 struct enum_names<Parallel> {
@@ -87,6 +91,10 @@ std::optional<E> parse_name(std::string_view name) {
 }
 inline std::optional<Placement> parse_placement(std::string_view name) { return parse_name<Placement>(name); }
 inline std::optional<GilPolicy> parse_gil_policy(std::string_view name) { return parse_name<GilPolicy>(name); }
+// An emulated free-threaded version profile (not the cost-free ideal `none`).
+constexpr bool is_free_threaded_profile(GilPolicy g) {
+    return g == GilPolicy::free_threaded_3_13 || g == GilPolicy::free_threaded_3_14;
+}
 
 struct Cell {
     int index = 0;                 // position in the job's plan, 0-based

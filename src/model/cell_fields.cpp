@@ -110,7 +110,9 @@ const std::vector<CellField>& table() {
                                 .plan_header = "load"}),
         field<&Cell::gil>({.key = "gil",
                            .column = "gil",
-                           .help = "GIL policy: new (CPython >= 3.2), old (CPython 2) or none (free-threaded)",
+                           .help = "GIL policy: new (CPython >= 3.2), old (CPython 2), none (free-threaded, cost-free ideal), "
+                                   "free-threaded-3.13 or free-threaded-3.14 (emulated profiles of 3.13t/3.14t: "
+                                   "single-thread overhead; docs/free-threading.md)",
                            .option = true,
                            .plan_column = 7,
                            .plan_header = "gil"}),

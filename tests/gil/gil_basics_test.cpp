@@ -13,8 +13,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(GilPolicy, ParsesTheThreeNamesAndRoundTrips) {
-    for (Policy p : {Policy::new_gil, Policy::old_gil, Policy::none}) {
+TEST(GilPolicy, ParsesEveryNameAndRoundTrips) {
+    for (Policy p : {Policy::new_gil, Policy::old_gil, Policy::none, Policy::free_threaded_3_13,
+                     Policy::free_threaded_3_14}) {
         const auto parsed = parse_policy(to_string(p));
         ASSERT_TRUE(parsed.has_value()) << to_string(p);
         EXPECT_EQ(*parsed, p);
@@ -22,6 +23,13 @@ TEST(GilPolicy, ParsesTheThreeNamesAndRoundTrips) {
     EXPECT_FALSE(parse_policy("").has_value());
     EXPECT_FALSE(parse_policy("New").has_value());
     EXPECT_FALSE(parse_policy("free").has_value());
+    EXPECT_FALSE(parse_policy("free-threaded").has_value());
+    // Lock-free: none and the free-threaded profiles; the GILs are not.
+    EXPECT_TRUE(lock_free(Policy::none));
+    EXPECT_TRUE(lock_free(Policy::free_threaded_3_13));
+    EXPECT_TRUE(lock_free(Policy::free_threaded_3_14));
+    EXPECT_FALSE(lock_free(Policy::new_gil));
+    EXPECT_FALSE(lock_free(Policy::old_gil));
 }
 
 TEST(GilPolicy, EventKindNames) {

@@ -163,6 +163,9 @@ TEST(CellFields, GilIsAnEnumWithNoFallback) {
     EXPECT_EQ(gm::parse_gil_policy("old"), gm::GilPolicy::old_gil);
     EXPECT_EQ(gm::parse_gil_policy("fast"), std::nullopt);
     EXPECT_STREQ(gm::to_string(gm::GilPolicy::none), "none");
+    EXPECT_EQ(gm::parse_gil_policy("free-threaded-3.13"), gm::GilPolicy::free_threaded_3_13);
+    EXPECT_EQ(gm::parse_gil_policy("free-threaded-3.14"), gm::GilPolicy::free_threaded_3_14);
+    EXPECT_EQ(gm::parse_gil_policy("3.14t"), std::nullopt);
     const gm::CellField& gil = *gm::find_cell_field("gil");
     gm::Cell c;
     EXPECT_THROW(gil.set(c, std::string("fast")), std::invalid_argument);

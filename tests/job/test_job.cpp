@@ -144,6 +144,43 @@ scaling = "weak"
     EXPECT_EQ(job.cells[1].warmups, 1);
 }
 
+TEST(Job, FreeThreadedProfilesAreGilValues) {
+    const gj::Job job = gj::parse_job(R"(
+[[cell]]
+name = "ft-{gil}"
+workload = "cpu"
+work = 10
+threads = 2
+gil = ["none", "free-threaded-3.13", "free-threaded-3.14"]
+)");
+    ASSERT_EQ(job.cells.size(), 3u);
+    EXPECT_EQ(job.cells[0].gil, gilbench::model::GilPolicy::none);
+    EXPECT_EQ(job.cells[1].gil, gilbench::model::GilPolicy::free_threaded_3_13);
+    EXPECT_EQ(job.cells[1].name, "ft-free-threaded-3.13");
+    EXPECT_EQ(job.cells[2].gil, gilbench::model::GilPolicy::free_threaded_3_14);
+    EXPECT_STREQ(gilbench::model::to_string(job.cells[2].gil), "free-threaded-3.14");
+    EXPECT_TRUE(gilbench::model::is_free_threaded_profile(job.cells[1].gil));
+    EXPECT_FALSE(gilbench::model::is_free_threaded_profile(job.cells[0].gil));
+}
+
+TEST(Job, GilProfileOverrideIsRefusedForTheCpythonEngine) {
+    gj::Job job = gj::parse_job("[[cell]]\nname='c'\nworkload='cpu'\nwork=5\nengine='cpython'\n");
+    gj::Overrides o;
+    o.set("gil", "free-threaded-3.14");
+    try {
+        gj::apply_overrides(job, o);
+        ADD_FAILURE() << "--gil free-threaded-3.14 on a cpython cell was accepted";
+    } catch (const gj::JobError& e) {
+        EXPECT_NE(std::string(e.what()).find("option --gil: cell 'c': gil = \"free-threaded-3.14\" is an emulated "
+                                             "profile"),
+                  std::string::npos)
+            << e.what();
+    }
+    gj::Job emulated = gj::parse_job("[[cell]]\nname='e'\nworkload='cpu'\nwork=5\n");
+    gj::apply_overrides(emulated, o);
+    EXPECT_EQ(emulated.cells[0].gil, gilbench::model::GilPolicy::free_threaded_3_14);
+}
+
 TEST(Job, WorkIsSplitEvenlyUnderStrongScaling) {
     gilbench::model::Cell c;
     c.work = 10;
@@ -605,6 +642,13 @@ INSTANTIATE_TEST_SUITE_P(
                "bad.toml:4: key 'function': only applies to workload = \"python\""},
         BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ngil='old'\n",
                "bad.toml:5: key 'gil': gil = \"old\" is CPython 2's lock"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ngil='free-threaded-3.13'\n",
+               "bad.toml:5: key 'gil': gil = \"free-threaded-3.13\" is an emulated profile of the free-threaded "
+               "build"},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ngil='free-threaded-3.14'\n",
+               "Use engine = \"emulated\", or gil = \"none\" with engine = \"cpython\""},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\ngil='free-threaded-3.12'\n",
+               "'free-threaded-3.12' is not one of: new, old, none, free-threaded-3.13, free-threaded-3.14"},
         BadJob{"[[cell]]\nworkload='io'\nwork=5\nengine='cpython'\ntrace=true\n",
                "key 'trace': engine = \"cpython\" records no GIL trace for this workload"},
         BadJob{"[[cell]]\nworkload='python'\nengine='cpython'\nwork=5\nfunction='m:f'\ntrace=true\n",

@@ -289,6 +289,21 @@ TEST(CellTable, ShowsStatisticsAndFlagsNarrowIntervals) {
     EXPECT_TRUE(std::regex_search(both, std::regex(R"(^cell +workload +ranks +threads +gil +engine +scale)"))) << both;
     EXPECT_TRUE(std::regex_search(both, std::regex(R"(\nalpha .* new +emulated +strong +3 +1\.2500)"))) << both;
     EXPECT_TRUE(std::regex_search(both, std::regex(R"(\nbeta .* new +cpython +strong +0 +-)"))) << both;
+    EXPECT_EQ(both.find("emulated profiles"), std::string::npos) << both;
+}
+
+TEST(CellTable, SpellsOutFreeThreadedProfilesAndSaysTheyAreModelled) {
+    gilbench::model::Cell a, b;
+    a.index = 0;
+    a.name = "ideal";
+    a.gil = gilbench::model::GilPolicy::none;
+    b.index = 1;
+    b.name = "ft";
+    b.gil = gilbench::model::GilPolicy::free_threaded_3_14;
+    const std::string t = gilbench::report::format_cell_table({a, b}, {});
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nideal .* none +strong +0 +-)"))) << t;
+    EXPECT_TRUE(std::regex_search(t, std::regex(R"(\nft .* free-threaded-3\.14 strong +0 +-)"))) << t;
+    EXPECT_NE(t.find("emulated profiles of CPython's free-threaded build, not measured ones"), std::string::npos) << t;
 }
 
 // ---- progress -----------------------------------------------------------------------------
