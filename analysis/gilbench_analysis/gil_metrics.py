@@ -56,7 +56,9 @@ Over the cells of one job:
 
 Cells of the cpython engine trace only takes (no drops, no I/O): their switches per second are
 computed, the other per-thread figures cannot be, and their GIL counters are not measured, so
-they get no POP breakdown. Cells with gil = "none" have no GIL to hold, wait for or hand over.
+they get no POP breakdown. Cells with gil = "none" (or a free-threaded profile) have no GIL to
+hold, wait for or hand over, and cells with parallel = "subinterpreters" a GIL per thread: the
+trace figures are not computed for either.
 """
 from __future__ import annotations
 
@@ -67,7 +69,7 @@ import pandas as pd
 
 from .latency import latency_summary, request_latencies
 from .load import Results
-from .tables import gil_measured
+from .tables import LOCK_FREE_GILS, gil_measured
 from .timeline import trial_intervals
 
 POP_THRESHOLD = 0.8              # POP's rule of thumb: a factor below this is worth a look
@@ -237,8 +239,12 @@ def gil_metrics(results: Results) -> GilMetrics:
     for cell in sorted(results.trace["cell"].unique()):
         c = results.cell(int(cell))
         name, gil, engine = c["name"], c["gil"], c.get("engine", "emulated")
-        if gil == "none":
-            skipped.append((name, "gil = \"none\": no GIL to hold, wait for or hand over"))
+        if gil in LOCK_FREE_GILS:
+            skipped.append((name, f"gil = \"{gil}\": no GIL to hold, wait for or hand over"))
+            continue
+        if c.get("parallel", "threads") == "subinterpreters":
+            skipped.append((name, "parallel = \"subinterpreters\": each thread has a GIL of its own, and these "
+                                  "figures are about threads sharing one"))
             continue
         trials, warmup = _traced_trials(results, int(cell))
         if warmup:
@@ -328,7 +334,7 @@ def ccbench_throughput(results: Results) -> list[ThroughputFamily]:
     """CPU throughput for T = 1…N threads of one rank as % of one thread, per family of cpu cells
     that differ only in their number of threads and include a one-thread cell."""
     c = results.cells[(results.cells["workload"] == "cpu") & (results.cells["ranks"] == 1)]
-    key = ["gil", "switch_interval_s", "check_interval", "engine", "scaling", "work"]
+    key = ["gil", "parallel", "switch_interval_s", "check_interval", "engine", "scaling", "work"]
     out = []
     for k, fam in c.groupby(key, sort=False):
         fam = fam.sort_values(["threads", "cell"]).drop_duplicates("threads")
@@ -342,9 +348,11 @@ def ccbench_throughput(results: Results) -> list[ThroughputFamily]:
         t = pd.DataFrame(rows)
         base = t["throughput_per_s"].iloc[0]
         t["percent"] = t["throughput_per_s"] / base * 100 if np.isfinite(base) and base > 0 else np.nan
-        gil, si, ci, engine, scaling, work = k
+        gil, parallel, si, ci, engine, scaling, work = k
         policy = {"new": f"new GIL, switch interval {si * 1e3:g} ms", "old": f"old GIL, check interval {ci}",
                   "none": "no GIL"}.get(gil, gil)
+        if parallel == "subinterpreters":
+            policy += ", threads in subinterpreters (a GIL each)"
         title = (f"CPU-bound, {policy}, {int(work):,} steps " + ("in total" if scaling == "strong" else "per thread")
                  + (", engine CPython" if engine == "cpython" else ""))
         out.append(ThroughputFamily(title, t))

@@ -42,7 +42,8 @@ SERIES_COLOURS = {("threads", "new"): "#0072B2", ("threads", "old"): "#E69F00", 
 # threads (circle), ranks (square) or ranks × threads (diamond).
 MARKERS = {"threads": "o", "ranks": "s", "hybrid": "D"}
 RUN_STYLES = [dict(linestyle="-", fill=True), dict(linestyle="--", fill=False)]
-LAYOUT_COLOURS = {"single thread": "#999999", "multi thread": "#0072B2", "multi process": "#D55E00"}
+LAYOUT_COLOURS = {"single thread": "#999999", "multi thread": "#0072B2", "multi process": "#D55E00",
+                  "subinterpreters": "#009E73", "free-threaded": "#CC79A7"}
 MIN_HOLD_FRACTION = 0.002   # of the time axis: holds shorter than this are drawn this wide
 STATE_STYLE = {"hold": dict(alpha=1.0), "io": dict(color="#B9D9EB", hatch="////", edgecolor="#5B8DB8"),
                "wait": dict(color="#F3C3B5")}
@@ -109,7 +110,8 @@ def seed_figure(runs, path) -> str:
     bars beside the emulation's): the first filled, the others hatched."""
     workloads = [w for w in ("cpu", "io") if any((s["workload"] == w).any() for _, s in runs)]
     titles = {"cpu": "CPU-bound (countdown)", "io": "I/O-bound (HTTP GETs)"}
-    layouts = ["single thread", "multi thread", "multi process"]
+    present = set().union(*(set(s["layout"]) for _, s in runs))
+    layouts = [l for l in LAYOUT_COLOURS if l in present]
     with matplotlib.rc_context(STYLE):
         fig, axes = _subplots(1, len(workloads), figsize=(3.4 * len(workloads) + 0.4, 3.2), squeeze=False)
         width = 0.8 / len(runs)

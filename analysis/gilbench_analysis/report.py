@@ -26,7 +26,8 @@ from .scaling import fit_table, scaling_families
 from .sweep import sweep_families, sweep_table
 from .functions import SCALES, function_families
 from .gil_metrics import CUMULATIVE_AT, POP_THRESHOLD, ccbench_latency, ccbench_throughput, gil_metrics, pop_breakdown
-from .tables import cell_summary, engine_label, failure_text, gil_summary, seed_columns, seed_engines, seed_summary
+from .tables import (SEED_ROW_TEXT, SEED_ROWS, cell_summary, engine_label, failure_text, gil_summary, seed_columns,
+                     seed_engines, seed_summary)
 from .timeline import pick_trials, timeline, timeline_stats
 
 
@@ -210,7 +211,8 @@ def section_seed(doc: Document, runs):
         doc.note("skipped: no cpu or io cell with 1 × 1, 1 × T or P × 1 workers was measured "
                  "(run jobs/seed.toml for this table)")
         return
-    rows = ["single thread", "multi thread", "multi process"]
+    present = set().union(*(set(s["layout"]) for _, s in summaries))
+    rows = [r for r in SEED_ROWS if r in present]
     table = {"median wall time, s (min–max)": rows}
     # Columns as gilbench prints them: per workload, one per engine when a run has both.
     for label, s in summaries:
@@ -228,6 +230,15 @@ def section_seed(doc: Document, runs):
                  "each rank (run attribute `python_version`), same harness, same server, same file." if both else "")
               + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors and are left out; a cell "
                  "whose trials all failed shows no time." if failed else ""))
+    rows_text = "Rows: " + "; ".join(f"**{r}**: {SEED_ROW_TEXT[r]}" for r in rows) + "."
+    if set(rows) & {"subinterpreters", "free-threaded"}:
+        engines = {e for _, d in summaries for e in seed_engines(d)}
+        rows_text += (" Every figure is " + ("real (the CPython embedded in each rank)" if engines == {"cpython"} else
+                                             "emulated (gilbench's own GIL and interpreter: a model)"
+                                             if engines == {"emulated"} else "labelled by its column's engine")
+                      + ". Real subinterpreters need gilbench built against CPython ≥ 3.12; the free-threaded "
+                        "profiles are emulated only (docs/free-threading.md).")
+    doc.para(rows_text)
     series = []
     for label, s in summaries:
         engines = seed_engines(s)

@@ -11,7 +11,21 @@ import pandas as pd
 
 from .load import Results
 
-SEED_ROWS = ("single thread", "multi thread", "multi process")
+# The seed table's rows: one thread; T threads sharing a GIL; P processes (ranks); T threads in
+# interpreters of their own (a GIL each, PEP 684); T threads with no GIL (free-threaded: the
+# ideal `none` or a 3.13t / 3.14t profile). The first three are the seed's own.
+SEED_ROWS = ("single thread", "multi thread", "multi process", "subinterpreters", "free-threaded")
+# What each row means, for the report (the first cell in plan order fills a row).
+SEED_ROW_TEXT = {
+    "single thread": "one thread on one rank, under a GIL",
+    "multi thread": "T threads of one rank sharing its one GIL (parallel = \"threads\")",
+    "multi process": "P ranks (processes) of one thread each, a GIL each",
+    "subinterpreters": "T threads of one rank, each in an interpreter with its own GIL (parallel = "
+                       "\"subinterpreters\", PEP 684)",
+    "free-threaded": "T threads of one rank with no GIL (gil = \"none\", or the free-threaded-3.13 / -3.14 "
+                     "profiles, which add those builds' single-thread overhead)",
+}
+LOCK_FREE_GILS = ("none", "free-threaded-3.13", "free-threaded-3.14")
 SEED_COLUMNS = {"cpu": "CPU-bound", "io": "I/O-bound"}
 ENGINES = ("emulated", "cpython")
 ENGINE_LABELS = {"emulated": "emulated", "cpython": "CPython"}
@@ -34,8 +48,8 @@ def cell_summary(results: Results) -> pd.DataFrame:
     failed is the number of measured trials stored. Cells with no measured trial (an
     interrupted run, or every trial failed) keep their row, with count 0."""
     stats = results.measured.groupby("cell")["wall_s"].agg(["count", "median", "min", "max", "mean", "std"])
-    cells = results.cells.set_index("cell")[["name", "workload", "gil", "ranks", "threads", "work", "engine",
-                                             "function"]]
+    cells = results.cells.set_index("cell")[["name", "workload", "gil", "parallel", "ranks", "threads", "work",
+                                             "engine", "function"]]
     out = cells.join(stats, how="left")
     out["failed"] = results.failed.groupby("cell").size()
     out = out.reset_index()
@@ -75,13 +89,17 @@ def gil_summary(results: Results) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _layout(ranks: int, threads: int) -> str | None:
+def seed_layout(ranks: int, threads: int, gil: str = "new", parallel: str = "threads") -> str | None:
+    """The seed-table row a cell of this shape fills (SEED_ROWS), or None."""
+    lock_free = gil in LOCK_FREE_GILS
     if ranks == 1 and threads == 1:
-        return "single thread"
-    if ranks == 1 and threads > 1:
-        return "multi thread"
+        return None if lock_free else "single thread"
     if ranks > 1 and threads == 1:
         return "multi process"
+    if ranks == 1 and threads > 1:
+        if parallel == "subinterpreters":
+            return "subinterpreters"
+        return "free-threaded" if lock_free else "multi thread"
     return None
 
 
@@ -95,7 +113,7 @@ def seed_summary(results: Results) -> pd.DataFrame:
     s = cell_summary(results)
     # A cell whose every measured trial failed keeps its slot (median NaN), to show the failure.
     s = s[s["workload"].isin(SEED_COLUMNS) & ((s["count"] > 0) | (s["failed"] > 0))].copy()
-    s["layout"] = [_layout(r, t) for r, t in zip(s["ranks"], s["threads"])]
+    s["layout"] = [seed_layout(r, t, g, p) for r, t, g, p in zip(s["ranks"], s["threads"], s["gil"], s["parallel"])]
     s = s.dropna(subset=["layout"]).drop_duplicates(subset=["layout", "workload", "engine"])
     single = s[s["layout"] == "single thread"].set_index(["workload", "engine"])["median"]
     s["ratio"] = [single.get((w, e), np.nan) for w, e in zip(s["workload"], s["engine"])]
@@ -104,8 +122,8 @@ def seed_summary(results: Results) -> pd.DataFrame:
     s["engine_order"] = [ENGINES.index(e) if e in ENGINES else len(ENGINES) for e in s["engine"]]
     s = s.sort_values(["workload", "engine_order", "engine", "layout"])
     s["layout"] = s["layout"].astype(str)
-    return s[["layout", "workload", "engine", "name", "ranks", "threads", "count", "failed", "median", "min", "max",
-              "ratio"]].reset_index(drop=True)
+    return s[["layout", "workload", "engine", "name", "ranks", "threads", "gil", "parallel", "count", "failed",
+              "median", "min", "max", "ratio"]].reset_index(drop=True)
 
 
 def seed_engines(summary: pd.DataFrame) -> list[str]:

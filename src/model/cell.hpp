@@ -31,7 +31,7 @@ enum class Placement { launch, pack, spread };
 enum class GilPolicy { new_gil, old_gil, none, free_threaded_3_13, free_threaded_3_14 };
 // What a rank's threads run in: threads = one interpreter, so one GIL shared by all of them;
 // subinterpreters = each thread in an interpreter of its own with its own GIL (PEP 684,
-// CPython >= 3.12), each from a pool the rank starts before the trial's clock, as a pool of interpreters would.
+// CPython >= 3.12), each from a pool the rank starts before the trial's clock.
 enum class Parallel { threads, subinterpreters };
 // What runs a cell's threads: emulated = gilbench's own GIL and bytecode interpreter (gil/,
 // interp/), cpython = the real CPython interpreter embedded in each rank (engine/cpython_engine).

@@ -206,11 +206,17 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
 }
 
 std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells) {
-    enum Row { single_thread, multi_thread, multi_process };
+    // The seed's three rows, then today's two other answers: threads in interpreters of their
+    // own (a GIL each) and threads with no GIL (free-threaded, ideal or a 3.13t / 3.14t profile).
+    enum Row { single_thread, multi_thread, multi_process, subinterpreters, free_threaded, row_count };
     auto row_of = [](const model::Cell& c) -> std::optional<Row> {
-        if (c.ranks == 1 && c.threads == 1) return single_thread;
-        if (c.ranks == 1 && c.threads > 1) return multi_thread;
+        const bool lock_free = c.gil >= model::GilPolicy::none;  // none and the free-threaded profiles
+        if (c.ranks == 1 && c.threads == 1) return lock_free ? std::nullopt : std::optional<Row>(single_thread);
         if (c.ranks > 1 && c.threads == 1) return multi_process;
+        if (c.ranks == 1 && c.threads > 1) {
+            if (c.parallel == model::Parallel::subinterpreters) return subinterpreters;
+            return lock_free ? free_threaded : multi_thread;
+        }
         return std::nullopt;
     };
     // Columns: CPU-bound then I/O-bound, each once per engine the cells use, so the real
@@ -222,7 +228,7 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         if (c.workload != model::Workload::cpu && c.workload != model::Workload::io) return std::nullopt;
         return (c.workload == model::Workload::cpu ? 0 : engines) + static_cast<std::size_t>(c.engine);
     };
-    std::array<std::array<const CellTimes*, columns>, 3> slot{};
+    std::array<std::array<const CellTimes*, columns>, row_count> slot{};
     std::array<bool, engines> engine_used{};
     bool any = false;
     for (const auto& c : cells) {
@@ -253,6 +259,12 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
             case single_thread: return std::string("single thread");
             case multi_thread: return fmt::format("multi thread ({} threads)", c->cell.threads);
             case multi_process: return fmt::format("multi process ({} ranks)", c->cell.ranks);
+            case subinterpreters: return fmt::format("subinterpreters ({})", c->cell.threads);
+            case free_threaded:
+                return fmt::format("{} ({} threads)",
+                                   c->cell.gil == model::GilPolicy::none ? "no GIL" : model::to_string(c->cell.gil),
+                                   c->cell.threads);
+            case row_count: break;
         }
         return std::string();
     };
@@ -271,7 +283,7 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
     std::vector<std::pair<std::string, std::vector<std::string>>> rows;
     std::size_t width = 12;
     for (std::size_t col : shown) width = std::max(width, header(col).size());
-    for (Row r : {single_thread, multi_thread, multi_process}) {
+    for (Row r : {single_thread, multi_thread, multi_process, subinterpreters, free_threaded}) {
         if (std::none_of(slot[r].begin(), slot[r].end(), [](const CellTimes* p) { return p != nullptr; })) continue;
         std::vector<std::string> values;
         for (std::size_t col : shown) {
@@ -280,11 +292,17 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         }
         rows.emplace_back(label(r, slot[r]), std::move(values));
     }
-    std::string out = fmt::format("{:<26}", "median wall time");
+    // With one engine the columns do not say which: the title does (a model, or the real thing).
+    const std::string title =
+        several ? "median wall time"
+                : fmt::format("median wall time, {}", engine_used[static_cast<std::size_t>(model::Engine::cpython)]
+                                                          ? "CPython"
+                                                          : "emulated");
+    std::string out = fmt::format("{:<30}", title);
     for (std::size_t col : shown) out += fmt::format(" {:>{}}", header(col), width);
     out += "\n";
     for (const auto& [name, values] : rows) {
-        out += fmt::format("{:<26}", name);
+        out += fmt::format("{:<30}", name);
         for (const auto& v : values) out += fmt::format(" {:>{}}", v, width);
         out += "\n";
     }

@@ -78,6 +78,36 @@ TEST(SeedTable, PutsEachEnginesColumnsSideBySideAndLeavesOtherWorkloadsOut) {
     EXPECT_FALSE(has(R"(9\.000|8\.000)")) << *table;  // python and mixed cells are not seed cells
 }
 
+TEST(SeedTable, FourWaysSubinterpretersAndFreeThreadedThreadsHaveRowsOfTheirOwn) {
+    using gilbench::model::GilPolicy;
+    using gilbench::model::Parallel;
+    using gilbench::model::Workload;
+    std::vector<CellTimes> cells{
+        cell("one", Workload::cpu, 1, 1, {2.0}),    cell("threads", Workload::cpu, 1, 2, {2.1}),
+        cell("ranks", Workload::cpu, 2, 1, {1.1}),  cell("subs", Workload::cpu, 1, 2, {1.2}),
+        cell("ft", Workload::cpu, 1, 2, {1.3}),     cell("ideal", Workload::cpu, 1, 2, {1.0}),
+        cell("ft-one", Workload::cpu, 1, 1, {2.8}), cell("io-subs", Workload::io, 1, 2, {0.5}),
+    };
+    cells[3].cell.parallel = Parallel::subinterpreters;
+    cells[4].cell.gil = GilPolicy::free_threaded_3_14;
+    cells[5].cell.gil = GilPolicy::none;  // a second free-threaded cell: the first in plan order fills the row
+    cells[6].cell.gil = GilPolicy::free_threaded_3_13;  // one free-threaded thread is not "single thread"
+    cells[7].cell.parallel = Parallel::subinterpreters;
+    const auto table = gilbench::report::format_seed_table(cells);
+    ASSERT_TRUE(table);
+    auto has = [&](const char* pattern) { return std::regex_search(*table, std::regex(pattern)); };
+    EXPECT_TRUE(has(R"(^median wall time, emulated +CPU-bound +I/O-bound\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nsingle thread +2\.000 s +-\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nmulti thread \(2 threads\) +2\.100 s +-\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nmulti process \(2 ranks\) +1\.100 s +-\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nsubinterpreters \(2\) +1\.200 s +0\.500 s\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nfree-threaded-3\.14 \(2 threads\) +1\.300 s +-\n)")) << *table;
+    EXPECT_FALSE(has(R"(2\.800|1\.000 s)")) << *table;
+    // Rows keep the order above whatever the cells' order.
+    EXPECT_LT(table->find("multi process"), table->find("subinterpreters"));
+    EXPECT_LT(table->find("subinterpreters"), table->find("free-threaded"));
+}
+
 TEST(SeedTable, AbsentWhenNoCellFits) {
     const std::vector<CellTimes> cells{cell("x", gilbench::model::Workload::cpu, 2, 2, {1.0})};
     EXPECT_FALSE(gilbench::report::format_seed_table(cells));
