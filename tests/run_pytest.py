@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs one pytest suite for ctest, so that a failure always fails and a skip is never a guess.
 
-    run_pytest.py [--needs namespaces|slurm|tmpfs]... -- PYTEST-ARGS...
+    run_pytest.py [--needs namespaces|slurm|tmpfs|debootstrap]... -- PYTEST-ARGS...
 
 1. What the suite needs is decided here, before any test runs. Where a capability is truly
    missing (not root, Slurm not installed, namespaces or mounts refused), the suite is not run: this
@@ -60,7 +60,24 @@ def tmpfs_missing():
     return None
 
 
-PROBES = {"namespaces": namespaces_missing, "slurm": slurm_missing, "tmpfs": tmpfs_missing}
+def debootstrap_missing():
+    """Why a bare Debian root (scripts/lib/fresh-root.sh) cannot be made and entered here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (debootstrap, mounts, apt in the root); run the tests as root"
+    if shutil.which("debootstrap") is None:
+        return "debootstrap is not installed; run scripts/install-deps.sh"
+    r = subprocess.run(["bash", "-c", "source scripts/lib/fresh-root.sh && fresh_mirror | head -n1"],
+                       capture_output=True, text=True, cwd=os.path.join(os.path.dirname(__file__), ".."))
+    if not r.stdout.strip():
+        return "no Debian mirror in /etc/apt to debootstrap from; give the machine one"
+    r = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"mount namespaces are refused here (unshare: {r.stderr.strip()}); a container needs CAP_SYS_ADMIN"
+    return None
+
+
+PROBES = {"namespaces": namespaces_missing, "slurm": slurm_missing, "tmpfs": tmpfs_missing,
+          "debootstrap": debootstrap_missing}
 
 
 def skipped_tests(junit_path):

@@ -17,6 +17,7 @@ from vc_helpers import GILBENCH, SUBNET, node_namespaces, processes_in, vc
 
 JOB = Path(__file__).resolve().parent / "multi_node.toml"
 NODES_JOB = Path(__file__).resolve().parent / "nodes_small.toml"
+FOUR_WAYS = Path(__file__).resolve().parents[2] / "jobs" / "four-ways.toml"
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,30 @@ def test_gilbench_spans_three_nodes(cluster, tmp_path):
     line = next(l for l in r.stdout.splitlines() if l.startswith("embedded servers served"))
     for n, host in enumerate(hosts):
         assert f"{host} {per_node[n]}" in line, line
+
+
+def test_four_ways_job_fills_its_table_across_nodes(cluster, tmp_path):
+    # jobs/four-ways.toml as shipped (a repeat, no warm-up, 10 ms GETs to keep it short): the
+    # "processes" row runs one rank on each of two nodes (placement spread), the other ways
+    # on node1's rank 0.
+    out = tmp_path / "four-ways.h5"
+    r = vc("mpirun", "-np", 2, "--map-by", "node", GILBENCH, "run", FOUR_WAYS, "-o", out, "-q",
+           "--repeats", 1, "--warmups", 0, "--latency", 0.01, env_dir=cluster, timeout=240)
+    table = r.stdout[r.stdout.index("median wall time, emulated"):]
+    for row in ("single thread", "multi thread (2 threads)", "multi process (2 ranks)", "subinterpreters (2)",
+                "free-threaded-3.14 (2 threads)"):
+        line = next((l for l in table.splitlines() if l.startswith(row + " ")), None)
+        assert line is not None and line.count(" s") == 2, table  # a CPU-bound and an I/O-bound time
+    with h5py.File(out, "r") as f:
+        g = f["runs"]["run-000"]
+        assert g.attrs["status"] == "complete"
+        hosts = [h.decode() if isinstance(h, bytes) else h for h in g.attrs["hosts"]]
+        cells = [n.decode() for n in g["cells"]["name"]]
+        workers = g["workers"][:]
+        for name in ("cpu-processes", "io-processes"):
+            w = workers[workers["cell"] == cells.index(name)]
+            assert sorted(hosts[int(n)] for n in w["node"]) == ["node1", "node2"]
+            assert int(w["io_errors"].sum()) == 0
 
 
 def test_opt_in_shared_server_serves_every_node(cluster, tmp_path):
