@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs one pytest suite for ctest, so that a failure always fails and a skip is never a guess.
 
-    run_pytest.py [--needs namespaces|slurm|tmpfs|debootstrap]... -- PYTEST-ARGS...
+    run_pytest.py [--needs namespaces|slurm|tmpfs|debootstrap|venv|lmod]... -- PYTEST-ARGS...
 
 1. What the suite needs is decided here, before any test runs. Where a capability is truly
    missing (not root, Slurm not installed, namespaces or mounts refused), the suite is not run: this
@@ -76,8 +76,17 @@ def debootstrap_missing():
     return None
 
 
+def venv_missing():
+    """Why `python3 -m venv` cannot make a venv with pip here (Debian splits it out), or None."""
+    import importlib.util
+    for module in ("venv", "ensurepip"):
+        if importlib.util.find_spec(module) is None:
+            return f"{sys.executable} has no '{module}' module; install python3-venv (scripts/install-deps.sh)"
+    return None
+
+
 PROBES = {"namespaces": namespaces_missing, "slurm": slurm_missing, "tmpfs": tmpfs_missing,
-          "debootstrap": debootstrap_missing}
+          "debootstrap": debootstrap_missing, "venv": venv_missing}
 
 
 def skipped_tests(junit_path):
