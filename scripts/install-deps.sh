@@ -24,6 +24,7 @@ packages=(
   python3-dev                              # libpython3.11.so + headers: the cpython engine embeds it
   iproute2                                 # ip, bridge: scripts/vcluster and its tests
   procps                                   # pgrep, ps: the tests check that nothing is left running
+  lmod                                     # module: tests/packaging/test_lmod.py loads the module file
 )
 for arg in "$@"; do
   case "$arg" in

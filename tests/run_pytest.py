@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs one pytest suite for ctest, so that a failure always fails and a skip is never a guess.
 
-    run_pytest.py [--needs namespaces|slurm|tmpfs]... -- PYTEST-ARGS...
+    run_pytest.py [--needs lmod|namespaces|slurm|tmpfs]... -- PYTEST-ARGS...
 
 1. What the suite needs is decided here, before any test runs. Where a capability is truly
    missing (not root, Slurm not installed, namespaces or mounts refused), the suite is not run: this
@@ -60,7 +60,15 @@ def tmpfs_missing():
     return None
 
 
-PROBES = {"namespaces": namespaces_missing, "slurm": slurm_missing, "tmpfs": tmpfs_missing}
+def lmod_missing():
+    """Why Lmod (Debian's package lmod) cannot be loaded here, or None."""
+    init = os.environ.get("GILBENCH_LMOD_INIT", "/usr/share/lmod/lmod/init/bash")
+    if not os.path.isfile(init):
+        return f"Lmod is not installed ({init} is missing); run scripts/install-deps.sh (package lmod)"
+    return None
+
+
+PROBES = {"lmod": lmod_missing, "namespaces": namespaces_missing, "slurm": slurm_missing, "tmpfs": tmpfs_missing}
 
 
 def skipped_tests(junit_path):
