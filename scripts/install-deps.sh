@@ -27,6 +27,7 @@ packages=(
   iproute2                                 # ip, bridge: scripts/vcluster and its tests
   procps                                   # pgrep, ps: the tests check that nothing is left running
   debootstrap                              # scripts/fresh-debian-check, scripts/deb-install-check (a bare root)
+  lmod                                     # module: tests/packaging/test_lmod.py loads the module file
 )
 for arg in "$@"; do
   case "$arg" in

@@ -4,8 +4,11 @@
 # warning on to gilbench. See docs/cluster.md.
 #
 # Settings (environment; sbatch passes the submitting shell's environment to the job):
-#   GILBENCH            the binary (default: $GILBENCH_ROOT/build/gilbench, else gilbench on PATH)
-#   GILBENCH_ROOT       the gilbench checkout (default: the submit directory)
+#   GILBENCH            the binary (default: $GILBENCH_ROOT/build/gilbench; for an installed tree its
+#                       own bin/gilbench; else gilbench on PATH)
+#   GILBENCH_ROOT       the gilbench checkout (default: the submit directory), or an installed
+#                       gilbench's share/gilbench (default there: GILBENCH_SHARE, which
+#                       `module load gilbench` sets, else the one next to gilbench on PATH)
 #   GILBENCH_LAUNCHER   srun (default; srun --mpi=pmix) or mpirun (sites without PMIx in Slurm)
 #   GILBENCH_CPU_BIND   srun --cpu-bind value (default: cores; "none" to switch binding off)
 #   GILBENCH_THREADS_FROM_SLURM=1   run every cell with --threads $SLURM_CPUS_PER_TASK
@@ -24,6 +27,8 @@ gb_init() {
   cd "${SLURM_SUBMIT_DIR:?}" || gb_die "cannot enter the submit directory '$SLURM_SUBMIT_DIR'"
   if [[ -z ${GILBENCH:-} ]]; then
     if [[ -x $GILBENCH_ROOT/build/gilbench ]]; then GILBENCH=$GILBENCH_ROOT/build/gilbench
+    elif gb_installed && [[ -x ${GILBENCH_ROOT%/share/gilbench}/bin/gilbench ]]; then
+      GILBENCH=${GILBENCH_ROOT%/share/gilbench}/bin/gilbench   # the binary that goes with these jobs
     elif command -v gilbench >/dev/null; then GILBENCH=$(command -v gilbench)
     else gb_die "no gilbench binary: build it (scripts/build.sh), load its module, or set GILBENCH=/path/to/gilbench"
     fi
@@ -35,6 +40,13 @@ gb_init() {
   # gets one CPU per task whatever the job asked for.
   if [[ -n ${SLURM_CPUS_PER_TASK:-} ]]; then export SRUN_CPUS_PER_TASK=$SLURM_CPUS_PER_TASK; fi
 }
+
+# Whether GILBENCH_ROOT is an installed gilbench (P/share/gilbench) rather than a checkout.
+gb_installed() { [[ $GILBENCH_ROOT == */share/gilbench ]]; }
+
+# How users name a script of slurm/ (for messages): relative in a checkout, where they submit
+# from its root; the full path in an installed tree, which is not the submit directory.
+gb_self() { if gb_installed; then echo "$GILBENCH_ROOT/$1"; else echo "$1"; fi; }
 
 gb_supports() { grep -q -- "$1" <<<"$GB_HELP"; }
 

@@ -85,8 +85,16 @@ def venv_missing():
     return None
 
 
+def lmod_missing():
+    """Why Lmod (Debian's package lmod) cannot be loaded here, or None."""
+    init = os.environ.get("GILBENCH_LMOD_INIT", "/usr/share/lmod/lmod/init/bash")
+    if not os.path.isfile(init):
+        return f"Lmod is not installed ({init} is missing); run scripts/install-deps.sh (package lmod)"
+    return None
+
+
 PROBES = {"namespaces": namespaces_missing, "slurm": slurm_missing, "tmpfs": tmpfs_missing,
-          "debootstrap": debootstrap_missing, "venv": venv_missing}
+          "debootstrap": debootstrap_missing, "venv": venv_missing, "lmod": lmod_missing}
 
 
 def skipped_tests(junit_path):
