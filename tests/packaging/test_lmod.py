@@ -129,3 +129,23 @@ def test_a_missing_module_fails(installed, tmp_path):
     modulepath, _ = installed
     out, err = lmod(f'module use "{modulepath}"\nmodule load gilbench/9.9 && echo loaded || echo failed', tmp_path)
     assert out.strip() == "failed", out + err
+
+
+def test_a_real_install_loads_and_runs_the_seed_plan(tmp_path):
+    # `cmake --install` of this build (GILBENCH_BUILD_DIR, as ctest sets it) into a prefix of its
+    # own renders the module there; loading it gives the real binary, its launchers and jobs.
+    build = Path(os.environ.get("GILBENCH_BUILD_DIR", SOURCE / "build"))
+    assert (build / "CMakeCache.txt").is_file(), f"no build in {build}: set GILBENCH_BUILD_DIR"
+    prefix = tmp_path / "prefix"
+    p = subprocess.run([CMAKE, "--install", str(build), "--prefix", str(prefix)], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    modulepath = prefix / "share" / "modulefiles"
+    assert (modulepath / "gilbench" / "0.1.0.lua").is_file(), list(modulepath.rglob("*"))
+    out, err = lmod(f'module use "{modulepath}"\nmodule load gilbench\ncommand -v gilbench gilbench-report '
+                    'gilbench-table\ncd "$HOME" && gilbench plan "$GILBENCH_SHARE/jobs/seed.toml" | head -n 1\n'
+                    'gilbench-table --help | head -n 1', tmp_path)
+    lines = out.splitlines()
+    assert lines[:3] == [f"{prefix}/bin/{c}" for c in ("gilbench", "gilbench-report", "gilbench-table")], out + err
+    assert lines[3].startswith("job 'seed': 12 cells"), out + err
+    assert lines[4].startswith("usage: gilbench-table"), out + err

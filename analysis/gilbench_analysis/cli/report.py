@@ -20,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .pipe import quiet_on_closed_pipe
 from ..fidelity import ReferenceError, load_reference, section_markdown
 from ..load import SchemaError, load
 
@@ -62,6 +63,7 @@ def _fidelity(args) -> int:
     return 0
 
 
+@quiet_on_closed_pipe
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gilbench-report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

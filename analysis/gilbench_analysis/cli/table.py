@@ -17,6 +17,7 @@ import argparse
 import functools
 import sys
 
+from .pipe import quiet_on_closed_pipe
 from ..export import EXPORT_TABLES, TEXT_FORMATS, export_table, table_frame, write_netcdf, write_pyperf
 from ..load import SchemaError, load
 from ..functions import function_families
@@ -25,6 +26,7 @@ from ..tables import cell_summary, seed_table_text
 FORMATS = ("text",) + TEXT_FORMATS + ("netcdf", "pyperf")
 
 
+@quiet_on_closed_pipe
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gilbench-table", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

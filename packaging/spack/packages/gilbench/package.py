@@ -55,6 +55,8 @@ class Gilbench(CMakePackage):
     depends_on("py-numpy", type="run", when="+analysis")
     depends_on("py-pandas", type="run", when="+analysis")
     depends_on("py-matplotlib", type="run", when="+analysis")
+    depends_on("py-xarray", type="run", when="+analysis")  # gilbench-table --format netcdf
+    depends_on("py-h5netcdf", type="run", when="+analysis")
 
     # `spack install --test=root gilbench`: the ctest suite (unit tests, mpirun, h5dump, pytest,
     # flake8). Suites needing root, Slurm or namespaces report themselves Skipped.
@@ -67,7 +69,8 @@ class Gilbench(CMakePackage):
         python = self.spec["python"].command.path
         return [
             self.define("GILBENCH_PYTHON", python),  # the CPython the cpython engine embeds
-            self.define("Python3_EXECUTABLE", python),  # tests and the analysis launchers
+            self.define("Python3_EXECUTABLE", python),  # tests
+            self.define("GILBENCH_LAUNCHER_PYTHON", python),  # the installed gilbench-report / -table
             self.define("GILBENCH_BUILD_TESTS", self.run_tests),
             self.define_from_variant("GILBENCH_BUILD_BENCH", "bench"),
         ]
