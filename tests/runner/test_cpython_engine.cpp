@@ -368,10 +368,10 @@ TEST(CpythonEngine, AReturnValueThatIsNoCountFailsTheTrial) {
         << out.first_error;
 }
 
-TEST(CpythonEngine, AThreadSetUpButNeverRunLeavesNothingBehind) {
-    // As when another thread's set-up fails: prepare_thread, then no run; the interpreter
-    // stays usable for the next trial.
-    const Cell cell = cpython_cell(Workload::cpu, 2, 1000);
+namespace {
+// As when another thread's set-up fails: prepare_thread, then no run; the interpreter (and
+// with subinterpreters, the rank's pool) stays usable for the next trial.
+void expect_a_thread_set_up_but_never_run_leaves_nothing_behind(const Cell& cell) {
     CpythonEngine engine;
     engine.prepare_rank(RankContext{0, 0, {cell}});
     {
@@ -381,6 +381,11 @@ TEST(CpythonEngine, AThreadSetUpButNeverRunLeavesNothingBehind) {
     }
     const auto out = run(engine, cell);
     EXPECT_EQ(out.workers[0].ops + out.workers[1].ops, 1000);
+}
+}  // namespace
+
+TEST(CpythonEngine, AThreadSetUpButNeverRunLeavesNothingBehind) {
+    expect_a_thread_set_up_but_never_run_leaves_nothing_behind(cpython_cell(Workload::cpu, 2, 1000));
 }
 
 TEST(CpythonEngine, RefusalsNameTheProblem) {
@@ -523,14 +528,6 @@ TEST(CpythonEngine, SubinterpreterCellsRunEveryWorkload) {
 
 TEST(CpythonEngine, ASubinterpreterThreadSetUpButNeverRunLeavesNothingBehind) {
     if (!has_subinterpreters()) GTEST_SKIP() << "the embedded " << CpythonEngine::library_version() << " is below 3.12";
-    const Cell cell = in_subinterpreters(cpython_cell(Workload::cpu, 2, 1000));
-    CpythonEngine engine;
-    engine.prepare_rank(RankContext{0, 0, {cell}});
-    {
-        auto trial = engine.make_trial(cell, {});
-        std::thread t([&] { trial->prepare_thread(0); });
-        t.join();
-    }
-    const auto out = run(engine, cell);
-    EXPECT_EQ(out.workers[0].ops + out.workers[1].ops, 1000);
+    expect_a_thread_set_up_but_never_run_leaves_nothing_behind(
+        in_subinterpreters(cpython_cell(Workload::cpu, 2, 1000)));
 }
