@@ -187,7 +187,10 @@ def section_cells(doc: Document, runs):
     real = (s["engine"] != "emulated").any()
     out = pd.DataFrame({
         "#": s["cell"], "cell": s["name"], "workload": s["workload"],
-        **({"engine": [engine_label(e) for e in s["engine"]]} if real else {}), "GIL": s["gil"],
+        **({"engine": [engine_label(e) for e in s["engine"]]} if real else {}),
+        # A GIL per thread where the threads run in subinterpreters: say so where the GIL is named.
+        "GIL": [f"{g}, one per thread (subinterpreters)" if par == "subinterpreters" else g
+                for g, par in zip(s["gil"], s["parallel"])],
         "P × T": [f"{p} × {t}" for p, t in zip(s["ranks"], s["threads"])],
         "work": [f"{int(w):,}" for w in s["work"]], "n": s["count"],
         "median (min–max) s": [_marked(_spread(m, lo, hi), n, f)
