@@ -4,7 +4,9 @@ run from the installed files only (scripts/deb-install-check --quick; 10-20 min,
 Also checked without a root: the package's file list and fields (cheap, from the same .deb).
 ctest runs this through tests/run_pytest.py --needs debootstrap (root, debootstrap, a mirror)."""
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -47,11 +49,17 @@ def test_the_package_holds_the_install_layout(deb):
         assert dep in depends, depends
 
 
-def test_apt_installs_it_and_the_seed_job_and_report_run_in_a_fresh_root(deb, tmp_path):
-    root = tmp_path / "root"
-    p = subprocess.run([str(SOURCE / "scripts" / "deb-install-check"), "--deb", str(deb), "--root", str(root),
-                        "--quick"], capture_output=True, text=True, timeout=2400)
-    assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
-    assert "the seed job and its report ran from the installed package" in p.stdout
-    assert "median wall time" in p.stdout   # the seed table, printed by the installed binary
-    assert not root.exists()                 # removed at the end (no --keep)
+def test_apt_installs_it_and_the_seed_job_and_report_run_in_a_fresh_root(deb):
+    # On disk, not in /tmp: /tmp may be a tmpfs (it is inside scripts/fresh-debian-check), and the
+    # root with its packages takes ~1.7 GB.
+    parent = Path(tempfile.mkdtemp(prefix="gilbench-deb-check.", dir="/var/tmp"))
+    root = parent / "root"
+    try:
+        p = subprocess.run([str(SOURCE / "scripts" / "deb-install-check"), "--deb", str(deb), "--root", str(root),
+                            "--quick"], capture_output=True, text=True, timeout=2400)
+        assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
+        assert "the seed job and its report ran from the installed package" in p.stdout
+        assert "median wall time" in p.stdout   # the seed table, printed by the installed binary
+        assert not root.exists()                 # removed at the end (no --keep)
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
