@@ -21,12 +21,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest
   python3-xarray python3-h5netcdf          # gilbench-table --format netcdf (docs/open-data.md)
-  python3-venv python3-setuptools          # pip install ./analysis into a venv (tests/analysis/test_pip_install.py)
+  python3-venv python3-setuptools python3-wheel  # pip install ./analysis into a venv (tests/analysis/test_pip_install.py)
   flake8                                   # the test style.flake8 (Python style, .flake8)
   python3-dev                              # libpython3.11.so + headers: the cpython engine embeds it
   iproute2                                 # ip, bridge: scripts/vcluster and its tests
   procps                                   # pgrep, ps: the tests check that nothing is left running
   debootstrap                              # scripts/fresh-debian-check, scripts/deb-install-check (a bare root)
+  file                                     # cpack -G DEB: dpkg-shlibdeps finds the binary's libraries with it
   lmod                                     # module: tests/packaging/test_lmod.py loads the module file
 )
 for arg in "$@"; do

@@ -11,7 +11,11 @@ def quiet_on_closed_pipe(main):
     @functools.wraps(main)
     def wrapped(*args, **kwargs):
         try:
-            return main(*args, **kwargs)
+            status = main(*args, **kwargs)
+            # Output shorter than the buffer is still in it: write it now, where a closed pipe is
+            # caught, not at interpreter exit ("Exception ignored ... BrokenPipeError", status 120).
+            sys.stdout.flush()
+            return status
         except BrokenPipeError:
             # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail.
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -55,6 +55,8 @@ def main(argv=None) -> int:
         return 0
     try:
         _write(results, args)
+    except BrokenPipeError:
+        raise  # the reader went away: quiet_on_closed_pipe ends the command as SIGPIPE would
     except OSError as e:
         print(f"gilbench-table: error: cannot write {args.output or 'standard output'}: {e.strerror or e}; "
               "pass -o a path in a directory you can write", file=sys.stderr)
