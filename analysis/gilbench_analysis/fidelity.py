@@ -524,22 +524,32 @@ URLLIB_STEPS = ("before request", "after resolve", "after socket", "after connec
 def urllib_costs_text(attrs: dict) -> str:
     """How the run had urllib's per-step costs and what they were, in µs, per node: the 7 warm
     ones, then in parentheses the 7 cold ones (right after the GIL came back from another
-    thread; files from before them have only the warm ones); "–" when the run has no
-    calibration attribute."""
+    thread) and the interpreter's speed (the countdown per iteration, urllib's code per
+    instruction, in ns: the old GIL's ticks are time). Files from before the speeds have 14 per
+    node, from before the cold costs 7; "–" when the run has no calibration attribute."""
     how = attrs.get("calibration") or ""
     if not how:
         return "–"
     costs = [int(v) for v in np.atleast_1d(attrs.get("urllib_costs_ns", []))]
-    per_node = 2 * len(URLLIB_STEPS) if costs and len(costs) % (2 * len(URLLIB_STEPS)) == 0 else len(URLLIB_STEPS)
+    n = len(URLLIB_STEPS)
+    per_node = next((k for k in (2 * n + 2, 2 * n) if costs and len(costs) % k == 0), n)
     nodes = [costs[i:i + per_node] for i in range(0, len(costs), per_node)]
 
     def us(values):
         return ", ".join(f"{v / 1000:.1f}" for v in values)
-    n = len(URLLIB_STEPS)
-    values = "; ".join(us(node[:n]) + (f" (cold: {us(node[n:])})" if len(node) > n else "") for node in nodes)
+
+    def node_text(node):
+        text = us(node[:n])
+        if len(node) > n:
+            text += f" (cold: {us(node[n:2 * n])})"
+        text += " µs"
+        if len(node) > 2 * n:
+            text += f", countdown {node[2 * n] / 1000:.1f} ns/iteration, urllib {node[2 * n + 1] / 1000:.1f} ns/instruction"
+        return text
+    values = "; ".join(node_text(node) for node in nodes)
     state = "not calibrated, " + how if how.startswith("fallback") else how
     cold = "; cold: right after the GIL came back from another thread" if per_node > n else ""
-    return f"{state}: {values} µs ({', '.join(URLLIB_STEPS)}{cold})"
+    return f"{state}: {values} ({', '.join(URLLIB_STEPS)}{cold})"
 
 
 def calibration_text(attrs: dict) -> str:

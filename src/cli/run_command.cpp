@@ -256,13 +256,13 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
 }
 
 // The emulated engine's urllib costs for this run (engine/calibration.hpp), when some cell is an
-// emulated io or mixed one. Per node, since nodes can differ: each node's first rank calibrates
+// emulated io or mixed one, or runs the old GIL (its ticks take the real countdown's time). Per node, since nodes can differ: each node's first rank calibrates
 // (or reads its host's cache) and its node's ranks share the result. Rank 0 gets every node's
 // costs, in hosts order, and how each was had, for the run's provenance.
 struct RunCalibration {
     bool needed = false;
     workloads::UrllibCosts mine = workloads::UrllibCosts::fallback();  // this rank's node's
-    std::vector<std::int64_t> per_node;  // rank 0: UrllibCosts::values (14) per node
+    std::vector<std::int64_t> per_node;  // rank 0: UrllibCosts::values (16) per node
     std::string how;                     // rank 0: one text, or "host: text; ..." where nodes differ
 };
 
@@ -278,7 +278,8 @@ std::optional<workloads::UrllibCosts> stored_costs(const std::optional<store::Ta
     if (world.rank() == 0 && target->plan.resumes() && !target->plan.stored->calibration.empty()) {
         const auto& stored = target->plan.stored->urllib_costs_ns;
         const store::HostMap hosts = target->plan.hosts(topo.hosts);
-        // A run stored before the cold costs has 7 per node: not these costs, so calibrate.
+        // A run stored before the cold costs has 7 per node, before the speeds 14: not these
+        // costs, so calibrate.
         const bool complete = stored.size() == k * target->plan.stored->hosts.size();
         for (const int h : hosts.node) {
             const auto at = static_cast<std::size_t>(h) * k;
@@ -303,7 +304,8 @@ RunCalibration calibrate(const RunOptions& options, const job::Job& job, const r
     RunCalibration out;
     out.needed = std::any_of(job.cells.begin(), job.cells.end(), [](const model::Cell& c) {
         return c.engine == model::Engine::emulated &&
-               (c.workload == model::Workload::io || c.workload == model::Workload::mixed);
+               (c.workload == model::Workload::io || c.workload == model::Workload::mixed ||
+                c.gil == model::GilPolicy::old_gil);
     });
     if (!out.needed) return out;
     if (const std::optional<workloads::UrllibCosts> kept = stored_costs(target, topo, world)) {

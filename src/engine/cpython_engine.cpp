@@ -167,7 +167,9 @@ def gil_enabled():
 // back, alone. Cold costs: GETs beside one CPU-bound thread (switch interval 5 ms), keeping only
 // the code that follows a call which lost the GIL to it (the call took over half an interval):
 // what runs right after the GIL came back. A step that rarely follows a lost call (fewer than 5
-// samples) gets its warm cost times the median cold/warm ratio of the others.
+// samples) gets its warm cost times the median cold/warm ratio of the others. Then the
+// interpreter's speed (the old GIL's ticks are time): the countdown, and urllib's code per
+// bytecode instruction.
 constexpr const char* calibration_source = R"PY(
 import socket, statistics, sys, threading, time, urllib.request
 
@@ -254,7 +256,37 @@ def urllib_costs(url, n):
     ratios = [statistics.median(c) / w for c, w in zip(cold_samples, warm) if len(c) >= 5]
     factor = statistics.median(ratios) if ratios else 1.0
     cold = [max(1, int(statistics.median(c) if len(c) >= 5 else w * factor)) for c, w in zip(cold_samples, warm)]
-    return warm + cold
+    return warm + cold + interpreter_speed(get, sum(warm))
+
+def interpreter_speed(get, warm_ns):
+    # For the old GIL, whose ticks are time: the countdown per 1000 iterations (the best of 5),
+    # and urllib's code per 1000 instructions: its warm time over the instructions one GET runs
+    # (opcode trace events, the socket functions unwrapped).
+    def countdown(n):
+        while n > 0:
+            n -= 1
+    n = 200_000
+    best = None
+    for _ in range(5):
+        start = time.perf_counter_ns()
+        countdown(n)
+        took = time.perf_counter_ns() - start
+        best = took if best is None else min(best, took)
+    instructions = 0
+    def trace(frame, event, arg):
+        nonlocal instructions
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            instructions += 1
+        return trace
+    sys.settrace(trace)
+    try:
+        get()
+    finally:
+        sys.settrace(None)
+    if instructions == 0:
+        raise RuntimeError("tracing a GET saw no bytecode instruction")
+    return [max(1, best * 1000 // n), max(1, warm_ns * 1000 // instructions)]
 )PY";
 
 // An owned reference (Py_XDECREF on destruction); only touched with the GIL held.

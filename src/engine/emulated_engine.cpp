@@ -10,11 +10,13 @@
 namespace gilbench::engine {
 namespace {
 
-gil::Config gil_config(const model::Cell& cell) {
+gil::Config gil_config(const model::Cell& cell, const workloads::UrllibCosts& real) {
     gil::Config cfg;
     cfg.policy = cell.gil;
     cfg.switch_interval = std::chrono::nanoseconds(static_cast<std::int64_t>(cell.switch_interval_s * 1e9));
     cfg.check_interval = cell.check_interval;
+    // A tick takes the real interpreter's time (calibrated: engine/calibration.hpp).
+    if (cell.gil == gil::Policy::old_gil) cfg.tick_scale = workloads::countdown_tick_scale(real);
     return cfg;
 }
 
@@ -26,7 +28,7 @@ public:
         // one's start falls outside the trial's clock there (a pool, cpython_engine.cpp), so it
         // is not modelled here; bench/subinterpreters.py measures it.
         const std::size_t gils = cell.parallel == model::Parallel::subinterpreters ? n : 1;
-        for (std::size_t g = 0; g < gils; ++g) gils_.push_back(std::make_unique<gil::Gil>(gil_config(cell)));
+        for (std::size_t g = 0; g < gils; ++g) gils_.push_back(std::make_unique<gil::Gil>(gil_config(cell, urllib)));
         states_.reserve(n);
         workers_.reserve(n);
         is_io_.reserve(n);

@@ -28,7 +28,8 @@
 // what the interval means). `releases_` tells a real wake-up (some thread dropped) apart.
 //
 // Policy `old` follows CPython 2 (Python/ceval.c, _Py_Ticker): every check_interval ticks the
-// holder releases the lock, signals one waiter and immediately re-acquires. Nothing is
+// holder releases the lock, signals one waiter and immediately re-acquires; the lock is free
+// while the signal is sent, as sem_post's. A tick is real time: Config::tick_scale. Nothing is
 // handed off and nobody asks: the woken waiter usually finds the lock re-taken (the "GIL
 // battle" on multicore). Waits are untimed. One difference: CPython 2's ticker was one global
 // counter; ours is per thread and restarts at every take, so each hold runs a full
@@ -42,6 +43,8 @@
 // both under mutex_, so the take..drop intervals of different threads never overlap.
 #include "gil/gil.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -67,10 +70,25 @@ std::string_view to_string(EventKind k) {
     return "?";
 }
 
+std::int64_t tick_weight(double scale) {
+    if (!(scale > 0) || !std::isfinite(scale) || scale > 1e6) {
+        throw std::runtime_error("GIL tick scale " + std::to_string(scale) +
+                                 " is not a positive number up to 1e6: an emulated tick stands for a positive "
+                                 "share of a real one");
+    }
+    return std::max<std::int64_t>(1, std::llround(scale * static_cast<double>(tick_unit)));
+}
+
 ThreadState::ThreadState(int id, bool tracing, std::size_t trace_capacity)
     : id_(id), tracing_(tracing), trace_capacity_(trace_capacity) {}
 
-Gil::Gil(Config config, Clock& clock) : config_(config), clock_(clock), epoch_(clock.now()) {
+void ThreadState::set_tick_scale(std::optional<double> scale) {
+    own_tick_weight_ = scale ? tick_weight(*scale) : 0;
+    if (own_tick_weight_ != 0) tick_weight_ = own_tick_weight_;
+}
+
+Gil::Gil(Config config, Clock& clock)
+    : config_(config), tick_weight_(tick_weight(config.tick_scale)), clock_(clock), epoch_(clock.now()) {
     if (config_.policy == Policy::new_gil && config_.switch_interval.count() <= 0) {
         throw std::runtime_error("GIL switch interval " +
                                  std::to_string(config_.switch_interval.count()) +
@@ -182,10 +200,14 @@ void Gil::acquire_locked(ThreadState& ts, Clock::time_point wait_start) {
         drop_request_ = false;
         eval_breaker_.store(false, std::memory_order_relaxed);
     }
-    ts.ticker_ = config_.check_interval - 1;
+    // A take restarts the count: the release comes at the tick that completes check_interval
+    // real ticks.
+    if (ts.own_tick_weight_ == 0) ts.tick_weight_ = tick_weight_;
+    ts.ticker_ = static_cast<std::int64_t>(config_.check_interval) * tick_unit - 1;
     const auto now = clock_.now();
     ++ts.stats_.acquisitions;
-    ts.stats_.wait_s += seconds(now - wait_start);
+    ts.last_wait_ = now - wait_start;
+    ts.stats_.wait_s += seconds(ts.last_wait_);
     ts.taken_at_ = now;
     record_at(ts, EventKind::take, now);
 }
@@ -206,6 +228,15 @@ Clock::time_point Gil::release_locked(ThreadState& ts, std::unique_lock<std::mut
         // As CPython: the request is being served, so stop the breaker firing meanwhile.
         drop_request_ = false;
         eval_breaker_.store(false, std::memory_order_relaxed);
+    }
+    if (config_.policy == Policy::old_gil) {
+        // CPython 2's lock is a POSIX semaphore (thread_pthread.h, USE_SEMAPHORES): sem_post
+        // frees it, then wakes a waiter with a system call, during which the lock is free and a
+        // waiter that is already awake can take it. Notifying with the mutex held instead
+        // leaves the lock free for a few instructions only, and the waiter starves.
+        lock.unlock();
+        cond_.notify_one();
+        return now;
     }
     cond_.notify_one();
     lock.unlock();

@@ -42,6 +42,11 @@ struct Config {
     Policy policy = Policy::new_gil;
     std::chrono::nanoseconds switch_interval = std::chrono::milliseconds(5);  // new GIL
     int check_interval = 100;     // old GIL: ticks between release/re-acquire
+    // Old GIL: the real interpreter's ticks one emulated tick stands for, so that a release
+    // comes after as much *time* as check_interval real ticks take (the emulated interpreter
+    // runs the countdown several times faster than CPython: docs/gil-fidelity.md). 1: count
+    // the emulated ticks as they are. A thread may set its own (ThreadState::set_tick_scale).
+    double tick_scale = 1.0;
     bool force_switching = true;  // new GIL: the dropper waits until another thread took it
     // Free-threaded profiles only: nullopt = the profile's published_cost; set = another
     // (tests, what-ifs). The Gil fills it in, so config().free_threaded is set for a profile.
@@ -74,6 +79,10 @@ struct TraceEvent {
 
 // Per-thread state. Owned and touched only by its thread (and by the Gil on that
 // thread's behalf), so it needs no locking; read it after the thread has finished.
+// Old GIL ticks in fixed point: one real tick is tick_unit.
+inline constexpr std::int64_t tick_unit = 1 << 16;
+std::int64_t tick_weight(double scale);  // scale real ticks per emulated tick, in 1/tick_unit (>= 1)
+
 class ThreadState {
 public:
     explicit ThreadState(int id, bool tracing = false, std::size_t trace_capacity = 1 << 20);
@@ -84,6 +93,12 @@ public:
     // Whether this thread's latest take followed another thread's hold (a switch, as CPython's
     // switch_number counts them), not its own: what it runs next runs "cold" (workloads/).
     bool took_over() const { return took_over_; }
+    // How long this thread's latest take waited for the GIL.
+    Clock::duration last_wait() const { return last_wait_; }
+    // Old GIL: what one tick of the code this thread runs next stands for, in real ticks, in
+    // place of the Gil's Config::tick_scale (a workload's stand-in for code that ticks at
+    // another rate: workloads/); nullopt: the Gil's again. Takes effect at once.
+    void set_tick_scale(std::optional<double> scale);
     // Free-threaded profiles: written by the interpreter on this thread, read after it ran.
     FreeThreadedState& free_threaded() { return free_threaded_; }
     const FreeThreadedState& free_threaded() const { return free_threaded_; }
@@ -97,7 +112,12 @@ private:
     std::vector<TraceEvent> trace_;
     std::int64_t trace_dropped_ = 0;
     Clock::time_point taken_at_{};
-    int ticker_ = 0;  // old GIL: ticks left before the next release
+    Clock::duration last_wait_{};
+    // Old GIL: real ticks left before the next release, and what one emulated tick takes off,
+    // both in 1/tick_unit ticks (fixed point: a tick may stand for a fraction of a real one).
+    std::int64_t ticker_ = 0;
+    std::int64_t tick_weight_ = 0;          // 0 until the first take: the Gil's default then
+    std::int64_t own_tick_weight_ = 0;      // set_tick_scale's, 0 when none
     bool took_over_ = false;
     FreeThreadedState free_threaded_;
 };
@@ -127,7 +147,7 @@ public:
     // check_interval ticks the holder releases and immediately re-acquires (no hand-off).
     // Other policies: a no-op. Inline so the new/none hot path is a single compare.
     void tick(ThreadState& ts) {
-        if (config_.policy == Policy::old_gil && --ts.ticker_ < 0) periodic_release(ts);
+        if (config_.policy == Policy::old_gil && (ts.ticker_ -= ts.tick_weight_) < 0) periodic_release(ts);
     }
 
     // Free-threaded profiles: one Py_INCREF + Py_DECREF of an object another thread owns, as
@@ -160,6 +180,7 @@ private:
 
     // The members mirror CPython's struct _gil_runtime_state (Include/internal/pycore_gil.h).
     Config config_;
+    std::int64_t tick_weight_;  // config_.tick_scale in 1/tick_unit
     Clock& clock_;
     Clock::time_point epoch_;
     // Set together with drop_request_; read without the mutex at every check point, so atomic.

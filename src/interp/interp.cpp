@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
@@ -572,6 +573,30 @@ void pad(gil::ThreadState& ts, std::int64_t n) {
 RunResult run_countdown(gil::Gil& gil, gil::ThreadState& ts, std::int64_t n, Quickening q) {
     std::array<std::int64_t, 1> locals{n};
     return eval_for_policy(countdown_program(q), locals.data(), gil, ts, nullptr);
+}
+
+double countdown_ns_per_iteration(gil::Policy policy) {
+    auto measure = [](gil::Policy p) {
+        // A check interval no run reaches: the old GIL's ticks are counted, never acted on.
+        gil::Gil gil(gil::Config{.policy = p, .check_interval = 1 << 30});
+        gil::ThreadState ts(0);
+        gil.take(ts);
+        constexpr std::int64_t n = 200'000;
+        double best = 1e9;
+        for (int i = 0; i < 5; ++i) {
+            const auto t = std::chrono::steady_clock::now();
+            run_countdown(gil, ts, n);
+            best = std::min(best, std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t).count());
+        }
+        gil.drop(ts);
+        return std::max(best / n, 0.1);
+    };
+    if (policy == gil::Policy::old_gil) {
+        static const double old_gil = measure(gil::Policy::old_gil);
+        return old_gil;
+    }
+    static const double other = measure(gil::Policy::none);
+    return other;
 }
 
 RunResult run_countdown_without_checks(std::int64_t n, Quickening q) {

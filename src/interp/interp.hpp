@@ -39,6 +39,16 @@ inline constexpr std::int64_t countdown_fixed_dispatches = 5;  // RESUME, 2 for 
 RunResult run_countdown(gil::Gil& gil, gil::ThreadState& ts, std::int64_t n,
                         Quickening q = Quickening::on);
 
+// CPython 2 ticks 3 times per countdown iteration (COMPARE_OP, INPLACE_SUBTRACT, JUMP_ABSOLUTE:
+// LOAD_FAST, LOAD_CONST, STORE_FAST and the predicted jump skip the ticker), and so does this
+// interpreter under the old GIL (tests/interp/interp_test.cpp counts them).
+inline constexpr std::int64_t countdown_ticks_per_iteration = 3;
+
+// This interpreter's time per countdown iteration under `policy`'s checks (uncontended), in
+// ns: the best of a few runs of 200,000 iterations, measured on first use once per process
+// and policy.
+double countdown_ns_per_iteration(gil::Policy policy);
+
 // The same countdown compiled without any GIL check: only for measuring what the checks
 // cost (bench/micro_gil.cpp). Never use it for a workload.
 RunResult run_countdown_without_checks(std::int64_t n, Quickening q = Quickening::on);

@@ -42,24 +42,12 @@ private:
     const std::atomic<bool>& stop_;
 };
 
-// Countdown iterations that take `d` in this interpreter: the stand-in for urllib's code is
-// real bytecode, with its check points (a CPU thread can force it off the GIL as it could
-// urllib's code), and a fixed amount of it, so a thread that loses the GIL midway still runs
-// all of it. Calibrated once per process.
-std::int64_t countdown_steps_for(std::chrono::nanoseconds d) {
-    static const double ns_per_step = [] {
-        gil::Gil gil(gil::Config{.policy = gil::Policy::none});
-        gil::ThreadState ts(0);
-        constexpr std::int64_t n = 200'000;
-        double best = 1e9;
-        for (int i = 0; i < 5; ++i) {
-            const auto t = std::chrono::steady_clock::now();
-            interp::run_countdown(gil, ts, n);
-            best = std::min(best, std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t).count());
-        }
-        return std::max(best / n, 0.1);
-    }();
-    return static_cast<std::int64_t>(static_cast<double>(d.count()) / ns_per_step);
+// Countdown iterations that take `d` in this interpreter under `policy`'s checks: the stand-in
+// for urllib's code is real bytecode, with its check points (a CPU thread can force it off the
+// GIL as it could urllib's code), and a fixed amount of it, so a thread that loses the GIL
+// midway still runs all of it.
+std::int64_t countdown_steps_for(std::chrono::nanoseconds d, gil::Policy policy) {
+    return static_cast<std::int64_t>(static_cast<double>(d.count()) / interp::countdown_ns_per_iteration(policy));
 }
 
 // The seed's I/O-bound job: a loop of HTTP GETs as urllib.request.urlopen(url, timeout) does
@@ -76,15 +64,27 @@ public:
               .keep_alive = cell.keep_alive,
               .timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(cell.io_timeout_s * 1000.0)))}) {
         using S = UrllibCosts;
+        const gil::Policy speed = cell.gil == gil::Policy::old_gil ? gil::Policy::old_gil : gil::Policy::none;
         for (const bool cold : {false, true}) {
             Steps& s = steps_[cold];
-            s.before_request = countdown_steps_for(code.at(S::before_request, cold));
-            s.after_close = countdown_steps_for(code.at(S::after_close, cold));
-            s.after[index(http::Step::resolve)] = countdown_steps_for(code.at(S::after_resolve, cold));
-            s.after[index(http::Step::socket)] = countdown_steps_for(code.at(S::after_socket, cold));
-            s.after[index(http::Step::connect)] = countdown_steps_for(code.at(S::after_connect, cold));
-            s.after[index(http::Step::send)] = countdown_steps_for(code.at(S::after_send, cold));
-            s.after[index(http::Step::recv)] = countdown_steps_for(code.at(S::after_recv, cold));
+            // Old GIL: the stand-in runs urllib's ticks, not the countdown's (a tick is time,
+            // gil::Config::tick_scale): the real interpreter's instructions in the warm time,
+            // cpython2_ticks_per_instruction each. Cold, the same ticks take longer.
+            auto stand_in = [&](S::Step step) {
+                const std::int64_t n = countdown_steps_for(code.at(step, cold), speed);
+                const double real_ticks = static_cast<double>(code.at(step).count()) / code.urllib_ns_per_instruction() *
+                                          cpython2_ticks_per_instruction;
+                const double emulated_ticks = static_cast<double>(std::max<std::int64_t>(n, 1) *
+                                                                  interp::countdown_ticks_per_iteration);
+                return Code{n, std::max(real_ticks / emulated_ticks, 1e-6)};
+            };
+            s.before_request = stand_in(S::before_request);
+            s.after_close = stand_in(S::after_close);
+            s.after[index(http::Step::resolve)] = stand_in(S::after_resolve);
+            s.after[index(http::Step::socket)] = stand_in(S::after_socket);
+            s.after[index(http::Step::connect)] = stand_in(S::after_connect);
+            s.after[index(http::Step::send)] = stand_in(S::after_send);
+            s.after[index(http::Step::recv)] = stand_in(S::after_recv);
             // settimeout, connect_start, poll: none (C code only, inside one Python call); after
             // close: the caller's code, after_close below (close is the GET's last step)
         }
@@ -103,8 +103,8 @@ public:
             [&](http::Step done) {
                 gil.record(ts, gil::EventKind::io_end);
                 interp::end_allow_threads(gil, ts);
-                cold = ts.took_over();
-                interp::run_countdown(gil, ts, steps_[cold].after[index(done)]);
+                cold = ts.took_over() && ts.last_wait() >= cold_after;
+                run(gil, ts, steps_[cold].after[index(done)]);
             }};
         Outcome out;
         out.requests.reserve(static_cast<std::size_t>(work));
@@ -112,9 +112,9 @@ public:
             // Timed as Python code would time it: from the call until it runs again, so the
             // wait to re-take the GIL (the convoy effect) is part of the latency.
             const auto start = std::chrono::steady_clock::now();
-            interp::run_countdown(gil, ts, steps_[cold].before_request);
+            run(gil, ts, steps_[cold].before_request);
             const http::GetResult r = client_.get(url_, hooks);
-            interp::run_countdown(gil, ts, steps_[cold].after_close);
+            run(gil, ts, steps_[cold].after_close);
             out.requests.push_back({start, std::chrono::steady_clock::now(), r.ok()});
             ++out.io_requests;
             if (r.ok()) {
@@ -131,10 +131,18 @@ private:
     static constexpr std::size_t index(http::Step s) { return static_cast<std::size_t>(s); }
     // urllib's code (UrllibCosts) as countdown iterations: before the GET, after each step
     // (indexed by http::Step), after the GET.
-    struct Steps {
-        std::int64_t before_request = 0, after_close = 0;
-        std::array<std::int64_t, static_cast<std::size_t>(http::Step::close) + 1> after{};
+    struct Code {
+        std::int64_t iterations = 0;
+        double tick_scale = 1.0;  // old GIL: the real ticks one of its ticks stands for
     };
+    struct Steps {
+        Code before_request, after_close;
+        std::array<Code, static_cast<std::size_t>(http::Step::close) + 1> after{};
+    };
+    static void run(gil::Gil& gil, gil::ThreadState& ts, const Code& code) {
+        if (gil.config().policy == gil::Policy::old_gil) ts.set_tick_scale(code.tick_scale);
+        interp::run_countdown(gil, ts, code.iterations);
+    }
     std::string url_;
     http::HttpClient client_;
     std::array<Steps, 2> steps_{};  // warm, cold
@@ -144,9 +152,15 @@ private:
 
 UrllibCosts UrllibCosts::fallback() {
     UrllibCosts c;
-    // In Step order: warm, then cold.
-    c.ns = {47'000, 600, 500, 3'500, 14'000, 78'000, 4'000, 277'000, 3'200, 51'000, 48'000, 131'500, 389'000, 55'800};
+    // In Step order: warm, then cold; then the countdown per 1000 iterations (libpython3.11,
+    // embedded) and urllib's code per 1000 instructions (4894 instructions per GET).
+    c.ns = {47'000, 600, 500, 3'500, 14'000, 78'000, 4'000, 277'000, 3'200, 51'000, 48'000, 131'500, 389'000, 55'800,
+            43'000, 30'200};
     return c;
+}
+
+double countdown_tick_scale(const UrllibCosts& real) {
+    return interp::countdown_ns_per_iteration(gil::Policy::old_gil) / real.countdown_ns_per_iteration();
 }
 
 std::unique_ptr<Worker> make_worker(const model::Cell& cell, int thread, const std::string& io_url,

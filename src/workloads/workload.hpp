@@ -43,7 +43,7 @@ struct Outcome {
 // (engine/calibration.hpp); `fallback()` only where that is impossible or turned off.
 struct UrllibCosts {
     // The order of the steps in `ns` (and in the run attribute urllib_costs_ns,
-    // docs/hdf5-schema.md): the 7 warm costs, then the same 7 cold.
+    // docs/hdf5-schema.md): the 7 warm costs, then the same 7 cold, then the two speeds below.
     enum Step : std::size_t {
         before_request,  // urlopen: Request, opener, handlers, up to getaddrinfo
         after_resolve,   // socket.create_connection's loop, up to socket()
@@ -54,12 +54,21 @@ struct UrllibCosts {
         after_close,     // back in the caller
         count
     };
-    static constexpr std::size_t values = 2 * count;  // warm, then cold
+    // After the 14 step costs, the interpreter's speed, for the old GIL's ticks (a tick is time:
+    // gil::Config::tick_scale): the countdown's time per 1000 iterations, and urllib's code's
+    // (warm) per 1000 bytecode instructions.
+    static constexpr std::size_t countdown_per_1000 = 2 * count;
+    static constexpr std::size_t urllib_per_1000_instructions = 2 * count + 1;
+    static constexpr std::size_t values = 2 * count + 2;
     std::array<std::int64_t, values> ns{};
 
     std::chrono::nanoseconds at(Step s, bool cold = false) const {
         return std::chrono::nanoseconds(ns[static_cast<std::size_t>(s) + (cold ? std::size_t{count} : std::size_t{0})]);
     }
+    // The real interpreter's time for one countdown iteration, and for one of urllib's
+    // instructions (warm), in ns.
+    double countdown_ns_per_iteration() const { return static_cast<double>(ns[countdown_per_1000]) / 1000.0; }
+    double urllib_ns_per_instruction() const { return static_cast<double>(ns[urllib_per_1000_instructions]) / 1000.0; }
     // The documented fallback, used only when the run cannot calibrate (no interpreter can be
     // embedded, the measurement failed) or is told not to (--no-calibration): medians measured
     // once on the development VM (CPython 3.11.2, bench/urllib_steps.py: warm 2 x 300
@@ -67,6 +76,23 @@ struct UrllibCosts {
     // Another machine may take 2-3x longer; runs that use it are marked "fallback: <why>".
     static UrllibCosts fallback();
 };
+
+// The old GIL's ticks are time (gil::Config::tick_scale): CPython 2 releases after
+// check_interval of *its* ticks. What one emulated countdown tick stands for: this interpreter's
+// time per iteration over the real one's (both tick 3 times per iteration).
+double countdown_tick_scale(const UrllibCosts& real);
+// CPython 2's ticks per bytecode instruction of CPython 3 running the same code, for urllib's
+// code: 3 of the countdown's 8 (interp::countdown_ticks_per_iteration), and on the development
+// VM Python 2.7.18's urllib2 GET ticked 1812 times (its tick counter, check interval 1) where
+// CPython 3.11's urllib GET ran 4894 instructions (sys.settrace opcode events): 0.37.
+inline constexpr double cpython2_ticks_per_instruction = 3.0 / 8.0;
+
+// urllib's code runs cold (UrllibCosts) when another thread took the GIL meanwhile and this one
+// waited at least this long for it back: half the shortest switch interval compared with
+// CPython (0.5 ms). The calibration's cold samples waited over a millisecond; under the old GIL
+// a thread gets the GIL back within tens of microseconds, and Python 2.7's urllib2 code beside a
+// CPU-bound thread ran within 10-20% of its time alone (docs/gil-fidelity.md).
+inline constexpr std::chrono::microseconds cold_after{250};
 
 // One per worker thread, created before the trial's start barrier so that setup
 // (an HTTP client) is not timed.

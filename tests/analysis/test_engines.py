@@ -131,24 +131,28 @@ def test_report_shows_engines_side_by_side_and_verdicts(engines_report):
     # The emulated io cells' urllib costs and how the run had them (the engines job has some).
     assert re.search(r"\| urllib costs \(emulated I/O\) \| "
                      r"(measured|cached \d{4}-[^|]*|not calibrated, fallback: [^|]*): "
-                     r"(\d+\.\d, ){6}\d+\.\d \(cold: (\d+\.\d, ){6}\d+\.\d\) µs \(before request, ", md), md
+                     r"(\d+\.\d, ){6}\d+\.\d \(cold: (\d+\.\d, ){6}\d+\.\d\) µs, countdown \d+\.\d ns/iteration, "
+                     r"urllib \d+\.\d ns/instruction \(before request, ", md), md
 
 
 def test_urllib_costs_row_says_measured_cached_or_not_calibrated():
     def run(**attrs):
         return SimpleNamespace(attrs=attrs)
     costs = np.array([47000, 600, 500, 3500, 14000, 78000, 4000,
-                      277000, 3200, 51000, 48000, 131500, 389000, 55800], dtype=np.int64)
+                      277000, 3200, 51000, 48000, 131500, 389000, 55800, 43000, 30200], dtype=np.int64)
     assert _urllib_costs(run()) == "–"
     assert _urllib_costs(run(calibration="measured", urllib_costs_ns=costs)).startswith(
-        "measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 (cold: 277.0, 3.2, 51.0, 48.0, 131.5, 389.0, 55.8) µs "
-        "(before request, after resolve, ")
+        "measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 (cold: 277.0, 3.2, 51.0, 48.0, 131.5, 389.0, 55.8) µs, "
+        "countdown 43.0 ns/iteration, urllib 30.2 ns/instruction (before request, after resolve, ")
+    # A file from before the interpreter's speeds: 14 per node.
+    assert _urllib_costs(run(calibration="measured", urllib_costs_ns=costs[:14])).startswith(
+        "measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 (cold: 277.0, 3.2, 51.0, 48.0, 131.5, 389.0, 55.8) µs ")
     assert _urllib_costs(run(calibration="fallback: --no-calibration", urllib_costs_ns=list(costs))).startswith(
         "not calibrated, fallback: --no-calibration: 47.0, ")
     # A file from before the cold costs: 7 per node, shown as they are.
     old = _urllib_costs(run(calibration="measured", urllib_costs_ns=costs[:7]))
     assert old.startswith("measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 µs (before request, ") and "cold" not in old
-    # Two nodes: one group of 14 per node, in hosts order.
+    # Two nodes: one group of 16 per node, in hosts order.
     two = _urllib_costs(run(calibration="cached 2026-12-01T18:00:00Z", urllib_costs_ns=np.concatenate([costs, costs])))
     assert two.startswith("cached 2026-12-01T18:00:00Z: 47.0, ") and two.count("; ") == 2  # + the legend's
 

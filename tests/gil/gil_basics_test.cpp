@@ -2,6 +2,8 @@
 // misuse errors, and the `none` and `old` policies' counting.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <stdexcept>
 #include <thread>
 
@@ -231,6 +233,63 @@ TEST(GilOld, TickerRestartsOnEveryTake) {
     EXPECT_EQ(ts.stats().acquisitions, 2);
     gil.tick(ts);
     EXPECT_EQ(ts.stats().acquisitions, 3);
+    gil.drop(ts);
+}
+
+TEST(GilOld, TickScaleCountsTicksAsShareOfARealOne) {
+    // Each emulated tick stands for a quarter of a real one: a release every 4 x 3 ticks.
+    Config config;
+    config.policy = Policy::old_gil;
+    config.check_interval = 3;
+    config.tick_scale = 0.25;
+    Gil gil(config);
+    ThreadState ts(0);
+    gil.take(ts);
+    for (int i = 0; i < 11; ++i) gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 1);
+    gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 2);
+    // A thread's own scale (a stand-in for code that ticks at another rate) takes over at
+    // once and stays over re-takes; nullopt gives the Gil's back at the next take.
+    ts.set_tick_scale(1.5);
+    gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 2);
+    gil.tick(ts);  // 3 real ticks
+    EXPECT_EQ(ts.stats().acquisitions, 3);
+    for (int i = 0; i < 2; ++i) gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 4);
+    ts.set_tick_scale(std::nullopt);
+    for (int i = 0; i < 2; ++i) gil.tick(ts);  // still 1.5 until the next take
+    EXPECT_EQ(ts.stats().acquisitions, 5);
+    for (int i = 0; i < 11; ++i) gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 5);
+    gil.tick(ts);
+    EXPECT_EQ(ts.stats().acquisitions, 6);
+    gil.drop(ts);
+}
+
+TEST(GilOld, TickScaleMustBePositive) {
+    for (double bad : {0.0, -1.0, std::nan(""), 1e9}) {
+        Config config;
+        config.policy = Policy::old_gil;
+        config.tick_scale = bad;
+        EXPECT_THROW(Gil{config}, std::runtime_error) << bad;
+        ThreadState ts(0);
+        EXPECT_THROW(ts.set_tick_scale(bad), std::runtime_error) << bad;
+    }
+}
+
+TEST(GilOld, LastWaitIsTheLatestTakesWait) {
+    ManualClock clock;
+    Config config;
+    config.policy = Policy::old_gil;
+    Gil gil(config, clock);
+    ThreadState ts(0);
+    gil.take(ts);
+    EXPECT_EQ(ts.last_wait(), Clock::duration::zero());
+    gil.drop(ts);
+    gil.take(ts);
+    EXPECT_EQ(ts.last_wait(), Clock::duration::zero());
     gil.drop(ts);
 }
 

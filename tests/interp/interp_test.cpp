@@ -73,6 +73,7 @@ TEST(InterpCountdown, OldGilTicksThreeTimesPerIteration) {
     // COMPARE_OP, BINARY_OP and the back-edge per iteration, plus the first test's
     // COMPARE_OP: 3n + 1 ticks, one release/re-take per 100.
     EXPECT_EQ(ts.stats().acquisitions, 1 + (3 * n + 1) / 100);
+    static_assert(countdown_ticks_per_iteration == 3, "the old GIL's tick scale assumes CPython 2's 3 per iteration");
 }
 
 TEST(InterpCountdown, HolderIsForcedOffWhileStillCounting) {

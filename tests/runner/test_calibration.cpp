@@ -47,14 +47,21 @@ void expect_positive(const UrllibCosts& c) {
 
 }  // namespace
 
-TEST(Calibration, MeasuresSevenPositiveCostsAgainstALoopbackServer) {
+TEST(Calibration, MeasuresPositiveCostsAndSpeedsAgainstALoopbackServer) {
     gilbench::http::DelayServer server(gilbench::http::ServerConfig{});
     std::string why;
     const auto c = calibrate_urllib(server.base_url(), &why, 50);
     ASSERT_TRUE(c) << why;
     expect_positive(*c);
-    // 20 unmeasured + 50 alone + 20 beside a CPU-bound thread: every GET reached the server
-    EXPECT_EQ(server.requests_served(), 90u);
+    // 20 unmeasured + 50 alone + 20 beside a CPU-bound thread + 1 traced for its instructions:
+    // every GET reached the server
+    EXPECT_EQ(server.requests_served(), 91u);
+    // The speeds are the real interpreter's: a countdown iteration and one of urllib's
+    // instructions each take some ns, well under a microsecond, on any machine that runs this.
+    EXPECT_GT(c->countdown_ns_per_iteration(), 1.0);
+    EXPECT_LT(c->countdown_ns_per_iteration(), 1000.0);
+    EXPECT_GT(c->urllib_ns_per_instruction(), 1.0);
+    EXPECT_LT(c->urllib_ns_per_instruction(), 1000.0);
 }
 
 TEST(Calibration, ANonAnsweringUrlIsNoCalibrationWithTheReason) {
@@ -101,7 +108,7 @@ TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
     EXPECT_FALSE(read_cached_costs(file, version));  // no file yet
 
     CachedCosts c;
-    c.costs.ns = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+    c.costs.ns = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     c.measured_utc = "2026-12-01T18:00:00Z";
     write_cached_costs(file, version, c);  // creates the directory
     const auto back = read_cached_costs(file, version);
@@ -110,18 +117,22 @@ TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
     EXPECT_EQ(back->measured_utc, c.measured_utc);
     EXPECT_FALSE(read_cached_costs(file, "3.12.1 (main) [GCC]"));
 
-    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 2\npython " << version
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 3\npython " << version
                                          << "\nmeasured_utc x\nurllib_costs_ns 1 2 3\n";
     EXPECT_FALSE(read_cached_costs(file, version));
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 3\npython " << version
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 0\n";
+    EXPECT_FALSE(read_cached_costs(file, version));
+    // A cache from before the interpreter's speeds (version 2, 14 costs) is measured again.
     std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 2\npython " << version
-                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 0\n";
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14\n";
     EXPECT_FALSE(read_cached_costs(file, version));
     // A cache from before the cold costs (version 1, 7 warm costs) is measured again.
     std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 1\npython " << version
                                          << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7\n";
     EXPECT_FALSE(read_cached_costs(file, version));
-    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 2\npython " << version
-                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14\n";
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 3\npython " << version
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
     EXPECT_TRUE(read_cached_costs(file, version));
 }
 
