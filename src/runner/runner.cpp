@@ -118,6 +118,11 @@ constexpr Patience while_others_measure{};
 // Ranks that sit a whole cell out: they cost next to nothing.
 constexpr Patience between_cells{std::chrono::microseconds(20), std::chrono::microseconds(1000)};
 
+// The timer slack the process started with (Linux: 50 us), which run_cells keeps for the
+// worker threads: a Python process's threads wait for the GIL with it (a 0.5 ms switch
+// interval's timed wait ends ~50 us late), and the workers are what is compared with one.
+long worker_timer_slack_ns = 0;  // 0: not read yet (run_cells reads it)
+
 template <class Done>
 void wait_until(Done done, Patience patience = while_others_measure) {
     const auto spin_until = clock::now() + patience.spin;
@@ -393,6 +398,8 @@ std::optional<LocalTrial> run_local_trial_if(engine::Engine& engine, const model
             } ending{end_mutex, ended, running};
             const auto i = static_cast<std::size_t>(t);
             const std::int64_t work = work_of_thread(t);
+            if (worker_timer_slack_ns > 0)
+                prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(worker_timer_slack_ns), 0UL, 0UL, 0UL);
             try {
                 workers->prepare_thread(t);
             } catch (...) {
@@ -650,7 +657,8 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
                  const engine::EngineFor& engine_for, TrialSink* sink) {
     prepare_engines(world, topology.node, cells, engine_for);
     // Short pauses in wait_until must be short: the default timer slack (50 us) would add
-    // that much to every wait of every trial.
+    // that much to every wait of every trial. The workers keep the process's own.
+    if (worker_timer_slack_ns == 0) worker_timer_slack_ns = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
     if (settings.order == model::Order::rounds) return run_in_rounds(world, topology, cells, settings, engine_for, sink);
     bool failed = false;  // rank 0: a trial failed and the run stops on failure
