@@ -225,7 +225,12 @@ def cell_handover(steps, label):
         raise ProbeError("the handover-si%s cell saw %d hand-over(s) in %.3f s; at least 2 are needed for a run "
                          "length: run without --quick (more steps)" % (label, len(times), wall))
     gaps = [b - a for a, b in zip(times, times[1:])]
-    return {"wall_s": wall, "switches_per_s": len(times) / wall, "runlength_s": median(gaps)}
+    if times[-1] <= times[0]:
+        raise ProbeError("the handover-si%s cell's hand-overs all fell on one clock reading; this clock is too "
+                         "coarse for them" % label)
+    # Per second from the first hand-over to the last, as gilbench's analysis counts them (the
+    # cell's edges, one thread running alone, would weigh with its length).
+    return {"wall_s": wall, "switches_per_s": (len(times) - 1) / (times[-1] - times[0]), "runlength_s": median(gaps)}
 
 
 def cell_convoy(url, gets, cpu_threads, timeout):

@@ -7,8 +7,9 @@ A fidelity run (jobs/fidelity.toml) has every cell twice, `<base>-emulated` and 
 - CPU ratios: wall(cpu-2t | cpu-4t | cpu-2r) / wall(cpu-1t); switch interval: wall(cpu-2t-siX) /
   wall(cpu-1t); I/O ratios: wall(io-2t | io-4t) / wall(io-1t). Band ±0.03 absolute.
 - hand-overs in handover-siX: take events of rank 0 sorted by time; a take by another thread
-  than the previous take's is a hand-over. switches_siX = hand-overs / wall_s, runlength_siX =
-  median time between consecutive hand-overs. Band ±5 % of the real value.
+  than the previous take's is a hand-over. switches_siX = hand-overs per second from the first
+  to the last, runlength_siX = median time between consecutive hand-overs. Band ±5 % of the
+  real value.
 - convoy_siX = (mean request latency in convoy-siX − in convoy-alone) / X: switch intervals
   lost per GET. Band ±20 %.
 - old GIL (emulated only, against a Python 2.7 reference file): cpu_2t_old, convoy_old_ms.
@@ -138,11 +139,15 @@ def handover_times(times, threads) -> np.ndarray:
     return t[1:][changed]
 
 
-def switches_per_s(times, threads, wall_s: float) -> float:
-    """Hand-overs per second of wall time."""
-    if not wall_s or not math.isfinite(wall_s) or wall_s <= 0:
+def switches_per_s(times, threads) -> float:
+    """Hand-overs per second between the first hand-over and the last: (n - 1) / span. Not per
+    second of the cell's wall time, which also holds the start (one thread runs a whole interval
+    before the first hand-over) and the end (the thread left runs alone): those edges weigh
+    with the cell's length, and the two sides' cells differ in length. NaN with fewer than two."""
+    h = handover_times(times, threads)
+    if len(h) < 2 or h[-1] <= h[0]:
         return float("nan")
-    return len(handover_times(times, threads)) / wall_s
+    return float((len(h) - 1) / (h[-1] - h[0]))
 
 
 def median_run_length(times, threads) -> float:
@@ -304,11 +309,11 @@ def handover_rounds(results: Results, cell_row) -> tuple:
     if takes.empty:
         return switches, runs
     by_trial = dict(tuple(takes.groupby("trial")))
-    for trial, rnd, wall in zip(t["trial"].astype(int), t["round"].astype(int), t["wall_s"].astype(float)):
+    for trial, rnd in zip(t["trial"].astype(int), t["round"].astype(int)):
         ev = by_trial.get(trial)
         if ev is None or ev.empty:
             continue
-        switches[rnd] = switches_per_s(ev["t_s"].to_numpy(), ev["thread"].to_numpy(), wall)
+        switches[rnd] = switches_per_s(ev["t_s"].to_numpy(), ev["thread"].to_numpy())
         runs[rnd] = median_run_length(ev["t_s"].to_numpy(), ev["thread"].to_numpy())
     return ({r: v for r, v in switches.items() if math.isfinite(v)},
             {r: v for r, v in runs.items() if math.isfinite(v)})
@@ -635,7 +640,7 @@ _CAPTIONS = {
     "I/O ratios": "Wall time over the 1-thread I/O cell's, per round (io-2t, io-4t against io-1t).",
     "Switch interval": "Two CPU-bound threads against one, at each switch interval (5 ms: the cpu_2t row above).",
     "Hand-overs": "From the traced handover cells: take events of rank 0 sorted by time; a take by another thread "
-                  "than the previous one is a hand-over. Hand-overs per second of wall time, and the median time "
+                  "than the previous one is a hand-over. Hand-overs per second from the first to the last, and the median time "
                   "between consecutive hand-overs.",
     "Convoy": "(mean latency of the I/O thread's requests beside a CPU thread − alone) / switch interval: "
               "switch intervals lost per GET.",

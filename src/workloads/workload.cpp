@@ -42,14 +42,6 @@ private:
     const std::atomic<bool>& stop_;
 };
 
-// Countdown iterations that take `d` in this interpreter under `policy`'s checks: the stand-in
-// for urllib's code is real bytecode, with its check points (a CPU thread can force it off the
-// GIL as it could urllib's code), and a fixed amount of it, so a thread that loses the GIL
-// midway still runs all of it.
-std::int64_t countdown_steps_for(std::chrono::nanoseconds d, gil::Policy policy) {
-    return static_cast<std::int64_t>(static_cast<double>(d.count()) / interp::countdown_ns_per_iteration(policy));
-}
-
 // The seed's I/O-bound job: a loop of HTTP GETs as urllib.request.urlopen(url, timeout) does
 // them. Each GET gives up the GIL around each of its blocking steps (name lookup, socket, the
 // non-blocking switch, connect and its wait, a poll before each send and recv, close: see
@@ -64,19 +56,20 @@ public:
               .keep_alive = cell.keep_alive,
               .timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(cell.io_timeout_s * 1000.0)))}) {
         using S = UrllibCosts;
-        const gil::Policy speed = cell.gil == gil::Policy::old_gil ? gil::Policy::old_gil : gil::Policy::none;
         for (const bool cold : {false, true}) {
             Steps& s = steps_[cold];
             // Old GIL: the stand-in runs urllib's ticks, not the countdown's (a tick is time,
             // gil::Config::tick_scale): the real interpreter's instructions in the warm time,
-            // cpython2_ticks_per_instruction each. Cold, the same ticks take longer.
+            // cpython2_ticks_per_instruction each, over the countdown ticks that fit in the
+            // stand-in's time. Cold, the same ticks take longer.
             auto stand_in = [&](S::Step step) {
-                const std::int64_t n = countdown_steps_for(code.at(step, cold), speed);
+                const std::chrono::nanoseconds time = code.at(step, cold);
                 const double real_ticks = static_cast<double>(code.at(step).count()) / code.urllib_ns_per_instruction() *
                                           cpython2_ticks_per_instruction;
-                const double emulated_ticks = static_cast<double>(std::max<std::int64_t>(n, 1) *
-                                                                  interp::countdown_ticks_per_iteration);
-                return Code{n, std::max(real_ticks / emulated_ticks, 1e-6)};
+                const double emulated_ticks =
+                    std::max(1.0, static_cast<double>(time.count()) / interp::countdown_ns_per_iteration(gil::Policy::old_gil) *
+                                      static_cast<double>(interp::countdown_ticks_per_iteration));
+                return Code{time, std::max(real_ticks / emulated_ticks, 1e-6)};
             };
             s.before_request = stand_in(S::before_request);
             s.after_close = stand_in(S::after_close);
@@ -129,19 +122,35 @@ public:
 
 private:
     static constexpr std::size_t index(http::Step s) { return static_cast<std::size_t>(s); }
-    // urllib's code (UrllibCosts) as countdown iterations: before the GET, after each step
-    // (indexed by http::Step), after the GET.
+    // urllib's code (UrllibCosts) as countdown bytecode that holds the GIL for the code's time:
+    // before the GET, after each step (indexed by http::Step), after the GET.
     struct Code {
-        std::int64_t iterations = 0;
+        std::chrono::nanoseconds time{0};
         double tick_scale = 1.0;  // old GIL: the real ticks one of its ticks stands for
     };
     struct Steps {
         Code before_request, after_close;
         std::array<Code, static_cast<std::size_t>(http::Step::close) + 1> after{};
     };
+    // Counts down until the code has held the GIL for its time. Timed, not a number of
+    // iterations: this interpreter's speed varies with the machine's state more than the
+    // calibrated time does (a count sized by one measurement of it made the convoy at a 0.5 ms
+    // switch interval 6 or 9 intervals per GET, by process). Time spent waiting for the GIL in
+    // between (a forced switch, a release another thread won) does not count: the real code
+    // would still have that much to run.
     static void run(gil::Gil& gil, gil::ThreadState& ts, const Code& code) {
+        if (code.time.count() <= 0) return;
         if (gil.config().policy == gil::Policy::old_gil) ts.set_tick_scale(code.tick_scale);
-        interp::run_countdown(gil, ts, code.iterations);
+        constexpr std::int64_t chunk = 64;  // ~0.5 us between clock reads
+        const auto start = std::chrono::steady_clock::now();
+        const double waited_before = ts.stats().wait_s;
+        auto held = [&] {
+            return std::chrono::steady_clock::now() - start -
+                   std::chrono::duration<double>(ts.stats().wait_s - waited_before);
+        };
+        do {
+            interp::run_countdown(gil, ts, chunk);
+        } while (held() < code.time);
     }
     std::string url_;
     http::HttpClient client_;

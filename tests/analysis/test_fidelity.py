@@ -87,11 +87,12 @@ def test_handovers_count_only_takes_by_another_thread():
     times = [0.0, 3.0, 1.0, 5.0, 2.0, 6.0, 8.0]
     threads = [0, 1, 0, 0, 0, 0, 1]
     assert handover_times(times, threads).tolist() == [3.0, 5.0, 8.0]
-    assert switches_per_s(times, threads, wall_s=10.0) == pytest.approx(0.3)
+    assert switches_per_s(times, threads) == pytest.approx(2 / 5.0)   # 2 gaps over 3..8
     assert median_run_length(times, threads) == pytest.approx(2.5)     # gaps 2 and 3
     assert median_run_length([0, 1], [0, 1]) != median_run_length([0, 1], [0, 1])   # one hand-over: NaN
     assert handover_times([1.0], [0]).tolist() == []
-    assert switches_per_s([0.0, 1.0, 2.0], [0, 0, 0], 1.0) == 0.0     # only re-takes
+    assert math.isnan(switches_per_s([0.0, 1.0, 2.0], [0, 0, 0]))    # only re-takes: no rate
+    assert math.isnan(switches_per_s([0.0, 1.0], [0, 1]))             # one hand-over: no span
 
 
 def _results(cells, trials, trace=None, requests=None):
@@ -119,7 +120,9 @@ def test_handover_figures_from_a_hand_made_trace():
           (0, 1, 1, 1, 0.012, "take"), (0, 1, 1, 0, 0.013, "take")]   # rank 1: not counted
     trace = pd.DataFrame(ev, columns=["cell", "trial", "rank", "thread", "t_s", "event"])
     r = _results(cells, [(0, 0, 1, 1.0, 0), (0, 1, 0, 2.0, 0), (1, 0, 1, 1.0, 0), (1, 1, 0, 1.0, 0)], trace)
-    assert figure_rounds(r, BY_KEY["switches_si5ms"], "emulated") == {0: pytest.approx(1.5)}
+    # Hand-overs at 5, 10 and 16 ms: 2 in the 11 ms from the first to the last (the wall time,
+    # 2 s, does not count), run lengths 5 and 6 ms.
+    assert figure_rounds(r, BY_KEY["switches_si5ms"], "emulated") == {0: pytest.approx(2 / 0.011)}
     assert figure_rounds(r, BY_KEY["runlength_si5ms"], "emulated") == {0: pytest.approx(0.0055)}
     # A trial whose trace was cut short (trace_dropped on rank 0) gives no round.
     r.workers = pd.DataFrame([(0, 1, 0, 0, 5)], columns=["cell", "trial", "rank", "thread", "trace_dropped"])
