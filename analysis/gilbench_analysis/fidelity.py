@@ -549,7 +549,8 @@ def urllib_costs_text(attrs: dict) -> str:
             text += f" (cold: {us(node[n:2 * n])})"
         text += " µs"
         if len(node) > 2 * n:
-            text += f", countdown {node[2 * n] / 1000:.1f} ns/iteration, urllib {node[2 * n + 1] / 1000:.1f} ns/instruction"
+            text += (f", countdown {node[2 * n] / 1000:.1f} ns/iteration, "
+                     f"urllib {node[2 * n + 1] / 1000:.1f} ns/instruction")
         return text
     values = "; ".join(node_text(node) for node in nodes)
     state = "not calibrated, " + how if how.startswith("fallback") else how
@@ -640,8 +641,8 @@ _CAPTIONS = {
     "I/O ratios": "Wall time over the 1-thread I/O cell's, per round (io-2t, io-4t against io-1t).",
     "Switch interval": "Two CPU-bound threads against one, at each switch interval (5 ms: the cpu_2t row above).",
     "Hand-overs": "From the traced handover cells: take events of rank 0 sorted by time; a take by another thread "
-                  "than the previous one is a hand-over. Hand-overs per second from the first to the last, and the median time "
-                  "between consecutive hand-overs.",
+                  "than the previous one is a hand-over. Hand-overs per second from the first to the last, and the "
+                  "median time between consecutive hand-overs.",
     "Convoy": "(mean latency of the I/O thread's requests beside a CPU thread − alone) / switch interval: "
               "switch intervals lost per GET.",
 }
