@@ -25,6 +25,8 @@ SEED_ROW_TEXT = {
     "free-threaded": "T threads of one rank with no GIL (gil = \"none\", or the free-threaded-3.13 / -3.14 "
                      "profiles, which add those builds' single-thread overhead)",
 }
+# The GIL policies without a lock, by their names in the file (model::lock_free in
+# src/model/cell.hpp says the same for the C++ side).
 LOCK_FREE_GILS = ("none", "free-threaded-3.13", "free-threaded-3.14")
 SEED_COLUMNS = {"cpu": "CPU-bound", "io": "I/O-bound"}
 ENGINES = ("emulated", "cpython")

@@ -33,7 +33,7 @@ namespace gilbench::gil {
 using Policy = model::GilPolicy;
 // Policies without a lock: take and drop return at once. One compare, as `none` alone was.
 static_assert(Policy::none < Policy::free_threaded_3_13 && Policy::none < Policy::free_threaded_3_14);
-constexpr bool lock_free(Policy p) { return p >= Policy::none; }
+using model::lock_free;
 using model::to_string;  // "new" | "old" | "none"
 // nullopt for any other name: there is no fallback policy.
 inline std::optional<Policy> parse_policy(std::string_view name) { return model::parse_gil_policy(name); }

@@ -27,8 +27,12 @@ enum class Placement { launch, pack, spread };
 // free-threaded CPython as an ideal (no lock, no cost); free-threaded-3.13 / -3.14: no lock either,
 // but the emulated interpreter pays what the free-threaded 3.13t / 3.14t builds pay over a GIL
 // build (gil/free_threading.hpp, docs/free-threading.md). The profiles come after `none`, so
-// "no lock" is one compare (gil::lock_free).
+// "no lock" is one compare (lock_free).
 enum class GilPolicy { new_gil, old_gil, none, free_threaded_3_13, free_threaded_3_14 };
+// Policies without a lock (none and the free-threaded profiles): threads never wait for each
+// other. The one place that says so in C++ (analysis/gilbench_analysis/tables.py LOCK_FREE_GILS
+// says it for the analysis, from the names).
+constexpr bool lock_free(GilPolicy p) { return p >= GilPolicy::none; }
 // What a rank's threads run in: threads = one interpreter, so one GIL shared by all of them;
 // subinterpreters = each thread in an interpreter of its own with its own GIL (PEP 684,
 // CPython >= 3.12), each from a pool the rank starts before the trial's clock.

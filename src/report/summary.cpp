@@ -210,7 +210,7 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
     // own (a GIL each) and threads with no GIL (free-threaded, ideal or a 3.13t / 3.14t profile).
     enum Row { single_thread, multi_thread, multi_process, subinterpreters, free_threaded, row_count };
     auto row_of = [](const model::Cell& c) -> std::optional<Row> {
-        const bool lock_free = c.gil >= model::GilPolicy::none;  // none and the free-threaded profiles
+        const bool lock_free = model::lock_free(c.gil);
         if (c.ranks == 1 && c.threads == 1) return lock_free ? std::nullopt : std::optional<Row>(single_thread);
         if (c.ranks > 1 && c.threads == 1) return multi_process;
         if (c.ranks == 1 && c.threads > 1) {
