@@ -256,8 +256,9 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
 }
 
 // The emulated engine's urllib costs for this run (engine/calibration.hpp), when some cell is an
-// emulated io or mixed one, or runs the old GIL (its ticks take the real countdown's time). Per node, since nodes can differ: each node's first rank calibrates
-// (or reads its host's cache) and its node's ranks share the result. Rank 0 gets every node's
+// emulated io or mixed one, or runs the old GIL (its ticks take the real countdown's time). Per
+// node, since nodes can differ: each node's first rank calibrates (or reads its host's cache)
+// and its node's ranks share the result. Rank 0 gets every node's
 // costs, in hosts order, and how each was had, for the run's provenance.
 struct RunCalibration {
     bool needed = false;

@@ -44,10 +44,9 @@ RunResult run_countdown(gil::Gil& gil, gil::ThreadState& ts, std::int64_t n,
 // interpreter under the old GIL (tests/interp/interp_test.cpp counts them).
 inline constexpr std::int64_t countdown_ticks_per_iteration = 3;
 
-// This interpreter's time per countdown iteration under `policy`'s checks (uncontended), in
-// ns: the best of 25 runs of 100,000 iterations, measured on first use once per process and
-// policy (the old GIL's own; every other policy's as `none`'s).
-double countdown_ns_per_iteration(gil::Policy policy);
+// This interpreter's time per countdown iteration under the old GIL's checks (uncontended), in
+// ns: the best of 25 runs of 100,000 iterations, measured on first use, once per process.
+double old_gil_countdown_ns_per_iteration();
 
 // The same countdown compiled without any GIL check: only for measuring what the checks
 // cost (bench/micro_gil.cpp). Never use it for a workload.

@@ -64,10 +64,11 @@ public:
             // stand-in's time. Cold, the same ticks take longer.
             auto stand_in = [&](S::Step step) {
                 const std::chrono::nanoseconds time = code.at(step, cold);
+                if (cell.gil != gil::Policy::old_gil) return Code{time};
                 const double real_ticks = static_cast<double>(code.at(step).count()) / code.urllib_ns_per_instruction() *
                                           cpython2_ticks_per_instruction;
                 const double emulated_ticks =
-                    std::max(1.0, static_cast<double>(time.count()) / interp::countdown_ns_per_iteration(gil::Policy::old_gil) *
+                    std::max(1.0, static_cast<double>(time.count()) / interp::old_gil_countdown_ns_per_iteration() *
                                       static_cast<double>(interp::countdown_ticks_per_iteration));
                 return Code{time, std::max(real_ticks / emulated_ticks, 1e-6)};
             };
@@ -169,7 +170,7 @@ UrllibCosts UrllibCosts::fallback() {
 }
 
 double countdown_tick_scale(const UrllibCosts& real) {
-    return interp::countdown_ns_per_iteration(gil::Policy::old_gil) / real.countdown_ns_per_iteration();
+    return interp::old_gil_countdown_ns_per_iteration() / real.countdown_ns_per_iteration();
 }
 
 std::unique_ptr<Worker> make_worker(const model::Cell& cell, int thread, const std::string& io_url,
