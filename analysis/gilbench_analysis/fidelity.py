@@ -529,15 +529,22 @@ URLLIB_STEPS = ("before request", "after resolve", "after socket", "after connec
 def urllib_costs_text(attrs: dict) -> str:
     """How the run had urllib's per-step costs and what they were, in µs, per node: the 7 warm
     ones, then in parentheses the 7 cold ones (right after the GIL came back from another
-    thread) and the interpreter's speed (the countdown per iteration, urllib's code per
-    instruction, in ns: the old GIL's ticks are time). Files from before the speeds have 14 per
-    node, from before the cold costs 7; "–" when the run has no calibration attribute."""
+    thread after a 5 ms wait), the interpreter's speed (the countdown per iteration, urllib's
+    code per instruction, in ns: the old GIL's ticks are time) and the share of the cold excess
+    paid after a 0.5 ms and a 50 ms wait. Files from before those shares have 16 per node,
+    from before the speeds 14, from before the cold costs 7; "–" when the run has no
+    calibration attribute."""
     how = attrs.get("calibration") or ""
     if not how:
         return "–"
     costs = [int(v) for v in np.atleast_1d(attrs.get("urllib_costs_ns", []))]
     n = len(URLLIB_STEPS)
-    per_node = next((k for k in (2 * n + 2, 2 * n) if costs and len(costs) % k == 0), n)
+    hosts = attrs.get("hosts")
+    nodes_count = 1 if isinstance(hosts, (str, bytes)) else len(hosts) if hosts is not None else 0
+    if nodes_count and costs and len(costs) % nodes_count == 0:
+        per_node = len(costs) // nodes_count
+    else:
+        per_node = next((k for k in (2 * n + 4, 2 * n + 2, 2 * n) if costs and len(costs) % k == 0), n)
     nodes = [costs[i:i + per_node] for i in range(0, len(costs), per_node)]
 
     def us(values):
@@ -551,6 +558,8 @@ def urllib_costs_text(attrs: dict) -> str:
         if len(node) > 2 * n:
             text += (f", countdown {node[2 * n] / 1000:.1f} ns/iteration, "
                      f"urllib {node[2 * n + 1] / 1000:.1f} ns/instruction")
+        if len(node) > 2 * n + 2:
+            text += f", cold after 0.5 / 50 ms waits: {node[2 * n + 2] / 10:.0f} / {node[2 * n + 3] / 10:.0f} %"
         return text
     values = "; ".join(node_text(node) for node in nodes)
     state = "not calibrated, " + how if how.startswith("fallback") else how

@@ -263,7 +263,7 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
 struct RunCalibration {
     bool needed = false;
     workloads::UrllibCosts mine = workloads::UrllibCosts::fallback();  // this rank's node's
-    std::vector<std::int64_t> per_node;  // rank 0: UrllibCosts::values (16) per node
+    std::vector<std::int64_t> per_node;  // rank 0: UrllibCosts::values (18) per node
     std::string how;                     // rank 0: one text, or "host: text; ..." where nodes differ
 };
 
@@ -279,8 +279,8 @@ std::optional<workloads::UrllibCosts> stored_costs(const std::optional<store::Ta
     if (world.rank() == 0 && target->plan.resumes() && !target->plan.stored->calibration.empty()) {
         const auto& stored = target->plan.stored->urllib_costs_ns;
         const store::HostMap hosts = target->plan.hosts(topo.hosts);
-        // A run stored before the cold costs has 7 per node, before the speeds 14: not these
-        // costs, so calibrate.
+        // A run stored before the cold costs has 7 per node, before the speeds 14, before the
+        // cold costs' shares by wait 16: not these costs, so calibrate.
         const bool complete = stored.size() == k * target->plan.stored->hosts.size();
         for (const int h : hosts.node) {
             const auto at = static_cast<std::size_t>(h) * k;
@@ -333,6 +333,10 @@ RunCalibration calibrate(const RunOptions& options, const job::Job& job, const r
         costs.assign(c.costs.ns.begin(), c.costs.ns.end());
         how = c.how;
     }
+    // The node's other ranks wait asleep meanwhile: one spinning in the broadcast takes a core
+    // from the calibration's two threads, and a CPU-bound thread that shares a core with the
+    // I/O thread rarely wins its releases (the cold costs came out at half).
+    runner::sleeping_barrier(topo.node_comm);
     boost::mpi::broadcast(topo.node_comm, costs, 0);
     boost::mpi::broadcast(topo.node_comm, how, 0);
     std::copy(costs.begin(), costs.end(), out.mine.ns.begin());

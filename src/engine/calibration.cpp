@@ -23,9 +23,9 @@
 namespace gilbench::engine {
 namespace {
 
-// 3: warm and cold costs, the countdown's and urllib's speed (16 values). A cache of another
-// version is measured again.
-constexpr const char* cache_header = "gilbench urllib costs 3";
+// 4: warm and cold costs, the countdown's and urllib's speed, the cold costs' scale by wait (18
+// values). A cache of another version is measured again.
+constexpr const char* cache_header = "gilbench urllib costs 4";
 
 std::string utc_now_text() {
     const std::time_t t = std::time(nullptr);

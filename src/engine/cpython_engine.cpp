@@ -167,7 +167,9 @@ def gil_enabled():
 // back, alone. Cold costs: GETs beside one CPU-bound thread (switch interval 5 ms), keeping only
 // the code that follows a call which lost the GIL to it (the call took over half an interval):
 // what runs right after the GIL came back. A step that rarely follows a lost call (fewer than 5
-// samples) gets its warm cost times the median cold/warm ratio of the others. Then the
+// samples) gets its warm cost times the median cold/warm ratio of the others. How cold the code
+// runs grows with how long the other thread ran: the same beside the CPU thread at 0.5 and 50 ms
+// gives the share of the cold excess (cold - warm) paid after those waits. Then the
 // interpreter's speed (the old GIL's ticks are time): the countdown, and urllib's code per
 // bytecode instruction.
 constexpr const char* calibration_source = R"PY(
@@ -175,6 +177,7 @@ import socket, statistics, sys, threading, time, urllib.request
 
 STEPS = ("resolve", "socket", "connect", "send", "recv", "close", "return")
 INTERVAL = 0.005
+COLD_WAITS = (0.0005, 0.05)  # the cold costs' scale is also measured at these switch intervals
 
 def urllib_costs(url, n):
     clock = time.perf_counter_ns
@@ -225,24 +228,34 @@ def urllib_costs(url, n):
     wrap(socket.socket, "sendall", "send")
     wrap(socket.socket, "recv_into", "recv")
     wrap(socket.socket, "_real_close", "close")
-    try:
-        for _ in range(20):  # the opener built, the code specialized
-            get()
-        alone = measure(n)
+    def beside_at(interval, requests):
         stop = []
         def spin():
             while not stop:
                 countdown(1 << 16)
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(INTERVAL)
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(interval)
         spinner = threading.Thread(target=spin, daemon=True)
         spinner.start()
         try:
-            beside = measure(max(20, n // 5))
+            return measure(requests)
         finally:
             stop.append(True)
             spinner.join()
-            sys.setswitchinterval(interval)
+            sys.setswitchinterval(previous)
+
+    # Per step, the Python time right after a call that lost the GIL (took over half an interval).
+    def cold_samples(beside, interval):
+        return [[t for t, call in beside[step] if call is not None and call >= interval / 2 * 1e9]
+                for step in STEPS]
+
+    try:
+        for _ in range(20):  # the opener built, the code specialized
+            get()
+        alone = measure(n)
+        beside = beside_at(INTERVAL, max(20, n // 5))
+        shorter = beside_at(COLD_WAITS[0], max(20, n // 3))
+        longer = beside_at(COLD_WAITS[1], 15)
     finally:
         for owner, name, original in reversed(originals):
             setattr(owner, name, original)
@@ -251,12 +264,21 @@ def urllib_costs(url, n):
         raise RuntimeError(f"urllib made no {', '.join(missing)} call in {n} GETs of {url}")
     # At least 1 ns: a cost is a duration, and 0 would read as "not measured".
     warm = [max(1, int(statistics.median(t for t, _ in alone[step]))) for step in STEPS]
-    lost = INTERVAL / 2 * 1e9
-    cold_samples = [[t for t, call in beside[step] if call is not None and call >= lost] for step in STEPS]
-    ratios = [statistics.median(c) / w for c, w in zip(cold_samples, warm) if len(c) >= 5]
+    samples = cold_samples(beside, INTERVAL)
+    ratios = [statistics.median(c) / w for c, w in zip(samples, warm) if len(c) >= 5]
     factor = statistics.median(ratios) if ratios else 1.0
-    cold = [max(1, int(statistics.median(c) if len(c) >= 5 else w * factor)) for c, w in zip(cold_samples, warm)]
-    return warm + cold + interpreter_speed(get, sum(warm))
+    cold = [max(1, int(statistics.median(c) if len(c) >= 5 else w * factor)) for c, w in zip(samples, warm)]
+    # How much of the cold excess (cold - warm at INTERVAL) the code pays after a shorter and a
+    # longer wait, per mille: the median over the steps with enough samples and a clear excess.
+    # None such (a loaded machine, where the CPU thread rarely wins a release): all of it, as
+    # after INTERVAL.
+    def excess_scale(other, interval):
+        scales = [(statistics.median(c) - w) / (k - w) for c, w, k in zip(cold_samples(other, interval), warm, cold)
+                  if len(c) >= 3 and k > 1.5 * w]
+        return max(1, int(1000 * statistics.median(scales))) if scales else 1000
+    scales = [excess_scale(shorter, COLD_WAITS[0]), excess_scale(longer, COLD_WAITS[1])]
+    return warm + cold + interpreter_speed(get, sum(warm)) + scales
+
 
 def interpreter_speed(get, warm_ns):
     # For the old GIL, whose ticks are time: the countdown per 1000 iterations (the best of 5),

@@ -60,8 +60,8 @@ struct RunInfo {
     std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
     std::string embedded_server;   // "per-node 127.0.0.1", or the shared server's URL
     std::string python_version;    // the embedded CPython's sys.version; "" when no cell has engine cpython
-    // The emulated engine's urllib costs (workloads::UrllibCosts, ns), 14 per node in hosts
-    // order (7 warm, 7 cold); empty when no cell is an emulated io/mixed one.
+    // The emulated engine's urllib costs (workloads::UrllibCosts, docs/hdf5-schema.md), 18 per
+    // node in hosts order; empty when no cell needs them.
     std::vector<std::int64_t> urllib_costs_ns;
     std::string calibration;       // how they were had: "measured" | "cached <utc>" | "fallback: <why>"; "" with none
     std::string order = "cells";   // the order of the trials: "cells" | "rounds" (model::Order)
@@ -97,7 +97,7 @@ struct StoredRun {
     std::vector<model::WorkerRecord> workers;
     std::vector<model::CellSummaryRecord> summary;   // empty if the run has none
     std::vector<std::string> hosts;
-    // The run's urllib costs (14 per node, like hosts; 7 in files from before the cold costs)
+    // The run's urllib costs (18 per node, like hosts; 7, 14 or 16 in older files)
     // and how it had them; empty in runs
     // without emulated io cells and in files from before these attributes: a resumed start
     // keeps them, so all of a run's trials ran the same costs.

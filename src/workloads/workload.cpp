@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
-
+#include <vector>
 
 #include "http/client.hpp"
 #include "interp/interp.hpp"
@@ -52,17 +52,17 @@ class HttpGetWorker final : public Worker {
 public:
     HttpGetWorker(const model::Cell& cell, std::string url, const UrllibCosts& code)
         : url_(std::move(url)),
+          costs_(code),
           client_(http::ClientConfig{
               .keep_alive = cell.keep_alive,
               .timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(cell.io_timeout_s * 1000.0)))}) {
         using S = UrllibCosts;
         for (const bool cold : {false, true}) {
-            Steps& s = steps_[cold];
             // Old GIL: the stand-in runs urllib's ticks, not the countdown's (a tick is time,
             // gil::Config::tick_scale): the real interpreter's instructions in the warm time,
             // cpython2_ticks_per_instruction each, over the countdown ticks that fit in the
             // stand-in's time. Cold, the same ticks take longer.
-            auto stand_in = [&](S::Step step) {
+            steps_[cold] = steps([&](S::Step step) {
                 const std::chrono::nanoseconds time = code.at(step, cold);
                 if (cell.gil != gil::Policy::old_gil) return Code{time};
                 const double real_ticks = static_cast<double>(code.at(step).count()) / code.urllib_ns_per_instruction() *
@@ -71,16 +71,7 @@ public:
                     std::max(1.0, static_cast<double>(time.count()) / interp::old_gil_countdown_ns_per_iteration() *
                                       static_cast<double>(interp::countdown_ticks_per_iteration));
                 return Code{time, std::max(real_ticks / emulated_ticks, 1e-6)};
-            };
-            s.before_request = stand_in(S::before_request);
-            s.after_close = stand_in(S::after_close);
-            s.after[index(http::Step::resolve)] = stand_in(S::after_resolve);
-            s.after[index(http::Step::socket)] = stand_in(S::after_socket);
-            s.after[index(http::Step::connect)] = stand_in(S::after_connect);
-            s.after[index(http::Step::send)] = stand_in(S::after_send);
-            s.after[index(http::Step::recv)] = stand_in(S::after_recv);
-            // settimeout, connect_start, poll: none (C code only, inside one Python call); after
-            // close: the caller's code, after_close below (close is the GET's last step)
+            });
         }
     }
 
@@ -98,6 +89,12 @@ public:
                 gil.record(ts, gil::EventKind::io_end);
                 interp::end_allow_threads(gil, ts);
                 cold = ts.took_over() && ts.last_wait() >= cold_after;
+                // New GIL: urllib's code runs as cold as that long a wait makes it
+                // (UrllibCosts::cold). The old GIL's waits are short: its cold costs as measured.
+                if (cold && gil.config().policy == gil::Policy::new_gil) {
+                    const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(ts.last_wait());
+                    steps_[true] = steps([&](UrllibCosts::Step step) { return Code{costs_.cold(step, wait)}; });
+                }
                 run(gil, ts, steps_[cold].after[index(done)]);
             }};
         Outcome out;
@@ -123,6 +120,24 @@ public:
 
 private:
     static constexpr std::size_t index(http::Step s) { return static_cast<std::size_t>(s); }
+    struct Code;
+    struct Steps;
+    // urllib's code at each point of a GET, each as `code_of` gives it for a step of UrllibCosts.
+    template <class CodeOf>
+    static Steps steps(CodeOf code_of) {
+        using S = UrllibCosts;
+        Steps s;
+        s.before_request = code_of(S::before_request);
+        s.after_close = code_of(S::after_close);
+        s.after[index(http::Step::resolve)] = code_of(S::after_resolve);
+        s.after[index(http::Step::socket)] = code_of(S::after_socket);
+        s.after[index(http::Step::connect)] = code_of(S::after_connect);
+        s.after[index(http::Step::send)] = code_of(S::after_send);
+        s.after[index(http::Step::recv)] = code_of(S::after_recv);
+        // settimeout, connect_start, poll: none (C code only, inside one Python call); after
+        // close: the caller's code, after_close (close is the GET's last step)
+        return s;
+    }
     // urllib's code (UrllibCosts) as countdown bytecode that holds the GIL for the code's time:
     // before the GET, after each step (indexed by http::Step), after the GET.
     struct Code {
@@ -154,6 +169,7 @@ private:
         } while (held() < code.time);
     }
     std::string url_;
+    UrllibCosts costs_;
     http::HttpClient client_;
     std::array<Steps, 2> steps_{};  // warm, cold
 };
@@ -165,8 +181,34 @@ UrllibCosts UrllibCosts::fallback() {
     // In Step order: warm, then cold; then the countdown per 1000 iterations (libpython3.11,
     // embedded) and urllib's code per 1000 instructions (4894 instructions per GET).
     c.ns = {47'000, 600, 500, 3'500, 14'000, 78'000, 4'000, 277'000, 3'200, 51'000, 48'000, 131'500, 389'000, 55'800,
-            43'000, 30'200};
+            43'000, 30'200, 250, 1'300};
     return c;
+}
+
+namespace {
+
+// Interpolates values given at UrllibCosts::waits, linearly in log(wait); the nearest outside.
+double at_wait(const std::array<double, UrllibCosts::waits.size()>& v, std::chrono::nanoseconds wait) {
+    const auto& w = UrllibCosts::waits;
+    const auto log_ns = [](std::chrono::nanoseconds d) { return std::log(static_cast<double>(d.count())); };
+    if (wait <= w.front()) return v.front();
+    for (std::size_t i = 1; i < w.size(); ++i) {
+        if (wait > w[i]) continue;
+        const double f = (log_ns(wait) - log_ns(w[i - 1])) / (log_ns(w[i]) - log_ns(w[i - 1]));
+        return v[i - 1] + f * (v[i] - v[i - 1]);
+    }
+    return v.back();
+}
+
+}  // namespace
+
+std::chrono::nanoseconds UrllibCosts::cold(Step s, std::chrono::nanoseconds wait) const {
+    const double warm = static_cast<double>(at(s).count());
+    const double excess = static_cast<double>(at(s, true).count()) - warm;
+    const double scale = at_wait({static_cast<double>(ns[cold_scale_first]) / 1000.0, 1.0,
+                                  static_cast<double>(ns[cold_scale_first + 1]) / 1000.0},
+                                 wait);
+    return std::chrono::nanoseconds(std::max<std::int64_t>(0, std::llround(warm + scale * excess)));
 }
 
 double countdown_tick_scale(const UrllibCosts& real) {

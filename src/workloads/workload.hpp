@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,12 +61,23 @@ struct UrllibCosts {
     // (warm) per 1000 bytecode instructions.
     static constexpr std::size_t countdown_per_1000 = 2 * count;
     static constexpr std::size_t urllib_per_1000_instructions = 2 * count + 1;
-    static constexpr std::size_t values = 2 * count + 2;
+    // The waits (switch intervals) the calibration measures at; the cold costs above are the
+    // middle one's.
+    static constexpr std::array<std::chrono::microseconds, 3> waits{
+        std::chrono::microseconds(500), std::chrono::microseconds(5'000), std::chrono::microseconds(50'000)};
+    // Last, the share of the cold excess (cold - warm) paid after the first and the last of
+    // `waits`, per mille (1000 after the middle one, by definition): cold().
+    static constexpr std::size_t cold_scale_first = 2 * count + 2;
+    static constexpr std::size_t values = cold_scale_first + 2;
     std::array<std::int64_t, values> ns{};
 
     std::chrono::nanoseconds at(Step s, bool cold = false) const {
         return std::chrono::nanoseconds(ns[static_cast<std::size_t>(s) + (cold ? std::size_t{count} : std::size_t{0})]);
     }
+    // A step's cost right after a wait of `wait` for the GIL another thread held: the warm cost
+    // plus the share of the cold excess that wait brings (interpolated in log(wait) between
+    // `waits`; outside them, the nearest).
+    std::chrono::nanoseconds cold(Step s, std::chrono::nanoseconds wait) const;
     // The real interpreter's time for one countdown iteration, and for one of urllib's
     // instructions (warm), in ns.
     double countdown_ns_per_iteration() const { return static_cast<double>(ns[countdown_per_1000]) / 1000.0; }

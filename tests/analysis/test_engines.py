@@ -132,18 +132,24 @@ def test_report_shows_engines_side_by_side_and_verdicts(engines_report):
     assert re.search(r"\| urllib costs \(emulated I/O\) \| "
                      r"(measured|cached \d{4}-[^|]*|not calibrated, fallback: [^|]*): "
                      r"(\d+\.\d, ){6}\d+\.\d \(cold: (\d+\.\d, ){6}\d+\.\d\) µs, countdown \d+\.\d ns/iteration, "
-                     r"urllib \d+\.\d ns/instruction \(before request, ", md), md
+                     r"urllib \d+\.\d ns/instruction, cold after 0\.5 / 50 ms waits: \d+ / \d+ % "
+                     r"\(before request, ", md), md
 
 
 def test_urllib_costs_row_says_measured_cached_or_not_calibrated():
     def run(**attrs):
         return SimpleNamespace(attrs=attrs)
     costs = np.array([47000, 600, 500, 3500, 14000, 78000, 4000,
-                      277000, 3200, 51000, 48000, 131500, 389000, 55800, 43000, 30200], dtype=np.int64)
+                      277000, 3200, 51000, 48000, 131500, 389000, 55800, 43000, 30200, 250, 1300], dtype=np.int64)
     assert _urllib_costs(run()) == "–"
     assert _urllib_costs(run(calibration="measured", urllib_costs_ns=costs)).startswith(
         "measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 (cold: 277.0, 3.2, 51.0, 48.0, 131.5, 389.0, 55.8) µs, "
-        "countdown 43.0 ns/iteration, urllib 30.2 ns/instruction (before request, after resolve, ")
+        "countdown 43.0 ns/iteration, urllib 30.2 ns/instruction, cold after 0.5 / 50 ms waits: 25 / 130 % "
+        "(before request, after resolve, ")
+    # A file from before the cold costs' shares by wait: 16 per node.
+    assert _urllib_costs(run(calibration="measured", urllib_costs_ns=costs[:16])).startswith(
+        "measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 (cold: 277.0, 3.2, 51.0, 48.0, 131.5, 389.0, 55.8) µs, "
+        "countdown 43.0 ns/iteration, urllib 30.2 ns/instruction (before request, ")
     # A file from before the interpreter's speeds: 14 per node.
     assert _urllib_costs(run(calibration="measured", urllib_costs_ns=costs[:14])).startswith(
         "measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 (cold: 277.0, 3.2, 51.0, 48.0, 131.5, 389.0, 55.8) µs ")
@@ -152,9 +158,14 @@ def test_urllib_costs_row_says_measured_cached_or_not_calibrated():
     # A file from before the cold costs: 7 per node, shown as they are.
     old = _urllib_costs(run(calibration="measured", urllib_costs_ns=costs[:7]))
     assert old.startswith("measured: 47.0, 0.6, 0.5, 3.5, 14.0, 78.0, 4.0 µs (before request, ") and "cold" not in old
-    # Two nodes: one group of 16 per node, in hosts order.
+    # Two nodes: one group of 18 per node, in hosts order.
     two = _urllib_costs(run(calibration="cached 2026-12-01T18:00:00Z", urllib_costs_ns=np.concatenate([costs, costs])))
     assert two.startswith("cached 2026-12-01T18:00:00Z: 47.0, ") and two.count("; ") == 2  # + the legend's
+    # The hosts attribute decides the group size where the count alone could not: 9 nodes of 16
+    # are 144 values, as 8 of 18 would be.
+    nine = _urllib_costs(run(calibration="measured", hosts=[f"n{i}" for i in range(9)],
+                             urllib_costs_ns=np.tile(costs[:16], 9)))
+    assert nine.count("cold after") == 0 and nine.count("countdown 43.0") == 9, nine
 
 
 def test_one_engine_reports_keep_their_columns(results_file, tmp_path):

@@ -53,9 +53,14 @@ TEST(Calibration, MeasuresPositiveCostsAndSpeedsAgainstALoopbackServer) {
     const auto c = calibrate_urllib(server.base_url(), &why, 50);
     ASSERT_TRUE(c) << why;
     expect_positive(*c);
-    // 20 unmeasured + 50 alone + 20 beside a CPU-bound thread + 2 traced for their
-    // instructions: every GET reached the server
-    EXPECT_EQ(server.requests_served(), 92u);
+    // 20 unmeasured + 50 alone + 20 beside a CPU-bound thread at 5 ms, 20 at 0.5 ms, 15 at
+    // 50 ms + 2 traced for their instructions: every GET reached the server
+    EXPECT_EQ(server.requests_served(), 127u);
+    // The cold costs' share after a 0.5 and a 50 ms wait, per mille of the 5 ms one's: a wait
+    // a tenth as long evicts less, and no wait brings more than some times the 5 ms excess.
+    const auto scale = [&](std::size_t i) { return c->ns[UrllibCosts::cold_scale_first + i]; };
+    EXPECT_LT(scale(0), 5'000);
+    EXPECT_LT(scale(1), 5'000);
     // The speeds are the real interpreter's: a countdown iteration and one of urllib's
     // instructions each take some ns, well under a microsecond, on any machine that runs this.
     EXPECT_GT(c->countdown_ns_per_iteration(), 1.0);
@@ -108,7 +113,7 @@ TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
     EXPECT_FALSE(read_cached_costs(file, version));  // no file yet
 
     CachedCosts c;
-    c.costs.ns = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    c.costs.ns = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
     c.measured_utc = "2026-12-01T18:00:00Z";
     write_cached_costs(file, version, c);  // creates the directory
     const auto back = read_cached_costs(file, version);
@@ -117,11 +122,15 @@ TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
     EXPECT_EQ(back->measured_utc, c.measured_utc);
     EXPECT_FALSE(read_cached_costs(file, "3.12.1 (main) [GCC]"));
 
-    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 3\npython " << version
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 4\npython " << version
                                          << "\nmeasured_utc x\nurllib_costs_ns 1 2 3\n";
     EXPECT_FALSE(read_cached_costs(file, version));
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 4\npython " << version
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 0\n";
+    EXPECT_FALSE(read_cached_costs(file, version));
+    // A cache from before the cold costs' shares by wait (version 3, 16 costs) is measured again.
     std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 3\npython " << version
-                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 0\n";
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
     EXPECT_FALSE(read_cached_costs(file, version));
     // A cache from before the interpreter's speeds (version 2, 14 costs) is measured again.
     std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 2\npython " << version
@@ -131,8 +140,8 @@ TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
     std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 1\npython " << version
                                          << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7\n";
     EXPECT_FALSE(read_cached_costs(file, version));
-    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 3\npython " << version
-                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+    std::ofstream(file, std::ios::trunc) << "gilbench urllib costs 4\npython " << version
+                                         << "\nmeasured_utc x\nurllib_costs_ns 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\n";
     EXPECT_TRUE(read_cached_costs(file, version));
 }
 

@@ -179,3 +179,33 @@ TEST(LocalTrial, SubinterpreterThreadsEachHaveAGilOfTheirOwn) {
     for (const auto& w : shared.workers) forced += w.gil_forced_drops;
     EXPECT_GT(forced, 0);
 }
+
+// urllib's code after a wait for the GIL: warm + the share of the cold excess that the wait's
+// length brings, interpolated in log(wait) between the calibrated waits (0.5, 5, 50 ms), the
+// nearest share outside them.
+TEST(UrllibCosts, ColdCostGrowsWithTheWaitBetweenTheCalibratedShares) {
+    using gilbench::workloads::UrllibCosts;
+    using std::chrono::microseconds;
+    using std::chrono::nanoseconds;
+    UrllibCosts c = UrllibCosts::fallback();
+    const auto step = UrllibCosts::after_send;
+    c.ns[step] = 10'000;                                // warm
+    c.ns[step + UrllibCosts::count] = 50'000;           // cold after 5 ms: excess 40'000
+    c.ns[UrllibCosts::cold_scale_first] = 250;          // 0.5 ms: a quarter of it
+    c.ns[UrllibCosts::cold_scale_first + 1] = 1'500;    // 50 ms: one and a half
+    EXPECT_EQ(c.cold(step, microseconds(5'000)), nanoseconds(50'000));
+    EXPECT_EQ(c.cold(step, microseconds(500)), nanoseconds(20'000));
+    EXPECT_EQ(c.cold(step, microseconds(300)), nanoseconds(20'000));      // below: the nearest
+    EXPECT_EQ(c.cold(step, microseconds(50'000)), nanoseconds(70'000));
+    EXPECT_EQ(c.cold(step, microseconds(900'000)), nanoseconds(70'000));  // above: the nearest
+    // Half way in log(wait) (sqrt(0.5 * 5) ms): half way between the two costs.
+    EXPECT_NEAR(static_cast<double>(c.cold(step, nanoseconds(1'581'139)).count()), 35'000.0, 2.0);
+    EXPECT_NEAR(static_cast<double>(c.cold(step, nanoseconds(15'811'388)).count()), 60'000.0, 2.0);
+    // Monotonic in the wait where the shares grow.
+    nanoseconds last{0};
+    for (long us = 250; us <= 80'000; us = us * 5 / 4) {
+        const nanoseconds now = c.cold(step, microseconds(us));
+        EXPECT_GE(now, last) << us;
+        last = now;
+    }
+}
