@@ -40,9 +40,10 @@ struct Outcome {
 // ran meanwhile, and CPython's code then runs several times slower: caches, branch predictors,
 // a core woken from idle). The emulated countdown that stands for this code is too small to
 // slow down that way, so the workload runs the cold cost after a step where another thread
-// took the GIL and this one waited cold_after or longer, until its next release. Measured at
-// the start of a run by the embedded CPython (engine/calibration.hpp); `fallback()` only where
-// that is impossible or turned off.
+// took the GIL and this one waited cold_after or longer, until its next release; under the new
+// GIL as cold as that wait's length makes it (cold()). Measured at the start of a run by the
+// embedded CPython (engine/calibration.hpp); `fallback()` only where that is impossible or
+// turned off.
 struct UrllibCosts {
     // The order of the steps in `ns` (and in the run attribute urllib_costs_ns,
     // docs/hdf5-schema.md): the 7 warm costs, then the same 7 cold, then the two speeds below.
