@@ -2,7 +2,7 @@
  * and ends, per thread, in memory (two clock reads, no system call added), and writes the log at
  * exit to $GILBENCH_SOCKET_LOG.<pid>, one "tid call start_ns end_ns" line per call. CPython's
  * socket module and gilbench's plain_http make these calls through libc, so both are seen alike,
- * which the strace- or perf-based ways were not (they slow every call enough to change which
+ * which a `perf record` of every system call was not (it slowed every call enough to change which
  * release a CPU-bound thread wins).
  *
  *   GILBENCH_SOCKET_LOG=/tmp/log LD_PRELOAD=build/bench/libgilbench_socket_log.so python3 ...

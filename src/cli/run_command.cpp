@@ -326,10 +326,15 @@ RunCalibration calibrate(const RunOptions& options, const job::Job& job, const r
     std::vector<std::int64_t> costs(out.mine.ns.size());
     std::string how;
     if (topo.node_rank == 0) {
-        const engine::Calibration c = engine::calibrate_for_run(mode, engine::calibration_cache_dir());
+        const std::string& host = topo.hosts[static_cast<std::size_t>(topo.node)];
+        const engine::Calibration c = engine::calibrate_for_run(mode, engine::calibration_cache_dir(), [&] {
+            print_safely(stderr,
+                         "gilbench: {}: calibrating the emulated engine (urllib's costs, measured by the embedded "
+                         "CPython: ~10 s, cached for later runs; --no-calibration uses the fallback instead)\n",
+                         host);
+        });
         if (!c.warning.empty())
-            print_safely(stderr, "gilbench: warning: {}: {}\n", topo.hosts[static_cast<std::size_t>(topo.node)],
-                         c.warning);
+            print_safely(stderr, "gilbench: warning: {}: {}\n", host, c.warning);
         costs.assign(c.costs.ns.begin(), c.costs.ns.end());
         how = c.how;
     }

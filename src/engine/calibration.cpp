@@ -141,7 +141,8 @@ void write_cached_costs(const std::string& path, const std::string& python_versi
     }
 }
 
-Calibration calibrate_for_run(CalibrationMode mode, const std::string& cache_dir) {
+Calibration calibrate_for_run(CalibrationMode mode, const std::string& cache_dir,
+                              const std::function<void()>& measuring) {
     Calibration out;
     out.costs = workloads::UrllibCosts::fallback();
     if (mode == CalibrationMode::off) {
@@ -158,6 +159,7 @@ Calibration calibrate_for_run(CalibrationMode mode, const std::string& cache_dir
         }
     std::string why;
     std::optional<workloads::UrllibCosts> measured;
+    if (measuring) measuring();
     try {
         http::DelayServer server(http::ServerConfig{});
         measured = calibrate_urllib(server.base_url(), &why);

@@ -10,6 +10,7 @@
 //   "fallback: <why>"    not calibrated: workloads::UrllibCosts::fallback() was used
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -54,6 +55,9 @@ void write_cached_costs(const std::string& path, const std::string& python_versi
 // What a run uses, on one node: the cache (dir = calibration_cache_dir()), or a measurement
 // against a loopback server of its own (the run's embedded server counts only the workers'
 // requests), or the fallback. Never throws: a failure is the fallback, said in `how`.
-Calibration calibrate_for_run(CalibrationMode mode, const std::string& cache_dir);
+// `measuring`, if set, is called just before a measurement starts (not for the cache or the
+// fallback): it takes ~10 s, which a run should say.
+Calibration calibrate_for_run(CalibrationMode mode, const std::string& cache_dir,
+                              const std::function<void()>& measuring = {});
 
 }  // namespace gilbench::engine

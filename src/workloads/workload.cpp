@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
-#include <vector>
 
 #include "http/client.hpp"
 #include "interp/interp.hpp"

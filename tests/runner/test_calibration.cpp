@@ -56,11 +56,9 @@ TEST(Calibration, MeasuresPositiveCostsAndSpeedsAgainstALoopbackServer) {
     // 20 unmeasured + 50 alone + 20 beside a CPU-bound thread at 5 ms, 20 at 0.5 ms, 15 at
     // 50 ms + 2 traced for their instructions: every GET reached the server
     EXPECT_EQ(server.requests_served(), 127u);
-    // The cold costs' share after a 0.5 and a 50 ms wait, per mille of the 5 ms one's: a wait
-    // a tenth as long evicts less, and no wait brings more than some times the 5 ms excess.
-    const auto scale = [&](std::size_t i) { return c->ns[UrllibCosts::cold_scale_first + i]; };
-    EXPECT_LT(scale(0), 5'000);
-    EXPECT_LT(scale(1), 5'000);
+    // The cold costs' shares after a 0.5 and a 50 ms wait are positive (expect_positive) and no
+    // more: they are timings, which a loaded machine moves (5.1x the 5 ms excess at 50 ms once,
+    // under ctest -j2), so no bound here (docs/gil-fidelity.md, "Calibration", has the VM's).
     // The speeds are the real interpreter's: a countdown iteration and one of urllib's
     // instructions each take some ns, well under a microsecond, on any machine that runs this.
     EXPECT_GT(c->countdown_ns_per_iteration(), 1.0);
@@ -147,18 +145,26 @@ TEST(CalibrationCache, RoundTripsAndRejectsAnotherInterpreterOrAPartialFile) {
 
 TEST(CalibrationForRun, MeasuresThenReadsTheCacheAndRecalibratesOnRequest) {
     TempDir dir("run");
-    const Calibration first = calibrate_for_run(CalibrationMode::cached, dir.str());
+    // `measuring` is called when a measurement starts, and only then (the run says so).
+    int measurings = 0;
+    const auto count = [&] { ++measurings; };
+    const Calibration first = calibrate_for_run(CalibrationMode::cached, dir.str(), count);
     ASSERT_EQ(first.how, "measured") << first.how;
+    EXPECT_EQ(measurings, 1);
     EXPECT_EQ(first.warning, "");
     expect_positive(first.costs);
     EXPECT_NE(first.costs.ns, UrllibCosts::fallback().ns);
 
-    const Calibration second = calibrate_for_run(CalibrationMode::cached, dir.str());
+    const Calibration second = calibrate_for_run(CalibrationMode::cached, dir.str(), count);
     EXPECT_EQ(second.how.rfind("cached 20", 0), 0u) << second.how;
     EXPECT_EQ(second.costs.ns, first.costs.ns);
+    EXPECT_EQ(measurings, 1);
 
-    const Calibration third = calibrate_for_run(CalibrationMode::recalibrate, dir.str());
+    const Calibration third = calibrate_for_run(CalibrationMode::recalibrate, dir.str(), count);
     EXPECT_EQ(third.how, "measured");
+    EXPECT_EQ(measurings, 2);
+    EXPECT_EQ(calibrate_for_run(CalibrationMode::off, dir.str(), count).how, "fallback: --no-calibration");
+    EXPECT_EQ(measurings, 2);
     const Calibration fourth = calibrate_for_run(CalibrationMode::cached, dir.str());
     EXPECT_EQ(fourth.costs.ns, third.costs.ns);  // the recalibrated costs replaced the cached ones
 }
