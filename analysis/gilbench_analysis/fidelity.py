@@ -93,7 +93,7 @@ def _build_specs() -> tuple:
         specs.append(FigureSpec(f"convoy_si{name}", cv, f"intervals lost per GET, {name.replace('ms', ' ms')}",
                                 "convoy", (f"convoy-si{name}", "convoy-alone"), 0.20, True, interval_s=x))
     old = "Old GIL"
-    specs += [FigureSpec("cpu_2t_old", old, "2 threads / 1 thread, old GIL", "ratio", ("cpu-2t-old", "cpu-1t"),
+    specs += [FigureSpec("cpu_2t_old", old, "2 threads / 1 thread, old GIL", "ratio", ("cpu-2t-old", "cpu-1t-old"),
                          0.03, False, old=True),
               FigureSpec("convoy_old_ms", old, "ms lost per GET beside a CPU thread, old GIL", "convoy_ms",
                          ("convoy-old", "convoy-alone"), 0.20, True, old=True)]
@@ -362,6 +362,9 @@ class Fidelity:
     calibration: str
     references: list = field(default_factory=list)   # RefRow
     reference_notes: list = field(default_factory=list)
+    # {engine: the 1-thread CPU cell's noise over its median}: how much the machine moved one
+    # trial's time, which every CPU ratio carries twice. Engines without the cell are absent.
+    trial_noise: dict = field(default_factory=dict)
 
     @property
     def counts(self) -> dict:
@@ -381,6 +384,18 @@ def emulated_figures(results: Results) -> dict:
         v = figure_rounds(results, spec, "emulated")
         if v is not None:
             out[spec.key] = v
+    return out
+
+
+def trial_noise(results: Results, base: str = "cpu-1t") -> dict:
+    """{engine: (p75 - p25) / 2 / median} of the wall times of `base`'s rounds, per engine that
+    has the cell and a usable round."""
+    out = {}
+    for engine in ("cpython", "emulated"):
+        row = _cell_row(results, base, engine)
+        side = summarize(wall_rounds(results, row).values()) if row is not None else None
+        if side is not None and side.median > 0:
+            out[engine] = side.noise / side.median
     return out
 
 
@@ -410,7 +425,7 @@ def fidelity(results: Results, references=()) -> Fidelity | None:
         if done[spec.key] is not None:
             rows.append(Row(spec.group, spec.label, done[spec.key]))
     out = Fidelity(rows=rows, left_out=left_out, python_version=str(results.attrs.get("python_version") or ""),
-                   calibration=calibration_text(results.attrs))
+                   calibration=calibration_text(results.attrs), trial_noise=trial_noise(results))
     for ref in references:
         rrows, notes = compare_reference(ref, emu)
         out.references += rrows
@@ -629,6 +644,8 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
         doc.table(pd.DataFrame({"figure": [f"`{r.comparison.key}` {r.label}" for r in rows],
                                 **_comparison_columns([r.comparison for r in rows])}),
                   _CAPTIONS.get(group, ""))
+        if group == "CPU ratios" and "cpython" in fid.trial_noise:
+            doc.note(_trial_noise_note(fid.trial_noise))
     for key, why in fid.left_out:
         doc.note(f"{key}: left out, {why}")
     if fid.references or fid.reference_notes:
@@ -640,9 +657,20 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
                 "figure": [r.label for r in rr],
                 **_comparison_columns([r.comparison for r in rr])}),
                 "Figures measured inside each interpreter (reference files of bench/cpython_probe.py), against this "
-                "run's emulated cells of the same key (old GIL: `cpu-2t-old-emulated`, `convoy-old-emulated`).")
+                "run's emulated cells of the same key (old GIL: `cpu-2t-old-emulated` over `cpu-1t-old-emulated`, "
+                "`convoy-old-emulated`).")
         for note in fid.reference_notes:
             doc.note(note)
+
+
+def _trial_noise_note(noise: dict) -> str:
+    sides = f"±{noise['cpython'] * 100:.1f} % of its median on the real side"
+    if "emulated" in noise:
+        sides += f" and ±{noise['emulated'] * 100:.1f} % on the emulated side"
+    return (f"The machine's noise: over the rounds, one thread's CPU trial (cpu-1t) varied by {sides} "
+            "((p75 − p25) / 2 over the median). A ratio of two such trials varies about √2 times as much, so "
+            "a ±0.03 band on a ratio near 1 needs trials steadier than about ±2 %: on a noisier machine a CPU "
+            "ratio is \"too noisy here\", whatever the emulation does.")
 
 
 _CAPTIONS = {

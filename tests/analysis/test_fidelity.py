@@ -164,6 +164,22 @@ def test_ratio_rounds_skip_warmups_and_failed_trials():
     assert f.counts == {WITHIN: 0, OUTSIDE: 0, NOISY: 0, FEW: 1}         # one figure, counted once
 
 
+def test_trial_noise_is_the_one_thread_cells_spread_over_its_median():
+    cells = [("cpu-1t-emulated", "emulated", 0), ("cpu-2t-emulated", "emulated", 0),
+             ("cpu-1t-cpython", "cpython", 0), ("cpu-2t-cpython", "cpython", 0)]
+    walls = {0: [1.0, 1.0, 1.0, 1.0, 1.0], 1: [1.0] * 5, 2: [0.8, 0.9, 1.0, 1.1, 1.2], 3: [1.0] * 5}
+    trials = [(c, t, 0, w, 0) for c, ws in walls.items() for t, w in enumerate(ws)]
+    f = fidelity(_results(cells, trials))
+    # cpython: p25 0.9, p75 1.1, median 1.0 -> +-10 %; emulated: no spread at all.
+    assert f.trial_noise == {"cpython": pytest.approx(0.1), "emulated": pytest.approx(0.0)}
+    md = section_markdown(_results(cells, trials))
+    assert "±10.0 % of its median on the real side and ±0.0 % on the emulated side" in md
+    # Without the cpython cell, no note: the noise that decides the verdict is the real side's.
+    f2 = fidelity(_results(cells[1:2] + cells[3:], [(0, t, 0, 1.0, 0) for t in range(5)] +
+                           [(1, t, 0, 1.0, 0) for t in range(5)]))
+    assert f2 is not None and f2.trial_noise == {}
+
+
 def test_convoy_rounds_use_the_io_threads_requests():
     cells = [("convoy-si5ms-emulated", "emulated", 0, "mixed", 1), ("convoy-alone-emulated", "emulated", 0, "io", 0)]
     trials = [(0, 0, 0, 1.0, 0), (1, 0, 0, 1.0, 0)]

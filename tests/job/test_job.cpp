@@ -74,7 +74,7 @@ TEST(Job, FidelityJobPlansEveryReferenceCellWithBothEngines) {
         }
     }
     EXPECT_EQ(twins, 16);
-    EXPECT_EQ(emulated_only, 2);
+    EXPECT_EQ(emulated_only, 3);  // cpu-1t-old, cpu-2t-old, convoy-old
 }
 
 // Every shipped job file loads (a typo in one would otherwise surface only when a user runs it).
