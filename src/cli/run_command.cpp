@@ -16,6 +16,7 @@
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
 #include "engine/calibration.hpp"
+#include "runner/node_calibration.hpp"
 #include "engine/cpython_engine.hpp"
 #include "engine/emulated_engine.hpp"
 #include "http/client.hpp"  // global_init
@@ -255,50 +256,13 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     return 0;
 }
 
-// The emulated engine's urllib costs for this run (engine/calibration.hpp), when some cell is an
-// emulated io or mixed one, or runs the old GIL (its ticks take the real countdown's time). Per
-// node, since nodes can differ: each node's first rank calibrates (or reads its host's cache)
-// and its node's ranks share the result. Rank 0 gets every node's
-// costs, in hosts order, and how each was had, for the run's provenance.
+// The emulated engine's urllib costs for this run, when some cell is an emulated io or mixed
+// one, or runs the old GIL (its ticks take the real countdown's time): a resumed run's stored
+// ones, else each node's calibration (runner/node_calibration.hpp).
 struct RunCalibration {
     bool needed = false;
-    workloads::UrllibCosts mine = workloads::UrllibCosts::fallback();  // this rank's node's
-    std::vector<std::int64_t> per_node;  // rank 0: UrllibCosts::values (18) per node
-    std::string how;                     // rank 0: one text, or "host: text; ..." where nodes differ
+    runner::NodeCalibration costs;
 };
-
-// A resumed run keeps the costs its first start stored, so that all of its trials ran the same
-// ones: rank 0 sends each rank its node's (nullopt on every rank where the stored run has none,
-// or none for a node new to the run: then the start calibrates as a new run does, and the
-// stored attributes stay those of the first start).
-std::optional<workloads::UrllibCosts> stored_costs(const std::optional<store::Target>& target,
-                                                   const runner::Topology& topo,
-                                                   const boost::mpi::communicator& world) {
-    constexpr std::size_t k = workloads::UrllibCosts::values;
-    std::vector<std::int64_t> per_node;  // rank 0: this start's nodes, k each; empty: none
-    if (world.rank() == 0 && target->plan.resumes() && !target->plan.stored->calibration.empty()) {
-        const auto& stored = target->plan.stored->urllib_costs_ns;
-        const store::HostMap hosts = target->plan.hosts(topo.hosts);
-        // A run stored before the cold costs has 7 per node, before the speeds 14, before the
-        // cold costs' shares by wait 16: not these costs, so calibrate.
-        const bool complete = stored.size() == k * target->plan.stored->hosts.size();
-        for (const int h : hosts.node) {
-            const auto at = static_cast<std::size_t>(h) * k;
-            if (!complete || at + k > stored.size()) {
-                per_node.clear();
-                break;
-            }
-            per_node.insert(per_node.end(), stored.begin() + static_cast<std::ptrdiff_t>(at),
-                            stored.begin() + static_cast<std::ptrdiff_t>(at + k));
-        }
-    }
-    boost::mpi::broadcast(world, per_node, 0);
-    if (per_node.empty()) return std::nullopt;
-    workloads::UrllibCosts c;
-    const auto at = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(topo.node) * k);
-    std::copy(per_node.begin() + at, per_node.begin() + at + static_cast<std::ptrdiff_t>(k), c.ns.begin());
-    return c;
-}
 
 RunCalibration calibrate(const RunOptions& options, const job::Job& job, const runner::Topology& topo,
                          const std::optional<store::Target>& target, const boost::mpi::communicator& world) {
@@ -309,8 +273,13 @@ RunCalibration calibrate(const RunOptions& options, const job::Job& job, const r
                 c.gil == model::GilPolicy::old_gil);
     });
     if (!out.needed) return out;
-    if (const std::optional<workloads::UrllibCosts> kept = stored_costs(target, topo, world)) {
-        out.mine = *kept;
+    // A resumed run keeps the costs its first start stored, so that all of its trials ran the
+    // same ones (a node new to the run, or a run stored before a cost was added: calibrate).
+    const std::vector<std::int64_t> stored =
+        world.rank() == 0 ? target->plan.kept_costs(topo.hosts, workloads::UrllibCosts::values)
+                          : std::vector<std::int64_t>{};
+    if (const std::optional<workloads::UrllibCosts> kept = runner::share_kept_costs(stored, topo, world)) {
+        out.costs.mine = *kept;
         if (world.rank() == 0)
             print_safely(stderr, "gilbench: the resumed run keeps its urllib costs ({}){}\n",
                          target->plan.stored->calibration,
@@ -323,50 +292,17 @@ RunCalibration calibrate(const RunOptions& options, const job::Job& job, const r
     const engine::CalibrationMode mode = options.no_calibration ? engine::CalibrationMode::off
                                          : options.recalibrate  ? engine::CalibrationMode::recalibrate
                                                                 : engine::CalibrationMode::cached;
-    std::vector<std::int64_t> costs(out.mine.ns.size());
-    std::string how;
-    if (topo.node_rank == 0) {
-        const std::string& host = topo.hosts[static_cast<std::size_t>(topo.node)];
-        const engine::Calibration c = engine::calibrate_for_run(mode, engine::calibration_cache_dir(), [&] {
-            print_safely(stderr,
-                         "gilbench: {}: calibrating the emulated engine (urllib's costs, measured by the embedded "
-                         "CPython: ~10 s, cached for later runs; --no-calibration uses the fallback instead)\n",
-                         host);
-        });
-        if (!c.warning.empty())
-            print_safely(stderr, "gilbench: warning: {}: {}\n", host, c.warning);
-        costs.assign(c.costs.ns.begin(), c.costs.ns.end());
-        how = c.how;
-    }
-    // The node's other ranks wait asleep meanwhile: one spinning in the broadcast takes a core
-    // from the calibration's two threads, and a CPU-bound thread that shares a core with the
-    // I/O thread rarely wins its releases (the cold costs came out at half).
-    runner::sleeping_barrier(topo.node_comm);
-    boost::mpi::broadcast(topo.node_comm, costs, 0);
-    boost::mpi::broadcast(topo.node_comm, how, 0);
-    std::copy(costs.begin(), costs.end(), out.mine.ns.begin());
-    std::vector<std::vector<std::int64_t>> all_costs;
-    std::vector<std::string> all_how;
-    boost::mpi::gather(world, costs, all_costs, 0);
-    boost::mpi::gather(world, how, all_how, 0);
-    if (world.rank() != 0) return out;
-    std::vector<std::string> node_how(topo.hosts.size());
-    std::vector<std::vector<std::int64_t>> node_costs(topo.hosts.size());
-    for (std::size_t r = 0; r < all_costs.size(); ++r) {
-        const auto n = static_cast<std::size_t>(topo.rank_node[r]);
-        if (node_how[n].empty()) {
-            node_how[n] = all_how[r];
-            node_costs[n] = all_costs[r];
-        }
-    }
-    for (const auto& c : node_costs) out.per_node.insert(out.per_node.end(), c.begin(), c.end());
-    const bool same = std::all_of(node_how.begin(), node_how.end(), [&](const std::string& h) { return h == node_how[0]; });
-    if (same) {
-        out.how = node_how[0];
-    } else {
-        for (std::size_t n = 0; n < node_how.size(); ++n)
-            out.how += fmt::format("{}{}: {}", n ? "; " : "", topo.hosts[n], node_how[n]);
-    }
+    runner::CalibrationVoice voice;
+    voice.measuring = [](const std::string& host) {
+        print_safely(stderr,
+                     "gilbench: {}: calibrating the emulated engine (urllib's costs, measured by the embedded "
+                     "CPython: ~10 s, cached for later runs; --no-calibration uses the fallback instead)\n",
+                     host);
+    };
+    voice.warning = [](const std::string& host, const std::string& warning) {
+        print_safely(stderr, "gilbench: warning: {}: {}\n", host, warning);
+    };
+    out.costs = runner::calibrate_nodes(mode, engine::calibration_cache_dir(), topo, world, voice);
     return out;
 }
 
@@ -430,8 +366,8 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
                             [](const model::Cell& c) { return c.engine == model::Engine::cpython; }))
                 info.python_version = engine::CpythonEngine::library_version();
             if (calibration.needed) {
-                info.urllib_costs_ns = calibration.per_node;
-                info.calibration = calibration.how;
+                info.urllib_costs_ns = calibration.costs.per_node;
+                info.calibration = calibration.costs.how;
             }
             rec.emplace(*target, job, topo.hosts, info, report::choose_progress_mode(options.progress, options.quiet));
         } catch (const std::exception& e) {
@@ -452,7 +388,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     runner::RunEnd outcome;
     // One object per engine: the runner prepares each one the plan uses once per rank (the
     // cpython engine starts its interpreter then), and no other.
-    engine::EmulatedEngine emulated(calibration.mine);
+    engine::EmulatedEngine emulated(calibration.costs.mine);
     engine::CpythonEngine cpython;
     const engine::EngineFor engine_for = [&](const model::Cell& c) -> engine::Engine& {
         if (c.engine == model::Engine::cpython) return cpython;

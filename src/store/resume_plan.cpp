@@ -57,6 +57,20 @@ HostMap ResumePlan::hosts(const std::vector<std::string>& now) const {
     return m;
 }
 
+std::vector<std::int64_t> ResumePlan::kept_costs(const std::vector<std::string>& now, std::size_t per_node) const {
+    if (!stored || stored->calibration.empty()) return {};
+    const auto& costs = stored->urllib_costs_ns;
+    if (per_node == 0 || costs.size() != per_node * stored->hosts.size()) return {};
+    std::vector<std::int64_t> out;
+    for (const int h : hosts(now).node) {
+        const auto at = static_cast<std::size_t>(h) * per_node;
+        if (at + per_node > costs.size()) return {};  // a host new to the run: none stored
+        out.insert(out.end(), costs.begin() + static_cast<std::ptrdiff_t>(at),
+                   costs.begin() + static_cast<std::ptrdiff_t>(at + per_node));
+    }
+    return out;
+}
+
 Target open_target(const std::string& output, const FileInfo& info, const job::Job& job, bool resume,
                    bool overwrite) {
     if (resume && overwrite)

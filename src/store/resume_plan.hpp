@@ -5,6 +5,7 @@
 // the run's hosts list (one remap, used for workers.node and for server_requests alike).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,10 @@ struct ResumePlan {
     runner::Done done(std::size_t cells) const;
     // This start's nodes (`now`, Topology::hosts) in the run's hosts list.
     HostMap hosts(const std::vector<std::string>& now) const;
+    // The stored run's urllib costs (its first start's calibration) for this start's nodes
+    // (`now`), `per_node` values each, in `now`'s order; empty when the run stored none, none
+    // for some node, or another number per node (a run stored before a cost was added).
+    std::vector<std::int64_t> kept_costs(const std::vector<std::string>& now, std::size_t per_node) const;
 };
 
 struct Target {

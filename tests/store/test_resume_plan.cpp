@@ -184,6 +184,21 @@ TEST_F(ResumePlanTest, HostsKeepTheirPlaceAndNewOnesGoLast) {
     EXPECT_FALSE(moved.identity());
 }
 
+TEST(ResumePlanKeptCosts, ThisStartsNodesGetTheirHostsStoredCostsElseNone) {
+    ResumePlan plan;
+    EXPECT_TRUE(plan.kept_costs({"n0"}, 2).empty());  // a new run
+    plan.stored = StoredRun{};
+    plan.stored->hosts = {"n0", "n1"};
+    plan.stored->urllib_costs_ns = {1, 2, 3, 4};  // 2 per host
+    plan.stored->calibration = "measured";
+    EXPECT_EQ(plan.kept_costs({"n0", "n1"}, 2), std::vector<std::int64_t>({1, 2, 3, 4}));
+    EXPECT_EQ(plan.kept_costs({"n1"}, 2), std::vector<std::int64_t>({3, 4}));  // this start's node 0 is n1
+    EXPECT_TRUE(plan.kept_costs({"n0", "n2"}, 2).empty());  // n2 is new to the run: none stored
+    EXPECT_TRUE(plan.kept_costs({"n0"}, 3).empty());        // stored with another count per node
+    plan.stored->calibration.clear();                       // a run stored before calibration
+    EXPECT_TRUE(plan.kept_costs({"n0"}, 2).empty());
+}
+
 TEST(MergeHosts, ANewRunNumbersNodesAsThisStart) {
     const ResumePlan fresh;
     const HostMap m = fresh.hosts({"a", "b"});
