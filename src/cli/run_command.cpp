@@ -16,7 +16,6 @@
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
 #include "engine/calibration.hpp"
-#include "runner/node_calibration.hpp"
 #include "engine/cpython_engine.hpp"
 #include "engine/emulated_engine.hpp"
 #include "http/client.hpp"  // global_init
@@ -24,6 +23,7 @@
 #include "report/progress_display.hpp"
 #include "report/summary.hpp"
 #include "runner/interrupt.hpp"
+#include "runner/node_calibration.hpp"
 #include "runner/runner.hpp"
 #include "runner/world.hpp"
 #include "store/recorder.hpp"
