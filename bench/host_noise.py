@@ -23,26 +23,15 @@ import json
 import platform
 import statistics
 import sys
-import threading
-import time
+
+from cpython_cells import countdown, run_threads  # bench/, beside this script
 
 BAND = 0.03  # the CPU ratios' band in the fidelity section (analysis/gilbench_analysis/fidelity.py)
 
 
-def countdown(n):
-    while n > 0:
-        n -= 1
-
-
 def timed(threads, steps):
     """Wall time of `steps` countdown steps split over `threads` threads."""
-    workers = [threading.Thread(target=countdown, args=(steps // threads,)) for _ in range(threads)]
-    start = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return time.perf_counter() - start
+    return run_threads(countdown, [(steps // threads,)] * threads)
 
 
 def size(seconds):
