@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "gil/gil.hpp"
-#include "interp/interp.hpp"
+#include "engine/emulated/interp/interp.hpp"
 
 namespace {
 

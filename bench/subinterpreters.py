@@ -97,7 +97,7 @@ def main(argv=None):
     else:
         # 3.12.1: a second interpreter importing datetime (urllib does) after a first one that
         # did was destroyed aborts the process ("double free or corruption"); gilbench keeps its
-        # interpreters for this reason (src/engine/cpython_engine.cpp).
+        # interpreters for this reason (src/engine/cpython/cpython_engine.cpp).
         print("start+import: not measured under %s (CPython 3.12 aborts on it; see the source)"
               % platform.python_version())
     figures += [("end", timed(end, args.samples)), ("call", timed(call, args.samples))]

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Where CPython's urllib releases the GIL during a GET, and how long its Python code runs in
 between: the method behind gilbench's calibration of its I/O workload (UrllibCosts in
-src/workloads/workload.hpp; a run measures them itself: docs/gil-fidelity.md, "Calibration").
+src/engine/emulated/workloads/workload.hpp; a run measures them itself: docs/gil-fidelity.md, "Calibration").
 
     build/gilbench serve --latency 0.001 &      # prints URL
     /usr/bin/python3 bench/urllib_steps.py URL [REQUESTS] [CPU_THREADS]

@@ -15,9 +15,9 @@
 
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
-#include "engine/calibration.hpp"
-#include "engine/cpython_engine.hpp"
-#include "engine/emulated_engine.hpp"
+#include "engine/cpython/calibration.hpp"
+#include "engine/cpython/cpython_engine.hpp"
+#include "engine/emulated/emulated_engine.hpp"
 #include "http/client.hpp"  // global_init
 #include "report/console.hpp"
 #include "report/progress_display.hpp"

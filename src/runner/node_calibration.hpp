@@ -1,4 +1,4 @@
-// The emulated engine's calibration across a run's nodes (engine/calibration.hpp does one
+// The emulated engine's calibration across a run's nodes (engine/cpython/calibration.hpp does one
 // node's): nodes may differ, so each node's first rank measures (or reads its host's cache)
 // while the node's other ranks wait asleep, and shares the result with them; rank 0 gets every
 // node's, in hosts order, and how each was had, for the run's provenance. A resumed run instead
@@ -13,9 +13,9 @@
 
 #include <boost/mpi/communicator.hpp>
 
-#include "engine/calibration.hpp"
+#include "engine/cpython/calibration.hpp"
 #include "runner/runner.hpp"
-#include "workloads/workload.hpp"
+#include "engine/emulated/workloads/workload.hpp"
 
 namespace gilbench::runner {
 

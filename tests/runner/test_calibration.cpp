@@ -1,4 +1,4 @@
-// The emulated engine's calibration (engine/calibration.hpp): the embedded CPython measures
+// The emulated engine's calibration (engine/cpython/calibration.hpp): the embedded CPython measures
 // urllib's seven per-step costs against a loopback server, the cache keeps them per host and
 // interpreter, and a run that cannot or must not calibrate says "fallback". No timing bounds:
 // only that the costs are there, positive, and travel unchanged through the cache.
@@ -11,8 +11,8 @@
 #include <fstream>
 #include <string>
 
-#include "engine/calibration.hpp"
-#include "engine/cpython_engine.hpp"
+#include "engine/cpython/calibration.hpp"
+#include "engine/cpython/cpython_engine.hpp"
 #include "http/server.hpp"
 #include "runner/runner.hpp"
 

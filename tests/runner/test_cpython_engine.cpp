@@ -15,7 +15,7 @@
 
 #include <unistd.h>
 
-#include "engine/cpython_engine.hpp"
+#include "engine/cpython/cpython_engine.hpp"
 #include "http/client.hpp"
 #include "http/delay_url.hpp"
 #include "http/server.hpp"

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 
-#include "engine/emulated_engine.hpp"
+#include "engine/emulated/emulated_engine.hpp"
 #include "http/client.hpp"
 #include "http/delay_url.hpp"
 #include "http/server.hpp"
 #include "runner/runner.hpp"
-#include "workloads/workload.hpp"
+#include "engine/emulated/workloads/workload.hpp"
 
 using gilbench::model::Cell;
 using gilbench::model::Workload;

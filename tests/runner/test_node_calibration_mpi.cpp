@@ -14,7 +14,7 @@
 #include <boost/mpi/environment.hpp>
 #include <boost/serialization/string.hpp>
 
-#include "engine/cpython_engine.hpp"
+#include "engine/cpython/cpython_engine.hpp"
 
 namespace gilbench::runner {
 namespace {

@@ -1,11 +1,11 @@
-#include "engine/emulated_engine.hpp"
+#include "engine/emulated/emulated_engine.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 
 #include "gil/gil.hpp"
-#include "workloads/workload.hpp"
+#include "engine/emulated/workloads/workload.hpp"
 
 namespace gilbench::engine {
 namespace {
@@ -15,7 +15,7 @@ gil::Config gil_config(const model::Cell& cell, const workloads::UrllibCosts& re
     cfg.policy = cell.gil;
     cfg.switch_interval = std::chrono::nanoseconds(static_cast<std::int64_t>(cell.switch_interval_s * 1e9));
     cfg.check_interval = cell.check_interval;
-    // A tick takes the real interpreter's time (calibrated: engine/calibration.hpp).
+    // A tick takes the real interpreter's time (calibrated: engine/cpython/calibration.hpp).
     if (cell.gil == gil::Policy::old_gil) cfg.tick_scale = workloads::countdown_tick_scale(real);
     return cfg;
 }

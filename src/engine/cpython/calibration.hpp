@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include "workloads/workload.hpp"
+#include "engine/emulated/workloads/workload.hpp"
 
 namespace gilbench::engine {
 

@@ -1,5 +1,5 @@
 // Workloads: what one worker thread of the emulated engine does in a trial. The runner owns
-// timing, barriers and records, the emulated engine (engine/emulated_engine.hpp) the GIL and
+// timing, barriers and records, the emulated engine (engine/emulated/emulated_engine.hpp) the GIL and
 // the choice of workload; a workload only runs bytecode under the GIL it is given.
 #pragma once
 
@@ -42,7 +42,7 @@ struct Outcome {
 // slow down that way, so the workload runs the cold cost after a step where another thread
 // took the GIL and this one waited cold_after or longer, until its next release; under the new
 // GIL as cold as that wait's length makes it (cold()). Measured at the start of a run by the
-// embedded CPython (engine/calibration.hpp); `fallback()` only where that is impossible or
+// embedded CPython (engine/cpython/calibration.hpp); `fallback()` only where that is impossible or
 // turned off.
 struct UrllibCosts {
     // The order of the steps in `ns` (and in the run attribute urllib_costs_ns,

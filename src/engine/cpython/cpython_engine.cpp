@@ -1,4 +1,4 @@
-#include "engine/cpython_engine.hpp"
+#include "engine/cpython/cpython_engine.hpp"
 
 // Python.h first, as the C API asks (it may set feature macros the standard headers read).
 #define PY_SSIZE_T_CLEAN

@@ -1,4 +1,4 @@
-#include "workloads/workload.hpp"
+#include "engine/emulated/workloads/workload.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "http/client.hpp"
-#include "interp/interp.hpp"
+#include "engine/emulated/interp/interp.hpp"
 
 namespace gilbench::workloads {
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "gil/gil.hpp"
-#include "interp/interp.hpp"
+#include "engine/emulated/interp/interp.hpp"
 
 namespace gilbench::interp {
 namespace {

@@ -25,7 +25,7 @@
 // Speed (the micro-benchmarks and docs/gil-fidelity.md): direct threading with computed goto
 // (GCC/Clang; a switch elsewhere), the two top stack items cached in registers, and the eval
 // loop compiled once per check mode so that a policy's check costs nothing in the others.
-#include "interp/interp.hpp"
+#include "engine/emulated/interp/interp.hpp"
 
 #include <algorithm>
 #include <array>

@@ -7,13 +7,13 @@
 #pragma once
 
 #include "engine/engine.hpp"
-#include "workloads/workload.hpp"
+#include "engine/emulated/workloads/workload.hpp"
 
 namespace gilbench::engine {
 
 class EmulatedEngine final : public Engine {
 public:
-    // `urllib`: what its I/O threads run between their steps (engine/calibration.hpp measures it
+    // `urllib`: what its I/O threads run between their steps (engine/cpython/calibration.hpp measures it
     // for the run; tests that need no machine's figures get the documented fallback).
     explicit EmulatedEngine(const workloads::UrllibCosts& urllib = workloads::UrllibCosts::fallback())
         : urllib_(urllib) {}

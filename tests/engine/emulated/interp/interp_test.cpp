@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "../gil/test_support.hpp"
+#include "../../../gil/test_support.hpp"
 #include "gil/gil.hpp"
-#include "interp/interp.hpp"
+#include "engine/emulated/interp/interp.hpp"
 
 namespace gilbench::interp {
 namespace {

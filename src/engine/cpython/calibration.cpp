@@ -1,4 +1,4 @@
-#include "engine/calibration.hpp"
+#include "engine/cpython/calibration.hpp"
 
 #include <unistd.h>
 
@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "engine/cpython_engine.hpp"
+#include "engine/cpython/cpython_engine.hpp"
 #include "http/server.hpp"
 
 namespace gilbench::engine {
