@@ -91,7 +91,9 @@ std::string function_check(std::string_view f) { return function_problem(f); }
 std::string python_path_check(std::string_view p) { return python_path_problem(p); }
 
 // ---- the table ------------------------------------------------------------------------------
-// In HDF5 column order: a new field goes at the end (docs/hdf5-schema.md, "Compatibility").
+// In HDF5 column order. Readers find columns by name, so the order is a convention: a new
+// setting is appended at the end; `parallel` was inserted earlier, after `gil`
+// (docs/hdf5-schema.md, "Compatibility").
 
 const std::vector<CellField>& table() {
     static const std::vector<CellField> fields{
