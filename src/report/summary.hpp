@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/cell.hpp"
@@ -46,9 +47,18 @@ struct RankSpread {
 };
 RankSpread rank_spread(const std::vector<model::WorkerRecord>& workers);
 
-// How a cell ended, as stored in summary.state.
+// How a cell ended, as stored in summary.state. to_string is the one place that spells the
+// stored text; parse_cell_state reads it back (nullopt for a text no state has: a file a newer
+// gilbench wrote).
 enum class CellState { pending, partial, budget, complete };
+inline constexpr CellState cell_states[] = {CellState::pending, CellState::partial, CellState::budget,
+                                            CellState::complete};
 const char* to_string(CellState s);
+inline std::optional<CellState> parse_cell_state(std::string_view text) {
+    for (const CellState s : cell_states)
+        if (text == to_string(s)) return s;
+    return std::nullopt;
+}
 
 // The summary row of one cell from its stored trials and workers (any cell's rows may be
 // passed: the cell's are picked out; warm-ups are left out of the statistics).

@@ -15,9 +15,9 @@ Recorder::Recorder(RunWriter& writer, const std::vector<model::Cell>& cells, con
         for (const auto& w : stored->workers) keep_worker(w);
         for (const auto& s : stored->summary)
             if (s.cell >= 0 && static_cast<std::size_t>(s.cell) < per_cell_.size())
-                per_cell_[static_cast<std::size_t>(s.cell)].written_state = s.state;
+                per_cell_[static_cast<std::size_t>(s.cell)].written_state = report::parse_cell_state(s.state);
     } else {
-        for (auto& c : per_cell_) c.written_state = "pending";  // add_cells wrote these rows
+        for (auto& c : per_cell_) c.written_state = report::CellState::pending;  // add_cells wrote these rows
     }
 }
 
@@ -168,13 +168,8 @@ void Recorder::keep(const model::TrialResult& r) {
 
 model::CellSummaryRecord Recorder::summary_of(std::size_t i) const {
     const PerCell& pc = per_cell_[i];
-    report::CellState state = pc.state;
-    if (!pc.ended && !pc.written_state.empty()) {
-        // Not reached on this start: what the file says (a resumed run's earlier cells).
-        for (auto s : {report::CellState::pending, report::CellState::partial, report::CellState::budget,
-                       report::CellState::complete})
-            if (pc.written_state == report::to_string(s)) state = s;
-    }
+    // Not reached on this start: what the file says (a resumed run's earlier cells).
+    const report::CellState state = !pc.ended && pc.written_state ? *pc.written_state : pc.state;
     return report::summarize_cell(cells_[i], state, pc.trials, pc.spans);
 }
 
@@ -182,9 +177,9 @@ void Recorder::write_summary_row(std::size_t i) {
     PerCell& pc = per_cell_[i];
     const model::CellSummaryRecord row = report::summarize_cell(cells_[i], pc.state, pc.trials, pc.spans);
     // A resumed run reports its finished cells again: leave rows that would not change.
-    if (row.state == pc.written_state && pc.new_trials == 0) return;
+    if (pc.state == pc.written_state && pc.new_trials == 0) return;
     writer_.write_summary({row});
-    pc.written_state = row.state;
+    pc.written_state = pc.state;
 }
 
 }  // namespace gilbench::store

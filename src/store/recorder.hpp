@@ -9,6 +9,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,7 +59,7 @@ private:
         report::CellState state = report::CellState::pending;
         bool ended = false;         // reported by the runner on this start
         int new_trials = 0;         // trials run on this start
-        std::string written_state;  // the summary row in the file ("" if none)
+        std::optional<report::CellState> written_state;  // the summary row in the file (nullopt if none)
     };
     void keep_trial(const model::TrialRecord& t);
     void keep_worker(const model::WorkerRecord& w);

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "report/summary.hpp"
 #include "store/h5_handles.hpp"
 #include "store/rows.hpp"
 #include "store/utc_now.hpp"
@@ -763,7 +764,7 @@ void RunWriter::add_cells(const std::vector<model::Cell>& cells) {
         pending.reserve(cells.size());
         for (std::size_t i = 0; i < cells.size(); ++i) {
             records[i].cell = cells[i].index;
-            records[i].state = "pending";
+            records[i].state = report::to_string(report::CellState::pending);
             pending.push_back(detail::to_row(records[i], strings));
         }
         state_->summary.append(pending.data(), pending.size());
@@ -783,7 +784,7 @@ void RunWriter::write_summary(const std::vector<model::CellSummaryRecord>& rows)
             while (state_->summary.size() < at) {
                 model::CellSummaryRecord& p = placeholders.emplace_back();
                 p.cell = static_cast<std::int32_t>(state_->summary.size());
-                p.state = "pending";
+                p.state = report::to_string(report::CellState::pending);
                 const detail::summary_row pending = detail::to_row(p, strings);
                 state_->summary.append(&pending, 1);
             }

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "report/summary.hpp"
+
 namespace gilbench::store {
 namespace {
 
@@ -45,7 +47,8 @@ runner::Done ResumePlan::done(std::size_t cells) const {
         if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < cells)
             d.trials[static_cast<std::size_t>(t.cell)].push_back(t.trial);
     for (const auto& s : stored->summary)
-        if (s.state == "budget" && s.cell >= 0 && static_cast<std::size_t>(s.cell) < cells)
+        if (report::parse_cell_state(s.state) == report::CellState::budget && s.cell >= 0 &&
+            static_cast<std::size_t>(s.cell) < cells)
             d.closed[static_cast<std::size_t>(s.cell)] = 1;
     return d;
 }
