@@ -1,7 +1,5 @@
 #include "store/recorder.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
 namespace gilbench::store {
@@ -137,26 +135,9 @@ void Recorder::keep_trial(const model::TrialRecord& t) {
         per_cell_[static_cast<std::size_t>(t.cell)].trials.push_back(t);
 }
 
-// Only a rank's span matters for the statistics: keep one record per (trial, rank).
 void Recorder::keep_worker(const model::WorkerRecord& w) {
-    if (w.cell < 0 || static_cast<std::size_t>(w.cell) >= per_cell_.size()) return;
-    PerCell& pc = per_cell_[static_cast<std::size_t>(w.cell)];
-    auto& spans = pc.spans;
-    // Indexed: a scan of every span per new worker made a long run's bookkeeping grow with it.
-    const auto [at, added] = pc.span_of.try_emplace({w.trial, w.rank}, spans.size());
-    if (!added) {
-        model::WorkerRecord& s = spans[at->second];
-        s.start_s = std::min(s.start_s, w.start_s);
-        s.end_s = std::max(s.end_s, w.end_s);
-        return;
-    }
-    model::WorkerRecord span;
-    span.cell = w.cell;
-    span.trial = w.trial;
-    span.rank = w.rank;
-    span.start_s = w.start_s;
-    span.end_s = w.end_s;
-    spans.push_back(span);
+    if (w.cell >= 0 && static_cast<std::size_t>(w.cell) < per_cell_.size())
+        per_cell_[static_cast<std::size_t>(w.cell)].workers.push_back(w);
 }
 
 void Recorder::keep(const model::TrialResult& r) {
@@ -170,12 +151,12 @@ model::CellSummaryRecord Recorder::summary_of(std::size_t i) const {
     const PerCell& pc = per_cell_[i];
     // Not reached on this start: what the file says (a resumed run's earlier cells).
     const report::CellState state = !pc.ended && pc.written_state ? *pc.written_state : pc.state;
-    return report::summarize_cell(cells_[i], state, pc.trials, pc.spans);
+    return report::summarize_cell(cells_[i], state, pc.trials, pc.workers);
 }
 
 void Recorder::write_summary_row(std::size_t i) {
     PerCell& pc = per_cell_[i];
-    const model::CellSummaryRecord row = report::summarize_cell(cells_[i], pc.state, pc.trials, pc.spans);
+    const model::CellSummaryRecord row = report::summarize_cell(cells_[i], pc.state, pc.trials, pc.workers);
     // A resumed run reports its finished cells again: leave rows that would not change.
     if (pc.state == pc.written_state && pc.new_trials == 0) return;
     writer_.write_summary({row});

@@ -7,7 +7,6 @@
 // run from its own thread, and must never write in the middle of a trial.
 #pragma once
 
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,8 +53,7 @@ public:
 private:
     struct PerCell {
         std::vector<model::TrialRecord> trials;
-        std::vector<model::WorkerRecord> spans;  // one per (trial, rank): its threads' span
-        std::map<std::pair<int, int>, std::size_t> span_of;  // (trial, rank) -> index in spans
+        std::vector<model::WorkerRecord> workers;  // for the ranks' spans (report::rank_spread)
         report::CellState state = report::CellState::pending;
         bool ended = false;         // reported by the runner on this start
         int new_trials = 0;         // trials run on this start

@@ -199,6 +199,50 @@ TEST_F(RecorderTest, AResumedRunCountsItsStoredTrialsAndRemapsNodes) {
     EXPECT_EQ(rows[1].n, 2);
 }
 
+// The summary's per-rank times are report::rank_spread's over the measured trials' workers: a
+// rank's span runs from its earliest thread start to its latest thread end; mean over trials,
+// then min/avg/max over ranks. The same from this start's trials and from a resumed run's.
+TEST_F(RecorderTest, RankTimesAreTheSpansOfEachRanksThreads) {
+    const auto two_ranks = [](int number, double scale) {
+        model::TrialResult r = trial(0, number, 1.0);
+        r.workers.clear();
+        // {rank, start, end}: rank 0's span is 0.8 x scale, rank 1's 0.4 x scale
+        const double threads[4][3] = {{0, 0.1, 0.5}, {0, 0.2, 0.9}, {1, 0.0, 0.3}, {1, 0.1, 0.4}};
+        for (int t = 0; t < 4; ++t) {
+            model::WorkerRecord w;
+            w.trial = number;
+            w.rank = static_cast<int>(threads[t][0]);
+            w.thread = t % 2;
+            w.start_s = threads[t][1] * scale;
+            w.end_s = threads[t][2] * scale;
+            r.workers.push_back(w);
+        }
+        return r;
+    };
+    const auto expect_rank_times = [](const model::CellSummaryRecord& row) {
+        EXPECT_DOUBLE_EQ(row.rank_min_s, 0.6);  // rank 1: (0.4 + 0.8) / 2
+        EXPECT_DOUBLE_EQ(row.rank_max_s, 1.2);  // rank 0: (0.8 + 1.6) / 2
+        EXPECT_DOUBLE_EQ(row.rank_avg_s, 0.9);
+    };
+    std::string run;
+    {
+        RunWriter w = new_run();
+        run = w.name();
+        Recorder rec(w, job_.cells, nullptr, {});
+        rec.on_trial(job_.cells[0], 0, two_ranks(0, 10.0));  // the warm-up: left out
+        rec.on_trial(job_.cells[0], 0, two_ranks(1, 1.0));
+        rec.on_trial(job_.cells[0], 0, two_ranks(2, 2.0));
+        rec.on_cell_end(job_.cells[0], 0, runner::CellEnd::complete);
+        expect_rank_times(rec.summary()[0]);
+        rec.finish(RunStatus::interrupted);
+    }
+    expect_rank_times(file_->read_run(run).summary[0]);
+    const StoredRun stored = file_->read_run(run);
+    RunWriter w = file_->resume_run(run, "2024-05-01T12:00:00Z");
+    Recorder resumed(w, job_.cells, &stored, {});
+    expect_rank_times(resumed.summary()[0]);
+}
+
 TEST_F(RecorderTest, IoFailureSummaryCountsEveryStoredTrial) {
     RunWriter w = new_run();
     Recorder rec(w, job_.cells, nullptr, {});
