@@ -129,7 +129,7 @@ TEST(CpythonEngine, TheCountdownIsSpecializedBeforeTheFirstTrial) {
                    "    adaptive = [i.opname for i in dis.get_instructions(f, adaptive=True)]\n"
                    "    return adaptive != [i.opname for i in dis.get_instructions(f)]\n"
                    "def probe(work, index, count):\n"
-                   "    helpers = sys.modules['_gilbench']\n"
+                   "    helpers = sys.modules['gilbench_helpers']\n"
                    "    return int(specialized(helpers.countdown)) + 2 * int(specialized(helpers.make_probe()))\n");
     const Cell cell = python_cell("probe_mod:probe", m.dir(), 1, 1);
     CpythonEngine engine;

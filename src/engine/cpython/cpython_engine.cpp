@@ -5,318 +5,24 @@
 #include <Python.h>
 
 #include <algorithm>
+#include <iterator>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "engine/cpython/embedded_python.hpp"  // generated: python/*.py as source text
+
 namespace gilbench::engine {
 namespace {
-
-// What the worker threads run, compiled by the embedded interpreter once per rank. Every
-// helper catches what it can and returns it as values, so the C++ side meets a Python
-// exception only where something is badly wrong.
-constexpr const char* helper_source = R"PY(
-import importlib, inspect, sys, time, traceback, urllib.request
-
-# The seed's CPU-bound job, as the seed wrote it.
-def countdown(n):
-    while n > 0:
-        n -= 1
-
-# A traced cpu cell's countdown: the same loop, plus a probe of who holds the GIL. make_probe()
-# is called once per trial; its threads share the `last` of that call, which holds the takes
-# list of the thread that last ran an iteration (a thread's own list is its identity). A
-# thread that finds someone else there has been handed the GIL since its previous iteration
-# (or is at its first one): it writes itself in and notes the time on time.monotonic_ns
-# (CLOCK_MONOTONIC, as get_many). Per iteration the probe adds one cell load and one identity
-# compare (a closure's cell is cheaper than a shared list's item: about 1.5x the plain loop's
-# time against 1.9x on 3.11; every trial's closure shares one code object, so warm_up's
-# specialization holds). A take is rare (once per switch interval), so its bookkeeping costs
-# little. The order matters: the interpreter may hand the GIL over only after a call (here:
-# clock() and append()), so `last` is written before the clock is read; a hand-over right
-# after clock() then still shows (the other thread finds `last` is not itself and takes, and
-# this thread takes again when it is back). Returns the takes past `capacity` (counted, not kept).
-def make_probe():
-    last = None
-
-    def countdown_probed(n, takes, capacity):
-        nonlocal last
-        clock = time.monotonic_ns
-        append = takes.append
-        kept = 0
-        dropped = 0
-        while n > 0:
-            if last is not takes:
-                last = takes
-                t = clock()
-                if kept < capacity:
-                    append(t)
-                    kept += 1
-                else:
-                    dropped += 1
-            n -= 1
-        return dropped
-
-    return countdown_probed
-
-# A mixed cell's CPU threads: count down in chunks until the rank's I/O threads are done.
-# done() is gilbench's (C++): it reads the trial's flag, which needs no interpreter's objects,
-# so the I/O threads can end it from any interpreter (parallel = "subinterpreters").
-def cpu_until(done, chunk):
-    ops = 0
-    while not done():
-        countdown(chunk)
-        ops += chunk
-    return ops
-
-# CPython 3.11+ specializes a function's bytecode only after its first few calls (8 in 3.11),
-# and the unspecialized countdown runs about 1.6x slower: without this, a rank's first trials
-# would time colder code than its later ones (and than a plain script that ran it before).
-# Called once per rank, before any trial, on gilbench's own helpers only.
-def warm_up():
-    for _ in range(16):
-        countdown(1000)
-        cpu_until(lambda: True, 1000)
-        make_probe()(1000, [], 1)
-
-# The seed's I/O-bound job: n GETs, each on a fresh connection (urllib sends Connection: close).
-# Per request (start_ns, end_ns, ok) on time.monotonic_ns, which is CLOCK_MONOTONIC, the clock
-# of C++'s steady_clock on Linux; and the first failure's message.
-def get_many(url, n, timeout):
-    requests = []
-    first_error = ""
-    for _ in range(n):
-        start = time.monotonic_ns()
-        ok = False
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                response.read()
-                ok = response.status < 400
-                if not ok and not first_error:
-                    first_error = f"HTTP {response.status} from {url}"
-        except Exception as e:
-            if not first_error:
-                first_error = f"{type(e).__name__}: {e}"
-        requests.append((start, time.monotonic_ns(), ok))
-    return requests, first_error
-
-# function = "module:callable": (the callable, "") or (None, what is wrong and how to fix it).
-def load(spec, paths):
-    for p in reversed([p for p in paths.split(":") if p]):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except BaseException:
-        return None, (f"function '{spec}': module '{module_name}' does not import (sys.path begins "
-                      f"{sys.path[:4]}; add its directory to python_path, relative to the job file):\n"
-                      + traceback.format_exc().rstrip())
-    obj = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            where = getattr(module, "__file__", None) or module_name
-            return None, (f"function '{spec}': module '{module_name}' ({where}) has no attribute '{attr}'; "
-                          f"check the name after the ':'")
-    if not callable(obj):
-        return None, (f"function '{spec}': '{attr}' is a {type(obj).__name__}, not callable; name a function "
-                      f"defined as def {attr.split('.')[-1]}(work, index, count)")
-    try:
-        signature = inspect.signature(obj)
-    except (TypeError, ValueError):
-        return obj, ""  # a builtin without a signature: it is called as it is
-    try:
-        signature.bind(0, 0, 1)
-    except TypeError as e:
-        return None, (f"function '{spec}' cannot be called as {attr}(work, index, count): its signature is "
-                      f"{attr}{signature} ({e}); give it three positional parameters")
-    return obj, ""
-
-# One worker's call of the user's function: (ops, traceback or "", one-line error or "").
-def call(fn, work, index, count):
-    try:
-        result = fn(work, index, count)
-    except BaseException as e:
-        tb = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next))
-        return -1, tb.rstrip(), f"{type(e).__name__}: {e}"
-    if result is None:
-        return work, "", ""
-    if isinstance(result, int) and not isinstance(result, bool) and 0 <= result < 2**63:
-        return result, "", ""
-    message = (f"returned {result!r:.60} ({type(result).__name__}); return the number of operations done "
-               f"(an int >= 0) or None")
-    return -1, message, message
-
-def gil_enabled():
-    return getattr(sys, "_is_gil_enabled", lambda: True)()
-)PY";
-
-// The calibration (CpythonEngine::measure_urllib_steps): the method of bench/urllib_steps.py.
-// Every socket call urllib makes for a GET (each releases the GIL in socketmodule.c) is wrapped
-// to log when it starts and ends; the Python code between two calls is the time from one's end
-// to the next one's start, on time.perf_counter_ns (a median drops the requests the OS
-// preempted). The wrappers add about a microsecond to each step. Warm costs: GETs back to
-// back, alone. Cold costs: GETs beside one CPU-bound thread (switch interval 5 ms), keeping only
-// the code that follows a call which lost the GIL to it (the call took over half an interval):
-// what runs right after the GIL came back. A step that rarely follows a lost call (fewer than 5
-// samples) gets its warm cost times the median cold/warm ratio of the others. How cold the code
-// runs grows with how long the other thread ran: the same beside the CPU thread at 0.5 and 50 ms
-// gives the share of the cold excess (cold - warm) paid after those waits. Then the
-// interpreter's speed (the old GIL's ticks are time): the countdown, and urllib's code per
-// bytecode instruction.
-constexpr const char* calibration_source = R"PY(
-import socket, statistics, sys, threading, time, urllib.request
-
-STEPS = ("resolve", "socket", "connect", "send", "recv", "close", "return")
-INTERVAL = 0.005
-COLD_WAITS = (0.0005, 0.05)  # the cold costs' scale is also measured at these switch intervals
-
-def urllib_costs(url, n):
-    clock = time.perf_counter_ns
-    log = []
-    originals = []
-
-    def wrap(owner, name, step):
-        original = getattr(owner, name)
-        originals.append((owner, name, original))
-
-        def wrapper(*args, **kwargs):
-            start = clock()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                log.append((step, start, clock()))
-        setattr(owner, name, wrapper)
-
-    def get():
-        with urllib.request.urlopen(url, timeout=10) as response:
-            response.read()
-            if response.status >= 400:
-                raise RuntimeError(f"HTTP {response.status} from {url}")
-
-    # Per step: (Python time before it, duration of the call just before that code).
-    def measure(requests):
-        before = {step: [] for step in STEPS}
-        previous_call = None
-        for _ in range(requests):
-            log.clear()
-            start = clock()
-            get()
-            end = clock()
-            previous_end = start
-            for step, t0, t1 in log:
-                before[step].append((t0 - previous_end, previous_call))
-                previous_end, previous_call = t1, t1 - t0
-            before["return"].append((end - previous_end, previous_call))
-        return before
-
-    def countdown(n):
-        while n > 0:
-            n -= 1
-
-    wrap(socket, "getaddrinfo", "resolve")
-    wrap(socket.socket, "__init__", "socket")
-    wrap(socket.socket, "connect", "connect")
-    wrap(socket.socket, "sendall", "send")
-    wrap(socket.socket, "recv_into", "recv")
-    wrap(socket.socket, "_real_close", "close")
-    def beside_at(interval, requests):
-        stop = []
-        def spin():
-            while not stop:
-                countdown(1 << 16)
-        previous = sys.getswitchinterval()
-        sys.setswitchinterval(interval)
-        spinner = threading.Thread(target=spin, daemon=True)
-        spinner.start()
-        try:
-            return measure(requests)
-        finally:
-            stop.append(True)
-            spinner.join()
-            sys.setswitchinterval(previous)
-
-    # Per step, the Python time right after a call that lost the GIL (took over half an interval).
-    # A time of half the 5 ms interval or more is not the code's: it holds a wait (a lost release,
-    # the OS running something else), which made one calibration's cold cost 5 ms.
-    def cold_samples(beside, interval):
-        return [[t for t, call in beside[step]
-                 if call is not None and call >= interval / 2 * 1e9 and t < INTERVAL / 2 * 1e9]
-                for step in STEPS]
-
-    try:
-        for _ in range(20):  # the opener built, the code specialized
-            get()
-        alone = measure(n)
-        beside = beside_at(INTERVAL, max(20, n // 5))
-        shorter = beside_at(COLD_WAITS[0], max(20, n // 3))
-        longer = beside_at(COLD_WAITS[1], 15)
-    finally:
-        for owner, name, original in reversed(originals):
-            setattr(owner, name, original)
-    missing = [step for step in STEPS if not alone[step]]
-    if missing:
-        raise RuntimeError(f"urllib made no {', '.join(missing)} call in {n} GETs of {url}")
-    # At least 1 ns: a cost is a duration, and 0 would read as "not measured".
-    warm = [max(1, int(statistics.median(t for t, _ in alone[step]))) for step in STEPS]
-    samples = cold_samples(beside, INTERVAL)
-    ratios = [statistics.median(c) / w for c, w in zip(samples, warm) if len(c) >= 5]
-    factor = statistics.median(ratios) if ratios else 1.0
-    cold = [max(1, int(statistics.median(c) if len(c) >= 5 else w * factor)) for c, w in zip(samples, warm)]
-    # How much of the cold excess (cold - warm at INTERVAL) the code pays after a shorter and a
-    # longer wait, per mille: the median over the steps with enough samples and a clear excess.
-    # None such (a loaded machine, where the CPU thread rarely wins a release): all of it, as
-    # after INTERVAL.
-    def excess_scale(other, interval):
-        scales = [(statistics.median(c) - w) / (k - w) for c, w, k in zip(cold_samples(other, interval), warm, cold)
-                  if len(c) >= 3 and k > 1.5 * w]
-        return max(1, int(1000 * statistics.median(scales))) if scales else 1000
-    scales = [excess_scale(shorter, COLD_WAITS[0]), excess_scale(longer, COLD_WAITS[1])]
-    return warm + cold + interpreter_speed(get, sum(warm)) + scales
-
-
-def interpreter_speed(get, warm_ns):
-    # For the old GIL, whose ticks are time: the countdown per 1000 iterations (the best of 5),
-    # and urllib's code per 1000 instructions: its warm time over the instructions one GET runs
-    # (opcode trace events, the socket functions unwrapped).
-    def countdown(n):
-        while n > 0:
-            n -= 1
-    n = 200_000
-    best = None
-    for _ in range(5):
-        start = time.perf_counter_ns()
-        countdown(n)
-        took = time.perf_counter_ns() - start
-        best = took if best is None else min(best, took)
-    instructions = 0
-    def trace(frame, event, arg):
-        nonlocal instructions
-        frame.f_trace_opcodes = True
-        if event == "opcode":
-            instructions += 1
-        return trace
-    # Two traced GETs, counting the second: 3.12 gives a code object's opcode events only from
-    # its next call on (3.11 and 3.13 from the first).
-    for _ in range(2):
-        instructions = 0
-        sys.settrace(trace)
-        try:
-            get()
-        finally:
-            sys.settrace(None)
-    if instructions == 0:
-        raise RuntimeError("tracing a GET saw no bytecode instruction")
-    return [max(1, best * 1000 // n), max(1, warm_ns * 1000 // instructions)]
-)PY";
 
 // An owned reference (Py_XDECREF on destruction); only touched with the GIL held.
 class Ref {
@@ -332,6 +38,8 @@ public:
     }
     ~Ref() { Py_XDECREF(p_); }
     PyObject* get() const { return p_; }
+    // The reference, no longer owned: for an object that lives as long as its interpreter.
+    PyObject* release() { return std::exchange(p_, nullptr); }
     explicit operator bool() const { return p_ != nullptr; }
 
 private:
@@ -348,6 +56,49 @@ public:
 
 private:
     PyGILState_STATE state_;
+};
+
+// This OS thread attached to the thread state `ts` (PyEval_RestoreThread: its interpreter's GIL
+// taken) for the scope, and detached again (PyEval_SaveThread: the GIL released) however the
+// scope ends. The destructor detaches the thread state current then: a call that switched it
+// (Py_NewInterpreterFromConfig makes the new interpreter's current) hands that one back.
+class AttachedThread {
+public:
+    explicit AttachedThread(PyThreadState* ts) { PyEval_RestoreThread(ts); }
+    ~AttachedThread() { PyEval_SaveThread(); }
+    AttachedThread(const AttachedThread&) = delete;
+    AttachedThread& operator=(const AttachedThread&) = delete;
+};
+
+// A thread state made by this OS thread (PyThreadState_New), which deletes it when it goes: on
+// this thread, holding no GIL before or after (it attaches to clear it; deleting it detaches).
+class OwnedThreadState {
+public:
+    OwnedThreadState() = default;
+    // Takes `ts`; throws naming `what` when PyThreadState_New gave none.
+    OwnedThreadState(PyThreadState* ts, std::string_view what) : ts_(ts) {
+        if (!ts_) throw std::runtime_error(fmt::format("embedded Python: cannot create {}", what));
+    }
+    OwnedThreadState(const OwnedThreadState&) = delete;
+    OwnedThreadState& operator=(const OwnedThreadState&) = delete;
+    OwnedThreadState(OwnedThreadState&& o) noexcept : ts_(std::exchange(o.ts_, nullptr)) {}
+    OwnedThreadState& operator=(OwnedThreadState&& o) noexcept {
+        std::swap(ts_, o.ts_);
+        return *this;
+    }
+    ~OwnedThreadState() { reset(); }
+    PyThreadState* get() const { return ts_; }
+    explicit operator bool() const { return ts_ != nullptr; }
+    void reset() {
+        if (!ts_) return;
+        PyEval_RestoreThread(ts_);
+        PyThreadState_Clear(ts_);
+        PyThreadState_DeleteCurrent();  // releases the GIL
+        ts_ = nullptr;
+    }
+
+private:
+    PyThreadState* ts_ = nullptr;
 };
 
 // The pending Python exception as one line (and cleared): for what should never fail.
@@ -379,6 +130,23 @@ std::string utf8(PyObject* s) {
         return "?";
     }
     return c;
+}
+
+// gilbench's module `name` (python/<name>.py, embedded by embed_python.cmake) in the current
+// interpreter: the one in its sys.modules, else compiled from the embedded source, under the file
+// name <gilbench>/<name>.py that tracebacks show, and run as module `name` (so that one of
+// gilbench's modules imports another by its name, as the files do under pytest).
+Ref embedded_module(std::string_view name) {
+    const auto* m = std::find_if(std::begin(embedded::modules), std::end(embedded::modules),
+                                 [&](const embedded::Module& e) { return e.name == name; });
+    if (m == std::end(embedded::modules))
+        throw std::logic_error(fmt::format("gilbench embeds no Python module '{}' (embed_python.cmake)", name));
+    const std::string module(name), file = fmt::format("<gilbench>/{}.py", name);
+    Ref key = check(PyUnicode_FromString(module.c_str()), "a module's name");
+    if (PyObject* loaded = PyImport_GetModule(key.get())) return Ref(loaded);
+    if (PyErr_Occurred()) check(nullptr, "sys.modules");
+    Ref code = check(Py_CompileString(m->source, file.c_str(), Py_file_input), "compiling " + file);
+    return check(PyImport_ExecCodeModule(module.c_str(), code.get()), "running " + file);
 }
 
 // One interpreter per process, started by the first cpython engine's prepare_rank and never
@@ -492,9 +260,9 @@ Callables callables_in(PyObject* helpers, const model::Cell& cell, const std::st
 // a Python thread state belongs to the thread that made it. end() deletes it on that thread,
 // holding no GIL.
 struct ThreadPython {
-    PyThreadState* main = nullptr;  // parallel = "threads": its thread state in the main interpreter
-    PyThreadState* sub = nullptr;   // "subinterpreters": its thread state in its pooled interpreter
-    Callables callables;            // "subinterpreters": that interpreter's callables
+    OwnedThreadState main;  // parallel = "threads": its thread state in the main interpreter
+    OwnedThreadState sub;   // "subinterpreters": its thread state in its pooled interpreter
+    Callables callables;    // "subinterpreters": that interpreter's callables
 
     ThreadPython() = default;
     ThreadPython(const ThreadPython&) = delete;
@@ -502,14 +270,12 @@ struct ThreadPython {
     ~ThreadPython() { end(); }
 
     void end() {
-        for (PyThreadState** ts : {&sub, &main}) {
-            if (!*ts) continue;
-            PyEval_RestoreThread(*ts);
-            callables = Callables();  // (only set with sub, whose GIL this is)
-            PyThreadState_Clear(*ts);
-            PyThreadState_DeleteCurrent();  // releases the GIL
-            *ts = nullptr;
+        if (sub) {
+            AttachedThread attached(sub.get());  // the callables are objects of sub's interpreter
+            callables = Callables();
         }
+        sub.reset();
+        main.reset();
     }
 };
 // Made by prepare_thread, taken by run(). One that run() never took (another thread's set-up
@@ -517,20 +283,11 @@ struct ThreadPython {
 thread_local std::optional<ThreadPython> prepared;
 
 #if GILBENCH_SUBINTERPRETERS
-// Starts an interpreter with its own GIL and readies gilbench's helpers in it (compiled and
-// warmed up there), from a thread holding no GIL. Each trial's threads make thread states of
-// their own in it (PyThreadState_New), as a thread state belongs to the OS thread that made it.
-PooledInterpreter start_subinterpreter(const model::Cell& cell) {
-    PyThreadState* main = PyThreadState_New(PyInterpreterState_Main());
-    if (!main) throw std::runtime_error("embedded Python: cannot create a thread state");
-    PyEval_RestoreThread(main);
-    auto end_main = [&] {  // from holding no GIL
-        PyEval_RestoreThread(main);
-        PyThreadState_Clear(main);
-        PyThreadState_DeleteCurrent();
-    };
-    // As an isolated interpreter of concurrent.interpreters: its own GIL and allocator, threads
-    // allowed, no fork or exec, extension modules only where they support several interpreters.
+// A new interpreter with its own GIL, started from `main`, a thread state of the main interpreter
+// (from a thread holding no GIL): its first thread state, detached. As an isolated interpreter
+// of concurrent.interpreters: its own GIL and allocator, threads allowed, no fork or exec,
+// extension modules only where they support several interpreters.
+PyThreadState* new_isolated_interpreter(PyThreadState* main, const model::Cell& cell) {
     PyInterpreterConfig config = {};
     config.use_main_obmalloc = 0;
     config.allow_fork = 0;
@@ -540,36 +297,35 @@ PooledInterpreter start_subinterpreter(const model::Cell& cell) {
     config.check_multi_interp_extensions = 1;
     config.gil = PyInterpreterConfig_OWN_GIL;
     PyThreadState* sub = nullptr;
+    // On failure `main` is current again; on success `sub` is, holding the new interpreter's
+    // GIL (the main GIL released): the guard detaches whichever it is.
+    AttachedThread attached(main);
     const PyStatus status = Py_NewInterpreterFromConfig(&sub, &config);
-    if (PyStatus_Exception(status)) {  // the main thread state is current again
-        PyEval_SaveThread();
-        end_main();
+    if (PyStatus_Exception(status))
         throw std::runtime_error(fmt::format("cell '{}': cannot start a subinterpreter in the embedded Python {}: {}",
                                              cell.name, PY_VERSION, status.err_msg ? status.err_msg : "unknown error"));
-    }
-    // Now `sub` is current, holding the new interpreter's GIL; the main GIL is released.
-    PooledInterpreter out{PyThreadState_GetInterpreter(sub), nullptr};
-    std::string problem;
+    return sub;
+}
+
+// Starts an interpreter with its own GIL and readies gilbench's helpers in it (compiled and
+// warmed up there), from a thread holding no GIL. Each trial's threads make thread states of
+// their own in it (PyThreadState_New), as a thread state belongs to the OS thread that made it.
+// Its first thread state stays, detached and unused: an interpreter left with none would have
+// the next PyThreadState_New re-initialize the one built into it, which 3.12.1 refuses
+// ("init_threadstate: thread state already initialized").
+PooledInterpreter start_subinterpreter(const model::Cell& cell) {
+    const OwnedThreadState main(PyThreadState_New(PyInterpreterState_Main()), "a thread state");
+    PyThreadState* sub = new_isolated_interpreter(main.get(), cell);
     try {
-        Ref code = check(Py_CompileString(helper_source, "<gilbench>", Py_file_input), "compiling gilbench's helpers");
-        Ref helpers = check(PyImport_ExecCodeModule("_gilbench", code.get()), "gilbench's helpers in a subinterpreter");
+        AttachedThread attached(sub);
+        Ref helpers = embedded_module("gilbench_helpers");
         check(PyObject_CallMethod(helpers.get(), "warm_up", nullptr), "warming up gilbench's helpers");
-        out.helpers = helpers.get();
-        Py_INCREF(out.helpers);
+        return {PyThreadState_GetInterpreter(sub), helpers.release()};
     } catch (const std::exception& e) {
-        problem = e.what();
-    }
-    if (!problem.empty()) {
+        PyEval_RestoreThread(sub);
         Py_EndInterpreter(sub);  // leaves no thread state current
-        end_main();
-        throw std::runtime_error(fmt::format("cell '{}': {}", cell.name, problem));
+        throw std::runtime_error(fmt::format("cell '{}': {}", cell.name, e.what()));
     }
-    // Its first thread state stays, detached and unused: an interpreter left with none would
-    // have the next PyThreadState_New re-initialize the one built into it, which 3.12.1 refuses
-    // ("init_threadstate: thread state already initialized").
-    PyEval_SaveThread();
-    end_main();
-    return out;
 }
 #endif
 
@@ -608,22 +364,14 @@ public:
         prepared.reset();  // a set-up this OS thread made for a trial that never ran
         ThreadPython& tp = prepared.emplace();
         if (!subinterpreters()) {
-            tp.main = PyThreadState_New(PyInterpreterState_Main());
-            if (!tp.main) throw std::runtime_error("embedded Python: cannot create a thread state");
+            tp.main = OwnedThreadState(PyThreadState_New(PyInterpreterState_Main()), "a thread state");
             return;
         }
 #if GILBENCH_SUBINTERPRETERS
         const PooledInterpreter in = pooled_interpreter(thread);
-        tp.sub = PyThreadState_New(in.interp);
-        if (!tp.sub) throw std::runtime_error("embedded Python: cannot create a subinterpreter's thread state");
-        PyEval_RestoreThread(tp.sub);
-        try {
-            tp.callables = callables_in(in.helpers, cell_, url_, io_done_);
-        } catch (...) {
-            PyEval_SaveThread();
-            throw;  // `prepared` deletes the thread state
-        }
-        PyEval_SaveThread();
+        tp.sub = OwnedThreadState(PyThreadState_New(in.interp), "a subinterpreter's thread state");
+        AttachedThread attached(tp.sub.get());
+        tp.callables = callables_in(in.helpers, cell_, url_, io_done_);  // a throw: `prepared` deletes tp.sub
 #endif
     }
 
@@ -633,15 +381,16 @@ public:
         std::string traceback;
         if (!prepared) throw std::logic_error("the cpython engine's prepare_thread must run before run()");
         ThreadPython& tp = *prepared;
-        // A new Python thread first waits for the GIL: its interpreter's.
-        PyEval_RestoreThread(tp.sub ? tp.sub : tp.main);
-        try {
-            run_holding_gil(tp.sub ? tp.callables : shared_, thread, work, r, traceback);
-        } catch (const std::exception& e) {
-            r.io_errors += 1;
-            if (r.first_error.empty()) r.first_error = e.what();
+        {
+            // A new Python thread first waits for the GIL: its interpreter's.
+            AttachedThread attached(tp.sub ? tp.sub.get() : tp.main.get());
+            try {
+                run_holding_gil(tp.sub ? tp.callables : shared_, thread, work, r, traceback);
+            } catch (const std::exception& e) {
+                r.io_errors += 1;
+                if (r.first_error.empty()) r.first_error = e.what();
+            }
         }
-        PyEval_SaveThread();
         if (cell_.is_io_thread(thread) && cell_.workload == model::Workload::mixed && --io_running_ == 0)
             io_done_.store(true, std::memory_order_release);
         prepared.reset();  // the thread state ends, as a Python thread's does
@@ -802,17 +551,12 @@ std::string CpythonEngine::library_version() { return Py_GetVersion(); }
 std::vector<std::int64_t> CpythonEngine::measure_urllib_steps(const std::string& url, int requests) {
     start_interpreter();
     WithGil gil;
-    // A module of its own, made once: the engine's helpers stay as they are.
-    static PyObject* measure = nullptr;  // the function; lives as long as the interpreter
-    if (!measure) {
-        Ref code = check(Py_CompileString(calibration_source, "<gilbench-calibration>", Py_file_input),
-                         "compiling gilbench's calibration");
-        Ref module = check(PyImport_ExecCodeModule("_gilbench_calibration", code.get()), "gilbench's calibration");
-        Ref fn = check(PyObject_GetAttrString(module.get(), "urllib_costs"), "urllib_costs");
-        measure = fn.get();
-        Py_INCREF(measure);
-    }
-    Ref out = check(PyObject_CallFunction(measure, "si", url.c_str(), requests), "measuring urllib's steps");
+    // A module of its own (made once, then found in sys.modules), which imports the helpers'
+    // countdown: the helpers first, since the embedded interpreter has no file of theirs to import.
+    embedded_module("gilbench_helpers");
+    Ref module = embedded_module("gilbench_calibration");
+    Ref out = check(PyObject_CallMethod(module.get(), "urllib_costs", "si", url.c_str(), requests),
+                    "measuring urllib's steps");
     std::vector<std::int64_t> ns;
     for (Py_ssize_t i = 0; i < PyList_Size(out.get()); ++i) ns.push_back(PyLong_AsLongLong(PyList_GetItem(out.get(), i)));
     return ns;
@@ -824,8 +568,7 @@ void CpythonEngine::prepare_rank(const RankContext& rank) {
     State& s = *state_;
     s.rank = rank.rank;
     if (!s.helpers) {
-        Ref code = check(Py_CompileString(helper_source, "<gilbench>", Py_file_input), "compiling gilbench's helpers");
-        s.helpers = check(PyImport_ExecCodeModule("_gilbench", code.get()), "gilbench's helpers");
+        s.helpers = embedded_module("gilbench_helpers");
         auto attr = [&](const char* name) { return check(PyObject_GetAttrString(s.helpers.get(), name), name); };
         s.countdown = attr("countdown");
         s.make_probe = attr("make_probe");

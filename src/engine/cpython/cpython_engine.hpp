@@ -3,8 +3,8 @@
 // by every trial. A trial's threads are real Python threads of that interpreter, so they share
 // its real GIL; `switch_interval` is applied with sys.setswitchinterval before they start.
 //
-// What a worker thread runs is Python code compiled by the embedded interpreter (the module in
-// cpython_engine.cpp, or the user's own function), never a C++ loop:
+// What a worker thread runs is Python code compiled by the embedded interpreter (gilbench's
+// helpers, python/gilbench_helpers.py, or the user's own function), never a C++ loop:
 //   cpu     countdown(n): `while n > 0: n -= 1`, as the seed
 //   io      urllib.request.urlopen(url, timeout=io_timeout).read(), a fresh connection per GET
 //   mixed   the I/O threads GET; the others count down in chunks until the rank's I/O threads
