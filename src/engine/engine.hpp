@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/request_timing.hpp"
 #include "model/cell.hpp"
 
 namespace gilbench::engine {
@@ -60,11 +61,6 @@ struct GilStats {
     std::int64_t forced_drops = 0;  // drops because another thread asked
     double wait_s = 0.0;            // waiting to take the GIL
     double hold_s = 0.0;            // holding it
-};
-
-struct RequestTiming {
-    clock::time_point start, end;
-    bool ok = false;  // HTTP 2xx
 };
 
 struct TraceEvent {

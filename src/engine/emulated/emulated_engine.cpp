@@ -76,8 +76,7 @@ public:
         r.trace.reserve(ts.trace().size());
         for (const gil::TraceEvent& e : ts.trace()) r.trace.push_back({e.t_s, gil::to_string(e.kind)});
         r.trace_dropped = ts.trace_dropped();
-        r.requests.reserve(o.requests.size());
-        for (const auto& q : o.requests) r.requests.push_back({q.start, q.end, q.ok});
+        r.requests = std::move(o.requests);
         return r;
     }
 

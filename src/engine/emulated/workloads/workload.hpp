@@ -13,22 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "engine/request_timing.hpp"
 #include "gil/gil.hpp"
 #include "model/cell.hpp"
 
 namespace gilbench::workloads {
-
-struct RequestTiming {
-    std::chrono::steady_clock::time_point start, end;
-    bool ok = false;
-};
 
 struct Outcome {
     std::int64_t ops = 0;          // countdown iterations or completed requests
     std::int64_t io_requests = 0;  // requests attempted
     std::int64_t io_errors = 0;    // requests that failed (transport error or HTTP >= 400)
     std::string first_error;       // the first failure's message, for the log
-    std::vector<RequestTiming> requests;  // one per request, in order
+    std::vector<engine::RequestTiming> requests;  // one per request, in order
 };
 
 // urllib's own Python code around its system calls, as the interpreter runs it on this machine:
