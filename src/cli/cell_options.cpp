@@ -17,7 +17,7 @@ std::string value_name(const model::CellField& f) {
         case model::FieldKind::number: return f.unit == "seconds" ? "SECONDS" : "NUMBER";
         case model::FieldKind::choice: {
             std::string names;
-            for (std::string_view n : f.choices) names += (names.empty() ? "" : "|") + std::string(n);
+            for (std::string_view n : f.choices()) names += (names.empty() ? "" : "|") + std::string(n);
             return names;
         }
         case model::FieldKind::text:

@@ -16,8 +16,8 @@
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
 #include "engine/cpython/calibration.hpp"
-#include "engine/cpython/cpython_engine.hpp"
-#include "engine/emulated/emulated_engine.hpp"
+#include "engine/factory.hpp"
+#include "model/engines.hpp"
 #include "http/client.hpp"  // global_init
 #include "report/console.hpp"
 #include "report/progress_display.hpp"
@@ -84,6 +84,14 @@ std::string resume_command(const job::Job& job, const std::string& output, int w
     return fmt::format("mpirun -np {} gilbench run {} -o {} --resume", world_size, job.path, output);
 }
 
+// The end of every "interrupted" message: what is kept, and how to finish the run.
+std::string interrupted_note(int trials, const std::string& output, const std::string& run,
+                             const std::string& resume_hint) {
+    return fmt::format("the {} finished trials are saved in {} (/runs/{}, status 'interrupted')\ngilbench: to finish "
+                       "the run: {}\n",
+                       trials, output, run, resume_hint);
+}
+
 // Rank 0's side of a run: the run in the results file (a new one, or the one resumed), its
 // recorder, and the progress display, fed together as the runner's trial sink.
 struct Recording {
@@ -131,11 +139,9 @@ void watch_signals(Recording& rec, const std::string& output, const std::string&
     runner::on_abandon([&rec, output, resume_hint](int sig) {
         rec.display.end();
         if (!rec.recorder.finish(store::RunStatus::interrupted)) return;  // the main thread got there first
-        print_safely(stderr,
-                     "gilbench: {}: abandoned the trial in progress; the {} finished trials are saved in {} "
-                     "(/runs/{}, status 'interrupted')\ngilbench: to finish the run: {}\n",
-                     signal_name(sig), rec.recorder.stored_trials() + rec.recorder.new_trials(), output,
-                     rec.writer.name(), resume_hint);
+        print_safely(stderr, "gilbench: {}: abandoned the trial in progress; {}", signal_name(sig),
+                     interrupted_note(rec.recorder.stored_trials() + rec.recorder.new_trials(), output,
+                                      rec.writer.name(), resume_hint));
         std::fflush(stderr);
     });
     runner::on_stop_note([&rec](int sig) {
@@ -239,10 +245,8 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     if (!complete) {
         // The signal as the ranks agreed on it: it may have reached another rank only.
         const int sig = outcome.signal;
-        print_safely(stderr,
-                     "gilbench: interrupted by {} (signal {}): the {} finished trials are saved in {} (/runs/{}, "
-                     "status 'interrupted')\ngilbench: to finish the run: {}\n",
-                     signal_name(sig), sig, total, output, run_name, resume_command(job, output, world_size));
+        print_safely(stderr, "gilbench: interrupted by {} (signal {}): {}", signal_name(sig), sig,
+                     interrupted_note(total, output, run_name, resume_command(job, output, world_size)));
         return 128 + sig;
     }
     if (!failures.empty() && !options.allow_io_errors) {
@@ -256,37 +260,46 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     return 0;
 }
 
-// The emulated engine's urllib costs for this run, when some cell is an emulated io or mixed
-// one, or runs the old GIL (its ticks take the real countdown's time): a resumed run's stored
-// ones, else each node's calibration (runner/node_calibration.hpp).
+// The run's calibration, when some cell's engine asks for it (model::EngineDescriptor::
+// needs_calibration: the emulated engine's io and mixed cells, and its old GIL, whose ticks take
+// the real countdown's time): a resumed run's stored costs, else each node's calibration
+// (runner/node_calibration.hpp).
 struct RunCalibration {
     bool needed = false;
     runner::NodeCalibration costs;
 };
 
+bool needs_calibration(const job::Job& job) {
+    return std::any_of(job.cells.begin(), job.cells.end(), [](const model::Cell& c) {
+        const model::EngineDescriptor& e = model::engine_of(c);
+        return e.needs_calibration && e.needs_calibration(c);
+    });
+}
+
+// A resumed run keeps the costs its first start stored, so that all of its trials ran the same
+// ones (a node new to the run, or a run stored before a cost was added: calibrate).
+std::optional<workloads::UrllibCosts> kept_costs(const RunOptions& options, const runner::Topology& topo,
+                                                 const std::optional<store::Target>& target,
+                                                 const boost::mpi::communicator& world) {
+    const std::vector<std::int64_t> stored =
+        world.rank() == 0 ? target->plan.kept_costs(topo.hosts, workloads::UrllibCosts::names())
+                          : std::vector<std::int64_t>{};
+    std::optional<workloads::UrllibCosts> kept = runner::share_kept_costs(stored, topo, world);
+    if (kept && world.rank() == 0)
+        print_safely(stderr, "gilbench: the resumed run keeps its urllib costs ({}){}\n", target->plan.stored->calibration,
+                     options.recalibrate || options.no_calibration
+                         ? fmt::format("; {} does not change them", options.recalibrate ? "--recalibrate" : "--no-calibration")
+                         : std::string());
+    return kept;
+}
+
 RunCalibration calibrate(const RunOptions& options, const job::Job& job, const runner::Topology& topo,
                          const std::optional<store::Target>& target, const boost::mpi::communicator& world) {
     RunCalibration out;
-    out.needed = std::any_of(job.cells.begin(), job.cells.end(), [](const model::Cell& c) {
-        return c.engine == model::Engine::emulated &&
-               (c.workload == model::Workload::io || c.workload == model::Workload::mixed ||
-                c.gil == model::GilPolicy::old_gil);
-    });
+    out.needed = needs_calibration(job);
     if (!out.needed) return out;
-    // A resumed run keeps the costs its first start stored, so that all of its trials ran the
-    // same ones (a node new to the run, or a run stored before a cost was added: calibrate).
-    const std::vector<std::int64_t> stored =
-        world.rank() == 0 ? target->plan.kept_costs(topo.hosts, workloads::UrllibCosts::values)
-                          : std::vector<std::int64_t>{};
-    if (const std::optional<workloads::UrllibCosts> kept = runner::share_kept_costs(stored, topo, world)) {
+    if (const std::optional<workloads::UrllibCosts> kept = kept_costs(options, topo, target, world)) {
         out.costs.mine = *kept;
-        if (world.rank() == 0)
-            print_safely(stderr, "gilbench: the resumed run keeps its urllib costs ({}){}\n",
-                         target->plan.stored->calibration,
-                         options.recalibrate || options.no_calibration
-                             ? fmt::format("; {} does not change them", options.recalibrate ? "--recalibrate"
-                                                                                            : "--no-calibration")
-                             : std::string());
         return out;
     }
     const engine::CalibrationMode mode = options.no_calibration ? engine::CalibrationMode::off
@@ -306,18 +319,13 @@ RunCalibration calibrate(const RunOptions& options, const job::Job& job, const r
     return out;
 }
 
-int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
-    const bool root = world.rank() == 0;
-    const std::optional<job::Job> prepared = prepare_job(options, world);  // 1. the job
-    if (!prepared) return 1;
-    const job::Job& job = *prepared;
-
-    // 2. The results file, opened (and the run to resume found) before any work, so a bad
-    //    path or a mismatched resume costs nothing.
-    const std::string output = options.output.empty() ? default_output(job) : options.output;
+// Step 2: the results file, opened (and the run to resume found) before any work, so a bad path
+// or a mismatched resume costs nothing. Rank 0 holds it; nullopt everywhere if that failed.
+std::optional<store::Target> open_results(const RunOptions& options, const job::Job& job, const std::string& output,
+                                          const boost::mpi::communicator& world, bool* failed) {
     std::optional<store::Target> target;
     std::string error;
-    if (root) {
+    if (world.rank() == 0) {
         try {
             target.emplace(store::open_target(output, file_info(options.command_line), job, options.resume,
                                               options.overwrite));
@@ -327,75 +335,68 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
             error = fmt::format("cannot write results to '{}': {}", output, e.what());
         }
     }
-    if (runner::failed_everywhere(world, error)) return 1;
-    if (root && !target->plan.note.empty()) print_safely(stderr, "gilbench: {}\n", target->plan.note);
+    *failed = runner::failed_everywhere(world, error);
+    if (!*failed && world.rank() == 0 && !target->plan.note.empty())
+        print_safely(stderr, "gilbench: {}\n", target->plan.note);
+    return target;
+}
 
-    // 3. Where ranks live, one embedded server per node, and every external URL probed.
-    http::global_init();
-    const runner::Topology topo = runner::discover_topology(world);
-    std::optional<runner::Servers> servers =
-        runner::start_servers(world, topo, job.uses_embedded_server(), options.shared_server);
-    if (!servers) return 1;
+// Step 3's settings for the runner; every rank.
+runner::RunSettings run_settings(const RunOptions& options, const job::Job& job, const runner::Servers& servers,
+                                 const std::optional<store::Target>& target, const boost::mpi::communicator& world) {
     runner::RunSettings settings;
-    settings.embedded_base_url = servers->base_url;
+    settings.embedded_base_url = servers.base_url;
     settings.stop_requested = &runner::stop_requested();
     settings.stop_signal = runner::stop_signal;
     settings.stop_on_failure = options.stop_on_failure;
     settings.order = trial_order(options, job, target, world);
-    if (root) error = runner::check_urls(job.cells);
-    if (runner::failed_everywhere(world, error)) return 1;
-    if (root)
-        for (const auto& w : runner::oversubscription_warnings(job.cells, topo))
-            print_safely(stderr, "gilbench: warning: {}\n", w);
-    // Before the first trial, so no cell's timing shares the machine with it.
-    const RunCalibration calibration = calibrate(options, job, topo, target, world);
-
-    // 4. The run: a new one, or the one being resumed.
-    if (root) settings.done = target->plan.done(job.cells.size());
+    if (world.rank() == 0) settings.done = target->plan.done(job.cells.size());
     boost::mpi::broadcast(world, settings.done.trials, 0);
     boost::mpi::broadcast(world, settings.done.closed, 0);
-    std::optional<Recording> rec;  // rank 0's side of the run
-    AbandonGuard guard;
-    if (root) {
-        try {
-            store::RunInfo info = run_info(job, topo, world.size());
-            info.order = model::to_string(settings.order);
-            if (job.uses_embedded_server())
-                info.embedded_server = servers->shared ? servers->base_url : "per-node 127.0.0.1";
-            if (std::any_of(job.cells.begin(), job.cells.end(),
-                            [](const model::Cell& c) { return c.engine == model::Engine::cpython; }))
-                info.python_version = engine::CpythonEngine::library_version();
-            if (calibration.needed) {
-                info.urllib_costs_ns = calibration.costs.per_node;
-                info.calibration = calibration.costs.how;
-            }
-            rec.emplace(*target, job, topo.hosts, info, report::choose_progress_mode(options.progress, options.quiet));
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
+    return settings;
+}
+
+// The run's attributes (rank 0): provenance, the order, the server, the interpreter the cells'
+// engines embed, and the calibration.
+store::RunInfo describe_run(const job::Job& job, const runner::Topology& topo, int world_size,
+                            const runner::RunSettings& settings, const runner::Servers& servers,
+                            const RunCalibration& calibration, engine::EngineSet& engines) {
+    store::RunInfo info = run_info(job, topo, world_size);
+    info.order = model::to_string(settings.order);
+    if (job.uses_embedded_server()) info.embedded_server = servers.shared ? servers.base_url : "per-node 127.0.0.1";
+    for (const model::Cell& c : job.cells)
+        if (const std::string v = engines.for_cell(c).interpreter_version(); !v.empty()) info.python_version = v;
+    if (calibration.needed) {
+        info.urllib_costs_ns = calibration.costs.per_node;
+        info.urllib_costs_fields = workloads::UrllibCosts::names();
+        info.urllib_costs_version = workloads::UrllibCosts::version;
+        info.calibration = calibration.costs.how;
     }
-    if (runner::failed_everywhere(world, error)) return 1;
-    if (root) {
-        watch_signals(*rec, output, resume_command(job, output, world.size()));
-        std::size_t trials = 0;
-        for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
-        print_safely(stderr,
-                     "gilbench: job '{}': {} cells, {} trials{} on {} rank(s), {} node(s); writing {} (/runs/{})\n",
-                     job.name, job.cells.size(), trials,
-                     settings.order == model::Order::rounds ? " in rounds (trial k of every cell, then trial k + 1)" : "",
-                     world.size(), topo.hosts.size(), output, rec->writer.name());
-    }
-    runner::RunEnd outcome;
-    // One object per engine: the runner prepares each one the plan uses once per rank (the
-    // cpython engine starts its interpreter then), and no other.
-    engine::EmulatedEngine emulated(calibration.costs.mine);
-    engine::CpythonEngine cpython;
-    const engine::EngineFor engine_for = [&](const model::Cell& c) -> engine::Engine& {
-        if (c.engine == model::Engine::cpython) return cpython;
-        return emulated;
-    };
+    return info;
+}
+
+// Step 4's start on rank 0: the recording, the signal watcher and the run's opening line.
+std::unique_ptr<Recording> start_recording(const RunOptions& options, const job::Job& job, store::Target& target,
+                                           const runner::Topology& topo, const store::RunInfo& info, int world_size,
+                                           const std::string& output) {
+    auto rec = std::make_unique<Recording>(target, job, topo.hosts, info,
+                                           report::choose_progress_mode(options.progress, options.quiet));
+    watch_signals(*rec, output, resume_command(job, output, world_size));
+    std::size_t trials = 0;
+    for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
+    print_safely(stderr, "gilbench: job '{}': {} cells, {} trials{} on {} rank(s), {} node(s); writing {} (/runs/{})\n",
+                 job.name, job.cells.size(), trials,
+                 info.order == model::to_string(model::Order::rounds) ? " in rounds (trial k of every cell, then trial k + 1)"
+                                                                      : "",
+                 world_size, topo.hosts.size(), output, rec->writer.name());
+    return rec;
+}
+
+// The trials; a run that throws is stored as failed before the error goes on.
+runner::RunEnd run_trials(const boost::mpi::communicator& world, const runner::Topology& topo, const job::Job& job,
+                          const runner::RunSettings& settings, engine::EngineSet& engines, Recording* rec) {
     try {
-        outcome = runner::run_cells(world, topo, job.cells, settings, engine_for, rec ? &rec->sink : nullptr);
+        return runner::run_cells(world, topo, job.cells, settings, engines.engine_for(), rec ? &rec->sink : nullptr);
     } catch (...) {
         if (rec) {
             try {
@@ -407,19 +408,66 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         }
         throw;
     }
+}
 
-    // What every node's embedded server answered: proof that each node's ranks used their own
-    // server (per node, it equals their workers' requests), or the shared server's load.
-    const runner::ServedCounts served =
-        rec ? runner::served_counts(world, topo, *servers, rec->hosts.node, rec->hosts.hosts.size())
-            : runner::served_counts(world, topo, *servers, {}, 0);
-    if (root && job.uses_embedded_server()) {
+// What every node's embedded server answered: proof that each node's ranks used their own
+// server (per node, it equals their workers' requests), or the shared server's load.
+runner::ServedCounts count_served(const boost::mpi::communicator& world, const runner::Topology& topo,
+                                  const job::Job& job, const runner::Servers& servers, Recording* rec) {
+    const runner::ServedCounts served = rec ? runner::served_counts(world, topo, servers, rec->hosts.node,
+                                                                    rec->hosts.hosts.size())
+                                            : runner::served_counts(world, topo, servers, {}, 0);
+    if (rec && job.uses_embedded_server()) {
         try {
             rec->writer.set_server_requests(served.per_host);
         } catch (const std::exception& e) {
             print_safely(stderr, "gilbench: warning: {}\n", e.what());
         }
     }
+    return served;
+}
+
+int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
+    const bool root = world.rank() == 0;
+    const std::optional<job::Job> prepared = prepare_job(options, world);  // 1. the job
+    if (!prepared) return 1;
+    const job::Job& job = *prepared;
+    const std::string output = options.output.empty() ? default_output(job) : options.output;
+    bool failed = false;
+    std::optional<store::Target> target = open_results(options, job, output, world, &failed);  // 2. the file
+    if (failed) return 1;
+
+    // 3. Where ranks live, one embedded server per node, and every external URL probed.
+    http::global_init();
+    const runner::Topology topo = runner::discover_topology(world);
+    std::optional<runner::Servers> servers =
+        runner::start_servers(world, topo, job.uses_embedded_server(), options.shared_server);
+    if (!servers) return 1;
+    const runner::RunSettings settings = run_settings(options, job, *servers, target, world);
+    std::string error = root ? runner::check_urls(job.cells) : std::string();
+    if (runner::failed_everywhere(world, error)) return 1;
+    if (root)
+        for (const auto& w : runner::oversubscription_warnings(job.cells, topo))
+            print_safely(stderr, "gilbench: warning: {}\n", w);
+    // Before the first trial, so no cell's timing shares the machine with it.
+    const RunCalibration calibration = calibrate(options, job, topo, target, world);
+    // One object per engine the cells name: the runner prepares each once per rank.
+    engine::EngineSet engines(engine::EngineSetup{calibration.costs.mine});
+
+    // 4. The run: a new one, or the one being resumed.
+    std::unique_ptr<Recording> rec;  // rank 0's side of the run
+    AbandonGuard guard;
+    if (root) {
+        try {
+            const store::RunInfo info = describe_run(job, topo, world.size(), settings, *servers, calibration, engines);
+            rec = start_recording(options, job, *target, topo, info, world.size(), output);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    }
+    if (runner::failed_everywhere(world, error)) return 1;
+    const runner::RunEnd outcome = run_trials(world, topo, job, settings, engines, rec.get());
+    const runner::ServedCounts served = count_served(world, topo, job, *servers, rec.get());
 
     // 5. Report. Rank 0 gives the verdict (its exit status). Another rank leaving non-zero
     // first would make mpirun kill rank 0 while it still marks the run.

@@ -110,6 +110,9 @@ public:
     virtual void prepare_rank(const RankContext& /*rank*/) {}
     // A trial's workers for `cell` on this rank, ready to run.
     virtual std::unique_ptr<TrialWorkers> make_trial(const model::Cell& cell, const TrialContext& trial) = 0;
+    // The interpreter it embeds, as its sys.version says, for the run's provenance (the run
+    // attribute python_version); "" for an engine that embeds none. Known without preparing.
+    virtual std::string interpreter_version() const { return {}; }
 };
 
 // Which engine runs a cell. The same engine object for every cell that names it: the runner

@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "model/cell_fields.hpp"
+#include "model/engines.hpp"
 
 namespace gilbench::job {
 namespace {
@@ -338,46 +339,19 @@ std::string expand_name(const std::string& tmpl, const model::Cell& c, const std
 
 // ---- one cell -----------------------------------------------------------------------------
 
-// Rules between the engine and the other settings: {key to blame, problem} or {"", ""}. A
-// cpython cell's `gil = "none"` and `parallel = "subinterpreters"` depend on the embedded
-// build, so the engine checks those.
+// Rules between the engine and the other settings: {key to blame, problem} or {"", ""}. What
+// each engine accepts, and its words for what it does not, are its descriptor's
+// (model/engines.hpp); what depends on the embedded build (gil = "none", subinterpreters) the
+// engine checks when a rank starts.
 std::pair<std::string_view, std::string> engine_problem(const model::Cell& c) {
-    using model::Engine;
-    if (c.workload == model::Workload::python && c.engine != Engine::cpython)
-        return {"engine", "workload = \"python\" runs your function in the real interpreter; set engine = \"cpython\""};
+    if (const std::optional<model::Refusal> r = model::engine_refusal(c)) return {r->key, r->text};
     if (c.workload == model::Workload::python && c.function.empty())
         return {"function", "a python cell needs function = \"module:callable\" (called as callable(work, index, "
                             "count) in each worker thread)"};
-    if (c.engine == Engine::cpython && c.gil == model::GilPolicy::old_gil)
-        return {"gil", "gil = \"old\" is CPython 2's lock, which the embedded CPython 3 does not have; use gil = "
-                       "\"new\" with engine = \"cpython\", or engine = \"emulated\""};
-    // The profiles are models of a free-threaded build for the emulated interpreter; the real
-    // thing is gil = "none" with a free-threaded embedded CPython (cpython_engine.cpp checks).
-    if (c.engine == Engine::cpython && model::is_free_threaded_profile(c.gil))
-        return {"gil", fmt::format("gil = \"{}\" is an emulated profile of the free-threaded build; the cpython "
-                                   "engine runs the embedded interpreter as it is (a GIL build here: embedding a "
-                                   "free-threaded 3.13t/3.14t is future work). Use engine = \"emulated\", or gil "
-                                   "= \"none\" with engine = \"cpython\" and gilbench built against a "
-                                   "free-threaded Python (-DGILBENCH_PYTHON=python3.13t)",
-                                   model::to_string(c.gil))};
-    if (c.engine == Engine::cpython && c.keep_alive)
-        return {"keep_alive", "engine = \"cpython\" GETs with urllib.request.urlopen, a fresh connection per request "
-                              "(as the seed's requests.get); set keep_alive = false, or use engine = \"emulated\""};
-    // The real interpreter reports no GIL events; a countdown can see from Python when it was
-    // handed the GIL (cpython_engine.cpp), but I/O and user code have no such probe.
-    if (c.engine == Engine::cpython && c.trace && c.workload != model::Workload::cpu)
-        return {"trace", "engine = \"cpython\" records no GIL trace for this workload (the real interpreter does not "
-                         "report its GIL events; only workload = \"cpu\" is probed, for its takes); set trace = "
-                         "false, or use engine = \"emulated\""};
     if (c.parallel == model::Parallel::subinterpreters && c.gil == model::GilPolicy::old_gil)
         return {"parallel", "parallel = \"subinterpreters\" gives each thread a GIL of its own (CPython >= 3.12); "
                             "gil = \"old\" is CPython 2's one process-wide lock; use gil = \"new\", or parallel = "
                             "\"threads\""};
-    // The probe's threads compare notes in one interpreter's objects; interpreters share none.
-    if (c.engine == Engine::cpython && c.parallel == model::Parallel::subinterpreters && c.trace)
-        return {"trace", "engine = \"cpython\" probes hand-overs of one shared GIL, and parallel = "
-                         "\"subinterpreters\" gives each thread its own; set trace = false, or use engine = "
-                         "\"emulated\""};
     return {"", ""};
 }
 

@@ -30,16 +30,13 @@ enum class Placement { launch, pack, spread };
 // "no lock" is one compare (lock_free).
 enum class GilPolicy { new_gil, old_gil, none, free_threaded_3_13, free_threaded_3_14 };
 // Policies without a lock (none and the free-threaded profiles): threads never wait for each
-// other. The one place that says so in C++ (analysis/gilbench_analysis/tables.py LOCK_FREE_GILS
-// says it for the analysis, from the names).
+// other. The one place that says so: the store writes it into cells.lock_free for analysis/
+// (model/engines.hpp, engine_columns).
 constexpr bool lock_free(GilPolicy p) { return p >= GilPolicy::none; }
 // What a rank's threads run in: threads = one interpreter, so one GIL shared by all of them;
 // subinterpreters = each thread in an interpreter of its own with its own GIL (PEP 684,
 // CPython >= 3.12), each from a pool the rank starts before the trial's clock.
 enum class Parallel { threads, subinterpreters };
-// What runs a cell's threads: emulated = gilbench's own GIL and bytecode interpreter (gil/,
-// interp/), cpython = the real CPython interpreter embedded in each rank (engine/cpython_engine).
-enum class Engine { emulated, cpython };
 // The order a run's trials take (a job setting, `[job] order`, not a cell's): cells = every
 // trial of a cell, then the next cell; rounds = trial k of every cell before trial k+1 of any
 // cell, so a drift of a shared machine (another job, thermal throttling) falls on every cell
@@ -70,10 +67,6 @@ struct enum_names<GilPolicy> {
 template <>
 struct enum_names<Parallel> {
     static constexpr std::array<std::string_view, 2> names{"threads", "subinterpreters"};
-};
-template <>
-struct enum_names<Engine> {
-    static constexpr std::array<std::string_view, 2> names{"emulated", "cpython"};
 };
 template <>
 struct enum_names<Order> {
@@ -126,7 +119,9 @@ struct Cell {
     // Seconds; 0: none. Once a cell has run this long (warm-ups included) and has at least one
     // measured trial, it starts no further repeats.
     double time_budget_s = 0.0;
-    Engine engine = Engine::emulated;
+    // What runs the cell's threads: the name of a registered engine (model/engines.hpp says
+    // what each accepts and measures; the job checks the name).
+    std::string engine = "emulated";
     // workload python: "module:callable", imported once per rank, called in each worker thread
     // as callable(work, index, count).
     std::string function;

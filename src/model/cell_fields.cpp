@@ -1,5 +1,7 @@
 #include "model/cell_fields.hpp"
 
+#include "model/engines.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -53,6 +55,11 @@ void set_member(Cell& c, const FieldValue& v) {
     }
 }
 
+template <class E>
+std::span<const std::string_view> enum_choices() {
+    return enum_names<E>::names;
+}
+
 // The entry for model::Cell's member `Member`: `f` says what a person decides (key, range,
 // help, ...); what follows from the member's type is filled in here.
 template <auto Member>
@@ -73,10 +80,10 @@ CellField field(CellField f) {
     } else if constexpr (std::is_enum_v<T>) {
         f.kind = FieldKind::choice;
         f.column_type = ColumnType::text;
-        f.choices = enum_names<T>::names;
+        f.choices = &enum_choices<T>;
     } else {
         static_assert(std::is_same_v<T, std::string>, "a setting is a number, a bool, a string or an enum");
-        f.kind = FieldKind::text;
+        f.kind = f.choices ? FieldKind::choice : FieldKind::text;
         f.column_type = ColumnType::text;
     }
     return f;
@@ -240,10 +247,12 @@ const std::vector<CellField>& table() {
         field<&Cell::engine>({.key = "engine",
                               .column = "engine",
                               .help = "what runs the threads: emulated (gilbench's own GIL and interpreter) or "
-                                      "cpython (the real interpreter, embedded in each rank)",
+                                      "cpython (the real interpreter, embedded in each rank); `gilbench engines` "
+                                      "lists each engine's accepts and measures",
                               .option = true,
                               .plan_column = 8,
-                              .plan_header = "engine"}),
+                              .plan_header = "engine",
+                              .choices = &engine_name_list}),
         field<&Cell::function>({.key = "function",
                                 .column = "function",
                                 .help = "workload python: \"module:callable\", called in each worker thread as "
@@ -305,7 +314,7 @@ std::string CellField::range_text() const {
         case FieldKind::integer:
             return with_unit(fmt::format("{} to {}", static_cast<std::int64_t>(min), static_cast<std::int64_t>(max)), unit);
         case FieldKind::number: return with_unit(fmt::format("{} to {}", min, max), unit);
-        case FieldKind::choice: return choice_list(choices, " or ");
+        case FieldKind::choice: return choice_list(choices(), " or ");
         case FieldKind::flag:
         case FieldKind::text: return {};
     }
@@ -327,8 +336,9 @@ std::string CellField::check(const FieldValue& v) const {
         }
         case FieldKind::choice: {
             const std::string& s = std::get<std::string>(v);
-            if (std::find(choices.begin(), choices.end(), s) == choices.end())
-                return fmt::format("'{}' is not one of: {}", s, choice_list(choices, ", "));
+            const auto names = choices();
+            if (std::find(names.begin(), names.end(), s) == names.end())
+                return fmt::format("'{}' is not one of: {}", s, choice_list(names, ", "));
             return {};
         }
         case FieldKind::text: return problem ? problem(std::get<std::string>(v)) : std::string();

@@ -70,7 +70,9 @@ struct CellField {
     // Filled in from the member's C++ type by the table (cell_fields.cpp).
     FieldKind kind = FieldKind::integer;
     ColumnType column_type = ColumnType::int32;
-    std::span<const std::string_view> choices{};  // choice fields: enum_names of the enum
+    // Choice fields: the allowed names, asked each time (enum_names of an enum; for `engine`, the
+    // registered engines, model/engines.hpp). A text member given this is a choice field too.
+    std::span<const std::string_view> (*choices)() = nullptr;
     FieldValue (*get)(const Cell&) = nullptr;
     // Stores an already checked value; throws std::invalid_argument for a value check()
     // refuses (a name that is not a choice, a number out of range), never substitutes one.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/cell_fields.hpp"
+#include "model/engines.hpp"
 
 namespace gilbench::report {
 
@@ -14,13 +15,19 @@ namespace {
 
 // The cell's `cells` row as the results file will hold it: "cell", then every setting under
 // its column name in column order (model::cell_fields(), so a new setting appears here by
-// itself), then two derived counts; ordered_json keeps that order.
+// itself), its engine's columns (model::engine_columns()), then two derived counts; ordered_json keeps that order.
 nlohmann::ordered_json cell_json(const model::Cell& c) {
     nlohmann::ordered_json out;
     out["cell"] = c.index;
     for (const model::CellField& f : model::cell_fields()) {
         const std::string column(f.column);
         std::visit([&](const auto& v) { out[column] = v; }, f.get(c));
+    }
+    // What its engine measures of it, as the file's engine columns will say.
+    for (const model::EngineColumn& e : model::engine_columns()) {
+        const std::string column(e.column);
+        if (e.text) out[column] = e.text_of(c);
+        else out[column] = e.flag_of(c);
     }
     out["workers"] = c.workers();
     out["trials"] = c.warmups + c.repeats;

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "model/engines.hpp"
+
 namespace gilbench::report {
 
 MedianInterval median_interval(const std::vector<double>& sorted, double confidence) {
@@ -150,9 +152,9 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
     std::map<int, const model::CellSummaryRecord*> by_cell;
     for (const auto& s : summary) by_cell[s.cell] = &s;
 
-    // The engine gets a column when it is not the emulated one for every cell.
+    // The engine gets a column when the cells use another than the default one.
     const bool engines = std::any_of(cells.begin(), cells.end(),
-                                     [](const model::Cell& c) { return c.engine != model::Engine::emulated; });
+                                     [](const model::Cell& c) { return c.engine != model::Cell{}.engine; });
     auto engine_of = [&](const std::string& text) { return engines ? fmt::format(" {:<8}", text) : std::string(); };
     // The gil column widens for the free-threaded profiles' long names, which are spelled out
     // (and explained below the table) so that a modelled cell is not read as a measured one.
@@ -174,7 +176,7 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
         const model::CellSummaryRecord& s = it != by_cell.end() ? *it->second : empty;
         std::string line = fmt::format("{:<{}}  {:<8} {:>5} {:>7} {:<{}}{} {:<6} {:>3}", c.name, name_w,
                                        model::to_string(c.workload), c.ranks, c.threads, model::to_string(c.gil), gil_w,
-                                       engine_of(model::to_string(c.engine)), model::to_string(c.scaling), s.n);
+                                       engine_of(c.engine), model::to_string(c.scaling), s.n);
         if (s.n == 0) {
             line += fmt::format(" {:>9}", s.failed_trials > 0 ? "failed" : "-");
         } else {
@@ -205,101 +207,111 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
     return out;
 }
 
-std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells) {
-    // The seed's three rows, then today's two other answers: threads in interpreters of their
-    // own (a GIL each) and threads with no GIL (free-threaded, ideal or a 3.13t / 3.14t profile).
-    enum Row { single_thread, multi_thread, multi_process, subinterpreters, free_threaded, row_count };
-    auto row_of = [](const model::Cell& c) -> std::optional<Row> {
-        const bool lock_free = model::lock_free(c.gil);
-        if (c.ranks == 1 && c.threads == 1) return lock_free ? std::nullopt : std::optional<Row>(single_thread);
-        if (c.ranks > 1 && c.threads == 1) return multi_process;
-        if (c.ranks == 1 && c.threads > 1) {
-            if (c.parallel == model::Parallel::subinterpreters) return subinterpreters;
-            return lock_free ? free_threaded : multi_thread;
-        }
-        return std::nullopt;
-    };
-    // Columns: CPU-bound then I/O-bound, each once per engine the cells use, so the real
-    // interpreter's times stand beside the emulation's (the convoy case and the user's own
-    // functions have figures of their own).
-    constexpr std::size_t engines = model::enum_names<model::Engine>::names.size();
-    constexpr std::size_t columns = 2 * engines;
-    auto column_of = [](const model::Cell& c) -> std::optional<std::size_t> {
-        if (c.workload != model::Workload::cpu && c.workload != model::Workload::io) return std::nullopt;
-        return (c.workload == model::Workload::cpu ? 0 : engines) + static_cast<std::size_t>(c.engine);
-    };
-    std::array<std::array<const CellTimes*, columns>, row_count> slot{};
-    std::array<bool, engines> engine_used{};
-    bool any = false;
-    for (const auto& c : cells) {
-        const auto row = row_of(c.cell);
-        const auto col = column_of(c.cell);
-        if (row && col && !slot[*row][*col]) {
-            slot[*row][*col] = &c;
-            engine_used[static_cast<std::size_t>(c.cell.engine)] = true;
-            any = true;
-        }
-    }
-    if (!any) return std::nullopt;
-    const bool several = std::count(engine_used.begin(), engine_used.end(), true) > 1;
-    std::vector<std::size_t> shown;  // the columns drawn: with one engine, CPU-bound and I/O-bound as always
-    for (std::size_t col = 0; col < columns; ++col)
-        if (engine_used[col % engines]) shown.push_back(col);
-    auto header = [&](std::size_t col) {
-        const std::string kind = col < engines ? "CPU-bound" : "I/O-bound";
-        if (!several) return kind;
-        return fmt::format("{}, {}", kind, col % engines == static_cast<std::size_t>(model::Engine::cpython)
-                                               ? "CPython"
-                                               : model::to_string(static_cast<model::Engine>(col % engines)));
-    };
+namespace {
 
-    auto label = [](Row r, const std::array<const CellTimes*, columns>& s) {
-        const CellTimes* c = *std::find_if(s.begin(), s.end(), [](const CellTimes* p) { return p != nullptr; });
-        switch (r) {
-            case single_thread: return std::string("single thread");
-            case multi_thread: return fmt::format("multi thread ({} threads)", c->cell.threads);
-            case multi_process: return fmt::format("multi process ({} ranks)", c->cell.ranks);
-            case subinterpreters: return fmt::format("subinterpreters ({})", c->cell.threads);
-            case free_threaded:
-                return fmt::format("{} ({} threads)",
-                                   c->cell.gil == model::GilPolicy::none ? "no GIL" : model::to_string(c->cell.gil),
-                                   c->cell.threads);
-            case row_count: break;
-        }
-        return std::string();
+// The seed's three rows, then today's two other answers: threads in interpreters of their own
+// (a GIL each) and threads with no GIL (free-threaded, ideal or a 3.13t / 3.14t profile).
+enum SeedRow { single_thread, multi_thread, multi_process, subinterpreters, free_threaded, seed_rows };
+
+std::optional<SeedRow> seed_row_of(const model::Cell& c) {
+    const bool lock_free = model::lock_free(c.gil);
+    if (c.ranks == 1 && c.threads == 1) return lock_free ? std::nullopt : std::optional<SeedRow>(single_thread);
+    if (c.ranks > 1 && c.threads == 1) return multi_process;
+    if (c.ranks == 1 && c.threads > 1) {
+        if (c.parallel == model::Parallel::subinterpreters) return subinterpreters;
+        return lock_free ? free_threaded : multi_thread;
+    }
+    return std::nullopt;
+}
+
+// Columns: CPU-bound then I/O-bound, each once per engine the cells use (in the registry's
+// order), so the real interpreter's times stand beside the emulation's (the convoy case and the
+// user's own functions have figures of their own). slot[row][column]: the first cell there.
+struct SeedGrid {
+    std::vector<const model::EngineDescriptor*> engines;
+    std::vector<std::pair<model::Workload, const model::EngineDescriptor*>> columns;
+    std::array<std::vector<const CellTimes*>, seed_rows> slot;
+};
+
+SeedGrid seed_grid(const std::vector<CellTimes>& cells) {
+    SeedGrid g;
+    for (const model::EngineDescriptor* e : model::engines())
+        if (std::any_of(cells.begin(), cells.end(), [&](const CellTimes& c) {
+                return c.cell.engine == e->name && seed_row_of(c.cell) &&
+                       (c.cell.workload == model::Workload::cpu || c.cell.workload == model::Workload::io);
+            }))
+            g.engines.push_back(e);
+    for (model::Workload w : {model::Workload::cpu, model::Workload::io})
+        for (const model::EngineDescriptor* e : g.engines) g.columns.emplace_back(w, e);
+    for (auto& row : g.slot) row.assign(g.columns.size(), nullptr);
+    for (const CellTimes& c : cells) {
+        const auto row = seed_row_of(c.cell);
+        if (!row) continue;
+        for (std::size_t col = 0; col < g.columns.size(); ++col)
+            if (g.columns[col].first == c.cell.workload && g.columns[col].second->name == c.cell.engine &&
+                !g.slot[*row][col])
+                g.slot[*row][col] = &c;
+    }
+    return g;
+}
+
+std::string seed_row_label(SeedRow r, const model::Cell& c) {
+    switch (r) {
+        case single_thread: return "single thread";
+        case multi_thread: return fmt::format("multi thread ({} threads)", c.threads);
+        case multi_process: return fmt::format("multi process ({} ranks)", c.ranks);
+        case subinterpreters: return fmt::format("subinterpreters ({})", c.threads);
+        case free_threaded:
+            return fmt::format("{} ({} threads)", c.gil == model::GilPolicy::none ? "no GIL" : model::to_string(c.gil),
+                               c.threads);
+        case seed_rows: break;
+    }
+    return {};
+}
+
+// A cell's median, or what kept it from having one; `failed` is set when it had failed trials.
+std::string seed_value(const CellTimes* c, bool& failed) {
+    if (!c) return "-";
+    const int total = static_cast<int>(c->wall_s.size()) + c->failed;
+    failed = failed || c->failed > 0;
+    // Every measured trial failed: no time to show, only the failure.
+    if (c->failed > 0 && c->wall_s.empty()) return fmt::format("failed ({} of {})", c->failed, total);
+    if (c->wall_s.empty()) return "-";
+    const Summary s = summarize(c->wall_s);
+    if (c->failed > 0) return fmt::format("{:.3f} s ({} of {} failed)", s.median, c->failed, total);
+    return fmt::format("{:.3f} s", s.median);
+}
+
+}  // namespace
+
+std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells) {
+    const SeedGrid g = seed_grid(cells);
+    if (g.engines.empty()) return std::nullopt;
+    const bool several = g.engines.size() > 1;
+    auto header = [&](std::size_t col) {
+        const std::string kind = g.columns[col].first == model::Workload::cpu ? "CPU-bound" : "I/O-bound";
+        return several ? fmt::format("{}, {}", kind, g.columns[col].second->label) : kind;
     };
     bool failed = false;
-    auto value = [&failed](const CellTimes* c) {
-        if (!c) return std::string("-");
-        const int total = static_cast<int>(c->wall_s.size()) + c->failed;
-        failed = failed || c->failed > 0;
-        // Every measured trial failed: no time to show, only the failure.
-        if (c->failed > 0 && c->wall_s.empty()) return fmt::format("failed ({} of {})", c->failed, total);
-        if (c->wall_s.empty()) return std::string("-");
-        const Summary s = summarize(c->wall_s);
-        if (c->failed > 0) return fmt::format("{:.3f} s ({} of {} failed)", s.median, c->failed, total);
-        return fmt::format("{:.3f} s", s.median);
-    };
     std::vector<std::pair<std::string, std::vector<std::string>>> rows;
     std::size_t width = 12;
-    for (std::size_t col : shown) width = std::max(width, header(col).size());
-    for (Row r : {single_thread, multi_thread, multi_process, subinterpreters, free_threaded}) {
-        if (std::none_of(slot[r].begin(), slot[r].end(), [](const CellTimes* p) { return p != nullptr; })) continue;
+    for (std::size_t col = 0; col < g.columns.size(); ++col) width = std::max(width, header(col).size());
+    for (int r = 0; r < seed_rows; ++r) {
+        const auto& slots = g.slot[r];
+        const auto first = std::find_if(slots.begin(), slots.end(), [](const CellTimes* p) { return p != nullptr; });
+        if (first == slots.end()) continue;
         std::vector<std::string> values;
-        for (std::size_t col : shown) {
-            values.push_back(value(slot[r][col]));
+        for (const CellTimes* c : slots) {
+            values.push_back(seed_value(c, failed));
             width = std::max(width, values.back().size());
         }
-        rows.emplace_back(label(r, slot[r]), std::move(values));
+        rows.emplace_back(seed_row_label(static_cast<SeedRow>(r), (*first)->cell), std::move(values));
     }
     // With one engine the columns do not say which: the title does (a model, or the real thing).
     const std::string title =
-        several ? "median wall time"
-                : fmt::format("median wall time, {}", engine_used[static_cast<std::size_t>(model::Engine::cpython)]
-                                                          ? "CPython"
-                                                          : "emulated");
+        several ? "median wall time" : fmt::format("median wall time, {}", g.engines.front()->label);
     std::string out = fmt::format("{:<30}", title);
-    for (std::size_t col : shown) out += fmt::format(" {:>{}}", header(col), width);
+    for (std::size_t col = 0; col < g.columns.size(); ++col) out += fmt::format(" {:>{}}", header(col), width);
     out += "\n";
     for (const auto& [name, values] : rows) {
         out += fmt::format("{:<30}", name);

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "model/cell_fields.hpp"
+#include "model/engines.hpp"
 
 namespace gilbench::store::detail {
 
@@ -20,6 +21,7 @@ struct cell_layout {
     std::size_t size = 0;
     std::size_t index_offset = 0;       // column "cell"
     std::vector<std::size_t> offsets;   // one per model::cell_fields() entry
+    std::vector<std::size_t> engine_offsets;  // one per model::engine_columns() entry, after them
 };
 
 std::size_t column_size(model::ColumnType t) {
@@ -31,6 +33,21 @@ std::size_t column_size(model::ColumnType t) {
         case model::ColumnType::text: return sizeof(const char*);
     }
     return 0;
+}
+
+model::ColumnType engine_column_type(const model::EngineColumn& e) {
+    return e.text ? model::ColumnType::text : model::ColumnType::uint8;
+}
+
+hid_t native_type(model::ColumnType t, hid_t text) {
+    switch (t) {
+        case model::ColumnType::int32: return H5T_NATIVE_INT32;
+        case model::ColumnType::int64: return H5T_NATIVE_INT64;
+        case model::ColumnType::float64: return H5T_NATIVE_DOUBLE;
+        case model::ColumnType::uint8: return H5T_NATIVE_UINT8;
+        case model::ColumnType::text: return text;
+    }
+    return text;
 }
 
 std::size_t aligned(std::size_t offset, std::size_t alignment) { return (offset + alignment - 1) / alignment * alignment; }
@@ -45,6 +62,12 @@ const cell_layout& layout() {
             const std::size_t size = column_size(f.column_type);
             at = aligned(at, size);
             out.offsets.push_back(at);
+            at += size;
+        }
+        for (const model::EngineColumn& e : model::engine_columns()) {
+            const std::size_t size = column_size(engine_column_type(e));
+            at = aligned(at, size);
+            out.engine_offsets.push_back(at);
             at += size;
         }
         out.size = aligned(at, alignof(std::max_align_t) < 8 ? alignof(std::max_align_t) : 8);
@@ -64,6 +87,17 @@ T take(const std::byte* at) {
     return v;
 }
 
+// What the cell's engine measures (model::engine_columns): written, never read back (a resumed
+// run's cells take them from their engine's descriptor again).
+void put_engine_columns(const model::Cell& cell, std::byte* row, const cell_layout& l, string_arena& strings) {
+    const auto engine = model::engine_columns();
+    for (std::size_t i = 0; i < engine.size(); ++i) {
+        std::byte* at = row + l.engine_offsets[i];
+        if (engine[i].text) put(at, strings.keep(engine[i].text_of(cell)));
+        else put(at, static_cast<std::uint8_t>(engine[i].flag_of(cell) ? 1 : 0));
+    }
+}
+
 }  // namespace
 
 std::size_t cell_row_size() { return layout().size; }
@@ -75,16 +109,13 @@ h5::datatype cell_row_type() {
     h5::insert_member(t.get(), "cell", l.index_offset, H5T_NATIVE_INT32);
     const auto fields = model::cell_fields();
     for (std::size_t i = 0; i < fields.size(); ++i) {
-        hid_t type = str.get();
-        switch (fields[i].column_type) {
-            case model::ColumnType::int32: type = H5T_NATIVE_INT32; break;
-            case model::ColumnType::int64: type = H5T_NATIVE_INT64; break;
-            case model::ColumnType::float64: type = H5T_NATIVE_DOUBLE; break;
-            case model::ColumnType::uint8: type = H5T_NATIVE_UINT8; break;
-            case model::ColumnType::text: break;
-        }
         const std::string column(fields[i].column);
-        h5::insert_member(t.get(), column.c_str(), l.offsets[i], type);
+        h5::insert_member(t.get(), column.c_str(), l.offsets[i], native_type(fields[i].column_type, str.get()));
+    }
+    const auto engine = model::engine_columns();
+    for (std::size_t i = 0; i < engine.size(); ++i) {
+        const std::string column(engine[i].column);
+        h5::insert_member(t.get(), column.c_str(), l.engine_offsets[i], native_type(engine_column_type(engine[i]), str.get()));
     }
     return t;
 }
@@ -107,6 +138,7 @@ std::vector<std::byte> to_cell_rows(const std::vector<model::Cell>& cells, strin
                 case model::ColumnType::text: put(at, strings.keep(std::get<std::string>(v))); break;
             }
         }
+        put_engine_columns(cells[r], row, l, strings);
     }
     return rows;
 }

@@ -56,7 +56,7 @@ TEST(CellFields, KeysAndColumnsAreUniqueAndDefaultsAreAllowed) {
             EXPECT_LT(f.min, f.max);
         }
         if (f.kind == gm::FieldKind::choice) {
-            EXPECT_GE(f.choices.size(), 2u);
+            EXPECT_GE(f.choices().size(), 2u);
         }
         if (f.option) {
             EXPECT_TRUE(options.insert(f.option_name()).second);

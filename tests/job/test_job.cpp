@@ -42,12 +42,12 @@ TEST(Job, FidelityJobPlansEveryReferenceCellWithBothEngines) {
     int twins = 0, emulated_only = 0;
     for (const gm::Cell& c : job.cells) {
         if (ends_with(c.name, cpython)) {
-            EXPECT_EQ(c.engine, gm::Engine::cpython) << c.name;
+            EXPECT_EQ(c.engine, "cpython") << c.name;
             const std::string base = c.name.substr(0, c.name.size() - cpython.size());
             const auto twin = std::find_if(job.cells.begin(), job.cells.end(),
                                            [&](const gm::Cell& e) { return e.name == base + emulated; });
             ASSERT_NE(twin, job.cells.end()) << c.name << " has no " << base + emulated;
-            EXPECT_EQ(twin->engine, gm::Engine::emulated) << twin->name;
+            EXPECT_EQ(twin->engine, "emulated") << twin->name;
             EXPECT_EQ(twin->workload, c.workload) << base;
             EXPECT_EQ(twin->threads, c.threads) << base;
             EXPECT_EQ(twin->io_threads, c.io_threads) << base;
@@ -63,7 +63,7 @@ TEST(Job, FidelityJobPlansEveryReferenceCellWithBothEngines) {
             ++twins;
         } else {
             ASSERT_TRUE(ends_with(c.name, emulated)) << c.name;
-            EXPECT_EQ(c.engine, gm::Engine::emulated) << c.name;
+            EXPECT_EQ(c.engine, "emulated") << c.name;
             const std::string base = c.name.substr(0, c.name.size() - emulated.size());
             const bool has_twin = std::any_of(job.cells.begin(), job.cells.end(),
                                               [&](const gm::Cell& r) { return r.name == base + cpython; });
@@ -97,8 +97,8 @@ TEST(Job, SeedJobFileParsesToSixCellsPerEngine) {
     EXPECT_EQ(job.name, "seed");
     ASSERT_EQ(job.cells.size(), 12u);
     for (std::size_t i = 0; i < 6; ++i) {
-        EXPECT_EQ(job.cells[i].engine, gilbench::model::Engine::emulated) << i;
-        EXPECT_EQ(job.cells[i + 6].engine, gilbench::model::Engine::cpython) << i;
+        EXPECT_EQ(job.cells[i].engine, "emulated") << i;
+        EXPECT_EQ(job.cells[i + 6].engine, "cpython") << i;
         EXPECT_EQ(job.cells[i + 6].name, job.cells[i].name + "-cpython");
         EXPECT_EQ(job.cells[i + 6].workload, job.cells[i].workload);
         EXPECT_EQ(job.cells[i + 6].work, job.cells[i].work);
@@ -595,10 +595,10 @@ TEST(Job, EngineDefaultsToEmulatedAndSweeps) {
     const gj::Job job = gj::parse_job(
         "[[cell]]\nname='c-{engine}'\nworkload='cpu'\nwork=10\nengine=['emulated', 'cpython']\n");
     ASSERT_EQ(job.cells.size(), 2u);
-    EXPECT_EQ(job.cells[0].engine, gilbench::model::Engine::emulated);
-    EXPECT_EQ(job.cells[1].engine, gilbench::model::Engine::cpython);
+    EXPECT_EQ(job.cells[0].engine, "emulated");
+    EXPECT_EQ(job.cells[1].engine, "cpython");
     EXPECT_EQ(job.cells[1].name, "c-cpython");
-    EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=1\n").cells[0].engine, gilbench::model::Engine::emulated);
+    EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=1\n").cells[0].engine, "emulated");
 }
 
 TEST(Job, PythonCellReadsFunctionAndPathsRelativeToTheJobFile) {
@@ -706,11 +706,11 @@ TEST(Job, EngineOverridesKeepTheEngineRules) {
     fine.set("engine", "cpython");
     gj::Job cpu = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\n");
     gj::apply_overrides(cpu, fine);
-    EXPECT_EQ(cpu.cells[0].engine, gilbench::model::Engine::cpython);
+    EXPECT_EQ(cpu.cells[0].engine, "cpython");
     // A traced cpu cell is probed under the real interpreter (its takes), so it stays allowed.
     gj::Job traced = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\ntrace=true\n");
     gj::apply_overrides(traced, fine);
-    EXPECT_EQ(traced.cells[0].engine, gilbench::model::Engine::cpython);
+    EXPECT_EQ(traced.cells[0].engine, "cpython");
     EXPECT_TRUE(traced.cells[0].trace);
     EXPECT_TRUE(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\nengine='cpython'\ntrace=true\n").cells[0].trace);
 }

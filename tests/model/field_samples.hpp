@@ -61,7 +61,7 @@ inline model::FieldValue other_than(const model::CellField& f, const model::Fiel
         }
         case model::FieldKind::flag: return !std::get<bool>(current);
         case model::FieldKind::choice:
-            for (std::string_view n : f.choices)
+            for (std::string_view n : f.choices())
                 if (n != std::get<std::string>(current)) return std::string(n);
             return current;
         case model::FieldKind::text: return std::get<std::string>(current) + "x";
@@ -84,7 +84,7 @@ inline model::FieldValue sample(const model::CellField& f) {
         case model::FieldKind::flag: return !std::get<bool>(d);
         // The last name, except python for the workload: it needs a python cell (engine, function).
         case model::FieldKind::choice:
-            return std::string(f.key == "workload" ? f.choices[f.choices.size() - 2] : f.choices.back());
+            return std::string(f.key == "workload" ? f.choices()[f.choices().size() - 2] : f.choices().back());
         case model::FieldKind::text: return std::string("http://127.0.0.1:1/sample");
     }
     return d;

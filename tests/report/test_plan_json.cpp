@@ -1,4 +1,5 @@
 #include "model/cell_fields.hpp"
+#include "model/engines.hpp"
 #include "report/plan_json.hpp"
 
 #include <algorithm>
@@ -42,7 +43,7 @@ TEST(PlanJson, JobFieldsAndTotals) {
 }
 
 // The keys are the `cells` table's columns in their order (the field table, which also lays
-// out the HDF5 rows) plus workers and trials: a new cell setting appears without a change here.
+// out the HDF5 rows), the cell's engine columns, plus workers and trials: a new cell setting appears without a change here.
 TEST(PlanJson, CellKeysAreTheCellsColumnsInOrder) {
     // ordered_json: the document's own key order (json would sort the keys).
     const auto doc = nlohmann::ordered_json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}));
@@ -50,6 +51,7 @@ TEST(PlanJson, CellKeysAreTheCellsColumnsInOrder) {
     for (const auto& [k, v] : doc["cells"][0].items()) keys.push_back(k);
     std::vector<std::string> expected = {"cell"};
     for (const auto& f : model::cell_fields()) expected.emplace_back(f.column);
+    for (const auto& e : model::engine_columns()) expected.emplace_back(e.column);
     expected.insert(expected.end(), {"workers", "trials"});
     EXPECT_EQ(keys, expected);
     for (const char* column : {"name", "gil", "switch_interval_s", "io_timeout_s", "placement"})

@@ -89,7 +89,7 @@ TEST(Calibration, TheMeasurementLeavesSocketUnwrapped) {
            "    return sum('wrapper' in f.__qualname__ for f in fns)\n";
     gilbench::model::Cell cell;
     cell.name = "check";
-    cell.engine = gilbench::model::Engine::cpython;
+    cell.engine = "cpython";
     cell.workload = gilbench::model::Workload::python;
     cell.function = "cal_check:run";
     cell.python_path = dir.str();

@@ -51,7 +51,7 @@ private:
 Cell cpython_cell(Workload w, int threads, std::int64_t work) {
     Cell c;
     c.name = "c";
-    c.engine = gilbench::model::Engine::cpython;
+    c.engine = "cpython";
     c.workload = w;
     c.threads = threads;
     c.work = work;

@@ -237,7 +237,9 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
         {"cells", {"cell", "name", "workload", "gil", "parallel", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
                    "repeats", "warmups", "trace", "time_budget_s", "placement", "io_timeout_s", "engine",
-                   "function", "python_path"}},
+                   "function", "python_path",
+                   // what the cell's engine measures (model::engine_columns)
+                   "engine_label", "engine_real", "gil_counters", "trace_events", "request_timings", "lock_free"}},
         {"trials", {"cell", "trial", "warmup", "wall_s", "io_errors"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",

@@ -52,6 +52,7 @@ public:
     // The embedded library's version, as its sys.version says ("3.11.2 (main, ...) [GCC 12.2.0]");
     // known without starting the interpreter.
     static std::string library_version();
+    std::string interpreter_version() const override { return library_version(); }
 
     // urllib's own Python code between its system calls, as this interpreter runs it here: the
     // medians (ns) over `requests` GETs of `url` (after 20 unmeasured ones) of the time before
