@@ -447,64 +447,56 @@ bool Job::uses_embedded_server() const {
                        });
 }
 
-Job parse_job(std::string_view text, std::string_view source_name) {
-    const Reporter report{std::string(source_name)};
-    toml::table root;
-    try {
-        root = toml::parse(text, source_name);
-    } catch (const toml::parse_error& e) {
-        throw JobError(fmt::format("{}:{}: invalid TOML: {}", source_name, e.source().begin.line, e.description()));
+namespace {
+
+// [job]: name, description and order.
+void parse_job_section(const toml::node& j, const Reporter& report, Job& job) {
+    const toml::table* t = j.as_table();
+    if (!t) report.fail(&j, "job", "must be a table: [job]");
+    for (const auto& [k, v] : *t) {
+        if (k.str() != "name" && k.str() != "description" && k.str() != "order")
+            report.fail(&v, k.str(), "is not a [job] setting; use name, description and order");
+        if (!v.is_string()) report.fail(&v, k.str(), "must be a string");
     }
-
-    for (const auto& [k, v] : root)
-        if (k.str() != "job" && k.str() != "defaults" && k.str() != "cell")
-            report.fail(&v, k.str(), "is not a job section; use [job], [defaults] and [[cell]]");
-
-    Job job;
-    job.path = std::string(source_name);
-    job.text = std::string(text);
-    if (const toml::node* j = root.get("job")) {
-        const toml::table* t = j->as_table();
-        if (!t) report.fail(j, "job", "must be a table: [job]");
-        for (const auto& [k, v] : *t) {
-            if (k.str() != "name" && k.str() != "description" && k.str() != "order")
-                report.fail(&v, k.str(), "is not a [job] setting; use name, description and order");
-            if (!v.is_string()) report.fail(&v, k.str(), "must be a string");
-        }
-        if (const toml::node* o = t->get("order")) {
-            const std::string text = *o->value<std::string>();
-            const std::optional<model::Order> order = model::parse_name<model::Order>(text);
-            if (!order)
-                report.fail(o, "order",
-                            fmt::format("must be \"cells\" (every trial of a cell, then the next cell) or \"rounds\" "
-                                        "(trial k of every cell before trial k+1 of any), got \"{}\"",
-                                        text));
-            job.order = *order;
-        }
-        job.name = t->get("name") ? *t->get("name")->value<std::string>() : "";
-        job.description = t->get("description") ? *t->get("description")->value<std::string>() : "";
-        check_printable(report, t->get("name"), "name", job.name);
-        // A description may span lines (a TOML multi-line string); other control characters not.
-        std::string description = job.description;
-        std::replace_if(description.begin(), description.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
-        check_printable(report, t->get("description"), "description", description);
+    if (const toml::node* o = t->get("order")) {
+        const std::string text = *o->value<std::string>();
+        const std::optional<model::Order> order = model::parse_name<model::Order>(text);
+        if (!order)
+            report.fail(o, "order",
+                        fmt::format("must be \"cells\" (every trial of a cell, then the next cell) or \"rounds\" "
+                                    "(trial k of every cell before trial k+1 of any), got \"{}\"",
+                                    text));
+        job.order = *order;
     }
+    job.name = t->get("name") ? *t->get("name")->value<std::string>() : "";
+    job.description = t->get("description") ? *t->get("description")->value<std::string>() : "";
+    check_printable(report, t->get("name"), "name", job.name);
+    // A description may span lines (a TOML multi-line string); other control characters not.
+    std::string description = job.description;
+    std::replace_if(description.begin(), description.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+    check_printable(report, t->get("description"), "description", description);
+}
 
-    const toml::table* defaults = nullptr;
-    if (const toml::node* d = root.get("defaults")) {
-        defaults = d->as_table();
-        if (!defaults) report.fail(d, "defaults", "must be a table: [defaults]");
-        for (const auto& [k, v] : *defaults)
-            if (!is_known_cell_key(k.str()) || k.str() == "name")
-                report.fail(&v, k.str(), fmt::format("is not a default cell setting; known settings: {}", known_keys()));
-    }
+// [defaults]: cell settings every cell starts from (nullptr when absent).
+const toml::table* parse_defaults(const toml::table& root, const Reporter& report) {
+    const toml::node* d = root.get("defaults");
+    if (!d) return nullptr;
+    const toml::table* defaults = d->as_table();
+    if (!defaults) report.fail(d, "defaults", "must be a table: [defaults]");
+    for (const auto& [k, v] : *defaults)
+        if (!is_known_cell_key(k.str()) || k.str() == "name")
+            report.fail(&v, k.str(), fmt::format("is not a default cell setting; known settings: {}", known_keys()));
+    return defaults;
+}
 
+// [[cell]]: every cell, each sweep expanded, names unique.
+void parse_cells(const toml::table& root, const toml::table* defaults, const Reporter& report,
+                 std::string_view source_name, Job& job) {
     const std::filesystem::path base_dir = job_directory(source_name);
     const toml::node* cells_node = root.get("cell");
     const toml::array* cells = cells_node ? cells_node->as_array() : nullptr;
     if (!cells || cells->empty())
         report.fail(cells_node, "", "the job has no cells; add at least one [[cell]] with a workload and work");
-
     // Which table each name came from, to point at the second one on a clash.
     std::map<std::string, const toml::node*> names;
     for (const toml::node& n : *cells) {
@@ -522,13 +514,37 @@ Job parse_job(std::string_view text, std::string_view source_name) {
                 report.fail(&n, "", fmt::format("the job expands to more than {} cells; shorten its sweeps", max_cells));
         }
     }
-    if (job.name.empty()) {
-        // Default name: the file's stem, so results and logs name something recognisable.
-        std::string stem{source_name};
-        if (auto slash = stem.find_last_of('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
-        if (auto dot = stem.find_last_of('.'); dot != std::string::npos && dot > 0) stem = stem.substr(0, dot);
-        job.name = stem;
+}
+
+// Default name: the file's stem, so results and logs name something recognisable.
+std::string file_stem(std::string_view source_name) {
+    std::string stem{source_name};
+    if (auto slash = stem.find_last_of('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
+    if (auto dot = stem.find_last_of('.'); dot != std::string::npos && dot > 0) stem = stem.substr(0, dot);
+    return stem;
+}
+
+}  // namespace
+
+Job parse_job(std::string_view text, std::string_view source_name) {
+    const Reporter report{std::string(source_name)};
+    toml::table root;
+    try {
+        root = toml::parse(text, source_name);
+    } catch (const toml::parse_error& e) {
+        throw JobError(fmt::format("{}:{}: invalid TOML: {}", source_name, e.source().begin.line, e.description()));
     }
+    for (const auto& [k, v] : root)
+        if (k.str() != "job" && k.str() != "defaults" && k.str() != "cell")
+            report.fail(&v, k.str(), "is not a job section; use [job], [defaults] and [[cell]]");
+
+    Job job;
+    job.path = std::string(source_name);
+    job.text = std::string(text);
+    if (const toml::node* j = root.get("job")) parse_job_section(*j, report, job);
+    const toml::table* defaults = parse_defaults(root, report);
+    parse_cells(root, defaults, report, source_name, job);
+    if (job.name.empty()) job.name = file_stem(source_name);
     return job;
 }
 
