@@ -538,7 +538,39 @@ def compare_reference(ref: Reference, emulated: dict) -> tuple:
 # The section.
 
 URLLIB_STEPS = ("before request", "after resolve", "after socket", "after connect", "after send", "after recv",
-                "after close")  # the order of the run attribute urllib_costs_ns (docs/hdf5-schema.md)
+                "after close")  # the steps of the urllib costs' fields (docs/hdf5-schema.md)
+_STEP_FIELDS = tuple(step.replace(" ", "_") for step in URLLIB_STEPS)
+WARM_FIELDS = tuple(f"{s}_warm_ns" for s in _STEP_FIELDS)
+COLD_FIELDS = tuple(f"{s}_cold_ns" for s in _STEP_FIELDS)
+SPEED_FIELDS = ("countdown_per_1000_ns", "urllib_per_1000_instructions_ns")
+COLD_SCALE_FIELDS = ("cold_scale_500us_permille", "cold_scale_50ms_permille")
+# Files written before the names (no run attribute urllib_costs_fields) hold the values only, in
+# this order: record version 1 the first 7 per node, 2 the first 14, 3 the first 16, 4 all 18.
+# The one place these layouts are known; everything else reads the costs by name.
+_FIELDS_BEFORE_NAMES = WARM_FIELDS + COLD_FIELDS + SPEED_FIELDS + COLD_SCALE_FIELDS
+_LENGTHS_BEFORE_NAMES = (18, 16, 14, 7)
+
+
+def urllib_costs_per_node(attrs: dict) -> list:
+    """The run's urllib costs (run attributes urllib_costs_ns, urllib_costs_fields), one dict
+    {field name: value} per node in hosts order; [] when the run has none. Runs that name their
+    fields are decoded by those names; older ones by the layouts above, the group per node from
+    the hosts attribute where it divides the values, else the longest layout that does."""
+    costs = [int(v) for v in np.atleast_1d(attrs.get("urllib_costs_ns", []))]
+    if not costs:
+        return []
+    names = attrs.get("urllib_costs_fields")
+    names = [names] if isinstance(names, str) else list(names) if names is not None else []
+    if not names:
+        hosts = attrs.get("hosts")
+        nodes = 1 if isinstance(hosts, (str, bytes)) else len(hosts) if hosts is not None else 0
+        if nodes and len(costs) % nodes == 0:
+            per_node = len(costs) // nodes
+        else:
+            per_node = next((k for k in _LENGTHS_BEFORE_NAMES if len(costs) % k == 0), len(WARM_FIELDS))
+        names = list(_FIELDS_BEFORE_NAMES[:per_node])
+    per_node = len(names)
+    return [dict(zip(names, costs[i:i + per_node])) for i in range(0, len(costs), per_node)]
 
 
 def urllib_costs_text(attrs: dict) -> str:
@@ -546,39 +578,35 @@ def urllib_costs_text(attrs: dict) -> str:
     ones, then in parentheses the 7 cold ones (right after the GIL came back from another
     thread after a 5 ms wait), the interpreter's speed (the countdown per iteration, urllib's
     code per instruction, in ns: the old GIL's ticks are time) and the share of the cold excess
-    paid after a 0.5 ms and a 50 ms wait. Files from before those shares have 16 per node,
-    from before the speeds 14, from before the cold costs 7; "–" when the run has no
-    calibration attribute."""
+    paid after a 0.5 ms and a 50 ms wait, each where the run has them (urllib_costs_per_node);
+    "–" when the run has no calibration attribute."""
     how = attrs.get("calibration") or ""
     if not how:
         return "–"
-    costs = [int(v) for v in np.atleast_1d(attrs.get("urllib_costs_ns", []))]
-    n = len(URLLIB_STEPS)
-    hosts = attrs.get("hosts")
-    nodes_count = 1 if isinstance(hosts, (str, bytes)) else len(hosts) if hosts is not None else 0
-    if nodes_count and costs and len(costs) % nodes_count == 0:
-        per_node = len(costs) // nodes_count
-    else:
-        per_node = next((k for k in (2 * n + 4, 2 * n + 2, 2 * n) if costs and len(costs) % k == 0), n)
-    nodes = [costs[i:i + per_node] for i in range(0, len(costs), per_node)]
+    nodes = urllib_costs_per_node(attrs)
 
-    def us(values):
-        return ", ".join(f"{v / 1000:.1f}" for v in values)
+    def us(node, fields):
+        return ", ".join(f"{node[f] / 1000:.1f}" for f in fields)
+
+    def has(node, fields):
+        return all(f in node for f in fields)
 
     def node_text(node):
-        text = us(node[:n])
-        if len(node) > n:
-            text += f" (cold: {us(node[n:2 * n])})"
+        text = us(node, [f for f in WARM_FIELDS if f in node])
+        if has(node, COLD_FIELDS):
+            text += f" (cold: {us(node, COLD_FIELDS)})"
         text += " µs"
-        if len(node) > 2 * n:
-            text += (f", countdown {node[2 * n] / 1000:.1f} ns/iteration, "
-                     f"urllib {node[2 * n + 1] / 1000:.1f} ns/instruction")
-        if len(node) > 2 * n + 2:
-            text += f", cold after 0.5 / 50 ms waits: {node[2 * n + 2] / 10:.0f} / {node[2 * n + 3] / 10:.0f} %"
+        if has(node, SPEED_FIELDS):
+            countdown, urllib = (node[f] / 1000 for f in SPEED_FIELDS)
+            text += f", countdown {countdown:.1f} ns/iteration, urllib {urllib:.1f} ns/instruction"
+        if has(node, COLD_SCALE_FIELDS):
+            shorter, longer = (node[f] / 10 for f in COLD_SCALE_FIELDS)
+            text += f", cold after 0.5 / 50 ms waits: {shorter:.0f} / {longer:.0f} %"
         return text
     values = "; ".join(node_text(node) for node in nodes)
     state = "not calibrated, " + how if how.startswith("fallback") else how
-    cold = "; cold: right after the GIL came back from another thread" if per_node > n else ""
+    cold = any(has(node, COLD_FIELDS) for node in nodes)
+    cold = "; cold: right after the GIL came back from another thread" if cold else ""
     return f"{state}: {values} ({', '.join(URLLIB_STEPS)}{cold})"
 
 

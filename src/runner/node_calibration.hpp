@@ -21,8 +21,9 @@ namespace gilbench::runner {
 
 struct NodeCalibration {
     workloads::UrllibCosts mine = workloads::UrllibCosts::fallback();  // this rank's node's
-    std::vector<std::int64_t> per_node;  // rank 0: UrllibCosts::values per node, in hosts order
-    std::string how;                     // rank 0: one text, or "host: text; ..." where nodes differ
+    // rank 0: UrllibCosts::values per node (in the order of UrllibCosts::fields), in hosts order
+    std::vector<std::int64_t> per_node;
+    std::string how;  // rank 0: one text, or "host: text; ..." where nodes differ
 };
 
 // What a calibrating rank says, with its host's name: `measuring` just before a measurement
@@ -37,7 +38,8 @@ NodeCalibration calibrate_nodes(engine::CalibrationMode mode, const std::string&
                                 const boost::mpi::communicator& world, const CalibrationVoice& voice = {});
 
 // A resumed run's stored costs: rank 0 passes UrllibCosts::values per node of this start (in
-// topology order), or nothing where the stored run has none for some node. Every rank gets its
+// topology order; each node's in the order of UrllibCosts::fields, as ResumePlan::kept_costs
+// gives them), or nothing where the stored run has none for some node. Every rank gets its
 // node's; nullopt on every rank when rank 0 passed none (then the start calibrates).
 std::optional<workloads::UrllibCosts> share_kept_costs(const std::vector<std::int64_t>& per_node,
                                                        const Topology& topology, const boost::mpi::communicator& world);

@@ -167,6 +167,15 @@ void write_build_attrs(hid_t run, const FileInfo& info) {
     h5::write_string_attr(run, "compiler", info.compiler);
 }
 
+// The emulated engine's calibration a run used: its values, their fields' names and the record's
+// version beside them (a reader decodes the values by name), and how the run had them.
+void write_calibration_attrs(hid_t run, const RunInfo& info) {
+    h5::write_int64_array_attr(run, "urllib_costs_ns", info.urllib_costs_ns);
+    h5::write_string_array_attr(run, "urllib_costs_fields", info.urllib_costs_fields);
+    h5::write_int_attr(run, "urllib_costs_version", info.urllib_costs_version);
+    h5::write_string_attr(run, "calibration", detail::to_valid_utf8(info.calibration));
+}
+
 }  // namespace
 
 const char* to_string(RunStatus s) {
@@ -522,8 +531,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_string_attr(g, "embedded_server", detail::to_valid_utf8(info.embedded_server));
         h5::write_string_attr(g, "os", detail::to_valid_utf8(info.os));
         h5::write_string_attr(g, "python_version", detail::to_valid_utf8(info.python_version));
-        h5::write_int64_array_attr(g, "urllib_costs_ns", info.urllib_costs_ns);
-        h5::write_string_attr(g, "calibration", detail::to_valid_utf8(info.calibration));
+        write_calibration_attrs(g, info);
         h5::write_string_attr(g, "order", detail::to_valid_utf8(info.order));
         h5::write_string_array_attr(g, "resumed_utc", {});
         h5::write_string_array_attr(g, "resume_command_lines", {});
@@ -695,6 +703,7 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
                 w.summary, detail::summary_row_type(), "summary row");
         stored.hosts = h5::read_string_array_attr(w.group.get(), "hosts");
         stored.urllib_costs_ns = h5::read_int64_array_attr(w.group.get(), "urllib_costs_ns");
+        stored.urllib_costs_fields = h5::read_string_array_attr(w.group.get(), "urllib_costs_fields");
         stored.calibration = h5::read_string_attr(w.group.get(), "calibration").value_or("");
         stored.order = h5::read_string_attr(w.group.get(), "order").value_or("");
         return stored;

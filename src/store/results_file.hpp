@@ -60,9 +60,13 @@ struct RunInfo {
     std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
     std::string embedded_server;   // "per-node 127.0.0.1", or the shared server's URL
     std::string python_version;    // the embedded CPython's sys.version; "" when no cell has engine cpython
-    // The emulated engine's urllib costs (workloads::UrllibCosts, docs/hdf5-schema.md), 18 per
-    // node in hosts order; empty when no cell needs them.
+    // The emulated engine's urllib costs (workloads::UrllibCosts, docs/hdf5-schema.md), one
+    // value per field per node, in hosts order; empty when no cell needs them. The fields'
+    // names, in the order of each node's values, and the record's version (UrllibCosts::fields,
+    // UrllibCosts::version) are written beside them, so that a reader decodes them by name.
     std::vector<std::int64_t> urllib_costs_ns;
+    std::vector<std::string> urllib_costs_fields;
+    int urllib_costs_version = 0;  // 0 with no costs
     std::string calibration;       // how they were had: "measured" | "cached <utc>" | "fallback: <why>"; "" with none
     std::string order = "cells";   // the order of the trials: "cells" | "rounds" (model::Order)
 };
@@ -97,11 +101,13 @@ struct StoredRun {
     std::vector<model::WorkerRecord> workers;
     std::vector<model::CellSummaryRecord> summary;   // empty if the run has none
     std::vector<std::string> hosts;
-    // The run's urllib costs (18 per node, like hosts; 7, 14 or 16 in older files)
-    // and how it had them; empty in runs
-    // without emulated io cells and in files from before these attributes: a resumed start
-    // keeps them, so all of a run's trials ran the same costs.
+    // The run's urllib costs (one value per field per node, like hosts), their fields' names
+    // (empty in files from before the names: 18 per node then were the current record's fields
+    // in order; 7, 14 or 16 in older files) and how it had them; empty in runs without emulated
+    // io cells and in files from before these attributes: a resumed start keeps them, so all of
+    // a run's trials ran the same costs.
     std::vector<std::int64_t> urllib_costs_ns;
+    std::vector<std::string> urllib_costs_fields;
     std::string calibration;
     // The run's trial order ("cells" | "rounds"); "" in files from before the attribute (their
     // runs took cells order). A resumed start keeps it.

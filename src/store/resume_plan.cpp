@@ -60,16 +60,24 @@ HostMap ResumePlan::hosts(const std::vector<std::string>& now) const {
     return m;
 }
 
-std::vector<std::int64_t> ResumePlan::kept_costs(const std::vector<std::string>& now, std::size_t per_node) const {
-    if (!stored || stored->calibration.empty()) return {};
+std::vector<std::int64_t> ResumePlan::kept_costs(const std::vector<std::string>& now,
+                                                 const std::vector<std::string>& fields) const {
+    if (!stored || stored->calibration.empty() || fields.empty()) return {};
     const auto& costs = stored->urllib_costs_ns;
-    if (per_node == 0 || costs.size() != per_node * stored->hosts.size()) return {};
+    const auto& names = stored->urllib_costs_fields.empty() ? fields : stored->urllib_costs_fields;
+    const std::size_t per_node = names.size();
+    if (costs.size() != per_node * stored->hosts.size()) return {};
+    std::vector<std::size_t> position;  // of each of `fields` among a node's stored values
+    for (const std::string& f : fields) {
+        const auto it = std::find(names.begin(), names.end(), f);
+        if (it == names.end()) return {};
+        position.push_back(static_cast<std::size_t>(it - names.begin()));
+    }
     std::vector<std::int64_t> out;
     for (const int h : hosts(now).node) {
         const auto at = static_cast<std::size_t>(h) * per_node;
         if (at + per_node > costs.size()) return {};  // a host new to the run: none stored
-        out.insert(out.end(), costs.begin() + static_cast<std::ptrdiff_t>(at),
-                   costs.begin() + static_cast<std::ptrdiff_t>(at + per_node));
+        for (const std::size_t p : position) out.push_back(costs[at + p]);
     }
     return out;
 }

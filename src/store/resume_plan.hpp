@@ -44,9 +44,13 @@ struct ResumePlan {
     // This start's nodes (`now`, Topology::hosts) in the run's hosts list.
     HostMap hosts(const std::vector<std::string>& now) const;
     // The stored run's urllib costs (its first start's calibration) for this start's nodes
-    // (`now`), `per_node` values each, in `now`'s order; empty when the run stored none, none
-    // for some node, or another number per node (a run stored before a cost was added).
-    std::vector<std::int64_t> kept_costs(const std::vector<std::string>& now, std::size_t per_node) const;
+    // (`now`), in `now`'s order: per node the values of `fields` (workloads::UrllibCosts::names()),
+    // in that order, found by name in the stored run's urllib_costs_fields (a run stored before
+    // the names: its values are taken as `fields` in order where there are as many per node).
+    // Empty when the run stored none, none for some node, or lacks one of `fields` (a run
+    // stored before a cost was added).
+    std::vector<std::int64_t> kept_costs(const std::vector<std::string>& now,
+                                         const std::vector<std::string>& fields) const;
 };
 
 struct Target {

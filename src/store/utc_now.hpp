@@ -1,5 +1,7 @@
 // The one clock format of the store: every time a results file, its lock file or the CLI
-// records ("created_utc", "started_utc", "resumed_utc", "finished_utc", the lock holder line).
+// records ("created_utc", "started_utc", "resumed_utc", "finished_utc", the lock holder line),
+// and when the calibration cache's costs were measured (its measured_utc, shown as "cached <utc>").
+// A library of its own (gilbench_utc_now), which the calibration links without the HDF5 store.
 #pragma once
 
 #include <string>

@@ -1,8 +1,9 @@
 """The emulated engine's calibration end to end: `mpirun -np 2 gilbench run` on a tiny emulated
-io job stores the urllib costs it used (run attribute urllib_costs_ns, 18 per node) and how it
-had them (calibration): measured by the embedded CPython on the first run, read from the cache
-(under XDG_CACHE_HOME) on the next, the documented fallback with --no-calibration, measured
-again with --recalibrate; a job without emulated io cells calibrates nothing. No timing bounds.
+io job stores the urllib costs it used (run attribute urllib_costs_ns, 18 per node, named by
+urllib_costs_fields) and how it had them (calibration): measured by the embedded CPython on the
+first run, read from the cache (under XDG_CACHE_HOME) on the next, the documented fallback with
+--no-calibration, measured again with --recalibrate; a job without emulated io cells calibrates
+nothing. No timing bounds.
 """
 import os
 
@@ -27,7 +28,11 @@ ranks = 2
 
 CPU_JOB = IO_JOB.replace('workload = "io"', 'workload = "cpu"').replace("work = 4", "work = 10000")
 
-# workloads::UrllibCosts::fallback(), in the documented order (docs/hdf5-schema.md).
+# workloads::UrllibCosts::fields' names, and its fallback() in their order (docs/hdf5-schema.md).
+FIELDS = [f"{step}_{kind}_ns" for kind in ("warm", "cold") for step in (
+    "before_request", "after_resolve", "after_socket", "after_connect", "after_send", "after_recv", "after_close")] + [
+    "countdown_per_1000_ns", "urllib_per_1000_instructions_ns", "cold_scale_500us_permille",
+    "cold_scale_50ms_permille"]
 FALLBACK = [47000, 600, 500, 3500, 14000, 78000, 4000, 277000, 3200, 51000, 48000, 131500, 389000, 55800,
             43000, 30200, 250, 1300]
 
@@ -39,7 +44,11 @@ def run_job(tmp_path, text, *options):
     p = gbrun.run(2, "run", job, "-o", out, "-q", *options)
     assert p.returncode == 0, p.stderr
     attrs = gbrun.read_run(out)["attrs"]
-    return [int(v) for v in attrs["urllib_costs_ns"]], gbrun.text(attrs["calibration"])
+    costs = [int(v) for v in attrs["urllib_costs_ns"]]
+    if costs:  # named beside the values, record version 4 (docs/hdf5-schema.md)
+        assert [gbrun.text(f) for f in attrs["urllib_costs_fields"]] == FIELDS
+        assert int(attrs["urllib_costs_version"]) == 4
+    return costs, gbrun.text(attrs["calibration"])
 
 
 def test_measured_then_cached_then_fallback_then_recalibrated(tmp_path, monkeypatch):
@@ -50,7 +59,10 @@ def test_measured_then_cached_then_fallback_then_recalibrated(tmp_path, monkeypa
     assert len(costs) == 18 and all(c > 0 for c in costs), costs
     files = os.listdir(cache / "gilbench")
     assert len(files) == 1 and files[0].startswith("urllib-costs-"), files
-    assert f"urllib_costs_ns {' '.join(map(str, costs))}" in (cache / "gilbench" / files[0]).read_text()
+    # The cache keeps the record by name: one `name value` line per field.
+    lines = (cache / "gilbench" / files[0]).read_text().splitlines()
+    assert lines[0] == "gilbench urllib costs 5" and "record_version 4" in lines, lines
+    assert [line for line in lines if line.split(" ")[0] in FIELDS] == [f"{f} {c}" for f, c in zip(FIELDS, costs)]
 
     cached, how = run_job(tmp_path, IO_JOB)
     assert how.startswith("cached 20"), how

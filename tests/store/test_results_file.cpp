@@ -1223,13 +1223,17 @@ TEST_F(ResultsFileTest, TrialsOfAnOlderWriterReadAsCleanAndTakeNewRows) {
     EXPECT_EQ(stored.trials[1].io_errors, 0);
 }
 
-// A resumed start keeps the run's urllib costs: they come back as written, 7 per host; a run
-// without them (no emulated io cells, or an older file) reads as empty. The trial order too.
+// A resumed start keeps the run's urllib costs: they come back as written, 7 per host, with
+// their fields' names; a run without them (no emulated io cells, or an older file) reads as
+// empty. The record's version is written beside them (0 without). The trial order too.
 TEST_F(ResultsFileTest, UrllibCostsAndCalibrationRoundTrip) {
+    const std::vector<std::string> fields{"a_ns", "b_ns", "c_ns", "d_ns", "e_ns", "f_ns", "g_permille"};
     {
         ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
         RunInfo info = sample_run_info();
         info.urllib_costs_ns = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 16, 17};
+        info.urllib_costs_fields = fields;
+        info.urllib_costs_version = 4;
         info.calibration = "cached 2026-12-01T18:00:00Z";
         info.order = "rounds";
         RunWriter run = file.begin_run(info);
@@ -1240,12 +1244,20 @@ TEST_F(ResultsFileTest, UrllibCostsAndCalibrationRoundTrip) {
     ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
     const StoredRun with = file.read_run("run-000");
     EXPECT_EQ(with.urllib_costs_ns, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 16, 17}));
+    EXPECT_EQ(with.urllib_costs_fields, fields);
     EXPECT_EQ(with.calibration, "cached 2026-12-01T18:00:00Z");
     EXPECT_EQ(with.order, "rounds");  // the trial order a resumed start keeps
     const StoredRun without = file.read_run("run-001");
     EXPECT_TRUE(without.urllib_costs_ns.empty());
+    EXPECT_TRUE(without.urllib_costs_fields.empty());
     EXPECT_EQ(without.calibration, "");
     EXPECT_EQ(without.order, "cells");
+    const h5::file f = open_ro(path_);
+    const auto version = [&](const char* run) {
+        return h5::read_int_attr(h5::group(H5Gopen2(f.get(), run, H5P_DEFAULT)).get(), "urllib_costs_version");
+    };
+    EXPECT_EQ(version("/runs/run-000"), 4);
+    EXPECT_EQ(version("/runs/run-001"), 0);
 }
 
 TEST_F(ResultsFileTest, ReadingAMissingRunSaysSo) {

@@ -185,18 +185,36 @@ TEST_F(ResumePlanTest, HostsKeepTheirPlaceAndNewOnesGoLast) {
 }
 
 TEST(ResumePlanKeptCosts, ThisStartsNodesGetTheirHostsStoredCostsElseNone) {
+    const std::vector<std::string> fields{"a_ns", "b_ns"};
     ResumePlan plan;
-    EXPECT_TRUE(plan.kept_costs({"n0"}, 2).empty());  // a new run
+    EXPECT_TRUE(plan.kept_costs({"n0"}, fields).empty());  // a new run
     plan.stored = StoredRun{};
     plan.stored->hosts = {"n0", "n1"};
-    plan.stored->urllib_costs_ns = {1, 2, 3, 4};  // 2 per host
+    plan.stored->urllib_costs_ns = {1, 2, 3, 4};  // 2 per host, stored before the names: `fields` in order
     plan.stored->calibration = "measured";
-    EXPECT_EQ(plan.kept_costs({"n0", "n1"}, 2), std::vector<std::int64_t>({1, 2, 3, 4}));
-    EXPECT_EQ(plan.kept_costs({"n1"}, 2), std::vector<std::int64_t>({3, 4}));  // this start's node 0 is n1
-    EXPECT_TRUE(plan.kept_costs({"n0", "n2"}, 2).empty());  // n2 is new to the run: none stored
-    EXPECT_TRUE(plan.kept_costs({"n0"}, 3).empty());        // stored with another count per node
-    plan.stored->calibration.clear();                       // a run stored before calibration
-    EXPECT_TRUE(plan.kept_costs({"n0"}, 2).empty());
+    EXPECT_EQ(plan.kept_costs({"n0", "n1"}, fields), std::vector<std::int64_t>({1, 2, 3, 4}));
+    EXPECT_EQ(plan.kept_costs({"n1"}, fields), std::vector<std::int64_t>({3, 4}));  // this start's node 0 is n1
+    EXPECT_TRUE(plan.kept_costs({"n0", "n2"}, fields).empty());                     // n2 is new to the run: none stored
+    EXPECT_TRUE(plan.kept_costs({"n0"}, {"a_ns", "b_ns", "c_ns"}).empty());  // stored with another count per node
+    plan.stored->calibration.clear();                                        // a run stored before calibration
+    EXPECT_TRUE(plan.kept_costs({"n0"}, fields).empty());
+}
+
+TEST(ResumePlanKeptCosts, StoredCostsAreFoundByName) {
+    ResumePlan plan;
+    plan.stored = StoredRun{};
+    plan.stored->hosts = {"n0", "n1"};
+    plan.stored->calibration = "cached 2026-12-01T18:00:00Z";
+    // Stored in another order, with a field this start does not ask for: taken by name.
+    plan.stored->urllib_costs_fields = {"b_ns", "old_ns", "a_ns"};
+    plan.stored->urllib_costs_ns = {2, 0, 1, 20, 0, 10};
+    EXPECT_EQ(plan.kept_costs({"n0", "n1"}, {"a_ns", "b_ns"}), std::vector<std::int64_t>({1, 2, 10, 20}));
+    EXPECT_EQ(plan.kept_costs({"n1"}, {"b_ns"}), std::vector<std::int64_t>({20}));
+    // A field the stored run does not have (a cost added since): none, so the start calibrates.
+    EXPECT_TRUE(plan.kept_costs({"n0"}, {"a_ns", "new_ns"}).empty());
+    // Names that do not fit the values: none.
+    plan.stored->urllib_costs_fields = {"a_ns", "b_ns"};
+    EXPECT_TRUE(plan.kept_costs({"n0"}, {"a_ns", "b_ns"}).empty());
 }
 
 TEST(MergeHosts, ANewRunNumbersNodesAsThisStart) {

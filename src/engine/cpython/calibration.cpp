@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,22 +18,15 @@
 
 #include "engine/cpython/cpython_engine.hpp"
 #include "http/server.hpp"
+#include "store/utc_now.hpp"
 
 namespace gilbench::engine {
 namespace {
 
-// 4: warm and cold costs, the countdown's and urllib's speed, the cold costs' scale by wait (18
-// values). A cache of another version is measured again.
-constexpr const char* cache_header = "gilbench urllib costs 4";
-
-std::string utc_now_text() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+// The cache's format: 5 is one `name value` line per field of workloads::UrllibCosts (and its
+// record_version); 1-4 were one line of values by position (7, 14, 16, then 18 of them). A cache
+// of another format, or of another version of the record, is measured again.
+constexpr const char* cache_header = "gilbench urllib costs 5";
 
 std::string host_name() {
     char buf[256] = {};
@@ -97,7 +89,8 @@ std::optional<CachedCosts> read_cached_costs(const std::string& path, const std:
     std::string line;
     if (!std::getline(in, line) || line != cache_header) return std::nullopt;
     CachedCosts out;
-    bool python_ok = false, costs_ok = false;
+    bool python_ok = false, version_ok = false;
+    std::vector<bool> seen(workloads::UrllibCosts::values, false);
     while (std::getline(in, line)) {
         const auto space = line.find(' ');
         const std::string key = line.substr(0, space);
@@ -106,15 +99,20 @@ std::optional<CachedCosts> read_cached_costs(const std::string& path, const std:
             python_ok = value == python_version;
         } else if (key == "measured_utc") {
             out.measured_utc = value;
-        } else if (key == "urllib_costs_ns") {
-            std::istringstream values(value);
-            std::size_t n = 0;
-            for (std::int64_t v; n < out.costs.ns.size() && values >> v;) out.costs.ns[n++] = v;
+        } else if (key == "record_version") {
+            version_ok = value == std::to_string(workloads::UrllibCosts::version);
+        } else if (const auto i = workloads::UrllibCosts::index_of(key)) {
+            std::istringstream text(value);
             std::string rest;
-            costs_ok = n == out.costs.ns.size() && !(values >> rest);
+            if (seen[*i] || !(text >> out.costs.ns[*i]) || text >> rest) return std::nullopt;
+            seen[*i] = true;
+        } else {
+            return std::nullopt;  // a field this record does not have
         }
     }
-    if (!python_ok || !costs_ok || out.measured_utc.empty() || !plausible(out.costs)) return std::nullopt;
+    const bool complete = std::all_of(seen.begin(), seen.end(), [](bool b) { return b; });
+    if (!python_ok || !version_ok || !complete || out.measured_utc.empty() || !plausible(out.costs))
+        return std::nullopt;
     return out;
 }
 
@@ -130,7 +128,9 @@ void write_cached_costs(const std::string& path, const std::string& python_versi
         out << cache_header << "\n"
             << "python " << python_version << "\n"
             << "measured_utc " << costs.measured_utc << "\n"
-            << "urllib_costs_ns " << fmt::format("{}", fmt::join(costs.costs.ns, " ")) << "\n";
+            << "record_version " << workloads::UrllibCosts::version << "\n";
+        for (const workloads::UrllibCostField& f : workloads::UrllibCosts::fields)
+            out << f.name << " " << costs.costs.ns[f.index] << "\n";
         out.flush();
         if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", tmp, std::strerror(errno)));
     }
@@ -177,7 +177,7 @@ Calibration calibrate_for_run(CalibrationMode mode, const std::string& cache_dir
         return out;
     }
     try {
-        write_cached_costs(file, version, {*measured, utc_now_text()});
+        write_cached_costs(file, version, {*measured, store::utc_now()});
     } catch (const std::exception& e) {
         out.warning = fmt::format("calibration not cached: {}", e.what());
     }

@@ -3,7 +3,8 @@
 // machine by the embedded CPython at the start of a run, and cached per host and interpreter
 // version so that later runs start at once (docs/gil-fidelity.md, "Calibration").
 //
-// What a run used is its provenance: run attributes urllib_costs_ns and calibration
+// What a run used is its provenance: run attributes urllib_costs_ns (with their names and the
+// record's version: urllib_costs_fields, urllib_costs_version) and calibration
 // (docs/hdf5-schema.md), whose text is one of
 //   "measured"           calibrated now (and cached)
 //   "cached <utc>"       read from the cache, measured at <utc> on this host by this interpreter
@@ -45,8 +46,11 @@ struct CachedCosts {
     workloads::UrllibCosts costs;
     std::string measured_utc;  // ISO 8601
 };
-// nullopt for a missing file, or one that is not a complete cache of `python_version`'s costs
-// (another format, a cost that is not positive): then the run measures again.
+// The cache file is the record by name: a header line, `python <version>`, `measured_utc <utc>`,
+// `record_version <UrllibCosts::version>`, then one `<name> <value>` line per field of
+// UrllibCosts::fields. nullopt for a missing file, or one that is not a complete cache of
+// `python_version`'s costs (another format or record version, a field missing, twice or unknown,
+// a cost that is not positive): then the run measures again.
 std::optional<CachedCosts> read_cached_costs(const std::string& path, const std::string& python_version);
 // Writes `path` whole (a temporary file renamed over it, so concurrent runs on one host never
 // read half a file), creating its directory. Throws with the path and the reason.

@@ -5,10 +5,10 @@
 #include <Python.h>
 
 #include <algorithm>
-#include <iterator>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
