@@ -7,7 +7,9 @@
 Fields are read by name, never by position, and tables or fields that a file does not have yet
 (`requests`, `cells.io_threads`, `cells.placement`, `trials.io_errors`, `workers.trace_dropped`,
 ...) come back empty or with their documented default (0: older files flagged no failed trial),
-so files of older and newer gilbench/1 writers load alike. Runs that were
+so files of older and newer gilbench/1 writers load alike. What each cell's engine measured
+(`cells.gil_counters`, `trace_events`, ...: ENGINE_COLUMNS) is read from the file, or, for a
+file written before those columns, filled in by engine_columns_for_old_file. Runs that were
 interrupted (or are still being written) load too: only trials that are in `trials` count, as
 the schema says.
 """
@@ -34,7 +36,12 @@ COLUMNS = {
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
               "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object",
               "io_timeout_s": "float64", "time_budget_s": "float64", "engine": "object",
-              "function": "object", "python_path": "object", "parallel": "object"},
+              "function": "object", "python_path": "object", "parallel": "object",
+              # What the cell's engine measured, written from its description (the writer's
+              # engine_columns(), src/model/engines.hpp): the analysis asks these, never the
+              # engine's name. Files written before them get engine_columns_for_old_file().
+              "engine_label": "object", "engine_real": "uint8", "gil_counters": "uint8",
+              "trace_events": "object", "request_timings": "uint8", "lock_free": "uint8"},
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64",
                "io_errors": "int64"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
@@ -64,6 +71,42 @@ COLUMNS = {
 # shared one interpreter ("threads"); before workers.cpu_s it was not measured.
 DEFAULTS = {("cells", "placement"): "launch", ("cells", "io_timeout_s"): 30.0, ("cells", "engine"): "emulated",
             ("cells", "parallel"): "threads", ("workers", "cpu_s"): float("nan")}
+# The engine whose cells ran before cells.engine existed: gilbench's default. Titles leave it
+# unnamed (as they read before there were engines) and name any other engine by its label.
+DEFAULT_ENGINE = DEFAULTS["cells", "engine"]
+ENGINE_COLUMNS = ("engine_label", "engine_real", "gil_counters", "trace_events", "request_timings", "lock_free")
+
+
+def engine_columns_for_old_file(cells: pd.DataFrame) -> pd.DataFrame:
+    """`cells` with the engine columns a file written before them lacks, filled in from
+    `engine` and `gil` (and, for the cpython engine's trace, `workload` and `parallel`) as the
+    engines of that time measured; columns the table has are kept as they are.
+
+    The one place in analysis/ that maps engine names to what they measured, and GIL names to
+    "no lock": everything else reads the columns. An engine this function does not know gets
+    its name as the label and nothing measured."""
+    missing = [c for c in ENGINE_COLUMNS if c not in cells.columns]
+    if not missing:
+        return cells
+    lock_free_gils = ("none", "free-threaded-3.13", "free-threaded-3.14")   # model::lock_free
+
+    def described(row) -> tuple:   # (label, real, gil_counters, trace_events, request_timings)
+        engine = row.get("engine", DEFAULT_ENGINE)
+        if engine == "emulated":
+            return "emulated", 0, 1, "full", 1
+        if engine == "cpython":   # its probe sees takes in a countdown whose threads share a GIL
+            probed = row.get("workload") == "cpu" and row.get("parallel", DEFAULTS["cells", "parallel"]) == "threads"
+            return "CPython", 1, 0, "takes" if probed else "none", 1
+        return engine, 0, 0, "none", 0
+
+    rows = [described(r) for _, r in cells.iterrows()]
+    values = dict(zip(ENGINE_COLUMNS[:5], zip(*rows))) if rows else {c: () for c in ENGINE_COLUMNS[:5]}
+    values["lock_free"] = tuple(g in lock_free_gils for g in cells["gil"])
+    out = cells.copy()
+    for col in missing:
+        dtype = COLUMNS["cells"][col]
+        out[col] = pd.Series(list(values[col]), index=cells.index, dtype=dtype)
+    return out
 
 
 class SchemaError(ValueError):
@@ -169,7 +212,7 @@ def _with_defaults(name: str, df: pd.DataFrame) -> pd.DataFrame:
         return _empty(name)
     df = df.copy()
     for col, dtype in COLUMNS[name].items():
-        if col in df.columns:
+        if col in df.columns or (name == "cells" and col in ENGINE_COLUMNS):
             continue
         if (name, col) in DEFAULTS:
             df[col] = pd.Series(DEFAULTS[name, col], index=df.index, dtype=dtype)
@@ -177,7 +220,7 @@ def _with_defaults(name: str, df: pd.DataFrame) -> pd.DataFrame:
             df[col] = ""
         else:
             df[col] = pd.Series(0, index=df.index, dtype=dtype)
-    return df
+    return engine_columns_for_old_file(df) if name == "cells" else df
 
 
 def _open_checked(path: str) -> tuple[h5py.File, bool]:
