@@ -2,7 +2,7 @@
 
 A fidelity run (jobs/fidelity.toml) has every cell twice, `<base>-emulated` and `<base>-cpython`
 (engine from `cells.engine`). From each side's trials this module derives the same figures
-(docs: /work/fidelity-contract.md, summarized in analysis/README.md, "Fidelity"):
+(docs/gil-fidelity.md; the definitions in analysis/README.md, "Fidelity"):
 
 - CPU ratios: wall(cpu-2t | cpu-4t | cpu-2r) / wall(cpu-1t); switch interval: wall(cpu-2t-siX) /
   wall(cpu-1t); I/O ratios: wall(io-2t | io-4t) / wall(io-1t). Band ±0.03 absolute.

@@ -1,4 +1,4 @@
-"""The user's own functions (cells with workload "python", engine cpython): threads or processes?
+"""The user's own functions (cells with workload "python", run by the real interpreter): threads or processes?
 
 For each function (cells.function) and amount of work, the cells are laid out by shape: 1 × 1
 (one thread), 1 × T (T threads of one rank, sharing its GIL), P × 1 (P ranks, a GIL each) and

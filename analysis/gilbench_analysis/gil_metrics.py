@@ -54,11 +54,12 @@ Over the cells of one job:
   POP's rule of thumb: a factor below 0.8 is worth a look. T CPU-bound threads under one GIL
   have SerE ≈ 1/T; T ranks keep SerE ≈ 1: that is why threads lose to ranks.
 
-Cells of the cpython engine trace only takes (no drops, no I/O): their switches per second are
-computed, the other per-thread figures cannot be, and their GIL counters are not measured, so
-they get no POP breakdown. Cells with gil = "none" (or a free-threaded profile) have no GIL to
-hold, wait for or hand over, and cells with parallel = "subinterpreters" a GIL per thread: the
-trace figures are not computed for either.
+What was measured is read from the cells table, never from the engine's name. Cells whose trace
+has takes only (cells.trace_events = "takes": the cpython engine's countdown, no drops, no I/O)
+get their switches per second, not the other per-thread figures; cells without GIL counters
+(cells.gil_counters = 0) get no POP breakdown. Cells with no lock (cells.lock_free: gil = "none"
+or a free-threaded profile) have no GIL to hold, wait for or hand over, and cells with parallel =
+"subinterpreters" a GIL per thread: the trace figures are not computed for either.
 """
 from __future__ import annotations
 
@@ -68,8 +69,7 @@ import numpy as np
 import pandas as pd
 
 from .latency import latency_summary, request_latencies
-from .load import Results
-from .tables import LOCK_FREE_GILS, gil_measured
+from .load import DEFAULT_ENGINE, Results
 from .timeline import trial_intervals
 
 POP_THRESHOLD = 0.8              # POP's rule of thumb: a factor below this is worth a look
@@ -238,8 +238,8 @@ def gil_metrics(results: Results) -> GilMetrics:
     by_trial = {k: g for k, g in results.trace.groupby(["cell", "trial"])}
     for cell in sorted(results.trace["cell"].unique()):
         c = results.cell(int(cell))
-        name, gil, engine = c["name"], c["gil"], c.get("engine", "emulated")
-        if gil in LOCK_FREE_GILS:
+        name, gil, engine = c["name"], c["gil"], c["engine"]
+        if c["lock_free"]:
             skipped.append((name, f"gil = \"{gil}\": no GIL to hold, wait for or hand over"))
             continue
         if c.get("parallel", "threads") == "subinterpreters":
@@ -257,10 +257,11 @@ def gil_metrics(results: Results) -> GilMetrics:
             trials = [t for t in trials if t not in dropped]
         if not trials:
             continue
-        takes_only = engine == "cpython"
+        takes_only = c["trace_events"] == "takes"
         if takes_only:
-            skipped.append((name, "engine cpython: its trace has takes only (no drops, no I/O), so only switches "
-                                  "per second are computed; held, waiting, contention and lost intervals cannot be"))
+            skipped.append((name, f"engine {c['engine_label']}: its trace has takes only (no drops, no I/O), so only "
+                                  "switches per second are computed; held, waiting, contention and lost intervals "
+                                  "cannot be"))
         si = float(c["switch_interval_s"])
         per_t, per_r = [], []
         for trial in trials:
@@ -314,6 +315,12 @@ def gil_metrics(results: Results) -> GilMetrics:
 # ---------------------------------------------------------------------------------------------
 # ccbench view
 
+def _engine_suffix(engine: str, label: str) -> str:
+    """", engine CPython" for a family title: the engine's label, unless it is the default engine
+    (whose titles read as they did before there were engines)."""
+    return "" if engine == DEFAULT_ENGINE else f", engine {label}"
+
+
 @dataclass
 class ThroughputFamily:
     title: str
@@ -334,6 +341,7 @@ def ccbench_throughput(results: Results) -> list[ThroughputFamily]:
     """CPU throughput for T = 1…N threads of one rank as % of one thread, per family of cpu cells
     that differ only in their number of threads and include a one-thread cell."""
     c = results.cells[(results.cells["workload"] == "cpu") & (results.cells["ranks"] == 1)]
+    # The engine is part of the family (each engine's countdown is its own work).
     key = ["gil", "parallel", "switch_interval_s", "check_interval", "engine", "scaling", "work"]
     out = []
     for k, fam in c.groupby(key, sort=False):
@@ -354,7 +362,7 @@ def ccbench_throughput(results: Results) -> list[ThroughputFamily]:
         if parallel == "subinterpreters":
             policy += ", threads in subinterpreters (a GIL each)"
         title = (f"CPU-bound, {policy}, {int(work):,} steps " + ("in total" if scaling == "strong" else "per thread")
-                 + (", engine CPython" if engine == "cpython" else ""))
+                 + _engine_suffix(engine, fam["engine_label"].iloc[0]))
         out.append(ThroughputFamily(title, t))
     return out
 
@@ -376,7 +384,8 @@ def ccbench_latency(results: Results) -> list[LatencyFamily]:
     if s.empty:
         return []
     cells = results.cells.set_index("cell")
-    s = s.assign(engine=[cells.at[x, "engine"] for x in s["cell"]])
+    s = s.assign(engine=[cells.at[x, "engine"] for x in s["cell"]],
+                 engine_label=[cells.at[x, "engine_label"] for x in s["cell"]])
     mixed = s[s["workload"] == "mixed"]
     io = s[s["workload"] == "io"]
     out = []
@@ -393,7 +402,7 @@ def ccbench_latency(results: Results) -> list[LatencyFamily]:
                           "p50_s": rows["median_s"], "p90_s": rows["p90_s"], "p99_s": rows["p99_s"]})
         policy = f"new GIL, switch interval {si * 1e3:g} ms" if gil == "new" else f"{gil} GIL"
         title = (f"{int(io_threads)} I/O thread(s) × {int(ranks)} rank(s), server delay {delay * 1e3:g} ms, {policy}"
-                 + (", engine CPython" if engine == "cpython" else ""))
+                 + _engine_suffix(engine, fam["engine_label"].iloc[0]))
         out.append(LatencyFamily(title, t.reset_index(drop=True)))
     return out
 
@@ -428,8 +437,9 @@ def pop_breakdown(results: Results) -> tuple[pd.DataFrame, list]:
         w = w_all[w_all["cell"] == c["cell"]]
         if w.empty:
             continue
-        if not gil_measured(w).all():
-            skipped.append((c["name"], "GIL waits not measured (engine cpython): no serialisation figure"))
+        if not c["gil_counters"]:
+            skipped.append((c["name"], f"GIL waits not measured (engine {c['engine_label']}): no serialisation "
+                                       "figure"))
             continue
         walls = w.drop_duplicates("trial")["wall_s"].to_numpy()
         f = pop_factors(w, walls)

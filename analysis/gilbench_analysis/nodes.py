@@ -134,6 +134,7 @@ def node_breakdown(results: Results) -> pd.DataFrame:
     lat, _ = request_latencies(results)
     lat = _request_nodes(results, lat[lat["ok"] == 1]) if not lat.empty else lat.assign(node=pd.Series(dtype=int))
     spans = cell_nodes(results).set_index("cell")
+    counted = results.cells.set_index("cell")["gil_counters"].astype(bool)
     hosts = results.hosts
     per_trial = w.groupby(["cell", "node", "trial"]).agg(slowest=("busy", "max"), ops=("ops", "sum"),
                                                          io_requests=("io_requests", "sum"),
@@ -153,13 +154,14 @@ def node_breakdown(results: Results) -> pd.DataFrame:
                          ops_per_trial=float(t["ops"].mean()), io_requests_per_trial=float(t["io_requests"].mean()),
                          io_errors_per_trial=float(t["io_errors"].mean()), requests=int(len(req)),
                          latency_median_s=float(req.median()) if len(req) else np.nan,
-                         gil_wait_share=_wait_share(g, busy)))
+                         gil_wait_share=_wait_share(g, busy) if counted.get(cell, False) else np.nan))
     return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
 
 
 def _wait_share(g: pd.DataFrame, busy: float) -> float:
-    """GIL wait over busy time; NaN where the counters were not measured (engine cpython: NaN
-    in the file, which a plain sum would count as 0)."""
+    """GIL wait over busy time of a cell whose GIL counters were measured (cells.gil_counters;
+    the others' stored NaN, which a plain sum would count as 0, is never read here); NaN for a
+    node without busy time or a wait missing."""
     if busy <= 0 or g["gil_wait_s"].isna().any():
         return np.nan
     return float(g["gil_wait_s"].sum() / busy)

@@ -106,8 +106,9 @@ BAR_HATCHES = [None, "//", "..", "xx"]
 def seed_figure(runs, path) -> str:
     """Bars of median wall time per layout, one panel per workload, error bars min–max over
     repeats, ratio to the single thread written on each bar. runs: [(label, seed_summary df)],
-    one per run, or per run and engine when a run has cells of both (the real interpreter's
-    bars beside the emulation's): the first filled, the others hatched."""
+    one per run, or per run and engine when a run has cells of several (each engine's bars
+    beside the others', in the order of the run's cells table): the first filled, the others
+    hatched."""
     workloads = [w for w in ("cpu", "io") if any((s["workload"] == w).any() for _, s in runs)]
     titles = {"cpu": "CPU-bound (countdown)", "io": "I/O-bound (HTTP GETs)"}
     present = set().union(*(set(s["layout"]) for _, s in runs))

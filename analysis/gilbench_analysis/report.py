@@ -26,8 +26,8 @@ from .scaling import fit_table, scaling_families
 from .sweep import sweep_families, sweep_table
 from .functions import SCALES, function_families
 from .gil_metrics import CUMULATIVE_AT, POP_THRESHOLD, ccbench_latency, ccbench_throughput, gil_metrics, pop_breakdown
-from .tables import (SEED_ROW_TEXT, SEED_ROWS, cell_summary, engine_label, failure_text, gil_summary, seed_columns,
-                     seed_engines, seed_summary)
+from .tables import (SEED_ROW_TEXT, SEED_ROWS, cell_summary, failure_text, gil_summary, seed_columns,
+                     seed_engine_labels, seed_engines, seed_summary)
 from .timeline import pick_trials, timeline, timeline_stats
 
 
@@ -129,9 +129,12 @@ def section_metadata(doc: Document, runs):
                                                     f"{r.root.get('curl_version', '?')} / "
                                                     f"{r.root.get('compiler', '?')}"),
             ("command line", lambda r: f"`{r.attrs.get('command_line', r.root.get('command_line', ''))}`")]
-    # The embedded interpreter, where a run used it (run attribute python_version; "" otherwise).
+    # The embedded interpreter, where a run used it (run attribute python_version; "" otherwise),
+    # with the job file's name of the engine that ran it (the cells with engine_real = 1).
     if any(r.attrs.get("python_version") for _, r in runs):
-        rows.insert(-1, ("embedded Python (engine cpython)", lambda r: r.attrs.get("python_version") or "–"))
+        real = ", ".join(dict.fromkeys(e for _, r in runs for e in r.cells.loc[r.cells["engine_real"] == 1, "engine"]))
+        rows.insert(-1, (f"embedded Python (engine {real})" if real else "embedded Python",
+                         lambda r: r.attrs.get("python_version") or "–"))
     # What the emulated engine's I/O threads ran between their steps (run attributes
     # urllib_costs_ns, calibration): this machine's urllib, or the fallback ("not calibrated").
     if any(r.attrs.get("calibration") for _, r in runs):
@@ -182,12 +185,17 @@ def section_cells(doc: Document, runs):
         return
     _, r = runs[0]
     s = cell_summary(r).merge(gil_summary(r), on="cell", how="left")
-    # Cells of the real interpreter have no GIL counters: "not measured", never a 0 % or a -1.
-    unmeasured = (s["engine"] == "cpython") | s["measured"].eq(False)
-    real = (s["engine"] != "emulated").any()
+    cells = r.cells.set_index("cell")
+    s = s.assign(engine_label=s["cell"].map(cells["engine_label"]),
+                 engine_real=s["cell"].map(cells["engine_real"]).astype(bool),
+                 gil_counters=s["cell"].map(cells["gil_counters"]).astype(bool))
+    # Cells whose engine measures no GIL counters: "not measured", never a 0 % or a -1.
+    unmeasured = ~s["gil_counters"] | s["measured"].eq(False)
+    # The engine gets a column where the run has several, or the real interpreter's.
+    engine_column = s["engine"].nunique() > 1 or s["engine_real"].any()
     out = pd.DataFrame({
         "#": s["cell"], "cell": s["name"], "workload": s["workload"],
-        **({"engine": [engine_label(e) for e in s["engine"]]} if real else {}),
+        **({"engine": s["engine_label"]} if engine_column else {}),
         # A GIL per thread where the threads run in subinterpreters: say so where the GIL is named.
         "GIL": [f"{g}, one per thread (subinterpreters)" if par == "subinterpreters" else g
                 for g, par in zip(s["gil"], s["parallel"])],
@@ -200,11 +208,27 @@ def section_cells(doc: Document, runs):
                                  for u, v in zip(unmeasured, s["forced_drops"])]})
     doc.table(out, "n = measured trials (warm-ups left out). GIL wait = time the workers spent waiting for their "
                    "rank's GIL, as a share of their busy time."
-              + (" Engine CPython: the real interpreter, which does not report its GIL's waits and hand-offs "
-                 "(stored as \"not measured\"; see the CPU time / wall of the functions section and "
-                 "`workers.cpu_s`)." if real else "")
+              + _uncounted_text(s)
               + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors; they are left out of n and "
                  "of the statistics." if s["failed"].any() else ""))
+
+
+def _uncounted_text(s: pd.DataFrame) -> str:
+    """The cells table's note on the engines whose cells have no GIL counters (gil_counters = 0)."""
+    d = s[~s["gil_counters"]].drop_duplicates("engine")
+    if d.empty:
+        return ""
+    what = [f"Engine {label}: " + ("the real interpreter, which does not report its GIL's waits and hand-offs"
+                                   if real else "a model that does not measure its GIL's waits and hand-offs")
+            for label, real in zip(d["engine_label"], d["engine_real"])]
+    # The real interpreter's CPU time stands in for its hold time (docs/hdf5-schema.md, workers.cpu_s).
+    see = "; see the CPU time / wall of the functions section and `workers.cpu_s`" if d["engine_real"].any() else ""
+    return " " + "; ".join(what) + f" (stored as \"not measured\"{see})."
+
+
+def _engine_text(label: str, real: bool) -> str:
+    """An engine as the seed figure's caption names its bars: "the real CPython", "the emulated engine"."""
+    return f"the real {label}" if real else f"the {label} engine"
 
 
 def section_seed(doc: Document, runs):
@@ -225,41 +249,49 @@ def section_seed(doc: Document, runs):
             table[col] = [_seed_cell(d.loc[l]) if l in d.index else "–" for l in rows]
     failed = any(s["failed"].any() for _, s in summaries)
     both = any(len(seed_engines(s)) > 1 for _, s in summaries)
+    # What each engine is, from the file: the real interpreter (cells.engine_real) or a model.
+    real = {e: bool(v) for _, r in runs for e, v in zip(r.cells["engine"], r.cells["engine_real"])}
+    labels = {e: lab for _, s in summaries for e, lab in seed_engine_labels(s).items()}
+    engines = list(dict.fromkeys(e for _, s in summaries for e in seed_engines(s)))
+    described = "; ".join(f"{labels[e][:1].upper()}{labels[e][1:]}: "
+                          + ("the real interpreter embedded in each rank (run attribute `python_version`)" if real[e]
+                             else "a model of the interpreter and its GIL, run by gilbench")
+                          for e in engines)
     doc.table(pd.DataFrame(table),
               "Median over measured repeats, (fastest–slowest), and the ratio to the single thread of the same "
               "workload" + (" and engine" if both else "") + ". Threads share their rank's GIL; ranks are processes "
               "with a GIL each."
-              + (" Emulated: gilbench's own GIL and bytecode interpreter; CPython: the real interpreter embedded in "
-                 "each rank (run attribute `python_version`), same harness, same server, same file." if both else "")
+              + (f" {described}, same harness, same server, same file." if both else "")
               + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors and are left out; a cell "
                  "whose trials all failed shows no time." if failed else ""))
     rows_text = "Rows: " + "; ".join(f"**{r}**: {SEED_ROW_TEXT[r]}" for r in rows) + "."
     if set(rows) & {"subinterpreters", "free-threaded"}:
-        engines = {e for _, d in summaries for e in seed_engines(d)}
-        rows_text += (" Every figure is " + ("real (the CPython embedded in each rank)" if engines == {"cpython"} else
-                                             "emulated (gilbench's own GIL and interpreter: a model)"
-                                             if engines == {"emulated"} else "labelled by its column's engine")
+        one = labels[engines[0]] if len(engines) == 1 else ""
+        rows_text += (" Every figure is " + ("labelled by its column's engine" if not one else
+                                             f"real (the {one} embedded in each rank)" if real[engines[0]] else
+                                             f"{one} (a model of the interpreter and its GIL, not the real one)")
                       + ". Real subinterpreters need gilbench built against CPython ≥ 3.12; the free-threaded "
                         "profiles are emulated only (docs/free-threading.md).")
     doc.para(rows_text)
     series = []
     for label, s in summaries:
-        engines = seed_engines(s)
-        for e in engines:
+        run_engines = seed_engines(s)
+        for e in run_engines:
             d = s[s["engine"] == e]
             used = ", ".join(f"{l}: `{n}` ({p} × {t}, n = {c})" for l, n, p, t, c in
                              zip(d["layout"], d["name"], d["ranks"], d["threads"], d["count"]))
             prefix = "" if len(runs) == 1 else f"{label} — "
-            if len(engines) > 1:
-                prefix += f"{engine_label(e)}: "
+            if len(run_engines) > 1:
+                prefix += f"{labels[e]}: "
             doc.para(prefix + "cells used: " + used + ".")
-            name = label if len(engines) == 1 else \
-                (engine_label(e) if len(runs) == 1 else f"{label}, {engine_label(e)}")
+            name = label if len(run_engines) == 1 else \
+                (labels[e] if len(runs) == 1 else f"{label}, {labels[e]}")
             series.append((name, d))
     path = plots.seed_figure(series, doc.outdir / "seed.png")
+    bars = [_engine_text(labels[e], real[e]) for e in engines]
     doc.figure(Path(path).name, "Median wall time of the seed experiment's layouts; whiskers: fastest–slowest "
                                 "repeat; numbers: ratio to one thread (lower is faster)."
-                                + (" Filled bars: the emulated engine, hatched: the real CPython." if both and
+                                + (f" Filled bars: {bars[0]}, hatched: {', '.join(bars[1:])}." if both and
                                    len(runs) == 1 else ""))
 
 
@@ -768,7 +800,7 @@ def section_sweep(doc: Document, runs):
                 cols["p90 (ms)"] = [fmt_ms(v) for v in t["io_p90_s"]]
                 cols["p99 (ms)"] = [fmt_ms(v) for v in t["io_p99_s"]]
             if "forced_drops_per_s" in t:
-                cols["forced drops / s"] = ["not measured" if f.engine == "cpython" else fmt_num(v, 0)
+                cols["forced drops / s"] = ["not measured" if not f.gil_counters else fmt_num(v, 0)
                                             for v in t["forced_drops_per_s"]]
             doc.table(pd.DataFrame(cols), (f"{label}: " if len(runs) > 1 else "") + f"{f.label}.")
 

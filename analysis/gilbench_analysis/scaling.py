@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .load import Results
+from .load import DEFAULT_ENGINE, Results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,12 +190,13 @@ class Family:
     scaling: str
     title: str
     series: list = field(default_factory=list)
-    engine: str = "emulated"
+    engine: str = DEFAULT_ENGINE   # cells.engine: the name, for file names and identity
 
     @property
     def slug(self) -> str:
-        """For file names: 'cpu-strong', 'cpu-cpython-strong' (the emulated engine's as before)."""
-        return f"{self.workload}-{self.scaling}" if self.engine == "emulated" else \
+        """For file names: 'cpu-strong', 'cpu-cpython-strong' (the default engine's as before
+        there were engines; any other's with its name)."""
+        return f"{self.workload}-{self.scaling}" if self.engine == DEFAULT_ENGINE else \
             f"{self.workload}-{self.engine}-{self.scaling}"
 
     @property
@@ -215,9 +216,10 @@ def family_title(row) -> str:
     what = {"cpu": "CPU-bound", "io": "I/O-bound", "mixed": "mixed CPU + I/O"}.get(row["workload"], row["workload"])
     if row["workload"] == "python":
         what = f"`{row.get('function', '') or 'python'}`"
-    # The emulated engine's titles stay as they were; the real interpreter's say so.
-    if row.get("engine", "emulated") == "cpython":
-        what += " on CPython" if row["workload"] != "python" else ""
+    # The default engine's titles stay as they were; another engine's name it by its label
+    # (a python cell's function says what ran it).
+    if row.get("engine", DEFAULT_ENGINE) != DEFAULT_ENGINE and row["workload"] != "python":
+        what += f" on {row['engine_label']}"
     unit = {"cpu": "countdown steps", "io": "requests"}.get(row["workload"], "units of work")
     amount = f"{int(row['work']):,} {unit} " + ("in total" if row["scaling"] == "strong" else "per worker")
     extra = f", server delay {row['latency_s'] * 1e3:g} ms" if row["workload"] in ("io", "mixed") else ""

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .latency import request_latencies
-from .load import Results
-from .tables import gil_measured
+from .load import DEFAULT_ENGINE, Results
+from .tables import gil_counted
 
-# Everything but the switch interval must match within a family (the engine too: the real
-# interpreter's cells are a family of their own, whose forced drops are not measured).
+# Everything but the switch interval must match within a family (the engine too: each engine's
+# cells are a family of their own, and some measure no forced drops: cells.gil_counters).
 SWEEP_KEYS = ("workload", "gil", "ranks", "threads", "io_threads", "work", "scaling",
               "latency_s", "keep_alive", "url", "engine", "function")
 
@@ -28,14 +28,16 @@ class SweepFamily:
     latency_server_s: float
     cpu: pd.DataFrame       # switch_interval_s, median_s, min_s, max_s, trials (empty for io)
     io: pd.DataFrame        # switch_interval_s, median_s, p10_s, p90_s, p99_s, requests (empty without I/O)
-    # switch_interval_s, forced_drops_per_s: hand-offs the interval forced (NaN: not measured, engine cpython)
+    # switch_interval_s, forced_drops_per_s: hand-offs the interval forced (NaN: not measured)
     gil: pd.DataFrame
-    engine: str = "emulated"
+    engine: str = DEFAULT_ENGINE
+    gil_counters: bool = True   # cells.gil_counters: False, the forced drops were not measured
 
 
 def _label(row) -> str:
     shape = f"{row['ranks']} rank{'s' if row['ranks'] > 1 else ''} × {row['threads']} threads"
-    on = ", CPython" if row.get("engine", "emulated") == "cpython" else ""
+    # The default engine's labels stay as they were; another engine's name it by its label.
+    on = "" if row.get("engine", DEFAULT_ENGINE) == DEFAULT_ENGINE else f", {row['engine_label']}"
     if row["workload"] == "mixed":
         cpu = int(row["threads"] - row["io_threads"])
         return f"mixed: {cpu} CPU + {int(row['io_threads'])} I/O threads, {shape}{on}"
@@ -62,8 +64,9 @@ def sweep_families(results: Results) -> list[SweepFamily]:
     spans = cpu_span(results)
     lat, _ = request_latencies(results)
     w = results.workers.merge(results.measured[["cell", "trial", "wall_s"]])
-    # Not measured (-1, engine cpython) is NaN here, so the rate is NaN, not a negative count.
-    w = w.assign(forced=w["gil_forced_drops"].where(gil_measured(w)))
+    # Not measured (cells.gil_counters = 0: stored as -1) is NaN here, so the rate is NaN, not a
+    # negative count.
+    w = w.assign(forced=w["gil_forced_drops"].where(gil_counted(results, w["cell"]).to_numpy()))
     drops = w.groupby(["cell", "trial"]).agg(d=("forced", lambda v: v.sum(min_count=len(v))),
                                              wall=("wall_s", "first")).reset_index()
     drops["rate"] = drops["d"] / drops["wall"]
@@ -90,7 +93,7 @@ def sweep_families(results: Results) -> list[SweepFamily]:
         out.append(SweepFamily(key=tuple(key), label=_label(first), workload=first["workload"],
                                latency_server_s=float(first["latency_s"]),
                                cpu=cpu.reset_index(), io=io.reset_index(), gil=gil.reset_index(),
-                               engine=first["engine"]))
+                               engine=first["engine"], gil_counters=bool(fam["gil_counters"].all())))
     return out
 
 

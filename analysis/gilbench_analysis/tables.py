@@ -1,9 +1,10 @@
 """Tables from loaded results: per-cell statistics and the seed's threads-vs-processes table.
 
-A run may hold cells of both engines (cells.engine: "emulated", "cpython"); the seed table then
-has one CPU-bound and one I/O-bound column per engine, as gilbench prints it. GIL counters the
-real interpreter does not report are stored as -1 / NaN ("not measured", docs/hdf5-schema.md);
-`gil_measured` tells them apart, and no statistic here counts them as zeros."""
+A run may hold cells of several engines (cells.engine: "emulated", "cpython", ...); the seed
+table then has one CPU-bound and one I/O-bound column per engine, headed with the engine's label
+(cells.engine_label), as gilbench prints it. GIL counters an engine does not measure
+(cells.gil_counters = 0: the real interpreter does not report them) are stored as -1 / NaN ("not
+measured", docs/hdf5-schema.md); no statistic here counts them as zeros."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,22 +26,18 @@ SEED_ROW_TEXT = {
     "free-threaded": "T threads of one rank with no GIL (gil = \"none\", or the free-threaded-3.13 / -3.14 "
                      "profiles, which add those builds' single-thread overhead)",
 }
-# The GIL policies without a lock, by their names in the file (model::lock_free in
-# src/model/cell.hpp says the same for the C++ side).
-LOCK_FREE_GILS = ("none", "free-threaded-3.13", "free-threaded-3.14")
 SEED_COLUMNS = {"cpu": "CPU-bound", "io": "I/O-bound"}
-ENGINES = ("emulated", "cpython")
-ENGINE_LABELS = {"emulated": "emulated", "cpython": "CPython"}
 
 
-def engine_label(engine: str) -> str:
-    return ENGINE_LABELS.get(engine, engine)
+def gil_counted(results: Results, cells) -> pd.Series:
+    """For each cell index in `cells`: were its workers' GIL counters measured (cells.gil_counters)?"""
+    counted = results.cells.set_index("cell")["gil_counters"].astype(bool)
+    return pd.Series(cells).map(counted).fillna(False).astype(bool)
 
 
-def gil_measured(workers: pd.DataFrame) -> pd.Series:
-    """Which worker rows have real GIL counters: not the "not measured" values (-1 counts, NaN
-    times) of the cpython engine, which the real interpreter does not report."""
-    return (workers["gil_acquisitions"] >= 0) & (workers["gil_forced_drops"] >= 0) & workers["gil_wait_s"].notna()
+def engine_order(cells: pd.DataFrame) -> dict:
+    """engine name -> its place among the run's engines: the order they first appear in `cells`."""
+    return {e: i for i, e in enumerate(cells["engine"].drop_duplicates())}
 
 
 def cell_summary(results: Results) -> pd.DataFrame:
@@ -68,10 +65,10 @@ def failure_text(count: int, failed: int) -> str:
 def gil_summary(results: Results) -> pd.DataFrame:
     """Per cell, over measured trials: GIL hand-offs and how much of the workers' time went to
     waiting for the GIL (wait / (end - start), summed over workers). Cells whose counters were
-    not measured (engine cpython) get NaN, never 0; `measured` says which cells have them."""
+    not measured (cells.gil_counters = 0) get NaN, never 0; `measured` says which cells have them."""
     w = results.workers.merge(results.measured[["cell", "trial"]], on=["cell", "trial"])
     cells = w["cell"].unique()
-    w = w[gil_measured(w)]
+    w = w[gil_counted(results, w["cell"]).to_numpy()]
     if w.empty:
         if len(cells):
             return pd.DataFrame({"cell": cells, "acquisitions": np.nan, "forced_drops": np.nan,
@@ -91,9 +88,9 @@ def gil_summary(results: Results) -> pd.DataFrame:
     return out.reset_index()
 
 
-def seed_layout(ranks: int, threads: int, gil: str = "new", parallel: str = "threads") -> str | None:
-    """The seed-table row a cell of this shape fills (SEED_ROWS), or None."""
-    lock_free = gil in LOCK_FREE_GILS
+def seed_layout(ranks: int, threads: int, lock_free: bool = False, parallel: str = "threads") -> str | None:
+    """The seed-table row a cell of this shape fills (SEED_ROWS), or None. lock_free: the
+    cell's GIL policy has no lock (cells.lock_free)."""
     if ranks == 1 and threads == 1:
         return None if lock_free else "single thread"
     if ranks > 1 and threads == 1:
@@ -108,42 +105,54 @@ def seed_layout(ranks: int, threads: int, gil: str = "new", parallel: str = "thr
 def seed_summary(results: Results) -> pd.DataFrame:
     """One row per filled slot of the seed table (layout × workload × engine): the cell that
     fills it, its shape, measured repeats, median/min/max wall time and the ratio to the single
-    thread of the same workload and engine.
+    thread of the same workload and engine. Per workload, the engines come in the order they
+    first appear in the run's cells table; engine_label is what tables call the engine.
 
     Where several cells fit one slot, the first in plan order is used, as in gilbench's own
     table; cells with no measured trial (an interrupted run) leave their slot empty."""
     s = cell_summary(results)
+    cells = results.cells.set_index("cell")
+    s["engine_label"] = s["cell"].map(cells["engine_label"])
+    s["lock_free"] = s["cell"].map(cells["lock_free"]).astype(bool)
     # A cell whose every measured trial failed keeps its slot (median NaN), to show the failure.
     s = s[s["workload"].isin(SEED_COLUMNS) & ((s["count"] > 0) | (s["failed"] > 0))].copy()
-    s["layout"] = [seed_layout(r, t, g, p) for r, t, g, p in zip(s["ranks"], s["threads"], s["gil"], s["parallel"])]
+    s["layout"] = [seed_layout(r, t, free, p)
+                   for r, t, free, p in zip(s["ranks"], s["threads"], s["lock_free"], s["parallel"])]
     s = s.dropna(subset=["layout"]).drop_duplicates(subset=["layout", "workload", "engine"])
     single = s[s["layout"] == "single thread"].set_index(["workload", "engine"])["median"]
     s["ratio"] = [single.get((w, e), np.nan) for w, e in zip(s["workload"], s["engine"])]
     s["ratio"] = s["median"] / s["ratio"]
     s["layout"] = pd.Categorical(s["layout"], SEED_ROWS, ordered=True)
-    s["engine_order"] = [ENGINES.index(e) if e in ENGINES else len(ENGINES) for e in s["engine"]]
-    s = s.sort_values(["workload", "engine_order", "engine", "layout"])
+    s["engine_order"] = s["engine"].map(engine_order(results.cells))
+    s = s.sort_values(["workload", "engine_order", "layout"])
     s["layout"] = s["layout"].astype(str)
-    return s[["layout", "workload", "engine", "name", "ranks", "threads", "gil", "parallel", "count", "failed",
-              "median", "min", "max", "ratio"]].reset_index(drop=True)
+    return s[["layout", "workload", "engine", "engine_label", "name", "ranks", "threads", "gil", "parallel", "count",
+              "failed", "median", "min", "max", "ratio"]].reset_index(drop=True)
 
 
 def seed_engines(summary: pd.DataFrame) -> list[str]:
-    """The engines a seed summary has cells of, emulated first."""
-    present = set(summary["engine"])
-    return [e for e in ENGINES if e in present] + sorted(present - set(ENGINES))
+    """The engines a seed summary has cells of, in the order of their first rows (seed_summary
+    lists each workload's engines in the order the run's cells table first names them)."""
+    return list(summary["engine"].drop_duplicates())
+
+
+def seed_engine_labels(summary: pd.DataFrame) -> dict:
+    """engine name -> its label (cells.engine_label), for the engines of a seed summary."""
+    return dict(zip(summary["engine"], summary["engine_label"]))
 
 
 def seed_columns(summary: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(workload, engine, header) of each column of the seed table, in gilbench's order: CPU-bound
-    then I/O-bound, each once per engine ("CPU-bound, emulated", "CPU-bound, CPython"); with one
-    engine the plain "CPU-bound" and "I/O-bound", as before the real engine existed."""
+    then I/O-bound, each once per engine, headed with its label ("CPU-bound, emulated",
+    "CPU-bound, CPython"); with one engine the plain "CPU-bound" and "I/O-bound", as before
+    there were engines."""
     engines = seed_engines(summary)
+    labels = seed_engine_labels(summary)
     out = []
     for w, wname in SEED_COLUMNS.items():
         for e in engines:
             if ((summary["workload"] == w) & (summary["engine"] == e)).any():
-                out.append((w, e, wname if len(engines) == 1 else f"{wname}, {engine_label(e)}"))
+                out.append((w, e, wname if len(engines) == 1 else f"{wname}, {labels[e]}"))
     return out
 
 

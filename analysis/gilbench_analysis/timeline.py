@@ -53,9 +53,10 @@ def lane_intervals(events: pd.DataFrame, start_s: float | None = None, end_s: fl
 
 def pick_trials(results: Results, limit_per_workload: int = 1) -> list[tuple[int, int]]:
     """Traced (cell, trial) pairs worth drawing: the first measured trial of the first traced
-    cell with 2+ threads on a rank, per workload (cpu, mixed, io) in that order. Cells of the
-    cpython engine are not drawn: their trace holds only the takes a thread saw from Python
-    (no drops), which is enough to count hand-overs but not to draw who held the GIL when."""
+    cell with 2+ threads on a rank, per workload (cpu, mixed, io) in that order. Only cells with
+    a full trace (cells.trace_events = "full") are drawn: a trace of takes only (the cpython
+    engine's, seen from Python, no drops) is enough to count hand-overs but not to draw who held
+    the GIL when."""
     trace = results.trace
     if trace.empty:
         return []
@@ -68,7 +69,7 @@ def pick_trials(results: Results, limit_per_workload: int = 1) -> list[tuple[int
         got = 0
         for cell in sorted(traced["cell"].unique()):
             c = cells.loc[cell]
-            if c["workload"] != workload or c["threads"] < 2 or c.get("engine", "emulated") == "cpython":
+            if c["workload"] != workload or c["threads"] < 2 or c["trace_events"] != "full":
                 continue
             trial = int(traced.loc[traced["cell"] == cell, "trial"].min())
             picks.append((int(cell), trial))

@@ -22,6 +22,7 @@ from gilbench_analysis.functions import function_families, verdict
 from gilbench_analysis.nodes import node_breakdown
 from gilbench_analysis.report import _urllib_costs
 from gilbench_analysis.tables import gil_summary
+from test_engine_columns import check_old_file_loads_as_written
 from test_report import check_pngs, figures, table_row
 
 JOB = Path(__file__).resolve().parent / "small_engines.toml"
@@ -74,6 +75,17 @@ def test_gil_counters_of_the_real_interpreter_are_not_measured(engines_file):
     b = node_breakdown(r).set_index("cell")
     assert b.loc[b.index.map(engine) == "cpython", "gil_wait_share"].isna().all()
     assert b.loc[b.index.map(engine) == "emulated", "gil_wait_share"].notna().all()
+
+
+def test_engine_columns_of_both_engines_and_of_an_old_file(engines_file, tmp_path):
+    # As written, and as the loader fills them in for the same file without them.
+    cells = check_old_file_loads_as_written(engines_file, tmp_path).set_index("name")
+    assert tuple(cells.loc["cpu-emulated-1x2", ["engine_label", "engine_real", "gil_counters", "trace_events",
+                                                "request_timings", "lock_free"]]) == ("emulated", 0, 1, "full", 1, 0)
+    # The real interpreter: no GIL counters; its trace has a countdown's takes only.
+    assert tuple(cells.loc["cpu-cpython-1x2", ["engine_label", "engine_real", "gil_counters", "trace_events"]]) == \
+        ("CPython", 1, 0, "takes")
+    assert cells.loc["io-cpython-1x2", "trace_events"] == "none" and cells.loc["pure-2x2", "trace_events"] == "none"
 
 
 def test_scaling_families_keep_engines_and_functions_apart(engines_file):

@@ -7,11 +7,14 @@ on every shape. No assertion depends on how fast anything ran."""
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gilbench_analysis import load, seed_summary
 from gilbench_analysis.cli import report_main
+from gilbench_analysis.load import engine_columns_for_old_file
 from gilbench_analysis.tables import SEED_ROW_TEXT, SEED_ROWS, seed_layout
+from test_engine_columns import check_old_file_loads_as_written
 
 JOB = Path(__file__).resolve().parents[2] / "jobs" / "four-ways.toml"
 
@@ -30,7 +33,12 @@ JOB = Path(__file__).resolve().parents[2] / "jobs" / "four-ways.toml"
     ((2, 2, "new", "threads"), None),
 ])
 def test_each_shape_has_its_row(shape, row):
-    assert seed_layout(*shape) == row
+    ranks, threads, gil, parallel = shape
+    # Whether the GIL has a lock comes from cells.lock_free, which the loader fills in from the
+    # gil's name for a file without it.
+    cells = engine_columns_for_old_file(pd.DataFrame([dict(engine="emulated", workload="cpu", gil=gil,
+                                                           parallel=parallel)]))
+    assert seed_layout(ranks, threads, bool(cells.at[0, "lock_free"]), parallel) == row
 
 
 def test_every_row_is_explained():
@@ -60,6 +68,13 @@ def test_each_way_fills_its_row(four_ways_file):
         assert d.loc["subinterpreters", "name"] == f"{workload}-subinterpreters"
         assert d.loc["free-threaded", "name"] == f"{workload}-free-threaded"
         assert (d["count"] == 1).all()
+
+
+def test_an_old_file_gets_the_lock_free_column_the_writer_wrote(four_ways_file, tmp_path):
+    cells = check_old_file_loads_as_written(four_ways_file, tmp_path)
+    free = cells[cells["lock_free"] == 1]
+    assert set(free["gil"]) == {"free-threaded-3.14"} and len(free) == 2 and len(cells) == 10
+    assert set(cells.loc[cells["parallel"] == "subinterpreters", "trace_events"]) == {"full"}
 
 
 def test_the_report_explains_each_row(four_ways_file, tmp_path):

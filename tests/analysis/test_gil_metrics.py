@@ -9,18 +9,20 @@ from gilbench_analysis.cli import report_main
 from gilbench_analysis.gil_metrics import (ccbench_latency, ccbench_throughput, cumulative_share, gil_metrics,
                                            handovers, lost_after_io, pop_breakdown, pop_factors, trial_metrics,
                                            union_length)
-from gilbench_analysis.load import COLUMNS, Results
+from gilbench_analysis.load import COLUMNS, DEFAULTS, ENGINE_COLUMNS, Results, engine_columns_for_old_file
 
 MS = 1e-3
 
 
 def frame(name, rows):
-    """A table of `name` with every column load() guarantees: given values, else 0 / ""."""
+    """A table of `name` with every column load() guarantees: given values, else the loader's
+    defaults (0 / "" where it has none); cells get their engine columns as a file without them
+    would (engine_columns_for_old_file)."""
     df = pd.DataFrame(rows)
     for col, dtype in COLUMNS[name].items():
-        if col not in df.columns:
-            df[col] = "" if dtype == "object" else 0
-    return df
+        if col not in df.columns and not (name == "cells" and col in ENGINE_COLUMNS):
+            df[col] = DEFAULTS.get((name, col), "" if dtype == "object" else 0)
+    return engine_columns_for_old_file(df) if name == "cells" else df
 
 
 def cell(i, name, **kw):
