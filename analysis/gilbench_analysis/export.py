@@ -262,7 +262,7 @@ def pyperf_suite(results: Results) -> dict:
         "date": _pyperf_date(a.get("started_utc", "")),
         "hostname": a.get("hosts"), "platform": a.get("os"), "cpu_model_name": a.get("cpu_model"),
         "gilbench_version": a.get("gilbench_version"), "gilbench_git_sha": a.get("git_sha"),
-        "gilbench_job": a.get("job_name"), "gilbench_run": results.run, "gilbench_status": a.get("status"),
+        "gilbench_job": a.get("job_name"), "gilbench_run": results.run, "gilbench_status": results.status,
         "mpi_library": a.get("mpi_library"), "compiler": a.get("compiler"),
     })
     return {"version": PYPERF_VERSION, "metadata": suite_meta, "benchmarks": benchmarks}

@@ -21,6 +21,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from .writer import run_status
+
 SCHEMA = "gilbench/1"
 TABLES = ("cells", "trials", "workers", "trace", "requests", "summary", "errors")
 
@@ -131,6 +133,13 @@ class Results:
 
     @property
     def status(self) -> str:
+        """The stored status, but a "running" run whose writer is gone reads "interrupted (its
+        writer is gone)", and one written on another host "unknown (writer on host ...)"
+        (writer.py)."""
+        return run_status(self.path, self.attrs)
+
+    @property
+    def stored_status(self) -> str:
         return self.attrs.get("status", "")
 
     @property

@@ -141,7 +141,14 @@ std::string next_run_name(hid_t runs) {
 }
 
 // The run's status attribute: the enum's own name (to_string), the only strings readers see.
-void write_status_attr(hid_t run, RunStatus status) { h5::write_string_attr(run, "status", to_string(status)); }
+// The status, and beside it who writes the run and when it last did (docs/hdf5-schema.md,
+// "Whether a run's writer is alive"): a run left "running" by a writer that was killed is told
+// from a live one by these, on the writer's host by the writer lock too.
+void write_status_attr(hid_t run, RunStatus status) {
+    h5::write_string_attr(run, "status", to_string(status));
+    if (status == RunStatus::running) h5::write_string_attr(run, "writer", detail::writer_identity());
+    h5::write_string_attr(run, "heartbeat_utc", utc_now());
+}
 
 void write_root_attrs(hid_t root, const FileInfo& info) {
     h5::write_string_attr(root, "schema", schema);
@@ -478,6 +485,8 @@ std::vector<RunListing> ResultsFile::runs() const {
             r.name = name;
             r.status_text = h5::read_string_attr(g.get(), "status").value_or("");
             r.status = parse_run_status(r.status_text);
+            r.writer = h5::read_string_attr(g.get(), "writer").value_or("");
+            r.heartbeat_utc = h5::read_string_attr(g.get(), "heartbeat_utc").value_or("");
             r.job = h5::read_string_attr(g.get(), "job").value_or("");
             r.started_utc = h5::read_string_attr(g.get(), "started_utc").value_or("");
             out.push_back(std::move(r));
@@ -846,6 +855,7 @@ void RunWriter::add_trial(const model::TrialResult& result) {
         const detail::trial_row trial = detail::to_row(result.trial);
         state_->trials.append(&trial, 1);
         state_->flush();
+        h5::write_string_attr(state_->group.get(), "heartbeat_utc", utc_now());
     });
 }
 
@@ -858,5 +868,6 @@ void RunWriter::set_status(RunStatus status) {
         state_->flush();
     });
 }
+    if (status != RunStatus::running) state_->file->lock.mark_finishing();
 
 }  // namespace gilbench::store

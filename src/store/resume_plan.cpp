@@ -128,8 +128,16 @@ Target open_target(const std::string& output, const FileInfo& info, const job::J
                                         "options the run started with (--repeats, --threads, --gil, ...)",
                                         run.name, output, diff));
     plan.run = run.name;
-    add_note(plan.note, fmt::format("resuming /runs/{} (status '{}', {} finished trials) in {}", run.name,
-                                    run.status_text, stored.trials.size(), output));
+    // This start holds the writer lock now, so a run still marked running has no live writer:
+    // it was killed before it could mark the run (SIGKILL, a node lost). Where the file system
+    // has no locks that cannot be known, and the status is said as stored.
+    const bool orphaned = run.status == RunStatus::running && t.file.lock_warning().empty();
+    add_note(plan.note, fmt::format("resuming /runs/{} (status '{}'{}, {} finished trials) in {}", run.name,
+                                    orphaned ? "interrupted" : run.status_text,
+                                    orphaned ? fmt::format(": its writer is gone{}",
+                                                           run.writer.empty() ? "" : " (" + run.writer + ")")
+                                             : std::string(),
+                                    stored.trials.size(), output));
     plan.stored = std::move(stored);
     return t;
 }

@@ -1,5 +1,9 @@
 #include "store/writer_lock.hpp"
 
+#include <chrono>
+#include <string_view>
+#include <thread>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,11 +21,10 @@ namespace {
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
-std::string holder_line() {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "?");
-    return "pid " + std::to_string(::getpid()) + " on host " + host + " since " + utc_now();
-}
+std::string holder_line() { return writer_identity(); }
+
+// What mark_finishing adds to the holder's line.
+constexpr std::string_view finishing_mark = " (finishing)";
 
 // What the holder wrote ("pid 123 on host n1 since ..."), "" if nothing yet.
 std::string read_holder(int fd) {
@@ -54,11 +57,31 @@ bool no_locks_here(int err) { return err == ENOLCK || err == ENOSYS || err == EO
 
 std::string lock_path_for(const std::string& results_path) { return results_path + ".lock"; }
 
+std::string writer_identity() {
+    // Once per process: the lock file and every run's `writer` attribute name it alike.
+    static const std::string identity = [] {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "?");
+        return "pid " + std::to_string(::getpid()) + " on host " + host + " since " + utc_now();
+    }();
+    return identity;
+}
+
+void writer_lock::mark_finishing() noexcept {
+    if (!held()) return;
+    const std::string line = holder_line() + std::string(finishing_mark) + "\n";
+    if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, line.data(), line.size(), 0);
+}
+
 writer_lock writer_lock::acquire(const std::string& results_path) {
     const std::string path = lock_path_for(results_path);
     const std::string file = "results file " + in_quotes(results_path);
     // A holder removes the lock file before it releases the lock; one who opened the old
     // file in between locks an unlinked file and must start over. Never more than a few times.
+    // A holder that marked itself finishing (its run's status is written; a stopped run's
+    // ranks may live a few seconds more) is waited for, up to finishing_wait, so that a
+    // --resume right after a stop goes on instead of refusing.
+    const auto finishing_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (int attempt = 0; attempt < 20; ++attempt) {
         const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
@@ -75,6 +98,11 @@ writer_lock writer_lock::acquire(const std::string& results_path) {
             const int err = errno;
             if (err == EAGAIN || err == EACCES) {
                 const std::string holder = read_holder(fd);
+                if (holder.ends_with(finishing_mark) && std::chrono::steady_clock::now() < finishing_deadline) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                    --attempt;  // not a replaced file: wait, do not count it
+                    continue;
+                }
                 throw std::runtime_error(
                     file + " is being written by another gilbench (" +
                     (holder.empty() ? std::string("its pid is not recorded yet") : holder) + "; lock file " +

@@ -22,6 +22,9 @@ namespace gilbench::store::detail {
 
 // "FILE.lock" for the results file FILE.
 std::string lock_path_for(const std::string& results_path);
+// "pid 123 on host n1 since 2026-12-07T17:00:00Z": this process, as the lock file and a run's
+// `writer` attribute name it.
+std::string writer_identity();
 
 class writer_lock {
 public:
@@ -38,6 +41,9 @@ public:
     ~writer_lock();  // removes the lock file, then releases the lock; never throws
 
     bool held() const noexcept { return fd_ >= 0 && locked_; }
+    // Says in the lock file that the holder is closing the run (its status is written): a
+    // --resume that meets the lock waits a few seconds for it to go instead of refusing.
+    void mark_finishing() noexcept;
     // Non-empty when the lock could not be taken because the file system has no locks.
     const std::string& warning() const noexcept { return warning_; }
 

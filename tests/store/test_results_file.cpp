@@ -824,6 +824,47 @@ TEST_F(ResultsFileTest, WritersLockIsHeldUntilTheLastRunWriterIsGone) {
     EXPECT_EQ(open_error(path_), "");
 }
 
+// A run names its writer and when it last wrote (issue 29): readers tell a run left 'running' by
+// a killed writer from a live one by these. Once the status is final the holder marks the lock
+// file "finishing", and a second writer waits for it (a --resume right after a stop) instead of
+// refusing at once as it does while the holder writes (SecondWriterIsRefused...).
+TEST_F(ResultsFileTest, RunsNameTheirWriterAndAFinishingHolderIsWaitedFor) {
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::alarm(30);
+        ::close(ready[0]);
+        try {
+            ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+            RunWriter run = file.begin_run(sample_run_info());
+            run.set_status(RunStatus::interrupted);  // final: the lock file says "finishing"
+            (void)!::write(ready[1], "r", 1);
+            ::usleep(300'000);  // a stopped run's rank 0 that lives on a little
+        } catch (...) {
+            ::_exit(1);
+        }
+        ::exit(0);
+    }
+    ::close(ready[1]);
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    std::ifstream lock(path_ + ".lock");
+    std::string line;
+    std::getline(lock, line);
+    const std::string holder = "pid " + std::to_string(child) + " on host ";
+    EXPECT_EQ(line.rfind(holder, 0), 0u) << line;
+    EXPECT_NE(line.find("(finishing)"), std::string::npos) << line;
+    EXPECT_EQ(open_error(path_), "") << "the second writer waits for a finishing holder";
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    h5::file f = open_ro(path_);
+    EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "writer").rfind(holder, 0), 0u);
+    EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "heartbeat_utc").size(), 20u);  // 2026-12-07T17:00:00Z
+}
+
 // A write that fails part-way (here: the file size limit, EFBIG, which the reservation does
 // not see) stops the writer at the first failure: later writes are refused without touching
 // the file, and the process still exits normally (no HDF5 handle left to crash its exit
