@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .document import Document
+from .install import probe_command
 from .latency import trace_latencies
 from .load import Results
 
@@ -458,7 +459,7 @@ class Reference:
 def parse_reference(data, path: str = "<reference>") -> Reference:
     """Validates a decoded reference document (format gilbench-fidelity-reference/1)."""
     def bad(problem):
-        return ReferenceError(f"{path}: {problem}; write it with bench/cpython_probe.py "
+        return ReferenceError(f"{path}: {problem}; write it with {probe_command()} "
                               f"(format {REFERENCE_FORMAT!r})")
     if not isinstance(data, dict):
         raise bad(f"expected a JSON object, found {type(data).__name__}")
@@ -500,13 +501,13 @@ def load_reference(path) -> Reference:
             text = f.read()
     except OSError as e:
         raise ReferenceError(f"{path}: cannot read it ({e.strerror or e}); pass a reference JSON file "
-                             "written by bench/cpython_probe.py") from e
+                             f"written by {probe_command()}") from e
     try:
         # NaN / Infinity as Python's json writes them are accepted and dropped as rounds.
         data = json.loads(text)
     except ValueError as e:
         raise ReferenceError(f"{path}: not valid JSON ({e}); pass a reference file written by "
-                             "bench/cpython_probe.py") from e
+                             f"{probe_command()}") from e
     return parse_reference(data, path)
 
 
@@ -684,7 +685,7 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
                 "interpreter": [r.interpreter + (" (old GIL)" if r.gil == "old" else "") for r in rr],
                 "figure": [r.label for r in rr],
                 **_comparison_columns([r.comparison for r in rr])}),
-                "Figures measured inside each interpreter (reference files of bench/cpython_probe.py), against this "
+                f"Figures measured inside each interpreter (reference files of {probe_command()}), against this "
                 "run's emulated cells of the same key (old GIL: `cpu-2t-old-emulated` over `cpu-1t-old-emulated`, "
                 "`convoy-old-emulated`).")
         for note in fid.reference_notes:

@@ -19,6 +19,7 @@ from . import plots
 from .compare import cell_comparison, match_by_key, ratio_text, unmatched_cells
 from .document import Document, to_html, to_markdown
 from .fidelity import add_section, fidelity, urllib_costs_text
+from .install import nodes_howto
 from .latency import latency_summary, request_latencies
 from .load import Results
 from .nodes import cell_nodes, family_node_table, node_breakdown, node_families, node_placement, used_nodes
@@ -425,10 +426,6 @@ def section_scaling(doc: Document, runs):
             doc.table(pd.concat(pts, ignore_index=True))
 
 
-NODES_HOWTO = ("launch over several nodes for it, e.g. `scripts/vcluster up 3` then `scripts/vcluster scaling`, "
-               "or `sbatch -N 2 slurm/scaling.sbatch`")
-
-
 def section_nodes(doc: Document, runs):
     """Per run, not overlaid: two runs seldom share hosts, so their nodes do not pair up."""
     doc.heading("Nodes")
@@ -439,7 +436,7 @@ def section_nodes(doc: Document, runs):
         used = used_nodes(r)
         if len(used) <= 1:
             host = used["host"].iloc[0] if len(used) else (r.hosts[0] if r.hosts else "unknown")
-            doc.note(f"{prefix}skipped: the run used one node (host {host}); {NODES_HOWTO}")
+            doc.note(f"{prefix}skipped: the run used one node (host {host}); {nodes_howto()}")
             continue
         if len(runs) > 1:
             doc.heading(label, 3)

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "http/delay_url.hpp"
+#include "cli/install_paths.hpp"
 #include "http/server.hpp"
 
 namespace gilbench::cli {
@@ -52,7 +53,7 @@ void setup_serve(CLI::App& app, int& exit_code) {
     s->footer(
         "Prints one line, the URL to GET (with ?delay=LATENCY), then serves on 127.0.0.1 until\n"
         "SIGINT/SIGTERM/SIGHUP (or --max-seconds). The same server `gilbench run` embeds, so real\n"
-        "CPython can be measured against it: scripts/fidelity does this (bench/cpython_probe.py).\n"
+        "CPython can be measured against it: " + probe_command() + ".\n"
         "Example: gilbench serve --latency 0.05");
     s->add_option("--latency", o.latency_s, "Delay before each response, seconds (0 to 60)")
         ->check(CLI::Range(0.0, 60.0));

@@ -594,8 +594,9 @@ void CpythonEngine::prepare_rank(const RankContext& rank) {
         if (c.parallel == model::Parallel::subinterpreters && !GILBENCH_SUBINTERPRETERS)
             throw std::runtime_error(fmt::format(
                 "cell '{}': parallel = \"subinterpreters\" needs CPython 3.12 or later (a GIL per interpreter, PEP 684), "
-                "and the embedded Python is {}; build gilbench against a newer shared-library python3, e.g. cmake "
-                "-DGILBENCH_PYTHON=$(pyenv prefix 3.12.1)/bin/python3, or use engine = \"emulated\"",
+                "and the embedded Python is {}; build gilbench against a shared-library python3 of 3.12 or later "
+                "(cmake -DGILBENCH_PYTHON=/path/to/python3.12, e.g. a module's, Spack's or one built with "
+                "--enable-shared), or use engine = \"emulated\"",
                 c.name, PY_VERSION));
         if (c.workload != model::Workload::python || s.functions.count(c.function)) continue;
         Ref out = check(PyObject_CallFunction(s.load.get(), "ss", c.function.c_str(), c.python_path.c_str()),
