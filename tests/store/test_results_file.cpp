@@ -1438,12 +1438,12 @@ TEST_F(ResultsFileTest, CellsOfAnOlderWriterReadWithTheDefaults) {
         const model::CellField& f = *model::find_cell_field(key);
         EXPECT_EQ(f.get(c), f.get(defaults)) << key;
     }
-    EXPECT_EQ(c.engine, model::Engine::emulated) << "cells written before the cpython engine ran on the emulated one";
+    EXPECT_EQ(c.engine, "emulated") << "cells written before the cpython engine ran on the emulated one";
 }
 
 TEST_F(ResultsFileTest, EngineFunctionPathAndCpuTimeRoundTrip) {
     model::Cell py = make_cell(0, "py");
-    py.engine = model::Engine::cpython;
+    py.engine = "cpython";
     py.workload = model::Workload::python;
     py.function = "pkg.mod:run";
     py.python_path = "/a/lib:/b/src";
@@ -1457,7 +1457,7 @@ TEST_F(ResultsFileTest, EngineFunctionPathAndCpuTimeRoundTrip) {
     }
     const StoredRun stored = ResultsFile::open_or_create(path_, sample_file_info()).read_run("run-000");
     ASSERT_EQ(stored.cells.size(), 1u);
-    EXPECT_EQ(stored.cells[0].engine, model::Engine::cpython);
+    EXPECT_EQ(stored.cells[0].engine, "cpython");
     EXPECT_EQ(stored.cells[0].workload, model::Workload::python);
     EXPECT_EQ(stored.cells[0].function, "pkg.mod:run");
     EXPECT_EQ(stored.cells[0].python_path, "/a/lib:/b/src");
