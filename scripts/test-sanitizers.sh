@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${GILBENCH_JOBS:-$(nproc)}
-unit_tests=(test_gil test_interp test_http test_job test_store test_store_run test_report test_runner test_cli)
+unit_tests=(test_gil test_interp test_http test_job test_store test_store_run test_report test_runner test_cli test_fake_engine)
 
 kinds=("$@")
 [[ ${#kinds[@]} -gt 0 ]] || kinds=(thread address,undefined)
