@@ -112,7 +112,7 @@ def _slug(text: str) -> str:
 # Sections. Each takes runs = [(label, Results)] (one or two) and the Document to extend.
 
 def _urllib_costs(r) -> str:
-    """How the run had urllib's per-step costs and what they were, in µs, per node and by name (fidelity.urllib_costs_per_node)."""
+    """How the run had urllib's per-step costs and what they were, in µs, per node by name."""
     return urllib_costs_text(r.attrs)
 
 
