@@ -55,31 +55,148 @@ gb_check_job() {
   [[ -f $1 ]] || gb_die "job file '$1' not found (relative paths start at the submit directory $PWD)"
 }
 
-# results/<job>-<jobid>[_<task>].h5, <job> being the job file's name without .toml.
+# results/<job>-<jobid>[_<task>].h5, <job> being the job file's name without .toml. The id may
+# carry a suffix, "<jobid>-<n>": the name a job takes when another job's file has its own.
 gb_results_name() {
   local stem id=$2 task=${3:-}
   stem=$(basename "$1" .toml)
   echo "results/${stem}-${id}${task:+_$task}.h5"
 }
 
-# Sets GB_OUTPUT and GB_RESUME_ARGS. $1: job file; $2: what --resume named (a file, a job id,
-# or empty); $3: array task id (empty outside arrays).
+# This job as gilbench names it in each run it writes (attribute batch_job; cli::batch_job
+# spells the same text): "<cluster>/<jobid>", an array task "<cluster>/<arrayjobid>_<task>".
+gb_batch_job() {
+  local id=$SLURM_JOB_ID
+  if [[ -n ${SLURM_ARRAY_JOB_ID:-} && -n ${SLURM_ARRAY_TASK_ID:-} ]]; then
+    id=${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID
+  fi
+  echo "${SLURM_CLUSTER_NAME:-}/$id"
+}
+
+# A string attribute of a results file (FILE, its path in the file), printed; fails where the
+# file or the attribute cannot be read. h5dump prints the value quoted, alone in its DATA block
+# (-y: no index, -w 0: no wrapping); HDF5's lock is off for this reader, as for any reader of a
+# file that may be open for writing. The text is data: compared and printed, never run.
+gb_h5_string() {
+  local out value
+  out=$(HDF5_USE_FILE_LOCKING=FALSE h5dump -y -w 0 -a "$2" "$1" 2>/dev/null) || return 1
+  value=$(awk '/^   DATA \{$/ { on = 1; next } on && /^   \}$/ { exit } on { print }' <<<"$out")
+  [[ $value == *\"*\" ]] || return 1
+  value=${value#*\"}
+  printf '%s\n' "${value%\"*}"
+}
+
+# The latest run of a results file (the highest run-NNN: gilbench numbers runs in the order it
+# makes them). Sets GB_RUN_BATCH_JOB, GB_RUN_HAS_BATCH_JOB (0: written before the attribute),
+# GB_RUN_STATUS and GB_RUN_STARTED; where it cannot, GB_RUN_PROBLEM says why and it returns 1.
+gb_read_latest_run() {
+  local file=$1 out line number best=-1 run=""
+  GB_RUN_BATCH_JOB="" GB_RUN_HAS_BATCH_JOB=0 GB_RUN_STATUS="" GB_RUN_STARTED="" GB_RUN_PROBLEM=""
+  if ! command -v h5dump >/dev/null; then
+    GB_RUN_PROBLEM="no h5dump to read it: install hdf5-tools or load the HDF5 module"; return 1
+  fi
+  if ! out=$(HDF5_USE_FILE_LOCKING=FALSE h5dump -n "$file" 2>/dev/null); then
+    GB_RUN_PROBLEM="h5dump cannot read it"; return 1
+  fi
+  while IFS= read -r line; do
+    if [[ $line =~ ^\ group\ +/runs/run-([0-9]{1,9})$ ]]; then
+      number=$((10#${BASH_REMATCH[1]}))
+      if (( number > best )); then best=$number run=run-${BASH_REMATCH[1]}; fi
+    fi
+  done <<<"$out"
+  [[ -n $run ]] || { GB_RUN_PROBLEM="it holds no run"; return 1; }
+  if GB_RUN_BATCH_JOB=$(gb_h5_string "$file" "/runs/$run/batch_job"); then GB_RUN_HAS_BATCH_JOB=1; fi
+  GB_RUN_STATUS=$(gb_h5_string "$file" "/runs/$run/status") || GB_RUN_STATUS="status unknown"
+  GB_RUN_STARTED=$(gb_h5_string "$file" "/runs/$run/started_utc") || GB_RUN_STARTED="?"
+  return 0
+}
+
+# Whose run gb_read_latest_run found, for the log: "cluster C, job J, started T, complete".
+# Characters a terminal would act on are shown as '?'.
+gb_describe_run() {
+  local who
+  if [[ $GB_RUN_HAS_BATCH_JOB -eq 0 ]]; then who="no batch_job attribute: an older gilbench"
+  elif [[ -z $GB_RUN_BATCH_JOB ]]; then who="not in a batch job"
+  else who="cluster ${GB_RUN_BATCH_JOB%/*}, job ${GB_RUN_BATCH_JOB##*/}"
+  fi
+  who="$who, started $GB_RUN_STARTED, $GB_RUN_STATUS"
+  echo "${who//[^[:print:]]/?}"
+}
+
+# The file a job without --resume writes, and whether it continues it: sets GB_OUTPUT,
+# GB_OUTPUT_ID (the id in its name, for --resume) and GB_OWN_RUN (1: resume it). $1: job file;
+# $2: the job id of the name; $3: array task id (empty outside arrays).
+#
+# A file by this job's name is its own only where Slurm restarted the job (SLURM_RESTART_COUNT
+# > 0: a requeue, a node failure, preemption) and the file's latest run was written by this same
+# batch job. Job ids repeat (a reinstalled or reset controller starts again at 1, two clusters
+# share a home directory), so any other file, and every file a first start finds, is left alone:
+# the job writes the first free results/<job>-<jobid>-<n>.h5 (n = 2, 3, ...) instead. A restart
+# resumes the highest-numbered file of its own, the one its first start made (names are taken
+# in order, so an earlier job of the same cluster and id holds lower ones), unless that run is
+# complete already: then it starts anew in the next free name too.
+gb_pick_own_output() {
+  local job=$1 id=$2 task=$3 me restarts=${SLURM_RESTART_COUNT:-0} candidate n=1 i last=-1 line
+  local files=() ids=() whose=() status=() about=()   # per file found
+  me=$(gb_batch_job)
+  [[ $restarts =~ ^[0-9]+$ ]] || restarts=0
+  candidate=$(gb_results_name "$job" "$id" "$task") GB_OUTPUT_ID=$id
+  while [[ -e $candidate ]]; do
+    files+=("$candidate") ids+=("$GB_OUTPUT_ID")
+    if ! gb_read_latest_run "$candidate"; then
+      whose+=(unknown) status+=("") about+=("$GB_RUN_PROBLEM")
+    else
+      status+=("$GB_RUN_STATUS") about+=("$(gb_describe_run)")
+      if [[ $GB_RUN_HAS_BATCH_JOB -eq 1 && $GB_RUN_BATCH_JOB == "$me" ]]; then
+        whose+=(this-id) last=$(( ${#files[@]} - 1 ))
+      else
+        whose+=(other)
+      fi
+    fi
+    n=$((n + 1))
+    candidate=$(gb_results_name "$job" "$id-$n" "$task") GB_OUTPUT_ID=$id-$n
+  done
+  GB_OWN_RUN=0
+  if [[ $restarts -gt 0 && $last -ge 0 && ${status[last]} != complete ]]; then
+    GB_OUTPUT=${files[last]} GB_OUTPUT_ID=${ids[last]} GB_OWN_RUN=1
+    gb_log "restart $restarts of job $me: ${files[last]} holds this job's run (${about[last]})"
+    return 0
+  fi
+  GB_OUTPUT=$candidate
+  for ((i = 0; i < ${#files[@]}; i++)); do
+    case ${whose[i]} in
+      unknown) line="${files[i]}: cannot tell whose run it holds (${about[i]})" ;;
+      other) line="${files[i]} holds another job's run (${about[i]})" ;;
+      *)
+        if [[ $restarts -gt 0 && $i -eq $last ]]; then
+          line="${files[i]} holds this job id's run (${about[i]}): nothing left to resume"
+        elif [[ $restarts -eq 0 ]]; then
+          line="${files[i]} holds an earlier job's run with this job's id (${about[i]}; this job is a first start, not a requeue)"
+        else
+          line="${files[i]} holds an earlier job's run with this job's id (${about[i]})"
+        fi ;;
+    esac
+    if (( i + 1 < ${#files[@]} )); then gb_log "$line"; else gb_log "$line: writing $GB_OUTPUT"; fi
+  done
+}
+
+# Sets GB_OUTPUT, GB_OUTPUT_ID and GB_RESUME_ARGS. $1: job file; $2: what --resume named (a
+# file, a job id, or empty); $3: array task id (empty outside arrays).
 gb_choose_output() {
   local job=$1 resume=$2 task=${3:-} id=${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}
   GB_RESUME_ARGS=()
   if [[ -z $resume ]]; then
-    GB_OUTPUT=$(gb_results_name "$job" "$id" "$task")
-    # Same job id and the file is there: Slurm requeued this job (sbatch --requeue, node
-    # failure, preemption, scontrol requeue). Continue, do not start over.
-    [[ -e $GB_OUTPUT ]] && resume=$GB_OUTPUT
+    gb_pick_own_output "$job" "$id" "$task"
+    [[ $GB_OWN_RUN -eq 1 ]] || return 0
+    resume=$GB_OUTPUT
   elif [[ $resume == *.h5 || $resume == */* ]]; then
     [[ -z $task ]] || gb_die "--resume in an array takes the array's job id, not a file: one file per task"
-    GB_OUTPUT=$resume
+    GB_OUTPUT=$resume GB_OUTPUT_ID=""
   else
-    [[ $resume =~ ^[0-9]+$ ]] || gb_die "--resume '$resume': give a results file (.h5) or the job id of the run to continue"
-    GB_OUTPUT=$(gb_results_name "$job" "$resume" "$task")
+    [[ $resume =~ ^[0-9]+(-[0-9]+)?$ ]] ||
+      gb_die "--resume '$resume': give a results file (.h5) or the job id of the run to continue (as in its file name: 4242, 4242-2)"
+    GB_OUTPUT=$(gb_results_name "$job" "$resume" "$task") GB_OUTPUT_ID=$resume
   fi
-  [[ -n $resume ]] || return 0
   if [[ ! -e $GB_OUTPUT ]]; then
     gb_log "nothing to resume in $GB_OUTPUT (no such file): starting a new run there"
   elif gb_supports --resume; then

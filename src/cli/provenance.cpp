@@ -11,6 +11,27 @@
 
 namespace gilbench::cli {
 
+namespace {
+
+std::string env_or_empty(const char* name) {
+    const char* value = std::getenv(name);
+    return value == nullptr ? std::string() : std::string(value);
+}
+
+}  // namespace
+
+std::string batch_job() {
+    const std::string job_id = env_or_empty("SLURM_JOB_ID");
+    if (job_id.empty()) return "";
+    // An array task by the name Slurm shows it under (squeue, the %A_%a of file names): its
+    // own SLURM_JOB_ID is a number of its own that nobody sees. slurm/common.sh
+    // (gb_batch_job) spells the same text to compare it.
+    const std::string array_job = env_or_empty("SLURM_ARRAY_JOB_ID");
+    const std::string task = env_or_empty("SLURM_ARRAY_TASK_ID");
+    const std::string id = array_job.empty() || task.empty() ? job_id : array_job + "_" + task;
+    return env_or_empty("SLURM_CLUSTER_NAME") + "/" + id;
+}
+
 std::string mpi_library_version() {
     char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {};
     int len = 0;
@@ -56,7 +77,8 @@ store::RunInfo run_info(const job::Job& job, const runner::Topology& topology, i
     info.ranks_per_node = topology.ranks_per_node;
     info.rank_node = topology.rank_node;
     info.rank_cpus = topology.rank_cpus;
-    if (const char* id = std::getenv("SLURM_JOB_ID")) info.slurm_job_id = id;
+    info.slurm_job_id = env_or_empty("SLURM_JOB_ID");
+    info.batch_job = batch_job();
     info.os = runner::os_description();
     return info;
 }

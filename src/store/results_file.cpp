@@ -537,6 +537,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_int_array_attr(g, "rank_node", info.rank_node);
         h5::write_int_array_attr(g, "rank_cpus", info.rank_cpus);
         h5::write_string_attr(g, "slurm_job_id", detail::to_valid_utf8(info.slurm_job_id));
+        h5::write_string_attr(g, "batch_job", detail::to_valid_utf8(info.batch_job));
         h5::write_string_attr(g, "embedded_server", detail::to_valid_utf8(info.embedded_server));
         h5::write_string_attr(g, "os", detail::to_valid_utf8(info.os));
         h5::write_string_attr(g, "python_version", detail::to_valid_utf8(info.python_version));

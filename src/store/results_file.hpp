@@ -57,6 +57,11 @@ struct RunInfo {
     std::vector<int> rank_node;           // per rank: its node
     std::vector<int> rank_cpus;           // per rank: CPUs it may run on (affinity mask)
     std::string slurm_job_id;      // "" outside Slurm
+    // The batch job that started the run: "<cluster>/<job id>", for an array task
+    // "<cluster>/<array job id>_<task id>"; "" outside Slurm. Slurm's requeues keep it, and it
+    // tells apart another cluster's job of the same id: the batch scripts compare it before
+    // they resume a file they find (slurm/common.sh).
+    std::string batch_job;
     std::string os;                // uname: "Linux 6.1.0-18-amd64 x86_64"
     std::string embedded_server;   // "per-node 127.0.0.1", or the shared server's URL
     std::string python_version;    // the embedded CPython's sys.version; "" when no cell has engine cpython

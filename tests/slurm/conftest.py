@@ -1,4 +1,5 @@
 """Fixtures: a throw-away local Slurm per pytest process (see slurm_cluster.py)."""
+import contextlib
 import os
 import shutil
 import subprocess
@@ -8,8 +9,9 @@ import pytest
 from slurm_cluster import SLURM_LOCAL, Cluster, ps_in, ps_of
 
 
-@pytest.fixture(scope="session")
-def slurm():
+@contextlib.contextmanager
+def local_slurm():
+    """A new cluster (scripts/slurm-local), stopped on the way out; nothing of it may be left."""
     start = subprocess.run([str(SLURM_LOCAL), "start", "--cpus", "4", "--watch", str(os.getpid()),
                             "--max-time", "900"], capture_output=True, text=True, timeout=120)
     # Whether Slurm can run here was decided before pytest started (tests/run_pytest.py
@@ -29,6 +31,12 @@ def slurm():
         assert not left, f"processes of {folder} left after stop: {sorted(left)}"
 
 
+@pytest.fixture(scope="session")
+def slurm():
+    with local_slurm() as cluster:
+        yield cluster
+
+
 @pytest.fixture
 def cluster(slurm, tmp_path):
     """The session's cluster, with this test's submit directory (tmp_path)."""
@@ -37,3 +45,14 @@ def cluster(slurm, tmp_path):
     # Nothing of this test may still run: its jobs ran in tmp_path.
     left = ps_in(tmp_path)
     assert not left, f"processes still running in {tmp_path}: {sorted(left)}"
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path):
+    """A cluster of this test's own, which has run no job yet, with tmp_path as the submit
+    directory: its first job gets the configured FirstJobId."""
+    with local_slurm() as fresh:
+        fresh.cwd = tmp_path
+        yield fresh
+        left = ps_in(tmp_path)
+        assert not left, f"processes still running in {tmp_path}: {sorted(left)}"

@@ -5,6 +5,7 @@ job id) and by a resubmission with --resume, without repeating finished trials.
 The signal is sent with `scancel --batch --signal=USR1` once the file holds a few trials:
 that is exactly what Slurm does at the grace time (the batch shell alone gets the signal),
 without waiting a minute for the smallest time limit, and never before a trial is stored."""
+import re
 import time
 
 import pytest
@@ -88,6 +89,9 @@ def test_resume_finishes_without_repeating_trials(cluster, tmp_path):
     start_requeued_now(cluster, job)
     record = interrupt(cluster, job, out, after=len(first) + 3, timeout=150)
     assert int(record["Restarts"]) >= 1 and record["ExitCode"] == f"{128 + USR1}:0", cluster.job_outputs()
+    # Its own file: a restart, and the file's run names this batch job (docs/cluster.md).
+    assert re.search(rf"restart \d+ of job [^/\s]+/{job}: results/long-{job}\.h5 holds this job's run",
+                     log.read_text()), log.read_text()
     assert f"resuming the latest run in results/long-{job}.h5" in log.read_text()
     second = measured(read_runs(out))
 

@@ -1012,6 +1012,7 @@ TEST_F(ResultsFileTest, RunRecordsTheMachineAndTheBuild) {
     info.rank_node = {0, 0, 0, 1};
     info.rank_cpus = {4, 4, 4, 8};
     info.slurm_job_id = "4242";
+    info.batch_job = "mycluster/4240_3";
     info.os = "Linux 6.1.0 x86_64";
     {
         ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
@@ -1021,6 +1022,7 @@ TEST_F(ResultsFileTest, RunRecordsTheMachineAndTheBuild) {
     const char* run = "/runs/run-000";
     EXPECT_EQ(string_array_attr(f.get(), run, "cpu_model"), (std::vector<std::string>{"Xeon A", "Xeon B"}));
     EXPECT_EQ(string_attr(f.get(), run, "slurm_job_id"), "4242");
+    EXPECT_EQ(string_attr(f.get(), run, "batch_job"), "mycluster/4240_3");
     EXPECT_EQ(string_attr(f.get(), run, "job_name"), "seed");
     EXPECT_EQ(string_attr(f.get(), run, "os"), "Linux 6.1.0 x86_64");
     EXPECT_EQ(string_attr(f.get(), run, "mpi_library"), "Open MPI v4.1.4");
@@ -1039,6 +1041,25 @@ TEST_F(ResultsFileTest, RunRecordsTheMachineAndTheBuild) {
     EXPECT_EQ(ints("ranks_per_node"), (std::vector<int>{3, 1}));
     EXPECT_EQ(ints("rank_node"), (std::vector<int>{0, 0, 0, 1}));
     EXPECT_EQ(ints("rank_cpus"), (std::vector<int>{4, 4, 4, 8}));
+}
+
+TEST_F(ResultsFileTest, BatchJobIsTheFirstStartsAndEmptyOutsideSlurm) {
+    RunInfo in_slurm = sample_run_info();
+    in_slurm.batch_job = "mycluster/7";
+    {
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        file.begin_run(in_slurm).set_status(RunStatus::interrupted);
+        file.begin_run(sample_run_info()).set_status(RunStatus::complete);
+    }
+    {
+        // A resume, by a requeue of that job or by another with --resume: the run keeps the
+        // job that started it, which the batch scripts compare before they resume a file.
+        ResultsFile file = ResultsFile::open_or_create(path_, sample_file_info());
+        file.resume_run("run-000", "").set_status(RunStatus::complete);
+    }
+    h5::file f = open_ro(path_);
+    EXPECT_EQ(string_attr(f.get(), "/runs/run-000", "batch_job"), "mycluster/7");
+    EXPECT_EQ(string_attr(f.get(), "/runs/run-001", "batch_job"), "");
 }
 
 TEST_F(ResultsFileTest, ServerRequestsAreInt64PerNodeAndReplaced) {
