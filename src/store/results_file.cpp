@@ -855,8 +855,8 @@ void RunWriter::add_trial(const model::TrialResult& result) {
         // The trial row goes last: a trial listed in `trials` always has its workers.
         const detail::trial_row trial = detail::to_row(result.trial);
         state_->trials.append(&trial, 1);
-        state_->flush();
         h5::write_string_attr(state_->group.get(), "heartbeat_utc", utc_now());
+        state_->flush();
     });
 }
 
@@ -868,7 +868,7 @@ void RunWriter::set_status(RunStatus status) {
         h5::write_string_attr(g, "finished_utc", status == RunStatus::running ? "" : utc_now());
         state_->flush();
     });
-}
     if (status != RunStatus::running) state_->file->lock.mark_finishing();
+}
 
 }  // namespace gilbench::store

@@ -96,13 +96,13 @@ struct RunListing {
     std::string status_text;       // the attribute as stored
     std::string job;               // its TOML text
     std::string started_utc;
+    std::string writer;            // "pid N on host H since T": who last set it running ("" before the attribute)
+    std::string heartbeat_utc;     // when its writer last wrote to it ("" before the attribute)
 };
 
 // What a stored run holds (to resume it). Only finished trials (those in `trials`) count:
 // workers of a trial that was cut short are left out.
 struct StoredRun {
-    std::string writer;            // "pid N on host H since T": who last set it running ("" before the attribute)
-    std::string heartbeat_utc;     // when its writer last wrote to it ("" before the attribute)
     std::vector<model::Cell> cells;                  // fields older files lack keep defaults
     std::vector<model::TrialRecord> trials;
     std::vector<model::WorkerRecord> workers;

@@ -1,6 +1,7 @@
 #include "store/writer_lock.hpp"
 
 #include <chrono>
+#include <mutex>
 #include <string_view>
 #include <thread>
 
@@ -58,12 +59,18 @@ bool no_locks_here(int err) { return err == ENOLCK || err == ENOSYS || err == EO
 std::string lock_path_for(const std::string& results_path) { return results_path + ".lock"; }
 
 std::string writer_identity() {
-    // Once per process: the lock file and every run's `writer` attribute name it alike.
-    static const std::string identity = [] {
+    // Once per process (a forked child is a process of its own): the lock file and every run's
+    // `writer` attribute name it alike.
+    static std::mutex mutex;
+    static pid_t pid = -1;
+    static std::string identity;
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (pid != ::getpid()) {
+        pid = ::getpid();
         char host[256] = {};
         if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "?");
-        return "pid " + std::to_string(::getpid()) + " on host " + host + " since " + utc_now();
-    }();
+        identity = "pid " + std::to_string(pid) + " on host " + host + " since " + utc_now();
+    }
     return identity;
 }
 
