@@ -108,7 +108,24 @@ gb_read_latest_run() {
   if GB_RUN_BATCH_JOB=$(gb_h5_string "$file" "/runs/$run/batch_job"); then GB_RUN_HAS_BATCH_JOB=1; fi
   GB_RUN_STATUS=$(gb_h5_string "$file" "/runs/$run/status") || GB_RUN_STATUS="status unknown"
   GB_RUN_STARTED=$(gb_h5_string "$file" "/runs/$run/started_utc") || GB_RUN_STARTED="?"
+  [[ $GB_RUN_STATUS != running ]] || gb_running_as_read "$file" "$run"
   return 0
+}
+
+# A run that says "running" is read as the analysis reads it (analysis/gilbench_analysis/
+# writer.py): its writer (attribute `writer`, "pid N on host H since T") on this host and gone,
+# "interrupted (its writer is gone)"; on another host, "unknown (writer on host H, last seen T)",
+# never relabelled. (Here the pid decides; the analysis also asks the writer lock.)
+gb_running_as_read() {
+  local writer seen
+  writer=$(gb_h5_string "$1" "/runs/$2/writer") || return 0   # an older gilbench: as stored
+  seen=$(gb_h5_string "$1" "/runs/$2/heartbeat_utc") || seen="?"
+  [[ $writer =~ ^pid\ ([0-9]+)\ on\ host\ ([^ ]+)\ since ]] || return 0
+  if [[ ${BASH_REMATCH[2]} != "$(uname -n)" ]]; then
+    GB_RUN_STATUS="unknown (writer on host ${BASH_REMATCH[2]}, last seen $seen)"
+  elif ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then
+    GB_RUN_STATUS="interrupted (its writer is gone)"
+  fi
 }
 
 # Whose run gb_read_latest_run found, for the log: "cluster C, job J, started T, complete".

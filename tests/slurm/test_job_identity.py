@@ -39,9 +39,9 @@ def executable(path, text):
     path.chmod(0o755)
 
 
-def results_file(path, batch_job="alpha/42", status="interrupted", runs=1):
+def results_file(path, batch_job="alpha/42", status="interrupted", runs=1, writer=None):
     """A results file whose runs have what the scripts read; batch_job None: no such attribute
-    (a file of a gilbench from before it)."""
+    (a file of a gilbench from before it); writer: the latest run's `writer` attribute."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as f:
         f.attrs["schema"] = "gilbench/1"
@@ -51,6 +51,9 @@ def results_file(path, batch_job="alpha/42", status="interrupted", runs=1):
             g.attrs["started_utc"] = STARTED
             if batch_job is not None:
                 g.attrs["batch_job"] = batch_job if i == runs - 1 else "zeta/1"
+            if writer is not None and i == runs - 1:
+                g.attrs["writer"] = writer
+                g.attrs["heartbeat_utc"] = "2024-05-01T10:05:00Z"
     return path
 
 
@@ -124,6 +127,26 @@ def test_a_file_of_another_job_with_this_id_is_left_alone(site, other):
     assert (f"results/tiny-42.h5 holds another job's run ({who}, started {STARTED}, complete): "
             "writing results/tiny-42-2.h5") in log
     assert theirs.read_bytes() == before
+
+
+def test_a_run_left_running_by_a_writer_that_is_gone_never_reads_as_running(site):
+    # Issue 29: the scripts read "running" as the analysis does (writer.py): on this host and
+    # its writer's pid gone, "interrupted (its writer is gone)"; from another host, "unknown".
+    _, submit = site
+    dead = subprocess.Popen(["true"])
+    dead.wait(timeout=10)
+    here = os.uname().nodename
+    results_file(submit / "results" / "tiny-42.h5", "alpha/7", "running",
+                 writer=f"pid {dead.pid} on host {here} since {STARTED}")
+    log = writes(site, "results/tiny-42-2.h5", "tiny.toml", env=requeued())
+    assert (f"results/tiny-42.h5 holds another job's run (cluster alpha, job 7, started {STARTED}, "
+            "interrupted (its writer is gone)): writing results/tiny-42-2.h5") in log
+    (submit / "results" / "tiny-42-2.h5").unlink()   # the fake gilbench's empty file
+    results_file(submit / "results" / "tiny-42.h5", "alpha/7", "running",
+                 writer=f"pid 1 on host not-{here} since {STARTED}")
+    log = writes(site, "results/tiny-42-2.h5", "tiny.toml", env=requeued())
+    assert (f"started {STARTED}, unknown (writer on host not-{here}, last seen 2024-05-01T10:05:00Z))") in log
+    assert not [line for line in log.splitlines() if " holds " in line and "running" in line], log
 
 
 def test_a_first_start_never_resumes_a_file_it_finds(site):
