@@ -41,3 +41,18 @@ def probe_command():
         return "bench/cpython_probe.py"
     share = share_dir()
     return f"{share}/bench/cpython_probe.py" if share else "cpython_probe.py (in gilbench's bench/)"
+
+
+def job_file(name):
+    """A job file of gilbench's jobs/, as the user can name it here."""
+    if checkout_root():
+        return f"jobs/{name}"
+    share = share_dir()
+    return f"{share}/jobs/{name}" if share else f"gilbench's jobs/{name}"
+
+
+def fidelity_command():
+    """How to make a run with twin cells: the checkout's script, or the installed job."""
+    if checkout_root():
+        return "jobs/fidelity.toml (scripts/fidelity)"
+    return job_file("fidelity.toml")

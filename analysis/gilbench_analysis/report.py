@@ -19,7 +19,7 @@ from . import plots
 from .compare import cell_comparison, match_by_key, ratio_text, unmatched_cells
 from .document import Document, to_html, to_markdown
 from .fidelity import add_section, fidelity, urllib_costs_text
-from .install import nodes_howto
+from .install import job_file, nodes_howto
 from .latency import latency_summary, request_latencies
 from .load import Results
 from .nodes import cell_nodes, family_node_table, node_breakdown, node_families, node_placement, used_nodes
@@ -237,7 +237,7 @@ def section_seed(doc: Document, runs):
     summaries = [(label, seed_summary(r)) for label, r in runs]
     if all(s.empty for _, s in summaries):
         doc.note("skipped: no cpu or io cell with 1 × 1, 1 × T or P × 1 workers was measured "
-                 "(run jobs/seed.toml for this table)")
+                 f"(run {job_file('seed.toml')} for this table)")
         return
     present = set().union(*(set(s["layout"]) for _, s in summaries))
     rows = [r for r in SEED_ROWS if r in present]
@@ -346,7 +346,7 @@ def section_fidelity(doc: Document, runs, references=()):
         if references:
             doc.heading("Fidelity")
             doc.note("skipped: reference files were given, but no run has `<base>-emulated` / `<base>-cpython` "
-                     "twin cells to compare (run jobs/fidelity.toml)")
+                     f"twin cells to compare (run {job_file('fidelity.toml')})")
         return
     for label, f in present:
         add_section(doc, f, label if len(runs) > 1 else "")
@@ -357,7 +357,7 @@ def section_scaling(doc: Document, runs):
     fams = [(label, scaling_families(r)) for label, r in runs]
     if all(not f for _, f in fams):
         doc.note("skipped: no family of cells with a 1 × 1 baseline and more workers "
-                 "(same workload and work; run jobs/scaling.toml)")
+                 f"(same workload and work; run {job_file('scaling.toml')})")
         return
     doc.para("N = P × T workers (P ranks, T threads per rank). Strong scaling keeps the total work: speed-up "
              "S = T₁/T(N), efficiency S/N, Amdahl's law T(N) = T₁(s + (1−s)/N) fitted to every measured trial; "
@@ -638,7 +638,7 @@ def _ccbench_view(doc: Document, runs):
         tps = ccbench_throughput(r)
         if not tps:
             doc.note(f"{prefix}throughput view not shown: no one-rank cpu cells that differ only in their threads, "
-                     "with a 1-thread cell among them (run jobs/scaling.toml)")
+                     f"with a 1-thread cell among them (run {job_file('scaling.toml')})")
         for f in tps:
             t = f.table
             doc.table(pd.DataFrame({
@@ -778,7 +778,7 @@ def section_sweep(doc: Document, runs):
     fams = [(label, sweep_families(r)) for label, r in runs]
     if all(not f for _, f in fams):
         doc.note("skipped: no cells that differ only in the new GIL's switch interval "
-                 "(run jobs/switch-interval.toml, or cells with several switch_interval values)")
+                 f"(run {job_file('switch-interval.toml')}, or cells with several switch_interval values)")
         return
     present = [(label, f) for label, f in fams if f]
     path = plots.sweep_figure(present, doc.outdir / "switch-interval.png")

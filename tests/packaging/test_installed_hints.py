@@ -44,8 +44,8 @@ def env_without_checkout():
 
 
 def named_paths(text):
-    """Every scripts/... or bench/... path a text names."""
-    return [p.rstrip(".") for p in re.findall(r"[\w./-]*(?:scripts|bench)/[\w.-]+", text)]
+    """Every scripts/..., bench/... or jobs/... path a text names."""
+    return [p.rstrip(".") for p in re.findall(r"[\w./-]*(?:scripts|bench|jobs)/[\w.-]+", text)]
 
 
 def test_serve_names_the_installed_reference_writer(prefix):
@@ -77,6 +77,11 @@ def test_the_report_of_a_one_node_run_names_installed_batch_scripts(prefix, tmp_
     assert "scripts/vcluster" not in text
     for path in named_paths(text):
         assert Path(path).is_absolute() and Path(path).exists(), f"the report names {path}, not installed"
+    fidelity = subprocess.run([str(prefix / "bin" / "gilbench-report"), str(out), "--fidelity"], capture_output=True,
+                              text=True, timeout=120, env=env_without_checkout(), cwd=tmp_path)
+    assert fidelity.returncode == 1, fidelity.stdout + fidelity.stderr
+    assert f"run {prefix}/share/gilbench/jobs/fidelity.toml for them" in fidelity.stderr, fidelity.stderr
+    assert "scripts/" not in fidelity.stderr
 
 
 def test_the_fidelity_hints_name_the_installed_probe(prefix, tmp_path):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .pipe import quiet_on_closed_pipe
 from ..fidelity import ReferenceError, load_reference, section_markdown
+from ..install import fidelity_command, probe_command
 from ..load import SchemaError, load
 
 
@@ -57,7 +58,7 @@ def _fidelity(args) -> int:
     if text is None:
         print(f"gilbench-report: error: {results.label()}: no Fidelity section: it has no twin cells "
               "(`<base>-emulated` with engine emulated and `<base>-cpython` with engine cpython); "
-              "run jobs/fidelity.toml (scripts/fidelity) for them", file=sys.stderr)
+              f"run {fidelity_command()} for them", file=sys.stderr)
         return 1
     sys.stdout.write(text)
     return 0
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
                         help="print only the Fidelity section (emulated cells against their -cpython twins) as "
                              "Markdown on stdout; writes no files, draws no figures")
     parser.add_argument("--reference", action="append", default=[], metavar="JSON",
-                        help="figures measured inside another interpreter (bench/cpython_probe.py), compared with "
+                        help=f"figures measured inside another interpreter ({probe_command()}), compared with "
                              "the emulated cells in the Fidelity section; repeatable")
     parser.add_argument("--run", action="append", default=[], metavar="RUN",
                         help="run to read (default: the latest); once per FILE, in order")
