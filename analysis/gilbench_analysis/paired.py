@@ -1,0 +1,146 @@
+"""Comparisons that say how sure they are (groundwork for issue 26): a ratio or difference
+between two cells estimated from their per-round paired values, with a 95 % interval, and a
+verdict that is a function of that interval (an equivalence test against a band).
+
+Pure functions over numbers; nothing here reads a results file yet. Two intervals:
+
+- ``method="bootstrap"``: the mean of the per-round log ratios (a ratio) or differences, with
+  an expanded percentile bootstrap interval (Hesterberg, "What teachers should know about the
+  bootstrap", The American Statistician 69(4), 2015: the percentile interval at the level whose
+  normal quantile is sqrt(n / (n - 1)) times Student's t quantile, which repairs the plain
+  percentile interval's under-coverage at small n). Resamples come from a seeded generator, so
+  a report is reproducible.
+- ``method="order"``: the median of the per-round values, with the exact order-statistic
+  (sign-test) interval: distribution-free, its coverage at least the nominal level (the level
+  actually reached is returned).
+
+tests/analysis/test_paired.py checks both by simulation (normal and log-normal rounds, n = 10
+and 30): the bootstrap interval covers the true value 93-97 % of the time, the order-statistic
+interval at least its stated level.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+RESAMPLES = 4000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float      # the estimate: a ratio (exp of the mean log ratio, or the median ratio) or a difference
+    low: float
+    high: float
+    n: int            # paired rounds used
+    level: float      # the interval's coverage: nominal (bootstrap) or reached (order statistics)
+    method: str
+
+    def text(self, digits=2, unit="×"):
+        """'1.11× [1.04, 1.19]'"""
+        return f"{self.value:.{digits}f}{unit} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def _pairs(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values need one of each per round, got {a.size} and {b.size}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    return a[keep], b[keep]
+
+
+def _expanded_alpha(n, confidence):
+    """The tail probability of the expanded percentile interval for n values."""
+    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    z = math.sqrt(n / (n - 1)) * t
+    return 2 * (1 - stats.norm.cdf(z))
+
+
+def _bootstrap_mean(values, confidence, seed):
+    n = values.size
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, n, size=(RESAMPLES, n))].mean(axis=1)
+    alpha = _expanded_alpha(n, confidence)
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(values.mean()), float(low), float(high)
+
+
+def order_interval(values, confidence=0.95):
+    """(low, high, level): the widest-needed order-statistic interval of the median of
+    `values` whose coverage 1 - 2 P(B <= j - 1), B ~ Binomial(n, 1/2), is at least
+    `confidence`; [min, max] with its own (lower) level when n is too small for it."""
+    v = np.sort(np.asarray(values, dtype=float))
+    n = v.size
+    if n == 0:
+        return math.nan, math.nan, 0.0
+    best_j, best_level = 1, 1 - 2 * stats.binom.cdf(0, n, 0.5)
+    for j in range(2, (n + 1) // 2 + 1):
+        level = 1 - 2 * stats.binom.cdf(j - 1, n, 0.5)
+        if level < confidence:
+            break
+        best_j, best_level = j, level
+    return float(v[best_j - 1]), float(v[n - best_j]), float(best_level)
+
+
+def _estimate(values, confidence, method, seed, back):
+    n = values.size
+    if n < 2:
+        v = float(values[0]) if n else math.nan
+        return Estimate(back(v), math.nan, math.nan, n, 0.0, method)
+    if method == "bootstrap":
+        centre, low, high = _bootstrap_mean(values, confidence, seed)
+        level = confidence
+    elif method == "order":
+        centre = float(np.median(values))
+        low, high, level = order_interval(values, confidence)
+    else:
+        raise ValueError(f"method {method!r} is not one of: bootstrap, order")
+    return Estimate(back(centre), back(low), back(high), n, level, method)
+
+
+def paired_ratio(a, b, confidence=0.95, method="bootstrap", seed=0):
+    """a / b from rounds that ran a and b close in time: per round log(a_i / b_i), so the
+    machine's drift between rounds cancels within each pair."""
+    a, b = _pairs(a, b)
+    if np.any(a <= 0) or np.any(b <= 0):
+        raise ValueError("a ratio needs positive values (times)")
+    return _estimate(np.log(a / b), confidence, method, seed, math.exp)
+
+
+def paired_difference(a, b, confidence=0.95, method="bootstrap", seed=0):
+    """a - b from paired rounds (e.g. emulated minus real, per round)."""
+    a, b = _pairs(a, b)
+    return _estimate(a - b, confidence, method, seed, float)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: str          # "within" | "outside" | "undecided"
+    more_rounds: int = 0   # undecided: about this many more rounds would decide it (0: not estimable)
+
+    def text(self, est: Estimate):
+        if self.decision != "undecided":
+            return f"{self.decision} band"
+        more = f"; about {self.more_rounds} more rounds would decide it" if self.more_rounds else ""
+        return f"undecided after {est.n} rounds (interval [{est.low:.3g}, {est.high:.3g}]){more}"
+
+
+def verdict(est: Estimate, band_low: float, band_high: float) -> Verdict:
+    """An equivalence test on the interval: within when the whole interval lies in the band,
+    outside when it lies wholly outside, else undecided, with the rounds that would narrow the
+    interval (as 1/sqrt(n)) to fit between the estimate and the nearer band edge, or to clear
+    the edge it straddles."""
+    if not (math.isfinite(est.low) and math.isfinite(est.high)):
+        return Verdict("undecided")
+    if band_low <= est.low and est.high <= band_high:
+        return Verdict("within")
+    if est.high < band_low or est.low > band_high:
+        return Verdict("outside")
+    half = (est.high - est.low) / 2
+    room = min(abs(est.value - band_low), abs(band_high - est.value))
+    if half <= 0 or room <= 0:
+        return Verdict("undecided")
+    needed = math.ceil(est.n * (half / room) ** 2)
+    return Verdict("undecided", max(needed - est.n, 1))
