@@ -8,21 +8,27 @@
 namespace gilbench::model {
 namespace {
 
-// The registry: the one place that lists the built-in engines. A new engine adds its line here
-// (its descriptor lives in its own folder, its factory in engine/factory.cpp).
-std::vector<const EngineDescriptor*>& registry() {
-    static std::vector<const EngineDescriptor*> all{&emulated_descriptor(), &cpython_descriptor()};
-    return all;
-}
+// The registered engines and their names (the engine field's choices), added to together.
+struct Registry {
+    std::vector<const EngineDescriptor*> all;
+    std::vector<std::string_view> names;
 
-// The registry's names, kept beside it (the engine field's choices).
-std::vector<std::string_view>& names() {
-    static std::vector<std::string_view> all = [] {
-        std::vector<std::string_view> out;
-        for (const EngineDescriptor* d : registry()) out.push_back(d->name);
-        return out;
+    void add(const EngineDescriptor& d) {
+        all.push_back(&d);
+        names.push_back(d.name);
+    }
+};
+
+// The one place that lists the built-in engines. A new engine adds its line here (its
+// descriptor lives in its own folder, its factory in engine/factory.cpp).
+Registry& registry() {
+    static Registry r = [] {
+        Registry built_in;
+        built_in.add(emulated_descriptor());
+        built_in.add(cpython_descriptor());
+        return built_in;
     }();
-    return all;
+    return r;
 }
 
 template <class T>
@@ -42,7 +48,7 @@ std::string names_of(const std::vector<E>& v) {
 template <class Pred>
 std::string engines_that(Pred ok) {
     std::vector<std::string_view> names;
-    for (const EngineDescriptor* d : registry())
+    for (const EngineDescriptor* d : registry().all)
         if (ok(*d)) names.push_back(d->name);
     if (names.empty()) return "no engine";
     std::string out;
@@ -77,10 +83,10 @@ bool EngineDescriptor::accepts_workload(Workload w) const { return contains(acce
 bool EngineDescriptor::accepts_gil(GilPolicy g) const { return contains(accepts.gils, g); }
 bool EngineDescriptor::accepts_parallel(Parallel p) const { return contains(accepts.parallels, p); }
 
-std::span<const EngineDescriptor* const> engines() { return registry(); }
+std::span<const EngineDescriptor* const> engines() { return registry().all; }
 
 const EngineDescriptor* find_engine(std::string_view name) {
-    for (const EngineDescriptor* d : registry())
+    for (const EngineDescriptor* d : registry().all)
         if (d->name == name) return d;
     return nullptr;
 }
@@ -90,11 +96,11 @@ const EngineDescriptor& engine_of(const Cell& cell) {
     throw std::logic_error(fmt::format("cell '{}': engine '{}' is not registered", cell.name, cell.engine));
 }
 
-std::span<const std::string_view> engine_name_list() { return names(); }
+std::span<const std::string_view> engine_name_list() { return registry().names; }
 
 std::string engine_names_text() {
     std::string out;
-    for (const EngineDescriptor* d : registry()) out += fmt::format("{}{}", out.empty() ? "" : ", ", d->name);
+    for (const EngineDescriptor* d : registry().all) out += fmt::format("{}{}", out.empty() ? "" : ", ", d->name);
     return out;
 }
 
@@ -136,8 +142,11 @@ namespace testing {
 void register_engine(const EngineDescriptor& descriptor) {
     if (find_engine(descriptor.name))
         throw std::invalid_argument(fmt::format("engine '{}' is registered already", descriptor.name));
-    names().push_back(descriptor.name);  // first: made from the registry on first use
-    registry().push_back(&descriptor);
+    if (!descriptor.measures)
+        throw std::invalid_argument(fmt::format("engine '{}' has no measures(): every descriptor says what it "
+                                                "measures of a cell",
+                                                descriptor.name));
+    registry().add(descriptor);
 }
 }  // namespace testing
 

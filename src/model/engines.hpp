@@ -66,10 +66,10 @@ struct EngineDescriptor {
     std::string_view summary{};  // one line: `gilbench engines`, --help, docs
     bool real = false;           // runs the real interpreter (true) or a model of it
     Accepts accepts{};
-    Measures (*measures)(const Cell&) = nullptr;
+    Measures (*measures)(const Cell&) = nullptr;  // required (registering refuses a descriptor without)
     // The run's calibration (engine/cpython/calibration.hpp: urllib's costs and the
     // interpreter's speed, measured per node before the first trial) does this cell need it?
-    bool (*needs_calibration)(const Cell&) = nullptr;
+    bool (*needs_calibration)(const Cell&) = nullptr;  // nullptr: never
     // The engine's own words for a refusal of `key` (one of Accepts' settings) in `cell`; an
     // empty text takes the generic wording ("engine = "x" does not run gil = "old" ...").
     Refusal (*explain)(std::string_view key, const Cell& cell) = nullptr;

@@ -10,10 +10,6 @@
 namespace gilbench::report {
 namespace {
 
-constexpr model::Workload all_workloads[] = {model::Workload::cpu, model::Workload::io, model::Workload::mixed,
-                                             model::Workload::python};
-constexpr model::Parallel all_parallels[] = {model::Parallel::threads, model::Parallel::subinterpreters};
-
 template <class E>
 std::vector<std::string> names(const std::vector<E>& v) {
     std::vector<std::string> out;
@@ -21,24 +17,37 @@ std::vector<std::string> names(const std::vector<E>& v) {
     return out;
 }
 
-// What the engine measures of each workload it runs, per parallel mode: measures() is a
-// function of the cell, and these are the settings it looks at.
-nlohmann::ordered_json measures_json(const model::EngineDescriptor& d) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+// What the engine measures of a cell of each workload and parallel mode it runs (measures() is
+// a function of the cell, and these are the settings it looks at), in the accepts' order.
+struct Probe {
+    model::Workload workload;
+    model::Parallel parallel;
+    model::Measures measures;
+    bool calibrated;
+};
+
+std::vector<Probe> probes(const model::EngineDescriptor& d) {
+    std::vector<Probe> out;
     for (model::Workload w : d.accepts.workloads)
         for (model::Parallel p : d.accepts.parallels) {
             model::Cell c;
             c.engine = std::string(d.name);
             c.workload = w;
             c.parallel = p;
-            const model::Measures m = d.measures(c);
-            out[fmt::format("{}/{}", model::to_string(w), model::to_string(p))] = {
-                {"gil_counters", m.gil_counters},
-                {"trace", model::to_string(m.trace)},
-                {"request_timings", m.request_timings},
-                {"calibration", d.needs_calibration && d.needs_calibration(c)},
-            };
+            out.push_back({w, p, d.measures(c), d.needs_calibration && d.needs_calibration(c)});
         }
+    return out;
+}
+
+nlohmann::ordered_json measures_json(const model::EngineDescriptor& d) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const Probe& p : probes(d))
+        out[fmt::format("{}/{}", model::to_string(p.workload), model::to_string(p.parallel))] = {
+            {"gil_counters", p.measures.gil_counters},
+            {"trace", model::to_string(p.measures.trace)},
+            {"request_timings", p.measures.request_timings},
+            {"calibration", p.calibrated},
+        };
     return out;
 }
 
@@ -71,20 +80,11 @@ std::string engines_text() {
         out += fmt::format("  accepts   workload {}; gil {}; parallel {}; keep_alive {}\n",
                            fmt::join(names(d->accepts.workloads), ", "), fmt::join(names(d->accepts.gils), ", "),
                            fmt::join(names(d->accepts.parallels), ", "), d->accepts.keep_alive ? "yes" : "no");
-        for (model::Workload w : all_workloads)
-            for (model::Parallel p : all_parallels) {
-                if (!d->accepts_workload(w) || !d->accepts_parallel(p)) continue;
-                model::Cell c;
-                c.engine = std::string(d->name);
-                c.workload = w;
-                c.parallel = p;
-                const model::Measures m = d->measures(c);
-                out += fmt::format("  {:<25}GIL counters {}; trace {}; request timings {}{}\n",
-                                   fmt::format("{}, {}:", model::to_string(w), model::to_string(p)),
-                                   m.gil_counters ? "yes" : "no", model::to_string(m.trace),
-                                   m.request_timings ? "yes" : "no",
-                                   d->needs_calibration && d->needs_calibration(c) ? "; calibrated per node" : "");
-            }
+        for (const Probe& p : probes(*d))
+            out += fmt::format("  {:<25}GIL counters {}; trace {}; request timings {}{}\n",
+                               fmt::format("{}, {}:", model::to_string(p.workload), model::to_string(p.parallel)),
+                               p.measures.gil_counters ? "yes" : "no", model::to_string(p.measures.trace),
+                               p.measures.request_timings ? "yes" : "no", p.calibrated ? "; calibrated per node" : "");
         if (!d->runtime_checks.empty()) out += fmt::format("  checks    {}\n", d->runtime_checks);
         out += "\n";
     }

@@ -78,6 +78,19 @@ TEST_F(FakeEngine, ItsCellsGetItsEngineColumns) {
     EXPECT_EQ(columns.at("lock_free"), "0");
 }
 
+TEST_F(FakeEngine, RegisteringRefusesATakenNameOrADescriptorWithoutMeasures) {
+    EXPECT_THROW(gm::testing::register_engine(gilbench::testing::fake_descriptor()), std::invalid_argument);
+    static const gm::EngineDescriptor silent{.name = "silent", .label = "Silent"};
+    try {
+        gm::testing::register_engine(silent);
+        FAIL() << "a descriptor without measures() was registered";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "engine 'silent' has no measures(): every descriptor says what it measures of a cell");
+    }
+    EXPECT_EQ(gm::find_engine("silent"), nullptr);
+}
+
 TEST_F(FakeEngine, TheFactoryMakesItByName) {
     gilbench::engine::EngineSet engines(gilbench::engine::EngineSetup{});
     EXPECT_EQ(engines.for_cell(fake_cell(0, 1)).name(), "fake");
