@@ -2,7 +2,8 @@
 between two cells estimated from their per-round paired values, with a 95 % interval, and a
 verdict that is a function of that interval (an equivalence test against a band).
 
-Pure functions over numbers; nothing here reads a results file yet. Two intervals:
+Pure functions over numbers (numpy and the standard library); nothing here reads a results
+file yet. Two intervals:
 
 - ``method="bootstrap"``: the mean of the per-round log ratios (a ratio) or differences, with
   an expanded percentile bootstrap interval (Hesterberg, "What teachers should know about the
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
 
 RESAMPLES = 4000
 
@@ -51,11 +53,37 @@ def _pairs(a, b):
     return a[keep], b[keep]
 
 
+def _t_cdf_above_zero(x, df):
+    """P(0 <= T <= x) for Student's t with `df` degrees of freedom: its density integrated
+    numerically (Simpson's rule; the analysis needs numpy only, not scipy)."""
+    grid = np.linspace(0.0, x, 4001)
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    pdf = np.exp(log_c - (df + 1) / 2 * np.log1p(grid ** 2 / df))
+    h = grid[1] - grid[0]
+    return float(h / 3 * (pdf[0] + pdf[-1] + 4 * pdf[1:-1:2].sum() + 2 * pdf[2:-1:2].sum()))
+
+
+@lru_cache(maxsize=None)
+def t_quantile(p, df):
+    """Student's t quantile for 0.5 < p < 1, by bisection on the CDF."""
+    low, high = 0.0, 1.0
+    while 0.5 + _t_cdf_above_zero(high, df) < p:
+        high *= 2
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if 0.5 + _t_cdf_above_zero(mid, df) < p else (low, mid)
+    return (low + high) / 2
+
+
 def _expanded_alpha(n, confidence):
     """The tail probability of the expanded percentile interval for n values."""
-    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
-    z = math.sqrt(n / (n - 1)) * t
-    return 2 * (1 - stats.norm.cdf(z))
+    z = math.sqrt(n / (n - 1)) * t_quantile(0.5 + confidence / 2, n - 1)
+    return 2 * (1 - NormalDist().cdf(z))
+
+
+def _binomial_half_cdf(k, n):
+    """P(B <= k) for B ~ Binomial(n, 1/2)."""
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
 
 
 def _bootstrap_mean(values, confidence, seed):
@@ -75,9 +103,9 @@ def order_interval(values, confidence=0.95):
     n = v.size
     if n == 0:
         return math.nan, math.nan, 0.0
-    best_j, best_level = 1, 1 - 2 * stats.binom.cdf(0, n, 0.5)
+    best_j, best_level = 1, 1 - 2 * _binomial_half_cdf(0, n)
     for j in range(2, (n + 1) // 2 + 1):
-        level = 1 - 2 * stats.binom.cdf(j - 1, n, 0.5)
+        level = 1 - 2 * _binomial_half_cdf(j - 1, n)
         if level < confidence:
             break
         best_j, best_level = j, level

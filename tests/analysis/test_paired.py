@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from gilbench_analysis.paired import (Estimate, order_interval, paired_difference, paired_ratio, verdict)
+from gilbench_analysis.paired import Estimate, order_interval, paired_difference, paired_ratio, t_quantile, verdict
 
 SIMULATIONS = 1000
 
@@ -92,3 +92,9 @@ def test_verdicts_decide_on_the_interval():
 
 def test_text():
     assert est(1.114, 1.041, 1.188).text() == "1.11× [1.04, 1.19]"
+
+
+def test_t_quantiles_match_the_tables():
+    # Student's t, two-sided 95 % (0.975 quantile), from any statistics table.
+    for df, table in [(1, 12.706), (2, 4.303), (9, 2.262), (29, 2.045), (200, 1.972)]:
+        assert t_quantile(0.975, df) == pytest.approx(table, abs=1e-3), df
