@@ -87,7 +87,10 @@ def test_interrupted_run_keeps_finished_trials_and_resume_completes_it(job, tmp_
     if how == "usr1-to-mpirun":
         assert "stopping after the current trial" in err
     else:
-        assert "abandoned the trial in progress" in err
+        # A SIGTERM that reaches rank 0 while a trial runs abandons it; one that reaches it
+        # between two trials (mpirun forwards its own about 1 s late) stops the run there.
+        assert ("abandoned the trial in progress" in err
+                or "interrupted by SIGTERM (signal 15)" in err), err
 
     p = gbrun.run(2, "run", job, "-o", out, "--resume", "-q")
     assert p.returncode == 0, p.stderr
