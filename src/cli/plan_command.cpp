@@ -98,6 +98,12 @@ int run_plan(const PlanOptions& options) {
     if (job.order == model::Order::rounds)
         fmt::print("trials in rounds ([job] order = \"rounds\"): round k runs trial k of every cell that has one, "
                    "in this order, before round k + 1\n");
+    else if (job.order == model::Order::alternating)
+        fmt::print("trials in rounds ([job] order = \"alternating\", the default): round k runs trial k of every cell "
+                   "that has one, in this order in even rounds and in reverse in odd ones, before round k + 1\n");
+    else
+        fmt::print("trials cell by cell ([job] order = \"cells\"): no two cells run close in time, so their ratios "
+                   "carry the machine's drift\n");
     fmt::print("{}", plan_table(job.cells));
     return 0;
 }

@@ -185,6 +185,14 @@ std::optional<job::Job> prepare_job(const RunOptions& options, const boost::mpi:
     return job;
 }
 
+// How the start line names the order of the trials.
+std::string order_phrase(const std::string& order) {
+    if (order == model::to_string(model::Order::rounds)) return " in rounds (trial k of every cell, then trial k + 1)";
+    if (order == model::to_string(model::Order::alternating))
+        return " in rounds (trial k of every cell, odd rounds in reverse order)";
+    return "";
+}
+
 // The order of the trials: the job's `[job] order`, or --order; a resumed run keeps the order its
 // first start stored (all of its rounds interleave alike), and says so if --order asked for
 // another. The same on every rank (rank 0 decides).
@@ -386,8 +394,7 @@ std::unique_ptr<Recording> start_recording(const RunOptions& options, const job:
     for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
     print_safely(stderr, "gilbench: job '{}': {} cells, {} trials{} on {} rank(s), {} node(s); writing {} (/runs/{})\n",
                  job.name, job.cells.size(), trials,
-                 info.order == model::to_string(model::Order::rounds) ? " in rounds (trial k of every cell, then trial k + 1)"
-                                                                      : "",
+                 order_phrase(info.order),
                  world_size, topo.hosts.size(), output, rec->writer.name());
     return rec;
 }
@@ -521,10 +528,12 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                   "machine's: the same figures everywhere; the run is stored as 'fallback: --no-calibration'")
         ->excludes("--recalibrate");
     run->add_option("--order", o.order,
-                    "The order of the trials, instead of the job's `[job] order` (default cells): cells (every "
-                    "trial of a cell, then the next cell) or rounds (trial k of every cell before trial k+1 of "
-                    "any, so a drift of a shared machine falls on every cell alike); a resumed run keeps its own")
-        ->check(CLI::IsMember({"cells", "rounds"}));
+                    "The order of the trials, instead of the job's `[job] order` (default alternating): "
+                    "alternating (round k runs trial k of every cell, odd rounds in reverse order, so cells "
+                    "compared run close in time and a drift of the machine falls on both sides alike), rounds "
+                    "(the same, every round in plan order) or cells (every trial of a cell, then the next cell: "
+                    "no pairs close in time, so no interval of a ratio can be trusted); a resumed run keeps its own")
+        ->check(CLI::IsMember({"alternating", "rounds", "cells"}));
     run->add_flag("--allow-io-errors", o.allow_io_errors,
                   "Exit 0 even if some trials had I/O errors (failed requests). Without it such a run still "
                   "completes and stores every trial, flagged (trials.io_errors) and left out of the statistics, "

@@ -463,8 +463,10 @@ void parse_job_section(const toml::node& j, const Reporter& report, Job& job) {
         const std::optional<model::Order> order = model::parse_name<model::Order>(text);
         if (!order)
             report.fail(o, "order",
-                        fmt::format("must be \"cells\" (every trial of a cell, then the next cell) or \"rounds\" "
-                                    "(trial k of every cell before trial k+1 of any), got \"{}\"",
+                        fmt::format("must be \"alternating\" (the default: trial k of every cell before trial "
+                                    "k+1 of any, odd rounds in reverse order), \"rounds\" (the same, every round "
+                                    "in plan order) or \"cells\" (every trial of a cell, then the next cell), got "
+                                    "\"{}\"",
                                     text));
         job.order = *order;
     }

@@ -32,7 +32,7 @@ public:
 struct Job {
     std::string name;
     std::string description;
-    model::Order order = model::Order::cells;  // the order the runner takes trials in
+    model::Order order = model::Order::alternating;  // the order the runner takes trials in
     std::string path;        // where it was read from ("<string>" for parse_job)
     std::string text;        // the TOML text, stored with the results
     std::vector<model::Cell> cells;

@@ -40,8 +40,9 @@ enum class Parallel { threads, subinterpreters };
 // The order a run's trials take (a job setting, `[job] order`, not a cell's): cells = every
 // trial of a cell, then the next cell; rounds = trial k of every cell before trial k+1 of any
 // cell, so a drift of a shared machine (another job, thermal throttling) falls on every cell
-// alike instead of on the cells that happened to run during it.
-enum class Order { cells, rounds };
+// alike instead of on the cells that happened to run during it; alternating (the default) =
+// rounds whose odd rounds run the cells in reverse (runner/schedule.hpp: an ABBA design).
+enum class Order { cells, rounds, alternating };
 
 // The names of an enum's values, in declaration order: the text of job files, options, HDF5
 // and messages. to_string and parse_name below work for any enum listed here.
@@ -70,7 +71,7 @@ struct enum_names<Parallel> {
 };
 template <>
 struct enum_names<Order> {
-    static constexpr std::array<std::string_view, 2> names{"cells", "rounds"};
+    static constexpr std::array<std::string_view, 3> names{"cells", "rounds", "alternating"};
 };
 
 // Null-terminated (the names are literals), so usable as a C string for HDF5.

@@ -18,6 +18,19 @@ struct TrialRecord {
     // Sum of its workers' io_errors: a trial with any is "failed", and its wall time measures
     // the failures (fast errors, timeouts), not the workload, so statistics leave it out.
     std::int64_t io_errors = 0;
+    // What the machine did meanwhile (runner/disturbance.hpp), the worst node's value; NaN: not
+    // measured. others_cpus: CPUs' worth of time the node's other processes took; steal: the
+    // hypervisor's share of the node's CPU time; reference_slowdown: a fixed loop timed at the
+    // trial's edges against the run's median, minus 1; cpu_share: the lowest rank's CPU time
+    // over what its cell should get (compute cells only).
+    double others_cpus = std::numeric_limits<double>::quiet_NaN();
+    double steal = std::numeric_limits<double>::quiet_NaN();
+    double reference_slowdown = std::numeric_limits<double>::quiet_NaN();
+    double cpu_share = std::numeric_limits<double>::quiet_NaN();
+    // 1: one of those passed its threshold: the time is kept but the statistics leave it out,
+    // like a failed trial's. `disturbance` says which and by how much ("" when clean).
+    bool disturbed = false;
+    std::string disturbance;
 };
 
 // One worker (thread) in one trial. Times are seconds since the trial's start barrier
@@ -84,6 +97,7 @@ struct CellSummaryRecord {
     double rank_avg_s = 0.0;       //   min, mean and max across the cell's ranks
     double rank_max_s = 0.0;
     std::int32_t failed_trials = 0;  // measured trials with I/O errors, left out of the statistics
+    std::int32_t disturbed_trials = 0;  // measured trials flagged disturbed, left out too
 };
 
 // Everything rank 0 holds after gathering one trial.

@@ -19,6 +19,6 @@ namespace gilbench::report {
 // + repeats). `max_ranks` is the `mpirun -np` the job needs at least; `order` the job's
 // `[job] order` (how the runner interleaves the trials).
 std::string plan_json(std::string_view job_name, std::string_view description, std::string_view path,
-                      const std::vector<model::Cell>& cells, model::Order order = model::Order::cells);
+                      const std::vector<model::Cell>& cells, model::Order order = model::Order::alternating);
 
 }  // namespace gilbench::report

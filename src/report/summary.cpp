@@ -62,6 +62,25 @@ Summary summarize(std::vector<double> v) {
     return s;
 }
 
+PairedRatio paired_ratio(const std::vector<int>& trial_a, const std::vector<double>& a,
+                         const std::vector<int>& trial_b, const std::vector<double>& b) {
+    std::map<int, double> by_trial;
+    for (std::size_t i = 0; i < trial_b.size() && i < b.size(); ++i) by_trial[trial_b[i]] = b[i];
+    std::vector<double> ratios;
+    for (std::size_t i = 0; i < trial_a.size() && i < a.size(); ++i) {
+        const auto it = by_trial.find(trial_a[i]);
+        if (it != by_trial.end() && it->second > 0) ratios.push_back(a[i] / it->second);
+    }
+    PairedRatio r;
+    r.n = static_cast<int>(ratios.size());
+    if (ratios.empty()) return r;
+    std::sort(ratios.begin(), ratios.end());
+    const std::size_t n = ratios.size();
+    r.median = n % 2 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
+    r.ci = median_interval(ratios);
+    return r;
+}
+
 RankSpread rank_spread(const std::vector<model::WorkerRecord>& workers) {
     RankSpread out;
     // (trial, rank) -> the rank's earliest start and latest end in that trial
@@ -121,6 +140,10 @@ model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state
             ++r.failed_trials;
             continue;
         }
+        if (t.disturbed) {
+            ++r.disturbed_trials;
+            continue;
+        }
         walls.push_back(t.wall_s);
         measured.push_back(t.trial);
     }
@@ -170,6 +193,7 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
                                   "ranks min/avg/max s");
     bool narrow = false;  // an interval below 95%
     bool failed = false;  // a cell with failed trials
+    bool disturbed = false;  // a cell with disturbed trials
     for (const auto& c : cells) {
         const auto it = by_cell.find(c.index);
         const model::CellSummaryRecord empty{};
@@ -192,11 +216,18 @@ std::string format_cell_table(const std::vector<model::Cell>& cells,
             line += fmt::format("  ({} of {} measured trials failed: I/O errors)", s.failed_trials,
                                 s.failed_trials + s.n);
         failed = failed || s.failed_trials > 0;
+        if (s.disturbed_trials > 0)
+            line += fmt::format("  ({} of {} measured trials disturbed)", s.disturbed_trials,
+                                s.disturbed_trials + s.failed_trials + s.n);
+        disturbed = disturbed || s.disturbed_trials > 0;
         out += line + "\n";
     }
     if (narrow)
         out += "* fewer than 6 measured trials: no order-statistic interval reaches 95%; shown is [min, max],\n"
                "  which covers the median with probability 1 - 2^(1-n) (n = 3: 75%, n = 5: 94%)\n";
+    if (disturbed)
+        out += "disturbed trials: the machine took time from them (other processes, steal, a slower core; the\n"
+               "  trials table says which): their times are kept but left out of n and the statistics\n";
     if (failed)
         out += "failed trials had I/O errors (trials.io_errors > 0): their times are left out, and n and the\n"
                "  statistics are over the other measured trials\n";
@@ -269,17 +300,43 @@ std::string seed_row_label(SeedRow r, const model::Cell& c) {
     return {};
 }
 
-// A cell's median, or what kept it from having one; `failed` is set when it had failed trials.
-std::string seed_value(const CellTimes* c, bool& failed) {
+// What the table's notes must explain.
+struct SeedNotes {
+    bool failed = false;
+    bool narrow = false;      // an interval below 95 %
+    int disturbed = 0;        // disturbed trials in all shown cells
+    int measured = 0;         // measured trials of the cells that had disturbed ones
+    std::string disturbance;  // the first reason
+};
+
+// A cell's median, its time over the base's (the same column's single thread) with the
+// interval, or what kept it from having them.
+std::string seed_value(const CellTimes* c, const CellTimes* base, SeedNotes& notes) {
     if (!c) return "-";
-    const int total = static_cast<int>(c->wall_s.size()) + c->failed;
-    failed = failed || c->failed > 0;
+    const int total = static_cast<int>(c->wall_s.size()) + c->failed + c->disturbed;
+    notes.failed = notes.failed || c->failed > 0;
+    if (c->disturbed > 0) {
+        notes.disturbed += c->disturbed;
+        notes.measured += total;
+        if (notes.disturbance.empty()) notes.disturbance = c->disturbance;
+    }
+    std::string marks;
+    if (c->failed > 0) marks += fmt::format(" ({} of {} failed)", c->failed, total);
+    if (c->disturbed > 0) marks += fmt::format(" ({} of {} disturbed)", c->disturbed, total);
     // Every measured trial failed: no time to show, only the failure.
     if (c->failed > 0 && c->wall_s.empty()) return fmt::format("failed ({} of {})", c->failed, total);
-    if (c->wall_s.empty()) return "-";
+    if (c->wall_s.empty()) return "-" + marks;
     const Summary s = summarize(c->wall_s);
-    if (c->failed > 0) return fmt::format("{:.3f} s ({} of {} failed)", s.median, c->failed, total);
-    return fmt::format("{:.3f} s", s.median);
+    std::string ratio;
+    if (base && base != c) {
+        const PairedRatio r = paired_ratio(c->trial, c->wall_s, base->trial, base->wall_s);
+        if (r.n >= 2) {
+            notes.narrow = notes.narrow || r.ci.level < 0.95;
+            ratio = fmt::format(" {:.2f}x [{:.2f}, {:.2f}]{}", r.median, r.ci.low, r.ci.high,
+                                r.ci.level < 0.95 ? fmt::format(" ({:.0f}%)", 100 * r.ci.level) : "");
+        }
+    }
+    return fmt::format("{:.3f} s{}{}", s.median, ratio, marks);
 }
 
 }  // namespace
@@ -292,7 +349,7 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         const std::string kind = g.columns[col].first == model::Workload::cpu ? "CPU-bound" : "I/O-bound";
         return several ? fmt::format("{}, {}", kind, g.columns[col].second->label) : kind;
     };
-    bool failed = false;
+    SeedNotes notes;
     std::vector<std::pair<std::string, std::vector<std::string>>> rows;
     std::size_t width = 12;
     for (std::size_t col = 0; col < g.columns.size(); ++col) width = std::max(width, header(col).size());
@@ -301,8 +358,8 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         const auto first = std::find_if(slots.begin(), slots.end(), [](const CellTimes* p) { return p != nullptr; });
         if (first == slots.end()) continue;
         std::vector<std::string> values;
-        for (const CellTimes* c : slots) {
-            values.push_back(seed_value(c, failed));
+        for (std::size_t col = 0; col < slots.size(); ++col) {
+            values.push_back(seed_value(slots[col], g.slot[single_thread][col], notes));
             width = std::max(width, values.back().size());
         }
         rows.emplace_back(seed_row_label(static_cast<SeedRow>(r), (*first)->cell), std::move(values));
@@ -318,8 +375,22 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
         for (const auto& v : values) out += fmt::format(" {:>{}}", v, width);
         out += "\n";
     }
-    if (failed)
+    if (std::any_of(rows.begin(), rows.end(), [](const auto& r) {
+            return std::any_of(r.second.begin(), r.second.end(),
+                               [](const std::string& v) { return v.find("x [") != std::string::npos; });
+        }))
+        out += "1.11x [1.04, 1.19]: the layout's time over the same column's single thread, the median of the\n"
+               "  per-round ratios (cells of one round ran close in time) with its 95% interval: an interval\n"
+               "  that excludes 1.00 says the two layouts differ on this machine\n";
+    if (notes.narrow)
+        out += "(75%): too few rounds for a 95% interval: shown is [min, max] with the level it reaches; run more\n"
+               "  repeats (6 or more pairs reach 95%)\n";
+    if (notes.failed)
         out += "(k of n failed): k of the cell's n measured trials had I/O errors; the median is over the others\n";
+    if (notes.disturbed > 0)
+        out += fmt::format("(k of n disturbed): {} of {} trials disturbed: {}; they are left out; rerun on an idle "
+                           "node\n",
+                           notes.disturbed, notes.measured, notes.disturbance);
     return out;
 }
 

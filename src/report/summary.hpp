@@ -24,6 +24,18 @@ struct MedianInterval {
 };
 MedianInterval median_interval(const std::vector<double>& sorted, double confidence = 0.95);
 
+// A over B from rounds: the trials of the two cells with the same trial number ran in one
+// round, close in time, so a drift of the machine falls on both; per round a_i / b_i, their
+// median and its order-statistic interval (analysis/gilbench_analysis/paired.py, method
+// "order", computes the same). n: the rounds both cells have.
+struct PairedRatio {
+    int n = 0;
+    double median = 0.0;
+    MedianInterval ci;
+};
+PairedRatio paired_ratio(const std::vector<int>& trial_a, const std::vector<double>& a,
+                         const std::vector<int>& trial_b, const std::vector<double>& b);
+
 struct Summary {
     int n = 0;
     double median = 0.0;  // n = 0: all fields 0
@@ -63,7 +75,7 @@ inline std::optional<CellState> parse_cell_state(std::string_view text) {
 // The summary row of one cell from its stored trials and workers (any cell's rows may be
 // passed: the cell's are picked out; warm-ups are left out of the statistics).
 // Measured trials with I/O errors (TrialRecord::io_errors > 0) are left out too and counted
-// in failed_trials: a failed GET returns early (or after a timeout), so such a trial's wall
+// in failed_trials (and trials flagged disturbed, in disturbed_trials): a failed GET returns early (or after a timeout), so such a trial's wall
 // time measures the failures, not the workload, and one fast failure would drag the median
 // down. n, the statistics and the per-rank spread are over the clean measured trials only.
 model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state,
@@ -76,6 +88,9 @@ struct CellTimes {
     model::Cell cell;
     std::vector<double> wall_s;
     int failed = 0;
+    std::vector<int> trial;   // the trial number of each wall_s: cells' trials with the same number ran in one round
+    int disturbed = 0;        // measured trials flagged disturbed, left out of wall_s
+    std::string disturbance;  // the first disturbed trial's reason
 };
 
 // One line per cell: layout, n, median and its 95% interval, min/max/mean/std, and the

@@ -29,6 +29,7 @@
 #include "http/delay_url.hpp"
 #include "runner/host_info.hpp"
 #include "runner/interrupt.hpp"
+#include "runner/schedule.hpp"
 
 // Boost.Serialization of the plain records, kept here so model/ stays dependency-free.
 namespace boost::serialization {
@@ -325,7 +326,9 @@ void sleeping_barrier(const boost::mpi::communicator& comm) {
 
 model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& all) {
     model::TrialResult result;
-    result.trial = {cell.index, trial, trial < cell.warmups, 0.0, 0};
+    result.trial.cell = cell.index;
+    result.trial.trial = trial;
+    result.trial.warmup = trial < cell.warmups;
     double first = 0.0, last = 0.0;
     bool any = false;
     for (auto& l : all) {
@@ -532,52 +535,34 @@ bool closed_by_budget(const RunSettings& settings, std::size_t ci) {
     return ci < settings.done.closed.size() && settings.done.closed[ci];
 }
 
-// Rounds order (RunSettings::order): round k runs trial k of every cell that has one and has
-// not ended, in plan order. Each cell keeps one sub-communicator for all its rounds (built
-// before the first round, collectively over the world in plan order; cells on the same ranks
-// share one, so a long plan does not use up the MPI library's communicators). After every trial
-// the whole world agrees, asleep (the ranks that sat the trial out wait there, as in the
-// sleeping barrier after a cell in cells order), on a stop request, a failure that stops the run
-// and the end of the cell's time budget; that agreement also tells the ranks outside the cell
-// that it ended.
-RunEnd run_in_rounds(const boost::mpi::communicator& world, const Topology& topology,
-                     const std::vector<model::Cell>& cells, const RunSettings& settings,
-                     const engine::EngineFor& engine_for, TrialSink* sink) {
-    const bool root = world.rank() == 0;  // every cell's rank 0: it stores, and alone decides budgets
-    struct Lane {                         // one cell across the rounds
-        std::set<int> stored;
-        int trials = 0;
-        bool running = false;  // has trials left, and has not ended
-        bool member = false;   // this rank runs the cell
-        const boost::mpi::communicator* sub = nullptr;
-        std::string url;
-        int measured = 0;      // measured trials stored, earlier starts included
-        double spent_s = 0.0;  // rank 0: time in this cell's own trials (its time budget's clock)
-        bool pending_from(int t) const {
-            for (int u = t; u < trials; ++u)
-                if (!stored.count(u)) return true;
-            return false;
-        }
-    };
+// One cell across the schedule: its communicator, and what its rank 0 tracks for the budget.
+struct Lane {
+    bool running = false;  // has trials left, and has not ended
+    bool member = false;   // this rank runs the cell
+    const boost::mpi::communicator* sub = nullptr;
+    std::string url;
+    int measured = 0;      // measured trials stored, earlier starts included
+    double spent_s = 0.0;  // rank 0: time in this cell's own trials (its time budget's clock)
+};
+
+// Every cell's lane: each cell keeps one sub-communicator for the whole run (built before the
+// first trial, collectively over the world in plan order; cells on the same ranks share one,
+// so a long plan does not use up the MPI library's communicators). Cells with nothing left end
+// at once.
+std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topology& topology,
+                             const std::vector<model::Cell>& cells, const RunSettings& settings,
+                             const Schedule& schedule, std::map<std::vector<int>, boost::mpi::communicator>& subs,
+                             TrialSink* sink) {
     std::vector<Lane> lanes(cells.size());
-    std::map<std::vector<int>, boost::mpi::communicator> subs;  // a cell's ranks -> their communicator
-    auto end_cell = [&](std::size_t ci, CellEnd end) {
-        lanes[ci].running = false;
-        if (sink && root) sink->on_cell_end(cells[ci], ci, end);
-    };
-    int rounds = 0;
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         Lane& lane = lanes[ci];
-        lane.stored = stored_trials(settings, ci);
-        lane.trials = cell.warmups + cell.repeats;
-        const bool closed = closed_by_budget(settings, ci);
-        if (closed || !lane.pending_from(0)) {
-            end_cell(ci, closed ? CellEnd::budget : CellEnd::complete);
+        if (!schedule.cell_has_after(ci, -1)) {
+            if (sink && world.rank() == 0)
+                sink->on_cell_end(cell, ci, closed_by_budget(settings, ci) ? CellEnd::budget : CellEnd::complete);
             continue;
         }
         lane.running = true;
-        rounds = std::max(rounds, lane.trials);
         // The cell's ranks get sub-communicator ranks in cell_ranks' order (world rank 0 first).
         const std::vector<int> chosen = cell_ranks(cell, topology.rank_node);
         const auto mine = std::find(chosen.begin(), chosen.end(), world.rank());
@@ -589,63 +574,90 @@ RunEnd run_in_rounds(const boost::mpi::communicator& world, const Topology& topo
                      .first;
         lane.sub = &at->second;
         lane.url = io_url_for(cell, settings);
-        for (int t : lane.stored) lane.measured += t >= cell.warmups;
+        for (int t : stored_trials(settings, ci)) lane.measured += t >= cell.warmups;
     }
+    return lanes;
+}
 
+// Runs one trial on the cell's ranks; rank 0 hands it to the sink. false: its start gate called
+// it off (a stop, or a failure elsewhere that stops the run).
+bool run_trial(const boost::mpi::communicator& world, const Topology& topology, const model::Cell& cell,
+               std::size_t ci, int k, Lane& lane, const RunSettings& settings, const engine::EngineFor& engine_for,
+               TrialSink* sink, bool& failed) {
+    const boost::mpi::communicator& sub = *lane.sub;
+    const auto began = clock::now();
+    const engine::TrialContext context{k, world.rank(), topology.node, sub.rank(), lane.url};
+    std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
+        // A stop request can come between the world's agreement and this gate.
+        const Verdict v = agree(sub, settings, false, failed, at_the_gate);
+        return !v.stop && !v.failed;
+    });
+    lane.spent_s += seconds_between(began, clock::now());
+    if (!local) return false;
+    std::vector<LocalTrial> all = gather_asleep(sub, *local);
+    if (sub.rank() == 0) {
+        model::TrialResult result = join_trial(cell, k, all);
+        // World rank 0 is every cell's rank 0: it alone keeps this flag.
+        failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
+        if (sink) sink->on_trial(cell, ci, result);
+    }
+    lane.measured += k >= cell.warmups;
+    return true;
+}
+
+// Every order (RunSettings::order) runs from one schedule (runner/schedule.hpp). After every
+// trial the whole world agrees, asleep (the ranks that sat the trial out wait there), on a stop
+// request, a failure that stops the run and the end of the cell's time budget; that agreement
+// also tells the ranks outside the cell that it ended. A cell ends (on_cell_end) after its last
+// scheduled trial, or when its budget runs out; at a stop every cell still running ends as
+// interrupted.
+RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topology,
+                    const std::vector<model::Cell>& cells, const RunSettings& settings,
+                    const engine::EngineFor& engine_for, TrialSink* sink) {
+    const bool root = world.rank() == 0;  // every cell's rank 0: it stores, and alone decides budgets
+    std::vector<std::set<int>> stored(cells.size());
+    for (std::size_t ci = 0; ci < cells.size(); ++ci) stored[ci] = stored_trials(settings, ci);
+    const Schedule schedule(cells, settings.order, stored, settings.done.closed);
+    std::map<std::vector<int>, boost::mpi::communicator> subs;  // a cell's ranks -> their communicator
+    std::vector<Lane> lanes = make_lanes(world, topology, cells, settings, schedule, subs, sink);
+    auto end_cell = [&](std::size_t ci, CellEnd end) {
+        lanes[ci].running = false;
+        if (sink && root) sink->on_cell_end(cells[ci], ci, end);
+    };
     bool failed = false;  // rank 0: a trial failed and the run stops on failure
-    for (int k = 0; k < rounds; ++k) {
-        for (std::size_t ci = 0; ci < cells.size(); ++ci) {
-            const model::Cell& cell = cells[ci];
-            Lane& lane = lanes[ci];
-            if (!lane.running || k >= lane.trials || lane.stored.count(k)) continue;
-            bool called_off = false;  // the trial's start gate called it off (a stop)
-            if (lane.member) {
-                const boost::mpi::communicator& sub = *lane.sub;
-                const auto began = clock::now();
-                const engine::TrialContext context{k, world.rank(), topology.node, sub.rank(), lane.url};
-                std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
-                    // A stop request can come between the world's agreement and this gate.
-                    const Verdict v = agree(sub, settings, false, failed, at_the_gate);
-                    return !v.stop && !v.failed;
-                });
-                if (local) {
-                    std::vector<LocalTrial> all = gather_asleep(sub, *local);
-                    if (sub.rank() == 0) {
-                        model::TrialResult result = join_trial(cell, k, all);
-                        failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
-                        if (sink) sink->on_trial(cell, ci, result);
-                    }
-                    lane.measured += k >= cell.warmups;
-                } else {
-                    called_off = true;
-                }
-                lane.spent_s += seconds_between(began, clock::now());
-            }
-            // Rank 0's decisions: the budget ends the cell once it has a measured trial and has
-            // run its budget (warm-ups always all run: they come first); a failure stops the run
-            // unless this was the very last trial of all (then the run is complete).
-            bool budget_out = false, stop_failed = false;
-            if (root) {
-                budget_out = !called_off && cell.time_budget_s > 0 && lane.measured >= 1 &&
-                             lane.spent_s >= cell.time_budget_s && lane.pending_from(k + 1);
-                bool more = false;
-                for (std::size_t j = 0; j < lanes.size() && !more; ++j)
-                    more = lanes[j].running && !(j == ci && budget_out) && lanes[j].pending_from(j > ci ? k : k + 1);
-                stop_failed = failed && (called_off || more);
-            }
-            const Verdict v =
-                agree(world, settings, budget_out, stop_failed, lane.member ? at_the_gate : between_cells);
-            if (v.stop || v.failed) {
-                for (std::size_t j = 0; j < lanes.size(); ++j)
-                    if (lanes[j].running)
-                        end_cell(j, j == ci && !called_off && !lane.pending_from(k + 1) ? CellEnd::complete
-                                                                                          : CellEnd::interrupted);
-                if (v.stop) return {RunOutcome::interrupted, v.signal};
-                return {RunOutcome::failed, 0};
-            }
-            if (v.budget) end_cell(ci, CellEnd::budget);
-            else if (!lane.pending_from(k + 1)) end_cell(ci, CellEnd::complete);
+    const std::vector<Slot>& slots = schedule.slots();
+    for (std::size_t at = 0; at < slots.size(); ++at) {
+        const std::size_t ci = slots[at].cell;
+        const int k = slots[at].trial;
+        const model::Cell& cell = cells[ci];
+        Lane& lane = lanes[ci];
+        if (!lane.running) continue;
+        const auto pos = static_cast<std::ptrdiff_t>(at);
+        const bool called_off =
+            lane.member && !run_trial(world, topology, cell, ci, k, lane, settings, engine_for, sink, failed);
+        // Rank 0's decisions: the budget ends the cell once it has a measured trial and has run
+        // its budget (warm-ups always all run: they come first); a failure stops the run unless
+        // this was the very last trial of all (then the run is complete).
+        bool budget_out = false, stop_failed = false;
+        if (root) {
+            budget_out = !called_off && cell.time_budget_s > 0 && lane.measured >= 1 &&
+                         lane.spent_s >= cell.time_budget_s && schedule.cell_has_after(ci, pos);
+            bool more = false;
+            for (std::size_t j = 0; j < lanes.size() && !more; ++j)
+                more = lanes[j].running && !(j == ci && budget_out) && schedule.cell_has_after(j, pos);
+            stop_failed = failed && (called_off || more);
         }
+        const Verdict v = agree(world, settings, budget_out, stop_failed, lane.member ? at_the_gate : between_cells);
+        if (v.stop || v.failed) {
+            for (std::size_t j = 0; j < lanes.size(); ++j)
+                if (lanes[j].running)
+                    end_cell(j, j == ci && !called_off && !schedule.cell_has_after(ci, pos) ? CellEnd::complete
+                                                                                              : CellEnd::interrupted);
+            if (v.stop) return {RunOutcome::interrupted, v.signal};
+            return {RunOutcome::failed, 0};
+        }
+        if (v.budget) end_cell(ci, CellEnd::budget);
+        else if (!schedule.cell_has_after(ci, pos)) end_cell(ci, CellEnd::complete);
     }
     return {};
 }
@@ -660,75 +672,7 @@ RunEnd run_cells(const boost::mpi::communicator& world, const Topology& topology
     // that much to every wait of every trial. The workers keep the process's own.
     if (worker_timer_slack_ns == 0) worker_timer_slack_ns = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
-    if (settings.order == model::Order::rounds) return run_in_rounds(world, topology, cells, settings, engine_for, sink);
-    bool failed = false;  // rank 0: a trial failed and the run stops on failure
-    for (std::size_t ci = 0; ci < cells.size(); ++ci) {
-        const model::Cell& cell = cells[ci];
-        const int trials = cell.warmups + cell.repeats;
-        const std::set<int> stored = stored_trials(settings, ci);
-        const bool closed = closed_by_budget(settings, ci);
-        auto pending_after = [&](int t) {
-            for (int u = t + 1; u < trials; ++u)
-                if (!stored.count(u)) return true;
-            return false;
-        };
-        if (closed || !pending_after(-1)) {
-            if (sink && world.rank() == 0) sink->on_cell_end(cell, ci, closed ? CellEnd::budget : CellEnd::complete);
-            continue;
-        }
-
-        // The cell's ranks get sub-communicator ranks in cell_ranks' order (world rank 0 first).
-        const std::vector<int> chosen = cell_ranks(cell, topology.rank_node);
-        const auto mine = std::find(chosen.begin(), chosen.end(), world.rank());
-        const bool member = mine != chosen.end();
-        const boost::mpi::communicator sub =
-            world.split(member ? 0 : 1, member ? static_cast<int>(mine - chosen.begin()) : world.rank());
-        CellEnd end = CellEnd::complete;
-        if (member) {
-            const std::string url = io_url_for(cell, settings);
-            int measured = 0;
-            for (int t : stored) measured += t >= cell.warmups;
-            const auto cell_start = clock::now();
-            for (int trial = 0; trial < trials; ++trial) {
-                if (stored.count(trial)) continue;
-                // The budget is rank 0's clock alone: one decision, shared. At least one repeat
-                // runs, and warm-ups always all run.
-                const bool budget_out =
-                    sub.rank() == 0 && cell.time_budget_s > 0 && measured >= 1 &&
-                    std::chrono::duration<double>(clock::now() - cell_start).count() >= cell.time_budget_s;
-                // The start barrier is also where the ranks agree whether to run this trial at
-                // all (a stop request, the budget): one collective, which no rank leaves before
-                // every rank has entered it, instead of a barrier and an agreement.
-                Verdict v;
-                const engine::TrialContext context{trial, world.rank(), topology.node, sub.rank(), url};
-                std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
-                    v = agree(sub, settings, budget_out, failed, at_the_gate);
-                    return !v.stop && !v.budget && !v.failed;
-                });
-                if (!local) {
-                    end = v.stop || v.failed ? CellEnd::interrupted : CellEnd::budget;
-                    break;
-                }
-                std::vector<LocalTrial> all = gather_asleep(sub, *local);
-                if (sub.rank() == 0) {
-                    model::TrialResult result = join_trial(cell, trial, all);
-                    // World rank 0 is every cell's rank 0: it alone keeps this flag.
-                    failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
-                    if (sink) sink->on_trial(cell, ci, result);
-                }
-                measured += trial >= cell.warmups;
-            }
-        }
-        sleeping_barrier(world);  // ranks that sat this cell out wait here, asleep
-        if (sink && world.rank() == 0) sink->on_cell_end(cell, ci, end);
-        // Rank 0 (a member of every cell) knows whether a failure cut this cell short or leaves
-        // cells to skip; a failure in the very last trial of all stops nothing: the run is complete.
-        const bool stop_failed = failed && (end == CellEnd::interrupted || ci + 1 < cells.size());
-        const Verdict v = agree(world, settings, false, stop_failed);
-        if (v.stop) return {RunOutcome::interrupted, v.signal};
-        if (v.failed) return {RunOutcome::failed, 0};
-    }
-    return {};
+    return run_schedule(world, topology, cells, settings, engine_for, sink);
 }
 
 }  // namespace gilbench::runner

@@ -130,7 +130,7 @@ struct RunSettings {
     // before round k + 1 starts. In rounds order a cell's time budget counts the time of its own
     // trials only, and a cell ends (on_cell_end) in the round of its last trial (or when its
     // budget runs out); at a stop every cell still running ends as interrupted.
-    model::Order order = model::Order::cells;
+    model::Order order = model::Order::alternating;
 };
 
 // failed: stopped after a trial with a failure, as RunSettings::stop_on_failure asked.

@@ -72,11 +72,17 @@ std::vector<report::CellTimes> Recorder::times() const {
     std::lock_guard lock(mutex_);
     std::vector<report::CellTimes> out;
     for (std::size_t i = 0; i < cells_.size(); ++i) {
-        report::CellTimes ct{cells_[i], {}, 0};
+        report::CellTimes ct{cells_[i], {}, 0, {}, 0, {}};
         for (const auto& t : per_cell_[i].trials) {
             if (t.warmup) continue;
-            if (t.io_errors > 0) ++ct.failed;  // left out, as in the summary
-            else ct.wall_s.push_back(t.wall_s);
+            if (t.io_errors > 0) {
+                ++ct.failed;  // left out, as in the summary
+            } else if (t.disturbed) {
+                if (ct.disturbed++ == 0) ct.disturbance = t.disturbance;
+            } else {
+                ct.wall_s.push_back(t.wall_s);
+                ct.trial.push_back(t.trial);
+            }
         }
         out.push_back(std::move(ct));
     }

@@ -692,10 +692,14 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
             const h5::datatype full = detail::trial_row_type();
             const h5::datatype stored_type = w.trials.stored_type();
             const h5::datatype mem = h5::common_members(full.get(), stored_type.get(), "trials row");
-            // Value-initialized: fields an older file lacks (io_errors) read as 0.
-            std::vector<detail::trial_row> rows(w.trials.size());
+            // Fields an older file lacks read as a default record's: io_errors 0, the
+            // disturbance probes NaN (not measured), not disturbed.
+            detail::string_arena blank_text;
+            std::vector<detail::trial_row> rows(w.trials.size(), detail::to_row(model::TrialRecord{}, blank_text));
             w.trials.read(mem.get(), rows.data());
             for (const auto& r : rows) stored.trials.push_back(detail::from_row(r));
+            // Only the strings HDF5 allocated (the columns the file has) are handed back.
+            h5::vlen_reclaim(mem.get(), rows.size(), rows.data(), "trials row");
         }
         const std::set<std::pair<int, int>> finished = finished_trials(w.trials);
         {
@@ -836,7 +840,7 @@ void RunWriter::set_server_requests(const std::vector<std::int64_t>& per_node) {
 void RunWriter::add_trial(const model::TrialResult& result) {
     const std::string what =
         "cannot add trial " + std::to_string(result.trial.trial) + " of cell " + std::to_string(result.trial.cell);
-    std::uint64_t bytes = sizeof(detail::trial_row) + result.workers.size() * sizeof(model::WorkerRecord) +
+    std::uint64_t bytes = sizeof(detail::trial_row) + result.trial.disturbance.size() + result.workers.size() * sizeof(model::WorkerRecord) +
                           result.requests.size() * sizeof(model::RequestRecord);
     for (const auto& t : result.trace) bytes += sizeof(detail::trace_row) + t.event.size() + 16;
     for (const auto& e : result.errors) bytes += sizeof(detail::error_row) + e.message.size() + e.detail.size() + 32;
@@ -853,7 +857,7 @@ void RunWriter::add_trial(const model::TrialResult& result) {
         for (const auto& e : result.errors) errors.push_back(detail::to_row(e, strings));
         state_->errors.append(errors.data(), errors.size());
         // The trial row goes last: a trial listed in `trials` always has its workers.
-        const detail::trial_row trial = detail::to_row(result.trial);
+        const detail::trial_row trial = detail::to_row(result.trial, strings);
         state_->trials.append(&trial, 1);
         h5::write_string_attr(state_->group.get(), "heartbeat_utc", utc_now());
         state_->flush();

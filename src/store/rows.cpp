@@ -197,16 +197,24 @@ h5::datatype summary_row_type() {
     GILBENCH_MEMBER(t, summary_row, rank_avg_s, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, summary_row, rank_max_s, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, summary_row, failed_trials, H5T_NATIVE_INT32);
+    GILBENCH_MEMBER(t, summary_row, disturbed_trials, H5T_NATIVE_INT32);
     return t;
 }
 
 h5::datatype trial_row_type() {
     h5::datatype t = h5::create_compound(sizeof(trial_row), "trials row");
+    const h5::datatype str = h5::vlen_utf8_string();
     GILBENCH_MEMBER(t, trial_row, cell, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, trial_row, trial, H5T_NATIVE_INT32);
     GILBENCH_MEMBER(t, trial_row, warmup, H5T_NATIVE_UINT8);
     GILBENCH_MEMBER(t, trial_row, wall_s, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, trial_row, io_errors, H5T_NATIVE_INT64);
+    GILBENCH_MEMBER(t, trial_row, others_cpus, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, trial_row, steal, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, trial_row, reference_slowdown, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, trial_row, cpu_share, H5T_NATIVE_DOUBLE);
+    GILBENCH_MEMBER(t, trial_row, disturbed, H5T_NATIVE_UINT8);
+    GILBENCH_MEMBER(t, trial_row, disturbance, str.get());
     return t;
 }
 
@@ -358,6 +366,7 @@ summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings) {
         .rank_avg_s = s.rank_avg_s,
         .rank_max_s = s.rank_max_s,
         .failed_trials = s.failed_trials,
+        .disturbed_trials = s.disturbed_trials,
     };
 }
 
@@ -383,6 +392,7 @@ model::CellSummaryRecord from_row(const summary_row& r) {
         .rank_avg_s = r.rank_avg_s,
         .rank_max_s = r.rank_max_s,
         .failed_trials = r.failed_trials,
+        .disturbed_trials = r.disturbed_trials,
     };
 }
 
@@ -393,16 +403,28 @@ model::TrialRecord from_row(const trial_row& r) {
         .warmup = r.warmup != 0,
         .wall_s = r.wall_s,
         .io_errors = r.io_errors,
+        .others_cpus = r.others_cpus,
+        .steal = r.steal,
+        .reference_slowdown = r.reference_slowdown,
+        .cpu_share = r.cpu_share,
+        .disturbed = r.disturbed != 0,
+        .disturbance = r.disturbance ? r.disturbance : "",
     };
 }
 
-trial_row to_row(const model::TrialRecord& t) {
+trial_row to_row(const model::TrialRecord& t, string_arena& strings) {
     return trial_row{
         .cell = t.cell,
         .trial = t.trial,
         .warmup = static_cast<std::uint8_t>(t.warmup ? 1 : 0),
         .wall_s = t.wall_s,
         .io_errors = t.io_errors,
+        .others_cpus = t.others_cpus,
+        .steal = t.steal,
+        .reference_slowdown = t.reference_slowdown,
+        .cpu_share = t.cpu_share,
+        .disturbed = static_cast<std::uint8_t>(t.disturbed ? 1 : 0),
+        .disturbance = strings.utf8(t.disturbance),
     };
 }
 

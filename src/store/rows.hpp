@@ -38,6 +38,12 @@ struct trial_row {
     std::uint8_t warmup;
     double wall_s;
     std::int64_t io_errors;
+    double others_cpus;
+    double steal;
+    double reference_slowdown;
+    double cpu_share;
+    std::uint8_t disturbed;
+    const char* disturbance;
 };
 
 // Workers and requests are written straight from model::WorkerRecord / RequestRecord (all
@@ -70,6 +76,7 @@ struct summary_row {
     double rank_avg_s;
     double rank_max_s;
     std::int32_t failed_trials;
+    std::int32_t disturbed_trials;
 };
 
 h5::datatype cell_row_type();
@@ -100,7 +107,7 @@ private:
 // cell_row_size() bytes per cell; the strings point into `cells` and `strings`, both of which
 // must outlive the rows.
 std::vector<std::byte> to_cell_rows(const std::vector<model::Cell>& cells, string_arena& strings);
-trial_row to_row(const model::TrialRecord& t);
+trial_row to_row(const model::TrialRecord& t, string_arena& strings);
 trace_row to_row(const model::TraceRecord& t, string_arena& strings);
 error_row to_row(const model::ErrorRecord& e, string_arena& strings);
 summary_row to_row(const model::CellSummaryRecord& s, string_arena& strings);

@@ -89,6 +89,22 @@ def test_order_option_overrides_the_job(job, tmp_path):
     assert trial_order(r) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (1, 3)]
 
 
+def test_alternating_order_is_the_default_and_reverses_odd_rounds(job, tmp_path):
+    default = tmp_path / "default.toml"
+    default.write_text(JOB.replace('order = "rounds"\n', ""))
+    out = tmp_path / "a.h5"
+    p = gbrun.run(2, "run", default, "-o", out, "-q")
+    assert p.returncode == 0, p.stderr
+    assert "odd rounds in reverse order" in p.stderr
+    r = gbrun.read_run(out)
+    assert gbrun.text(r["attrs"]["order"]) == "alternating"
+    assert gbrun.check_consistent(r) == []
+    # round 0: both, one; round 1: one, both; round 2: both, one; round 3: one (both has 3 trials)
+    assert trial_order(r) == [(0, 0), (1, 0), (1, 1), (0, 1), (0, 2), (1, 2), (1, 3)]
+    p = gbrun.run(None, "plan", default)
+    assert p.returncode == 0 and '[job] order = "alternating", the default' in p.stdout, p.stdout
+
+
 def test_plan_and_bad_order_values(job, tmp_path):
     p = gbrun.run(None, "plan", job)
     assert p.returncode == 0, p.stderr
@@ -99,7 +115,7 @@ def test_plan_and_bad_order_values(job, tmp_path):
     bad.write_text(JOB.replace('order = "rounds"', 'order = "interleaved"'))
     p = gbrun.run(None, "validate", bad)
     assert p.returncode == 1
-    assert "key 'order': must be \"cells\"" in p.stderr and 'got "interleaved"' in p.stderr, p.stderr
+    assert "key 'order': must be \"alternating\"" in p.stderr and 'got "interleaved"' in p.stderr, p.stderr
 
 
 def test_an_interrupted_rounds_run_resumes_in_rounds_order(tmp_path):

@@ -238,8 +238,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[job]\nrounds=true\n[[cell]]\nworkload='cpu'\nwork=5\n",
                "key 'rounds': is not a [job] setting; use name, description and order"}));
 
-TEST(Job, OrderIsCellsUnlessTheJobAsksForRounds) {
-    EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\n").order, gilbench::model::Order::cells);
+TEST(Job, OrderIsAlternatingUnlessTheJobAsksForAnother) {
+    EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\n").order, gilbench::model::Order::alternating);
     EXPECT_EQ(gj::parse_job("[job]\norder='cells'\n[[cell]]\nworkload='cpu'\nwork=5\n").order,
               gilbench::model::Order::cells);
     const gj::Job job = gj::parse_job("[job]\nname='f'\norder=\"rounds\"\n[[cell]]\nworkload='cpu'\nwork=5\n");

@@ -36,8 +36,6 @@ ALLOWED = {
         "the interpreter's eval loop: one switch over the opcodes, as CPython's ceval",
     ("src/model/cell_fields.cpp", "table"):
         "the cell field table: one entry per cell setting, data rather than code",
-    ("src/runner/runner.cpp", "run_in_rounds"): "a trial loop: the protocol reads in one place",
-    ("src/runner/runner.cpp", "run_cells"): "a trial loop: the protocol reads in one place",
     ("src/runner/runner.cpp", "run_local_trial_if"): "a trial loop: the protocol reads in one place",
 }
 
