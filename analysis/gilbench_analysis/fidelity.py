@@ -14,11 +14,19 @@ A fidelity run (jobs/fidelity.toml) has every cell twice, `<base>-emulated` and 
   lost per GET. Band ±20 %.
 - old GIL (emulated only, against a Python 2.7 reference file): cpu_2t_old, convoy_old_ms.
 
-Per round r (trial index − warm-ups: trial k of the numerator's cell is paired with trial k of
-the denominator's) one value per figure and side; warm-ups and failed trials (I/O errors) give
-none. Each side: median over rounds, p25..p75 spread, noise = (p75 − p25) / 2. The verdict
-(`verdict`) compares the medians against the band; a real side noisier than the band is "too
-noisy here", never a pass.
+Per round r (trial number: with `order` = "rounds" trial k of every cell ran in round k; with
+"cells" the trials are still paired by number, but not adjacent in time) one value per figure and
+side: a ratio pairs trial k of the numerator's cell with trial k of the denominator's; warm-ups,
+failed trials (I/O errors) and disturbed trials give none. Each side: median over rounds, p25..p75
+spread. The verdict (`verdict`) is an equivalence test on the 95 % interval of the paired
+difference emulated − real, per round (rounds both sides have): absolute bands take the
+difference in the figure's unit; relative bands the relative difference per round,
+(emulated − real) / |real| (not the log ratio: convoy figures can be 0 or negative). The mean
+over rounds with an expanded percentile bootstrap interval (paired.py, seeded: a report is
+reproducible). "within band" when the whole interval lies in [−band, +band], "outside band" when
+it lies wholly outside, else "undecided" with about how many more rounds would decide it; "too
+few rounds" below MIN_ROUNDS pairs. No verdict compares one round's spread with the band: a noisy
+machine widens the interval, so it takes more rounds to decide, never a different verdict.
 
 Reference files (`load_reference`) hold the same figures measured inside other interpreters
 (bench/cpython_probe.py); each is compared with the emulated cells of the same key.
@@ -39,12 +47,15 @@ from .document import Document
 from .install import probe_command
 from .latency import trace_latencies
 from .load import Results
+from .paired import Estimate, Verdict, paired_difference, paired_relative_difference, unpaired_difference
+from .paired import verdict as interval_verdict
 
 ENGINES = ("emulated", "cpython")
 REFERENCE_FORMAT = "gilbench-fidelity-reference/1"
 
-WITHIN, OUTSIDE, NOISY, FEW = "within band", "outside band", "too noisy here", "too few rounds"
-# Fewer rounds than this on a side give no spread to judge the noise by: no verdict (never a pass).
+WITHIN, OUTSIDE, UNDECIDED, FEW = "within band", "outside band", "undecided", "too few rounds"
+# Fewer paired rounds than this (unpaired: rounds on a side) give no interval to decide by: no
+# verdict (never a pass).
 MIN_ROUNDS = 3
 
 # A difference equal to the band counts as within it: |1.03 − 1.00| is 0.030000000000000027 in
@@ -193,7 +204,13 @@ class Comparison:
     band: float          # absolute: the band in the figure's unit (relative bands resolved)
     band_text: str       # "±0.03", "±5 %"
     relative: bool
-    verdict: str
+    verdict: str         # WITHIN, OUTSIDE, UNDECIDED or FEW
+    # The interval the verdict judged: emulated − real (relative bands: (emulated − real) / |real|,
+    # a fraction), per paired round, or of the means where the sides cannot be paired.
+    estimate: Estimate | None = None
+    decision: Verdict | None = None
+    paired: bool = True
+    band_fraction: float = float("nan")   # the band as the verdict applies it: fraction or figure unit
 
     @property
     def difference(self) -> float:
@@ -203,37 +220,85 @@ class Comparison:
     def relative_difference(self) -> float:
         return self.difference / abs(self.real.median) if self.real.median else float("nan")
 
+    @property
+    def verdict_text(self) -> str:
+        """The verdict as the table writes it: 'within band', 'outside band', 'too few rounds', or
+        'undecided after 6 rounds (interval [-0.041, +0.052]); about 14 more rounds would decide it'."""
+        if self.verdict != UNDECIDED or self.estimate is None:
+            return self.verdict
+        e = self.estimate
+        rounds = f"{e.n} rounds" if self.paired else f"{e.n}+ rounds a side"
+        text = f"undecided after {rounds} (interval {_interval(e, self.relative)})"
+        if self.decision is not None and self.decision.more_rounds:
+            text += f"; about {self.decision.more_rounds} more rounds would decide it"
+        return text
 
-def verdict(real_median: float, real_noise: float, emulated_median: float, band: float) -> str:
-    """The verdict for one figure; band in the figure's unit (a relative band already times
-    |real median|). Noise and difference equal to the band (up to rounding) count as within."""
+
+def _interval(e: Estimate, relative: bool) -> str:
+    if relative:
+        return f"[{e.low * 100:+.1f} %, {e.high * 100:+.1f} %]"
+    return f"[{e.low:+.3g}, {e.high:+.3g}]"
+
+
+def decide(est: Estimate, band: float) -> Verdict:
+    """paired.verdict against [−band, +band], an interval end equal to the band (up to rounding)
+    counting as within: |1.03 − 1.00| is 0.030000000000000027 in floating point."""
     slack = band * EDGE + 1e-15
-    if real_noise > band + slack:
-        return NOISY
-    if abs(emulated_median - real_median) <= band + slack:
-        return WITHIN
-    return OUTSIDE
+    return interval_verdict(est, -band - slack, band + slack)
+
+
+def verdict(est: Estimate, band: float) -> str:
+    """The verdict for one figure from its difference's interval (emulated − real, in the unit
+    the band is in: the figure's, or a fraction for a relative band): WITHIN when the whole
+    interval lies in [−band, +band], OUTSIDE when wholly outside, else UNDECIDED."""
+    return {"within": WITHIN, "outside": OUTSIDE}.get(decide(est, band).decision, UNDECIDED)
 
 
 def compare(key: str, real_values, emulated_values, band: float | None = None,
-            relative: bool | None = None) -> Comparison | None:
+            relative: bool | None = None, seed: int = 0) -> Comparison | None:
     """Both sides of a figure summarized and judged; None when a side has no round. The band
-    defaults to the figure's (SPECS)."""
+    defaults to the figure's (SPECS).
+
+    {round: value} dicts on both sides are paired by round (the rounds both have: the verdict
+    judges the paired difference); lists cannot be paired (a reference file against this run):
+    the verdict judges the difference of the means, each side resampled on its own
+    (paired.unpaired_difference)."""
     spec = BY_KEY.get(key)
     band = spec.band if band is None else band
     relative = spec.relative if relative is None else relative
-    real, emu = summarize(real_values), summarize(emulated_values)
+    paired = isinstance(real_values, dict) and isinstance(emulated_values, dict)
+    real_list = list(real_values.values()) if isinstance(real_values, dict) else list(real_values)
+    emu_list = list(emulated_values.values()) if isinstance(emulated_values, dict) else list(emulated_values)
+    real, emu = summarize(real_list), summarize(emu_list)
     if real is None or emu is None:
         return None
     width = band * abs(real.median) if relative else band
     text = f"±{band * 100:g} %" if relative else f"±{band:g}"
-    few = min(real.rounds, emu.rounds) < MIN_ROUNDS
+    if paired:
+        rounds = [r for r in sorted(set(real_values) & set(emulated_values))
+                  if _finite(real_values[r]) and _finite(emulated_values[r])]
+        r = np.array([real_values[k] for k in rounds], dtype=float)
+        e = np.array([emulated_values[k] for k in rounds], dtype=float)
+        if relative:
+            est = paired_relative_difference(e, r, method="bootstrap", seed=seed)
+        else:
+            est = paired_difference(e, r, method="bootstrap", seed=seed)
+        few = est.n < MIN_ROUNDS
+    else:
+        est = unpaired_difference(emu_list, real_list, seed=seed, relative=relative)
+        few = min(real.rounds, emu.rounds) < MIN_ROUNDS
+    decision = None if few else decide(est, band)
+    v = FEW if few else {"within": WITHIN, "outside": OUTSIDE}.get(decision.decision, UNDECIDED)
     return Comparison(key=key, real=real, emulated=emu, band=width, band_text=text, relative=relative,
-                      verdict=FEW if few else verdict(real.median, real.noise, emu.median, width))
+                      verdict=v, estimate=est, decision=decision, paired=paired, band_fraction=band)
+
+
+def _finite(v) -> bool:
+    return v is not None and math.isfinite(v)
 
 
 def tally(comparisons) -> dict:
-    out = {WITHIN: 0, OUTSIDE: 0, NOISY: 0, FEW: 0}
+    out = {WITHIN: 0, OUTSIDE: 0, UNDECIDED: 0, FEW: 0}
     for c in comparisons:
         out[c.verdict] += 1
     return out
@@ -261,11 +326,12 @@ def _cell_row(results: Results, base: str, engine: str):
 
 
 def _round_trials(results: Results, cell_row) -> pd.DataFrame:
-    """The cell's usable trials (not warm-ups, no I/O errors, finite wall time) with `round`."""
+    """The cell's usable trials (not warm-ups, no I/O errors, not disturbed, finite wall time)
+    with `round`: the trial number (round k ran trial k of every cell)."""
     m = results.measured
     t = m[m["cell"] == cell_row["cell"]]
     t = t[np.isfinite(t["wall_s"].astype(float))]
-    return t.assign(round=t["trial"].astype(int) - int(cell_row["warmups"]))
+    return t.assign(round=t["trial"].astype(int))
 
 
 def wall_rounds(results: Results, cell_row) -> dict:
@@ -366,6 +432,7 @@ class Fidelity:
     # {engine: the 1-thread CPU cell's noise over its median}: how much the machine moved one
     # trial's time, which every CPU ratio carries twice. Engines without the cell are absent.
     trial_noise: dict = field(default_factory=dict)
+    order: str = "rounds"          # run attribute `order`: "cells" (or none: older files) = not interleaved
 
     @property
     def counts(self) -> dict:
@@ -414,7 +481,7 @@ def fidelity(results: Results, references=()) -> Fidelity | None:
             if real is None or spec.key not in emu:
                 done[spec.key] = None        # cells missing: left out silently
             else:
-                c = compare(spec.key, list(real.values()), list(emu[spec.key].values()))
+                c = compare(spec.key, real, emu[spec.key])
                 done[spec.key] = c
                 if c is None:
                     side = "CPython" if not real else "emulated"
@@ -426,7 +493,8 @@ def fidelity(results: Results, references=()) -> Fidelity | None:
         if done[spec.key] is not None:
             rows.append(Row(spec.group, spec.label, done[spec.key]))
     out = Fidelity(rows=rows, left_out=left_out, python_version=str(results.attrs.get("python_version") or ""),
-                   calibration=calibration_text(results.attrs), trial_noise=trial_noise(results))
+                   calibration=calibration_text(results.attrs), trial_noise=trial_noise(results),
+                   order=str(results.attrs.get("order") or "cells"))
     for ref in references:
         rrows, notes = compare_reference(ref, emu)
         out.references += rrows
@@ -513,7 +581,9 @@ def load_reference(path) -> Reference:
 
 def compare_reference(ref: Reference, emulated: dict) -> tuple:
     """Rows comparing a reference's figures with the run's emulated ones of the same key, and
-    notes on what could not be compared."""
+    notes on what could not be compared. The reference's rounds ran elsewhere, so they cannot be
+    paired with the run's: each row judges the difference of the means, with an interval that
+    resamples each side on its own (compare with lists)."""
     rows, notes, missing = [], [], []
     for key, values in ref.figures.items():
         spec = BY_KEY[key]
@@ -630,16 +700,27 @@ def _side(s: Side) -> str:
 
 
 def _difference(c: Comparison) -> str:
-    d = f"{c.difference:+.3g}"
-    if c.relative:
-        rd = c.relative_difference
-        d += f" ({rd * 100:+.1f} %)" if math.isfinite(rd) else ""
-    return d
+    """The estimate the verdict judged and its interval: '+0.021 [-0.004, +0.046]', relative
+    '+4.5 % [+1.2 %, +7.9 %]'; the medians' difference where there is no estimate."""
+    e = c.estimate
+    if e is None or not math.isfinite(e.value):
+        d = f"{c.difference:+.3g}"
+        if c.relative and math.isfinite(c.relative_difference):
+            d += f" ({c.relative_difference * 100:+.1f} %)"
+        return d
+    value = f"{e.value * 100:+.1f} %" if c.relative else f"{e.value:+.3g}"
+    if not (math.isfinite(e.low) and math.isfinite(e.high)):
+        return value
+    return f"{value} {_interval(e, c.relative)}"
 
 
 def _rounds(c: Comparison) -> str:
     a, b = c.real.rounds, c.emulated.rounds
-    return str(a) if a == b else f"{a} / {b}"
+    sides = str(a) if a == b else f"{a} / {b}"
+    if not c.paired:
+        return f"{sides} (unpaired)"
+    n = c.estimate.n if c.estimate is not None else 0
+    return str(n) if a == b == n else f"{n} paired ({sides})"
 
 
 def _band(c: Comparison) -> str:
@@ -654,14 +735,22 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
     doc.heading(HEADING + (f" ({label})" if label else ""), level)
     n = fid.counts
     few = f", {n[FEW]} with too few rounds" if n[FEW] else ""
-    doc.para(f"**{n[WITHIN]} within band, {n[OUTSIDE]} outside, {n[NOISY]} too noisy here{few}.**")
-    doc.para("Each figure is computed per round (trial k of every cell, warm-ups and failed trials left out) on the "
-             "`-cpython` cells (real: the embedded CPython) and on their `-emulated` twins; shown: the median over "
-             "rounds (p25–p75). Verdict: \"too few rounds\" with fewer than 3 on a side; \"too noisy here\" when the "
-             "real side's noise ((p75 − p25) / 2) exceeds the "
-             "band, else \"within band\" when |emulated − real| ≤ band, else \"outside band\". Difference: emulated "
-             "− real (and relative to the real median, for relative bands). Rounds: real / emulated where they "
-             "differ.")
+    doc.para(f"**{n[WITHIN]} within band, {n[OUTSIDE]} outside, {n[UNDECIDED]} undecided{few}.**")
+    doc.para("Each figure is computed per round (trial k of every cell; warm-ups, failed and disturbed trials left "
+             "out) on the `-cpython` cells (real: the embedded CPython) and on their `-emulated` twins; shown: the "
+             "median over rounds (p25–p75). Difference: emulated − real per round, paired by round (for relative "
+             "bands the relative difference per round, (emulated − real) / |real|), its mean and 95 % interval "
+             "(bootstrap, seeded). Verdict, an equivalence test on that interval: \"within band\" when the whole "
+             "interval lies inside [−band, +band], \"outside band\" when it lies wholly outside, else "
+             "\"undecided\" with the interval and about how many more rounds would narrow it enough to decide; "
+             "\"too few rounds\" with fewer than 3 paired rounds. A noisy machine widens the interval: it takes "
+             "more rounds to decide, never a different verdict. Rounds: the paired rounds (and each side's where "
+             "they differ).")
+    if fid.order == "cells":
+        doc.note("this run took its trials cell by cell (`order` = \"cells\", or a file older than the attribute): "
+                 "the rounds are paired by trial number all the same, but they were not interleaved, so a pair's "
+                 "trials ran apart in time and the machine's drift between them is not cancelled (`[job] order = "
+                 "\"rounds\"` interleaves them)")
     meta = pd.DataFrame({"": ["embedded Python (real side)", "urllib costs (emulated I/O)"],
                          "value": [fid.python_version or "–", fid.calibration]})
     doc.table(meta)
@@ -687,7 +776,10 @@ def add_section(doc: Document, fid: Fidelity, label: str = "", level: int = 2) -
                 **_comparison_columns([r.comparison for r in rr])}),
                 f"Figures measured inside each interpreter (reference files of {probe_command()}), against this "
                 "run's emulated cells of the same key (old GIL: `cpu-2t-old-emulated` over `cpu-1t-old-emulated`, "
-                "`convoy-old-emulated`).")
+                "`convoy-old-emulated`). A reference's rounds ran in another process at another time, so they "
+                "cannot be paired with this run's: the difference is of the two sides' means (relative bands: "
+                "over the reference's mean), its interval a bootstrap that resamples each side on its own, the "
+                "verdict the same equivalence test on it; fewer than 3 rounds on a side: too few.")
         for note in fid.reference_notes:
             doc.note(note)
 
@@ -697,9 +789,9 @@ def _trial_noise_note(noise: dict) -> str:
     if "emulated" in noise:
         sides += f" and ±{noise['emulated'] * 100:.1f} % on the emulated side"
     return (f"The machine's noise: over the rounds, one thread's CPU trial (cpu-1t) varied by {sides} "
-            "((p75 − p25) / 2 over the median). A ratio of two such trials varies about √2 times as much, so "
-            "a ±0.03 band on a ratio near 1 needs trials steadier than about ±2 %: on a noisier machine a CPU "
-            "ratio is \"too noisy here\", whatever the emulation does.")
+            "((p75 − p25) / 2 over the median). The verdicts do not compare this with the bands: each judges the "
+            "interval of its per-round paired difference, in which the drift the cells of a round share cancels; "
+            "what noise is left widens the interval, so a noisier machine needs more rounds to decide.")
 
 
 _CAPTIONS = {
@@ -718,9 +810,9 @@ def _comparison_columns(comparisons) -> dict:
     """The columns every figure table shares, one entry per comparison."""
     return {"real: median (p25–p75)": [_side(c.real) for c in comparisons],
             "emulated: median (p25–p75)": [_side(c.emulated) for c in comparisons],
-            "difference": [_difference(c) for c in comparisons],
+            "difference [95 % interval]": [_difference(c) for c in comparisons],
             "band": [_band(c) for c in comparisons],
-            "verdict": [c.verdict for c in comparisons],
+            "verdict": [c.verdict_text for c in comparisons],
             "rounds": [_rounds(c) for c in comparisons]}
 
 

@@ -7,6 +7,15 @@ time over the wall time (workers.cpu_s summed over the cell's threads, divided b
 wall time, median over trials): about 1 per rank for code that holds the GIL (one thread of a
 rank runs at a time), up to the thread count when the code releases it. `verdict` turns that
 into one line a user can act on.
+
+Each speed-up also gets a 95 % interval from paired rounds (trials of the two cells with the same
+number ran in the same round): the per-round ratio T₁ / T of the 1 × 1 cell's time to the
+shape's (N T₁ / T for weak scaling), its geometric mean with an expanded percentile bootstrap
+interval (paired.paired_ratio). A verdict is decided only where that interval lies wholly on one
+side of the thresholds (an equivalence test, as the fidelity section's): "scale" when its low end
+clears SCALES' speed-up, "do not scale" when its high end stays below PARTLY's, "scale partly"
+when it lies between the two; otherwise the shape is "undecided", with the interval and about how
+many more rounds would decide it (paired.verdict).
 """
 from __future__ import annotations
 
@@ -16,12 +25,18 @@ import numpy as np
 import pandas as pd
 
 from .load import Results
+from .paired import Estimate, paired_ratio
+from .paired import verdict as interval_verdict
 
 # A speed-up counts as scaling when it gains at least this share of the ideal gain N - 1
 # (2 workers: 1.5×), and as partial scaling from PARTLY on (2 workers: 1.15×). Between the two
 # lies what a GIL-bound function shows on a busy machine: noise, not a gain to build on.
 SCALES = 0.5
 PARTLY = 0.15
+
+# Fewer paired rounds than this give no interval to decide by (as the fidelity section's).
+MIN_PAIRS = 3
+UNDECIDED = "undecided"
 
 # Cells of one function family differ only in shape (and in how they are laid out over nodes).
 FUNCTION_KEYS = ("function", "python_path", "scaling", "work")
@@ -58,6 +73,25 @@ def _speedup(t1: float, t: float, n: int, scaling: str) -> float:
     return t1 / t if scaling == "strong" else n * t1 / t
 
 
+def _walls_by_trial(results: Results, cell) -> pd.Series:
+    m = results.measured
+    t = m[m["cell"] == cell]
+    return pd.Series(t["wall_s"].to_numpy(dtype=float), index=t["trial"].astype(int).to_numpy())
+
+
+def paired_speedup(results: Results, base_cell, cell, n: int, scaling: str) -> Estimate:
+    """The speed-up of `cell` (n workers) over `base_cell` (1 × 1) from paired rounds: per round
+    T₁ / T (weak: N T₁ / T), trials paired by number; the rounds where both are measured (no
+    warm-up, failure or disturbance). paired_ratio's bootstrap (seeded: reproducible)."""
+    a, b = _walls_by_trial(results, base_cell), _walls_by_trial(results, cell)
+    common = a.index.intersection(b.index)
+    a, b = a.loc[common].to_numpy(), b.loc[common].to_numpy()
+    keep = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+    e = paired_ratio(a[keep], b[keep], method="bootstrap")
+    k = n if scaling != "strong" else 1
+    return Estimate(e.value * k, e.low * k, e.high * k, e.n, e.level, e.method)
+
+
 def _shape_rows(cells: pd.DataFrame, results: Results, busy: pd.DataFrame, scaling: str) -> pd.DataFrame:
     m = results.measured
     rows = []
@@ -65,8 +99,13 @@ def _shape_rows(cells: pd.DataFrame, results: Results, busy: pd.DataFrame, scali
         t = m.loc[m["cell"] == c["cell"], "wall_s"].to_numpy(dtype=float)
         b = busy.loc[busy["cell"] == c["cell"], "cpu_over_wall"].to_numpy(dtype=float)
         failed = int(((results.failed["cell"] == c["cell"])).sum())
+        d = results.disturbed
+        disturbed = d[d["cell"] == c["cell"]]
+        reasons = [x for x in disturbed.sort_values("trial").get("disturbance", pd.Series(dtype=object)).fillna("")
+                   if x]
         rows.append(dict(cell=int(c["cell"]), name=c["name"], ranks=int(c["ranks"]), threads=int(c["threads"]),
                          n=int(c["ranks"] * c["threads"]), trials=len(t), failed=failed,
+                         disturbed=len(disturbed), disturbance=reasons[0] if reasons else "",
                          median=float(np.median(t)) if len(t) else np.nan,
                          min=float(t.min()) if len(t) else np.nan, max=float(t.max()) if len(t) else np.nan,
                          cpu_over_wall=float(np.median(b)) if len(b) and np.isfinite(b).any() else np.nan))
@@ -75,7 +114,57 @@ def _shape_rows(cells: pd.DataFrame, results: Results, busy: pd.DataFrame, scali
     t1 = float(base["median"].iloc[0]) if len(base) else np.nan
     out["speedup"] = [_speedup(t1, t, n, scaling) for t, n in zip(out["median"], out["n"])]
     out["efficiency"] = out["speedup"] / out["n"]
+    # The paired speed-up with its interval (NaN for the 1 × 1 row itself, and without a 1 × 1).
+    base_cell = int(base["cell"].iloc[0]) if len(base) else None
+    est = [paired_speedup(results, base_cell, c, n, scaling) if base_cell is not None and c != base_cell else None
+           for c, n in zip(out["cell"], out["n"])]
+    out["speedup_paired"] = [e.value if e is not None and e.n else np.nan for e in est]
+    # Fewer than MIN_PAIRS rounds: no interval worth the name (a bootstrap of two values).
+    out["speedup_low"] = [e.low if e is not None and e.n >= MIN_PAIRS else np.nan for e in est]
+    out["speedup_high"] = [e.high if e is not None and e.n >= MIN_PAIRS else np.nan for e in est]
+    out["pairs"] = [e.n if e is not None else 0 for e in est]
     return out
+
+
+def thresholds(n: int) -> tuple:
+    """(partly, scales): the speed-ups of n workers from which they scale partly, and scale."""
+    return 1.0 + PARTLY * (n - 1.0), 1.0 + SCALES * (n - 1.0)
+
+
+def interval_level(row) -> tuple:
+    """(level, more_rounds) of a shape row from its paired speed-up's interval: 'scale', 'scale
+    partly' or 'do not scale' where the whole interval says so, else 'undecided' with about how
+    many more rounds would decide it (0: not estimable, e.g. fewer than MIN_PAIRS pairs)."""
+    low, high = row.get("speedup_low", np.nan), row.get("speedup_high", np.nan)
+    pairs = int(row.get("pairs", 0) or 0)
+    if pairs < MIN_PAIRS or not (np.isfinite(low) and np.isfinite(high)):
+        return UNDECIDED, 0
+    partly, scales = thresholds(int(row["n"]))
+    est = Estimate(float(row["speedup_paired"]), float(low), float(high), pairs, 0.95, "bootstrap")
+    v = interval_verdict(est, partly, scales)
+    if v.decision == "within":
+        return "scale partly", 0
+    if v.decision == "outside":
+        return ("scale" if low > scales else "do not scale"), 0
+    return UNDECIDED, v.more_rounds
+
+
+def _shape_text(row, what: str) -> str:
+    """'2 threads: 1.9× [1.82, 1.97]': the speed-up (the paired estimate where there is one) and
+    its interval."""
+    count = int(row["threads"]) if what == "threads" else int(row["ranks"])
+    value = row.get("speedup_paired", np.nan)
+    low, high = row.get("speedup_low", np.nan), row.get("speedup_high", np.nan)
+    if np.isfinite(value) and np.isfinite(low) and np.isfinite(high):
+        return f"{count} {what}: {value:.1f}× [{low:.2f}, {high:.2f}]"
+    return f"{count} {what}: {row['speedup']:.1f}×"
+
+
+def _undecided_text(row, more: int) -> str:
+    pairs = int(row.get("pairs", 0) or 0)
+    if pairs < MIN_PAIRS:
+        return f"{pairs} paired round{'s' if pairs != 1 else ''}, too few for an interval"
+    return f"after {pairs} rounds" + (f"; about {more} more rounds would decide it" if more else "")
 
 
 def _level(s: float, n: int) -> str:
@@ -128,8 +217,10 @@ def _unconfirmed(row, base) -> bool:
 
 def verdict(shapes: pd.DataFrame) -> str:
     """One line: do threads scale, do processes, and so what to use. E.g. 'threads do not scale
-    (2 threads: 1.0×, ...); processes do (2 ranks: 1.9×): use processes (ranks, or
-    multiprocessing) for this function, not threads'. For a CPU-bound function (one thread busy
+    (2 threads: 1.0× [0.97, 1.03], ...); processes do (2 ranks: 1.9× [1.85, 1.96]): use processes
+    (ranks, or multiprocessing) for this function, not threads'. Each level is decided by the
+    speed-up's paired interval (interval_level); a shape whose interval straddles a threshold is
+    "undecided", with the rounds that would decide it. For a CPU-bound function (one thread busy
     at least half the wall time) the CPU times are checked against the speed-ups, and a run on a
     machine too busy to tell is named as such instead of judged."""
     base = shapes[(shapes["ranks"] == 1) & (shapes["threads"] == 1)]
@@ -145,17 +236,18 @@ def verdict(shapes: pd.DataFrame) -> str:
         return "no verdict: only 1 × 1 was measured; add threads = [1, 2] and ranks = [1, 2]"
     cpu_bound = _cpu_bound(base)
     parts, advice, sep = [], "", ": "
-    t_level = _level(th["speedup"], th["n"]) if th is not None else None
-    p_level = _level(pr["speedup"], pr["n"]) if pr is not None else None
-    # int(): a row of a frame with float columns holds its counts as floats.
-    t_text = f"{int(th['threads'])} threads: {th['speedup']:.1f}×" if th is not None else ""
-    p_text = f"{int(pr['ranks'])} ranks: {pr['speedup']:.1f}×" if pr is not None else ""
+    t_level, t_more = interval_level(th) if th is not None else (None, 0)
+    p_level, p_more = interval_level(pr) if pr is not None else (None, 0)
+    t_text = _shape_text(th, "threads") if th is not None else ""
+    p_text = _shape_text(pr, "ranks") if pr is not None else ""
     unconfirmed = [row for row in (th, pr) if row is not None and cpu_bound and _unconfirmed(row, base)]
     starved = pr is not None and cpu_bound and _starved(pr)
     if th is not None:
         if any(row is th for row in unconfirmed):
             parts.append(f"threads look faster ({t_text}) but used no more CPU than one thread "
                          f"(CPU time / wall {th['cpu_over_wall']:.1f}, 1 × 1: {base['cpu_over_wall']:.1f})")
+        elif t_level == UNDECIDED:
+            parts.append(f"threads undecided ({t_text}, {_undecided_text(th, t_more)})")
         else:
             why = ""
             # Threads at one CPU take turns on the GIL, unless the ranks show there was only one core.
@@ -166,6 +258,8 @@ def verdict(shapes: pd.DataFrame) -> str:
         if any(row is pr for row in unconfirmed):
             parts.append(f"processes look faster ({p_text}) but used no more CPU than one "
                          f"(CPU time / wall {pr['cpu_over_wall']:.1f}, 1 × 1: {base['cpu_over_wall']:.1f})")
+        elif p_level == UNDECIDED:
+            parts.append(f"processes undecided ({p_text}, {_undecided_text(pr, p_more)})")
         elif th is None:
             parts.append(f"processes {p_level} ({p_text})")
         elif p_level == "scale":
@@ -174,6 +268,8 @@ def verdict(shapes: pd.DataFrame) -> str:
             parts.append(f"processes do not scale either ({p_text})")
         else:
             parts.append(f"processes {p_level} ({p_text})")
+    decided = (None, "scale", "scale partly", "do not scale")
+    more = max(t_more if t_level == UNDECIDED else 0, p_more if p_level == UNDECIDED else 0)
     if unconfirmed:
         advice = ("something else slowed the 1 × 1 trials, so the speed-ups are not the function's: a function "
                   "not yet warm (CPython 3.11 specializes it after ~8 calls per rank: set warmups = 8), or other load "
@@ -185,14 +281,19 @@ def verdict(shapes: pd.DataFrame) -> str:
                   "node) before deciding")
     elif t_level == "scale":
         advice = "threads are enough for this function (they share memory; ranks add nodes)"
-    elif p_level in ("scale", "scale partly") and t_level is not None:
+    elif p_level in ("scale", "scale partly") and t_level in ("scale partly", "do not scale"):
         advice = "use processes (ranks, or multiprocessing) for this function, not threads"
     elif p_level == "scale" and t_level is None:
         advice = "processes pay off; measure 1 × 2 to see whether threads do"
-    elif t_level == "scale partly":
+    elif t_level == "scale partly" and p_level in decided:
         advice = "threads help a little: part of the function releases the GIL"
-    elif t_level is not None and p_level is None:
+    elif t_level in decided and t_level is not None and p_level is None:
         advice = "measure 2 × 1 to see whether processes do"
+    elif UNDECIDED in (t_level, p_level):
+        advice = ("the intervals do not decide it yet on this machine's noise: "
+                  + (f"about {more} more rounds (repeats) would" if more else
+                     f"at least {MIN_PAIRS} paired rounds (repeats) are needed to")
+                  + " decide it; rerun with more repeats, or on an idle node")
     else:
         advice = ("neither pays off here: the work per trial may be too small for the start-up cost, "
                   "or the machine's cores are busy (compare CPU time / wall)")

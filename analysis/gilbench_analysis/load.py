@@ -44,8 +44,12 @@ COLUMNS = {
               # engine's name. Files written before them get engine_columns_for_old_file().
               "engine_label": "object", "engine_real": "uint8", "gil_counters": "uint8",
               "trace_events": "object", "request_timings": "uint8", "lock_free": "uint8"},
+    # What the machine did meanwhile (others_cpus, steal, reference_slowdown, cpu_share: NaN =
+    # not measured) and whether the runner flagged the trial disturbed (`disturbance`: why).
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64",
-               "io_errors": "int64"},
+               "io_errors": "int64", "others_cpus": "float64", "steal": "float64",
+               "reference_slowdown": "float64", "cpu_share": "float64", "disturbed": "uint8",
+               "disturbance": "object"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                 "node": "int32", "start_s": "float64", "end_s": "float64", "ops": "int64",
                 "gil_acquisitions": "int64", "gil_wait_s": "float64", "gil_hold_s": "float64",
@@ -60,7 +64,7 @@ COLUMNS = {
                 "median_s": "float64", "min_s": "float64", "max_s": "float64", "mean_s": "float64",
                 "std_s": "float64", "ci_low_s": "float64", "ci_high_s": "float64",
                 "ci_level": "float64", "rank_min_s": "float64", "rank_avg_s": "float64",
-                "rank_max_s": "float64", "failed_trials": "int32"},
+                "rank_max_s": "float64", "failed_trials": "int32", "disturbed_trials": "int32"},
     # What went wrong in each worker that failed: a request's error, or a Python traceback.
     "errors": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                "message": "object", "detail": "object"},
@@ -70,9 +74,11 @@ COLUMNS = {
 # `ranks` world ranks, as the launcher placed them, which is what "launch" means; files written
 # before cells.io_timeout_s gave each HTTP GET 30 s, gilbench's default; files written before
 # cells.engine ran every cell on the emulated engine; before cells.parallel every rank's threads
-# shared one interpreter ("threads"); before workers.cpu_s it was not measured.
+# shared one interpreter ("threads"); before workers.cpu_s it was not measured, nor, before the
+# trials' disturbance probes, what the machine did meanwhile (NaN; `disturbed` 0: none flagged).
 DEFAULTS = {("cells", "placement"): "launch", ("cells", "io_timeout_s"): 30.0, ("cells", "engine"): "emulated",
-            ("cells", "parallel"): "threads", ("workers", "cpu_s"): float("nan")}
+            ("cells", "parallel"): "threads", ("workers", "cpu_s"): float("nan"),
+            **{("trials", c): float("nan") for c in ("others_cpus", "steal", "reference_slowdown", "cpu_share")}}
 # The engine whose cells ran before cells.engine existed: gilbench's default. Titles leave it
 # unnamed (as they read before there were engines) and name any other engine by its label.
 DEFAULT_ENGINE = DEFAULTS["cells", "engine"]
@@ -149,23 +155,52 @@ class Results:
 
     @property
     def measured(self) -> pd.DataFrame:
-        """Trials that count in statistics: warm-ups and failed trials (I/O errors) left out.
+        """Trials that count in statistics: warm-ups, failed trials (I/O errors) and disturbed
+        trials left out.
 
         A trial with `io_errors > 0` timed failed requests (refused at once, or a timeout), not
         the workload, so every statistic here leaves it out, as gilbench's own summary does;
-        `failed` lists them."""
-        return self.trials[(self.trials["warmup"] == 0) & ~self._with_io_errors()]
+        `failed` lists them. A trial the runner flagged `disturbed` (other processes, steal, a
+        slow reference loop: `disturbance` says which) timed the machine's load as much as the
+        workload: left out likewise (`disturbed` lists them), unless the run kept them (run
+        attribute `disturbed_trials` = "keep": gilbench run --disturbed keep)."""
+        out = self.trials[(self.trials["warmup"] == 0) & ~self._with_io_errors()]
+        if self.keeps_disturbed:
+            return out
+        return out[~self._flagged_disturbed().loc[out.index]]
+
+    @property
+    def keeps_disturbed(self) -> bool:
+        """Whether the run counts its disturbed trials in the statistics (`gilbench run --disturbed
+        keep`); runs before the attribute had no disturbed trials."""
+        value = self.attrs.get("disturbed_trials", "drop") if isinstance(self.attrs, dict) else "drop"
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        return str(value) == "keep"
 
     @property
     def failed(self) -> pd.DataFrame:
         """Measured (non-warm-up) trials with I/O errors: flagged, left out of `measured`."""
         return self.trials[(self.trials["warmup"] == 0) & self._with_io_errors()]
 
+    @property
+    def disturbed(self) -> pd.DataFrame:
+        """Measured (non-warm-up) trials without I/O errors that the runner flagged disturbed
+        (`trials.disturbed` = 1): kept in the file, left out of `measured`. A failed trial that
+        was disturbed too counts as failed only, as gilbench's summary counts it."""
+        return self.trials[(self.trials["warmup"] == 0) & ~self._with_io_errors() & self._flagged_disturbed()]
+
     def _with_io_errors(self) -> pd.Series:
         # load() always adds the column; a Results built by hand may lack it (no failures known).
         if "io_errors" not in self.trials.columns:
             return pd.Series(False, index=self.trials.index)
         return self.trials["io_errors"] > 0
+
+    def _flagged_disturbed(self) -> pd.Series:
+        # Files written before the column, and Results built by hand, flagged none.
+        if "disturbed" not in self.trials.columns:
+            return pd.Series(False, index=self.trials.index)
+        return self.trials["disturbed"].fillna(0).astype(int) != 0
 
     def cell(self, key) -> pd.Series:
         """A cell's row by index (int) or name (str)."""

@@ -25,10 +25,10 @@ from .load import Results
 from .nodes import cell_nodes, family_node_table, node_breakdown, node_families, node_placement, used_nodes
 from .scaling import fit_table, scaling_families
 from .sweep import sweep_families, sweep_table
-from .functions import SCALES, function_families
+from .functions import PARTLY, SCALES, function_families
 from .gil_metrics import CUMULATIVE_AT, POP_THRESHOLD, ccbench_latency, ccbench_throughput, gil_metrics, pop_breakdown
-from .tables import (SEED_ROW_TEXT, SEED_ROWS, cell_summary, failure_text, gil_summary, seed_columns,
-                     seed_engine_labels, seed_engines, seed_summary)
+from .tables import (SEED_ROW_TEXT, SEED_ROWS, cell_summary, disturbance_text, failure_text, gil_summary,
+                     ratio_text as seed_ratio_text, seed_columns, seed_engine_labels, seed_engines, seed_summary)
 from .timeline import pick_trials, timeline, timeline_stats
 
 
@@ -86,21 +86,40 @@ def _spread(med, lo, hi) -> str:
     return f"{fmt_s(med)} ({fmt_s(lo)}–{fmt_s(hi)})"
 
 
-def _marked(text: str, count: int, failed: int) -> str:
-    """A cell's value with its failed trials named: '0.41 (0.4–0.42) ⚠ 1 of 3 failed', or only
-    the failure when no trial is left to show a time for."""
-    if not failed:
+def _marked(text: str, count: int, failed: int, disturbed: int = 0, disturbance: str = "") -> str:
+    """A cell's value with its failed and disturbed trials named: '0.41 (0.4–0.42) ⚠ 1 of 3
+    failed', '0.41 (0.4–0.42) ⚠ 2 of 5 trials disturbed: other processes used 1.30 CPUs; rerun
+    on an idle node', or only the marks when no trial is left to show a time for."""
+    marks = [failure_text(count, failed, disturbed), disturbance_text(count, failed, disturbed, disturbance)]
+    marks = [m for m in marks if m]
+    if not marks:
         return text
-    if not count:
-        return f"⚠ {failure_text(count, failed)}"
-    return f"{text} ⚠ {failure_text(count, failed)}"
+    marked = " ".join(f"⚠ {m}" for m in marks)
+    return marked if not count else f"{text} {marked}"
 
 
 def _seed_cell(row) -> str:
-    text = f"{_spread(row['median'], row['min'], row['max'])}, {row['ratio']:.2f}×" if row["count"] else ""
-    if not np.isfinite(row["ratio"]) and row["count"]:
+    """'0.457 (0.45–0.46), 1.11× [1.04, 1.19]': the median (fastest–slowest) and, beside every
+    layout but the single thread, the paired ratio to it with its interval ('–' with fewer than
+    2 paired rounds)."""
+    text = ""
+    if row["count"]:
         text = _spread(row["median"], row["min"], row["max"])
-    return _marked(text, row["count"], row["failed"])
+        if row.get("layout", row.name) != "single thread":
+            text += f", {seed_ratio_text(row)}"
+    return _marked(text, row["count"], row["failed"], row["disturbed"], row["disturbance"])
+
+
+def _order_text(r) -> str:
+    """How a run took its trials (run attribute `order`; files before it took cells order)."""
+    return str(r.attrs.get("order") or "cells")
+
+
+def _speedup_interval(value, low, high, pairs) -> str:
+    """'1.93 [1.85, 2.01] (8 rounds)'; '–' with too few paired rounds for an interval."""
+    if not (np.isfinite(value) and np.isfinite(low) and np.isfinite(high)):
+        return "–"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}] ({int(pairs)} rounds)"
 
 
 def _slug(text: str) -> str:
@@ -156,6 +175,16 @@ def section_metadata(doc: Document, runs):
             names = ", ".join(f"`{cells.get(c, c)}`" for c in sorted(r.failed["cell"].unique()))
             doc.note(f"{prefix}{len(r.failed)} measured trial(s) had I/O errors (in {names}): they are flagged "
                      "(`trials.io_errors`) and left out of everything below, which uses the other trials")
+        if not r.disturbed.empty:
+            cells = r.cells.set_index("cell")["name"]
+            names = ", ".join(f"`{cells.get(c, c)}`" for c in sorted(r.disturbed["cell"].unique()))
+            reasons = [x for x in r.disturbed.sort_values("trial")["disturbance"].fillna("") if x] \
+                if "disturbance" in r.disturbed.columns else []
+            why = f" (the first: {reasons[0]})" if reasons else ""
+            doc.note(f"{prefix}{len(r.disturbed)} measured trial(s) were disturbed (in {names}){why}: the runner "
+                     "flagged them (`trials.disturbed`, `trials.disturbance`) because the machine took time from "
+                     "them; they stay in the file and are left out of everything below, pairing included; rerun on "
+                     "an idle node")
         for n in r.notes:
             doc.note(prefix + n)
 
@@ -202,8 +231,9 @@ def section_cells(doc: Document, runs):
                 for g, par in zip(s["gil"], s["parallel"])],
         "P × T": [f"{p} × {t}" for p, t in zip(s["ranks"], s["threads"])],
         "work": [f"{int(w):,}" for w in s["work"]], "n": s["count"],
-        "median (min–max) s": [_marked(_spread(m, lo, hi), n, f)
-                               for m, lo, hi, n, f in zip(s["median"], s["min"], s["max"], s["count"], s["failed"])],
+        "median (min–max) s": [_marked(_spread(m, lo, hi), n, f, d, why)
+                               for m, lo, hi, n, f, d, why in zip(s["median"], s["min"], s["max"], s["count"],
+                                                                  s["failed"], s["disturbed"], s["disturbance"])],
         "GIL wait": ["not measured" if u else fmt_pct(v) for u, v in zip(unmeasured, s["wait_share"])],
         "forced drops / trial": ["not measured" if u else fmt_num(v, 0)
                                  for u, v in zip(unmeasured, s["forced_drops"])]})
@@ -211,7 +241,10 @@ def section_cells(doc: Document, runs):
                    "rank's GIL, as a share of their busy time."
               + _uncounted_text(s)
               + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors; they are left out of n and "
-                 "of the statistics." if s["failed"].any() else ""))
+                 "of the statistics." if s["failed"].any() else "")
+              + (" ⚠ k of m trials disturbed: the runner flagged k of the cell's m measured trials (the machine "
+                 "took time from them: the reason follows); they are left out of n and of the statistics."
+                 if s["disturbed"].any() else ""))
 
 
 def _uncounted_text(s: pd.DataFrame) -> str:
@@ -249,6 +282,9 @@ def section_seed(doc: Document, runs):
             col = header if len(runs) == 1 else f"{label}: {header}"
             table[col] = [_seed_cell(d.loc[l]) if l in d.index else "–" for l in rows]
     failed = any(s["failed"].any() for _, s in summaries)
+    disturbed = any(s["disturbed"].any() for _, s in summaries)
+    ratios = any(np.isfinite(s["ratio_low"]).any() for _, s in summaries)
+    narrow = any((np.isfinite(s["ratio_low"]) & (s["ratio_level"] < 0.95)).any() for _, s in summaries)
     both = any(len(seed_engines(s)) > 1 for _, s in summaries)
     # What each engine is, from the file: the real interpreter (cells.engine_real) or a model.
     real = {e: bool(v) for _, r in runs for e, v in zip(r.cells["engine"], r.cells["engine_real"])}
@@ -259,12 +295,16 @@ def section_seed(doc: Document, runs):
                              else "a model of the interpreter and its GIL, run by gilbench")
                           for e in engines)
     doc.table(pd.DataFrame(table),
-              "Median over measured repeats, (fastest–slowest), and the ratio to the single thread of the same "
-              "workload" + (" and engine" if both else "") + ". Threads share their rank's GIL; ranks are processes "
-              "with a GIL each."
+              "Median over measured repeats, (fastest–slowest), and the layout's time over the single thread of the "
+              "same workload" + (" and engine" if both else "") + ". Threads share their rank's GIL; ranks are "
+              "processes with a GIL each."
               + (f" {described}, same harness, same server, same file." if both else "")
               + (" ⚠ k of m failed: k of the cell's m measured trials had I/O errors and are left out; a cell "
-                 "whose trials all failed shows no time." if failed else ""))
+                 "whose trials all failed shows no time." if failed else "")
+              + (" ⚠ k of m trials disturbed: the runner flagged k of the cell's m measured trials (the machine "
+                 "took time from them, for the reason given); they are left out, of the pairs too." if disturbed
+                 else ""))
+    doc.para(_seed_ratio_text(runs, ratios, narrow))
     rows_text = "Rows: " + "; ".join(f"**{r}**: {SEED_ROW_TEXT[r]}" for r in rows) + "."
     if set(rows) & {"subinterpreters", "free-threaded"}:
         one = labels[engines[0]] if len(engines) == 1 else ""
@@ -291,9 +331,35 @@ def section_seed(doc: Document, runs):
     path = plots.seed_figure(series, doc.outdir / "seed.png")
     bars = [_engine_text(labels[e], real[e]) for e in engines]
     doc.figure(Path(path).name, "Median wall time of the seed experiment's layouts; whiskers: fastest–slowest "
-                                "repeat; numbers: ratio to one thread (lower is faster)."
+                                "repeat; numbers: ratio of the medians to one thread (lower is faster; the table "
+                                "gives the per-round ratio with its 95 % interval)."
                                 + (f" Filled bars: {bars[0]}, hatched: {', '.join(bars[1:])}." if both and
                                    len(runs) == 1 else ""))
+
+
+def _seed_ratio_text(runs, ratios: bool, narrow: bool) -> str:
+    """How to read the seed table's ratios, and how the run's trials were paired."""
+    text = ("How to read **1.11× [1.04, 1.19]**: the layout's wall time over the single thread's, per round (the "
+            "trials of two cells with the same number ran in the same round), the median of those per-round "
+            "ratios and its 95 % interval (order statistics: the sign test's interval of the median, the numbers "
+            "gilbench's own table prints). An interval that excludes 1.00 means the layouts differ on this "
+            "machine; one that includes 1.00 means this run cannot tell them apart. Only rounds in which both "
+            "trials were measured, without I/O errors and not disturbed, are paired. –: fewer than 2 paired "
+            "rounds.")
+    if not ratios:
+        text += " No layout has 2 paired rounds with its single thread here: run more repeats."
+    if narrow:
+        text += (" A level after the interval, e.g. (75 %): too few rounds for a 95 % interval: shown is "
+                 "[min, max] of the per-round ratios with the level it reaches; run more repeats (6 or more "
+                 "pairs reach 95 %).")
+    by_cells = [label for label, r in runs if _order_text(r) == "cells"]
+    if by_cells:
+        who = "This run" if len(runs) == 1 else ("Run " + " and ".join(by_cells))
+        text += (f" {who} took its trials cell by cell (run attribute `order` = \"cells\", or a file older than "
+                 "it): its trials are paired by number all the same, but they were not interleaved, so a pair ran "
+                 "apart in time and the machine's drift between the cells is not cancelled (`[job] order = "
+                 "\"rounds\"` interleaves them).")
+    return text
 
 
 def section_functions(doc: Document, runs):
@@ -311,10 +377,22 @@ def section_functions(doc: Document, runs):
              "trials). Threads of one rank share its GIL: code that holds it (pure-Python loops) shows about "
              "1 per rank, however many threads; code that releases it (hashlib on large buffers, zlib, numpy) "
              "up to the number of threads, cores permitting. A shape \"scales\" when it gains at least "
-             f"{SCALES:.0%} of the ideal (2 workers: {1 + SCALES:.1f}×). For a CPU-bound function (1 × 1 busy at "
+             f"{SCALES:.0%} of the ideal (2 workers: {1 + SCALES:.1f}×), \"scales partly\" from {PARTLY:.0%} "
+             f"({1 + PARTLY:.2f}×), and \"does not scale\" below. Paired speed-up: the same per round (the trials of "
+             "two cells with the same number ran in the same round; failed and disturbed trials left out), the "
+             "geometric mean over rounds with its 95 % interval (bootstrap). A verdict is decided only when the whole "
+             "interval lies on one side of those thresholds; an interval that straddles one leaves the shape "
+             "\"undecided\", with about how many more rounds would decide it (fewer than 3 paired rounds give no "
+             "interval). For a CPU-bound function (1 × 1 busy at "
              "least half its wall time) the verdict checks the speed-ups against the CPU times: a speed-up without "
              "the CPU time to do the work in parallel, or ranks that got less than a core each, mean a machine too "
              "busy to tell, and the verdict says to rerun instead of judging.")
+    by_cells = [label for (label, r), (_, fs) in zip(runs, fams) if fs and _order_text(r) == "cells"]
+    if by_cells:
+        doc.note(("this run" if len(runs) == 1 else " and ".join(by_cells))
+                 + " took its trials cell by cell (`order` = \"cells\"): the speed-ups' rounds are paired by trial "
+                   "number, but the pairs were not interleaved, so they ran apart in time and the machine's drift "
+                   "between the cells is not cancelled")
     figures = []
     for label, fs in fams:
         prefix = f"{label}: " if len(runs) > 1 else ""
@@ -324,9 +402,13 @@ def section_functions(doc: Document, runs):
             doc.table(pd.DataFrame({
                 "P × T": [f"{p} × {t}" for p, t in zip(d["ranks"], d["threads"])], "cell": d["name"],
                 "n": d["trials"],
-                "median (min–max) s": [_marked(_spread(m, lo, hi), n, fl) for m, lo, hi, n, fl in
-                                       zip(d["median"], d["min"], d["max"], d["trials"], d["failed"])],
+                "median (min–max) s": [_marked(_spread(m, lo, hi), n, fl, dd, why) for m, lo, hi, n, fl, dd, why in
+                                       zip(d["median"], d["min"], d["max"], d["trials"], d["failed"], d["disturbed"],
+                                           d["disturbance"])],
                 "speed-up": [fmt_num(v, 2) for v in d["speedup"]],
+                "paired speed-up [95 % interval]": [_speedup_interval(v, lo, hi, k) for v, lo, hi, k in
+                                                    zip(d["speedup_paired"], d["speedup_low"], d["speedup_high"],
+                                                        d["pairs"])],
                 "efficiency": [fmt_pct(v) for v in d["efficiency"]],
                 "CPU time / wall": [fmt_num(v, 2) for v in d["cpu_over_wall"]]}))
             doc.para(f"**`{f.function}`**: {f.verdict}.")

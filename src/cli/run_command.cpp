@@ -383,12 +383,24 @@ store::RunInfo describe_run(const job::Job& job, const runner::Topology& topo, i
     return info;
 }
 
+// What the statistics do with disturbed trials: --disturbed, else $GILBENCH_DISTURBED, else
+// "drop"; a resumed run keeps its own (its summary rows were made so).
+std::string disturbed_trials(const RunOptions& options, const store::Target& target) {
+    if (target.plan.resumes() && !target.plan.stored->disturbed_trials.empty())
+        return target.plan.stored->disturbed_trials;
+    if (!options.disturbed.empty()) return options.disturbed;
+    const char* env = std::getenv("GILBENCH_DISTURBED");
+    if (env && (std::string_view(env) == "keep" || std::string_view(env) == "drop")) return env;
+    return "drop";
+}
+
 // Step 4's start on rank 0: the recording, the signal watcher and the run's opening line.
 std::unique_ptr<Recording> start_recording(const RunOptions& options, const job::Job& job, store::Target& target,
                                            const runner::Topology& topo, const store::RunInfo& info, int world_size,
                                            const std::string& output) {
     auto rec = std::make_unique<Recording>(target, job, topo.hosts, info,
                                            report::choose_progress_mode(options.progress, options.quiet));
+    rec->recorder.keep_disturbed(info.disturbed_trials == "keep");
     watch_signals(*rec, output, resume_command(job, output, world_size));
     std::size_t trials = 0;
     for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
@@ -466,7 +478,8 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     AbandonGuard guard;
     if (root) {
         try {
-            const store::RunInfo info = describe_run(job, topo, world.size(), settings, *servers, calibration, engines);
+            store::RunInfo info = describe_run(job, topo, world.size(), settings, *servers, calibration, engines);
+            info.disturbed_trials = disturbed_trials(options, *target);
             rec = start_recording(options, job, *target, topo, info, world.size(), output);
         } catch (const std::exception& e) {
             error = e.what();
@@ -527,6 +540,12 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                   "Use the documented fallback urllib costs (one development machine's) instead of this "
                   "machine's: the same figures everywhere; the run is stored as 'fallback: --no-calibration'")
         ->excludes("--recalibrate");
+    run->add_option("--disturbed", o.disturbed,
+                    "What the statistics do with disturbed trials (another process, steal or a slower core took "
+                    "time from them; trials.disturbed says which): drop (the default; they stay in the file, "
+                    "flagged) or keep (they count, still flagged: for runs on a machine known to be busy, such "
+                    "as a test suite). Default: $GILBENCH_DISTURBED, else drop; a resumed run keeps its own")
+        ->check(CLI::IsMember({"drop", "keep"}));
     run->add_option("--order", o.order,
                     "The order of the trials, instead of the job's `[job] order` (default alternating): "
                     "alternating (round k runs trial k of every cell, odd rounds in reverse order, so cells "

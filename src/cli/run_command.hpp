@@ -24,7 +24,8 @@ struct RunOptions {
     bool stop_on_failure = false;  // stop after the first trial with a failure (status 'failed')
     bool recalibrate = false;      // measure urllib's costs again instead of reading the cache
     bool no_calibration = false;   // use the documented fallback costs (deterministic runs)
-    std::string order;             // cells | rounds: overrides the job's `[job] order`; "": the job's
+    std::string order;             // cells | rounds | alternating: overrides the job's `[job] order`; "": the job's
+    std::string disturbed;         // drop | keep: disturbed trials in the statistics; "": $GILBENCH_DISTURBED or drop
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

@@ -126,7 +126,7 @@ const char* to_string(CellState s) {
 
 model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state,
                                         const std::vector<model::TrialRecord>& trials,
-                                        const std::vector<model::WorkerRecord>& workers) {
+                                        const std::vector<model::WorkerRecord>& workers, bool keep_disturbed) {
     model::CellSummaryRecord r;
     r.cell = cell.index;
     r.state = to_string(state);
@@ -142,7 +142,7 @@ model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state
         }
         if (t.disturbed) {
             ++r.disturbed_trials;
-            continue;
+            if (!keep_disturbed) continue;
         }
         walls.push_back(t.wall_s);
         measured.push_back(t.trial);
@@ -367,14 +367,16 @@ std::optional<std::string> format_seed_table(const std::vector<CellTimes>& cells
     // With one engine the columns do not say which: the title does (a model, or the real thing).
     const std::string title =
         several ? "median wall time" : fmt::format("median wall time, {}", g.engines.front()->label);
-    std::string out = fmt::format("{:<30}", title);
-    for (std::size_t col = 0; col < g.columns.size(); ++col) out += fmt::format(" {:>{}}", header(col), width);
-    out += "\n";
-    for (const auto& [name, values] : rows) {
-        out += fmt::format("{:<30}", name);
-        for (const auto& v : values) out += fmt::format(" {:>{}}", v, width);
-        out += "\n";
-    }
+    // Left-aligned: a value is a time, then maybe its ratio and marks, read from the left.
+    auto line = [&](const std::string& first, const std::vector<std::string>& cols) {
+        std::string l = fmt::format("{:<30}", first);
+        for (const auto& v : cols) l += fmt::format(" {:<{}}", v, width);
+        return l.substr(0, l.find_last_not_of(' ') + 1) + "\n";
+    };
+    std::vector<std::string> headers;
+    for (std::size_t col = 0; col < g.columns.size(); ++col) headers.push_back(header(col));
+    std::string out = line(title, headers);
+    for (const auto& [name, values] : rows) out += line(name, values);
     if (std::any_of(rows.begin(), rows.end(), [](const auto& r) {
             return std::any_of(r.second.begin(), r.second.end(),
                                [](const std::string& v) { return v.find("x [") != std::string::npos; });

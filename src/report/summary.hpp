@@ -80,7 +80,8 @@ inline std::optional<CellState> parse_cell_state(std::string_view text) {
 // down. n, the statistics and the per-rank spread are over the clean measured trials only.
 model::CellSummaryRecord summarize_cell(const model::Cell& cell, CellState state,
                                         const std::vector<model::TrialRecord>& trials,
-                                        const std::vector<model::WorkerRecord>& workers);
+                                        const std::vector<model::WorkerRecord>& workers,
+                                        bool keep_disturbed = false);
 
 // Measured wall times (repeats only, no warm-ups) of each cell, indexed like the job's cells:
 // the clean trials' times, and how many measured trials had I/O errors (left out of wall_s).
@@ -89,7 +90,7 @@ struct CellTimes {
     std::vector<double> wall_s;
     int failed = 0;
     std::vector<int> trial;   // the trial number of each wall_s: cells' trials with the same number ran in one round
-    int disturbed = 0;        // measured trials flagged disturbed, left out of wall_s
+    int disturbed = 0;        // measured trials flagged disturbed, left out of wall_s (unless the run keeps them)
     std::string disturbance;  // the first disturbed trial's reason
 };
 

@@ -29,6 +29,7 @@
 #include "http/delay_url.hpp"
 #include "runner/host_info.hpp"
 #include "runner/interrupt.hpp"
+#include "runner/probes.hpp"
 #include "runner/schedule.hpp"
 
 // Boost.Serialization of the plain records, kept here so model/ stays dependency-free.
@@ -52,7 +53,7 @@ void serialize(Archive& ar, gilbench::model::ErrorRecord& e, unsigned) {
 }
 template <class Archive>
 void serialize(Archive& ar, gilbench::runner::LocalTrial& l, unsigned) {
-    ar & l.workers & l.trace & l.requests & l.errors & l.first_error;
+    ar & l.workers & l.trace & l.requests & l.errors & l.first_error & l.probe;
 }
 }  // namespace boost::serialization
 
@@ -539,6 +540,7 @@ bool closed_by_budget(const RunSettings& settings, std::size_t ci) {
 struct Lane {
     bool running = false;  // has trials left, and has not ended
     bool member = false;   // this rank runs the cell
+    bool node_first = false;  // and is its first rank on this node: it probes the node
     const boost::mpi::communicator* sub = nullptr;
     std::string url;
     int measured = 0;      // measured trials stored, earlier starts included
@@ -567,6 +569,10 @@ std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topolo
         const std::vector<int> chosen = cell_ranks(cell, topology.rank_node);
         const auto mine = std::find(chosen.begin(), chosen.end(), world.rank());
         lane.member = mine != chosen.end();
+        const auto node_of = [&](int r) { return topology.rank_node[static_cast<std::size_t>(r)]; };
+        lane.node_first = lane.member && std::find_if(chosen.begin(), chosen.end(), [&](int r) {
+                                             return node_of(r) == topology.node;
+                                         }) == mine;
         auto at = subs.find(chosen);
         if (at == subs.end())
             at = subs.emplace(chosen, world.split(lane.member ? 0 : 1,
@@ -581,22 +587,31 @@ std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topolo
 
 // Runs one trial on the cell's ranks; rank 0 hands it to the sink. false: its start gate called
 // it off (a stop, or a failure elsewhere that stops the run).
+// The disturbance probes (runner/probes.hpp) take the trial's edges at its start gate, where
+// every thread is made and waiting, and once the rank's workers have ended.
 bool run_trial(const boost::mpi::communicator& world, const Topology& topology, const model::Cell& cell,
                std::size_t ci, int k, Lane& lane, const RunSettings& settings, const engine::EngineFor& engine_for,
-               TrialSink* sink, bool& failed) {
+               TrialSink* sink, bool& failed, disturbance::ReferenceClock& reference) {
     const boost::mpi::communicator& sub = *lane.sub;
     const auto began = clock::now();
     const engine::TrialContext context{k, world.rank(), topology.node, sub.rank(), lane.url};
+    EdgeProbe probe(world.rank(), topology.node, lane.node_first, reference);
     std::optional<LocalTrial> local = run_local_trial_if(engine_for(cell), cell, context, [&] {
+        probe.start();
         // A stop request can come between the world's agreement and this gate.
         const Verdict v = agree(sub, settings, false, failed, at_the_gate);
         return !v.stop && !v.failed;
     });
     lane.spent_s += seconds_between(began, clock::now());
     if (!local) return false;
+    local->probe = probe.finish();
     std::vector<LocalTrial> all = gather_asleep(sub, *local);
     if (sub.rank() == 0) {
+        std::vector<RankProbe> probes;
+        for (const LocalTrial& l : all) probes.push_back(l.probe);
         model::TrialResult result = join_trial(cell, k, all);
+        judge_trial(result.trial, probes, result.workers,
+                    ProbeContext{&cell, &topology.rank_cpus, &topology.cores, settings.disturbance});
         // World rank 0 is every cell's rank 0: it alone keeps this flag.
         failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
         if (sink) sink->on_trial(cell, ci, result);
@@ -625,6 +640,7 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
         if (sink && root) sink->on_cell_end(cells[ci], ci, end);
     };
     bool failed = false;  // rank 0: a trial failed and the run stops on failure
+    disturbance::ReferenceClock reference;  // this rank's reference loop times over the run
     const std::vector<Slot>& slots = schedule.slots();
     for (std::size_t at = 0; at < slots.size(); ++at) {
         const std::size_t ci = slots[at].cell;
@@ -634,7 +650,7 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
         if (!lane.running) continue;
         const auto pos = static_cast<std::ptrdiff_t>(at);
         const bool called_off =
-            lane.member && !run_trial(world, topology, cell, ci, k, lane, settings, engine_for, sink, failed);
+            lane.member && !run_trial(world, topology, cell, ci, k, lane, settings, engine_for, sink, failed, reference);
         // Rank 0's decisions: the budget ends the cell once it has a measured trial and has run
         // its budget (warm-ups always all run: they come first); a failure stops the run unless
         // this was the very last trial of all (then the run is complete).

@@ -21,6 +21,7 @@
 #include "engine/engine.hpp"
 #include "model/cell.hpp"
 #include "model/records.hpp"
+#include "runner/probes.hpp"
 
 namespace gilbench::runner {
 
@@ -76,6 +77,7 @@ struct LocalTrial {
     std::vector<model::RequestRecord> requests;
     std::vector<model::ErrorRecord> errors;  // one per thread that failed
     std::string first_error;  // first failure of any thread, for the log
+    RankProbe probe;          // what disturbed the trial, as this rank saw it (runner/probes.hpp)
 };
 
 // Runs one trial of `cell` on this rank with `engine`: makes its workers, calls
@@ -131,6 +133,8 @@ struct RunSettings {
     // trials only, and a cell ends (on_cell_end) in the round of its last trial (or when its
     // budget runs out); at a stop every cell still running ends as interrupted.
     model::Order order = model::Order::alternating;
+    // When a trial counts as disturbed (runner/disturbance.hpp; docs/statistics.md).
+    disturbance::Thresholds disturbance{};
 };
 
 // failed: stopped after a trial with a failure, as RunSettings::stop_on_failure asked.

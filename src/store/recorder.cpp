@@ -77,9 +77,10 @@ std::vector<report::CellTimes> Recorder::times() const {
             if (t.warmup) continue;
             if (t.io_errors > 0) {
                 ++ct.failed;  // left out, as in the summary
-            } else if (t.disturbed) {
+            } else if (t.disturbed && !keep_disturbed_) {
                 if (ct.disturbed++ == 0) ct.disturbance = t.disturbance;
             } else {
+                if (t.disturbed && ct.disturbed++ == 0) ct.disturbance = t.disturbance;
                 ct.wall_s.push_back(t.wall_s);
                 ct.trial.push_back(t.trial);
             }
@@ -157,12 +158,12 @@ model::CellSummaryRecord Recorder::summary_of(std::size_t i) const {
     const PerCell& pc = per_cell_[i];
     // Not reached on this start: what the file says (a resumed run's earlier cells).
     const report::CellState state = !pc.ended && pc.written_state ? *pc.written_state : pc.state;
-    return report::summarize_cell(cells_[i], state, pc.trials, pc.workers);
+    return report::summarize_cell(cells_[i], state, pc.trials, pc.workers, keep_disturbed_);
 }
 
 void Recorder::write_summary_row(std::size_t i) {
     PerCell& pc = per_cell_[i];
-    const model::CellSummaryRecord row = report::summarize_cell(cells_[i], pc.state, pc.trials, pc.workers);
+    const model::CellSummaryRecord row = report::summarize_cell(cells_[i], pc.state, pc.trials, pc.workers, keep_disturbed_);
     // A resumed run reports its finished cells again: leave rows that would not change.
     if (pc.state == pc.written_state && pc.new_trials == 0) return;
     writer_.write_summary({row});

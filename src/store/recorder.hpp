@@ -47,6 +47,10 @@ public:
     // Measured (non-warm-up) trials stored for the cell at `position`, earlier starts included.
     int measured(std::size_t position) const;
 
+    // Keep disturbed trials in the statistics (the run's `disturbed_trials` = "keep") instead of
+    // leaving them out (the default, "drop"); they are counted either way.
+    void keep_disturbed(bool keep) { keep_disturbed_ = keep; }
+
     int new_trials() const;     // trials written by this start
     int stored_trials() const;  // trials the run had before this start
 
@@ -65,6 +69,7 @@ private:
     model::CellSummaryRecord summary_of(std::size_t i) const;
     void write_summary_row(std::size_t i);
 
+    bool keep_disturbed_ = false;
     mutable std::mutex mutex_;
     RunWriter& writer_;
     const std::vector<model::Cell>& cells_;

@@ -543,6 +543,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_string_attr(g, "python_version", detail::to_valid_utf8(info.python_version));
         write_calibration_attrs(g, info);
         h5::write_string_attr(g, "order", detail::to_valid_utf8(info.order));
+        h5::write_string_attr(g, "disturbed_trials", detail::to_valid_utf8(info.disturbed_trials));
         h5::write_string_array_attr(g, "resumed_utc", {});
         h5::write_string_array_attr(g, "resume_command_lines", {});
 
@@ -720,6 +721,7 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
         stored.urllib_costs_fields = h5::read_string_array_attr(w.group.get(), "urllib_costs_fields");
         stored.calibration = h5::read_string_attr(w.group.get(), "calibration").value_or("");
         stored.order = h5::read_string_attr(w.group.get(), "order").value_or("");
+        stored.disturbed_trials = h5::read_string_attr(w.group.get(), "disturbed_trials").value_or("");
         return stored;
     });
 }

@@ -73,7 +73,9 @@ struct RunInfo {
     std::vector<std::string> urllib_costs_fields;
     int urllib_costs_version = 0;  // 0 with no costs
     std::string calibration;       // how they were had: "measured" | "cached <utc>" | "fallback: <why>"; "" with none
-    std::string order = "cells";   // the order of the trials: "cells" | "rounds" (model::Order)
+    std::string order = "cells";   // the order of the trials: "cells" | "rounds" | "alternating" (model::Order)
+    // Disturbed trials (trials.disturbed): "drop" = left out of the statistics, "keep" = in them.
+    std::string disturbed_trials = "drop";
 };
 
 // The file system has no room for the next write (ENOSPC, or the quota: EDQUOT). The message
@@ -119,6 +121,8 @@ struct StoredRun {
     // The run's trial order ("cells" | "rounds"); "" in files from before the attribute (their
     // runs took cells order). A resumed start keeps it.
     std::string order;
+    // "drop" | "keep" (RunInfo::disturbed_trials); "" in files from before the attribute.
+    std::string disturbed_trials;
 };
 
 class RunWriter;

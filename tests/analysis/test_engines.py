@@ -126,8 +126,10 @@ def test_report_shows_engines_side_by_side_and_verdicts(engines_report):
     for function in FUNCTIONS:
         line = next(l for l in md.splitlines() if l.startswith(f"**`{function}`**: "))
         # Which verdict depends on the machine's load; its form does not.
-        assert re.search(r"threads (scale|scale partly|do not scale|look faster) \(2 threads: \d+\.\d×", line), line
-        assert re.search(r"processes [a-z ]+ \(2 ranks: \d+\.\d×\)", line), line
+        # Two trials a cell: two paired rounds, too few for an interval, so the verdict is undecided.
+        levels = "scale|scale partly|do not scale|look faster|undecided"
+        assert re.search(rf"threads ({levels}) \(2 threads: \d+\.\d×", line), line
+        assert re.search(r"processes [a-z ]+ \(2 ranks: \d+\.\d×[,)]", line), line
         assert f"### {function} (strong scaling" in md
     # The functions' tables: one row per shape with speed-up and CPU time / wall.
     row = table_row(md, "CPU time / wall", "2 × 2")
@@ -201,38 +203,68 @@ def test_comparison_and_table_tool_name_the_engines(engines_file, tmp_path, caps
     assert all(h in text for h in BOTH)
 
 
-def shapes(rows, cpu=None):
-    """A FunctionFamily.shapes frame from (ranks, threads, median s) rows, strong scaling."""
+def shapes(rows, cpu=None, spread=0.03, pairs=10):
+    """A FunctionFamily.shapes frame from (ranks, threads, median s) rows, strong scaling, each
+    speed-up with a paired interval of ± `spread` of it over `pairs` rounds."""
     d = pd.DataFrame(rows, columns=["ranks", "threads", "median"])
     d["n"] = d["ranks"] * d["threads"]
     t1 = float(d.loc[(d["ranks"] == 1) & (d["threads"] == 1), "median"].iloc[0]) if (d["n"] == 1).any() else np.nan
     d["speedup"] = t1 / d["median"]
     d["cpu_over_wall"] = cpu if cpu is not None else d["n"].astype(float)
     d["failed"] = 0
+    d["speedup_paired"] = d["speedup"]
+    d["speedup_low"] = d["speedup"] * (1 - spread)
+    d["speedup_high"] = d["speedup"] * (1 + spread)
+    d["pairs"] = pairs
     return d
 
 
 def test_verdicts_on_fixed_numbers():
     gil_bound = verdict(shapes([(1, 1, 1.0), (1, 2, 1.0), (2, 1, 0.52)], cpu=[1.0, 1.0, 1.95]))
-    assert gil_bound.startswith("threads do not scale (2 threads: 1.0×, CPU time / wall 1.0: the threads take turns "
-                                "holding the GIL); processes do (2 ranks: 1.9×)")
+    assert gil_bound.startswith("threads do not scale (2 threads: 1.0× [0.97, 1.03], CPU time / wall 1.0: the threads "
+                                "take turns holding the GIL); processes do (2 ranks: 1.9× [1.87, 1.98])")
     assert gil_bound.endswith("use processes (ranks, or multiprocessing) for this function, not threads")
     releasing = verdict(shapes([(1, 1, 1.0), (1, 2, 0.53), (2, 1, 0.52)]))
-    assert releasing.startswith("threads scale (2 threads: 1.9×); processes scale too (2 ranks: 1.9×)")
-    assert verdict(shapes([(1, 1, 1.0), (1, 4, 0.6)])).startswith("threads scale partly (4 threads: 1.7×)")
+    assert releasing.startswith("threads scale (2 threads: 1.9× [1.83, 1.94]); processes scale too (2 ranks: 1.9×")
+    assert verdict(shapes([(1, 1, 1.0), (1, 4, 0.6)])).startswith("threads scale partly (4 threads: 1.7× [")
     starved = verdict(shapes([(1, 1, 1.0), (1, 2, 1.0), (2, 1, 1.0)], cpu=[1.0, 1.0, 1.0]))
-    assert "processes do not scale either (2 ranks: 1.0×), but the 2 ranks together got only 1.0 CPUs" in starved
+    assert "processes do not scale either (2 ranks: 1.0× [0.97, 1.03]), but the 2 ranks together got only 1.0 CPUs" \
+        in starved
     # Without a second core, one CPU for two threads says nothing about the GIL.
-    assert starved.startswith("threads do not scale (2 threads: 1.0×);")
+    assert starved.startswith("threads do not scale (2 threads: 1.0× [0.97, 1.03]);")
     # A speed-up its CPU times do not back: the 1 × 1 trials were slowed by something else.
     noisy = verdict(shapes([(1, 1, 1.0), (1, 2, 0.55)], cpu=[0.88, 0.98]))
-    assert noisy.startswith("threads look faster (2 threads: 1.8×) but used no more CPU than one thread "
+    assert noisy.startswith("threads look faster (2 threads: 1.8× [1.76, 1.87]) but used no more CPU than one thread "
                             "(CPU time / wall 1.0, 1 × 1: 0.9)")
     assert "set warmups = 8" in noisy and noisy.endswith("rerun before deciding")
     # A function that waits (little CPU): its CPU times neither confirm nor refute anything.
     waits = verdict(shapes([(1, 1, 1.0), (1, 2, 0.52), (2, 1, 1.0)], cpu=[0.05, 0.05, 0.05]))
-    assert waits.startswith("threads scale (2 threads: 1.9×); processes do not scale (2 ranks: 1.0×): threads are")
+    assert waits.startswith("threads scale (2 threads: 1.9× [1.87, 1.98]); processes do not scale (2 ranks: 1.0× "
+                            "[0.97, 1.03]): threads are")
     assert verdict(shapes([(1, 2, 1.0), (2, 1, 1.0)])).startswith("no verdict: no measured 1 × 1 cell")
     assert verdict(shapes([(1, 1, 1.0)])).startswith("no verdict: only 1 × 1 was measured")
     failed = shapes([(1, 1, np.nan), (1, 2, 1.0)]).assign(failed=[2, 0])
     assert verdict(failed).startswith("no verdict: every measured trial of the 1 × 1 cell failed")
+
+
+def test_verdicts_decide_only_on_the_interval():
+    # 2 threads at 1.6× scale by the median, but an interval of ±20 % straddles 1.5×: undecided, with
+    # the rounds that would decide it (half-width 0.32 must shrink to 1.6 - 1.5 = 0.1: 10 (0.32/0.1)² =
+    # 102.4 -> 103 rounds, 93 more).
+    v = verdict(shapes([(1, 1, 1.0), (1, 2, 0.625), (2, 1, 0.52)], spread=0.2))
+    assert v.startswith("threads undecided (2 threads: 1.6× [1.28, 1.92], after 10 rounds; about 93 more rounds "
+                        "would decide it)"), v
+    assert "processes undecided (2 ranks: 1.9× [1.54, 2.31]" not in v      # 1.54 > 1.5: decided
+    assert "processes do (2 ranks: 1.9× [1.54, 2.31])" in v
+    assert v.endswith("about 93 more rounds (repeats) would decide it; rerun with more repeats, or on an idle node")
+    # The same medians with a narrow interval: decided.
+    assert verdict(shapes([(1, 1, 1.0), (1, 2, 0.625)], spread=0.02)).startswith("threads scale (2 threads: 1.6×")
+    # An interval wholly below the partial threshold (1.15×) does not scale; one between the two
+    # thresholds scales partly; one across the lower threshold is undecided too.
+    assert verdict(shapes([(1, 1, 1.0), (1, 2, 1.0)], spread=0.1)).startswith("threads do not scale")
+    assert verdict(shapes([(1, 1, 1.0), (1, 2, 0.77)], spread=0.05)).startswith("threads scale partly")
+    assert verdict(shapes([(1, 1, 1.0), (1, 2, 0.87)], spread=0.1)).startswith("threads undecided")
+    # Too few paired rounds: no interval, no decision.
+    few = shapes([(1, 1, 1.0), (1, 2, 0.5)], pairs=2).assign(speedup_low=np.nan, speedup_high=np.nan)
+    assert verdict(few).startswith("threads undecided (2 threads: 2.0×, 2 paired rounds, too few for an interval)")
+    assert "at least 3 paired rounds (repeats) are needed to decide it" in verdict(few)

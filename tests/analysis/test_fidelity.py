@@ -1,8 +1,9 @@
 """The Fidelity section: emulated cells against their `-cpython` twins, and reference files.
 
-The verdict, the hand-over count and the round pairing are checked on hand-made numbers (no
-timing assertion anywhere); one test runs tests/analysis/small_fidelity.toml with the real binary
-(mpirun -n 2, a few seconds) and checks the section is there with finite numbers."""
+The verdict (an equivalence test on the interval of the paired difference), the hand-over count
+and the round pairing are checked on hand-made numbers (no timing assertion anywhere); one test
+runs tests/analysis/small_fidelity.toml with the real binary (mpirun -n 2, a few seconds) and
+checks the section is there with finite numbers."""
 import json
 import math
 import subprocess
@@ -14,10 +15,11 @@ import pytest
 
 from gilbench_analysis import Results, load
 from gilbench_analysis.cli import report_main
-from gilbench_analysis.fidelity import (BY_KEY, FEW, NOISY, OUTSIDE, WITHIN, ReferenceError, compare, emulated_figures,
-                                        fidelity, figure_rounds, handover_times, load_reference,
+from gilbench_analysis.fidelity import (BY_KEY, FEW, OUTSIDE, UNDECIDED, WITHIN, ReferenceError, compare,
+                                        emulated_figures, fidelity, figure_rounds, handover_times, load_reference,
                                         median_run_length, pair_rounds, parse_reference, section_markdown,
                                         switches_per_s, tally, verdict)
+from gilbench_analysis.paired import Estimate
 from gilbench_analysis.timeline import pick_trials
 from h5edit import copy_file, read_table, rewrite_table
 
@@ -26,57 +28,110 @@ JOB = Path(__file__).resolve().parent / "small_fidelity.toml"
 
 # --- verdicts -------------------------------------------------------------------------------
 
-def test_verdict_absolute_band():
-    assert verdict(1.00, 0.01, 1.02, 0.03) == WITHIN
-    assert verdict(1.00, 0.01, 0.96, 0.03) == OUTSIDE
-    assert verdict(1.00, 0.04, 1.00, 0.03) == NOISY          # noisy real side: never a pass
-    assert verdict(1.00, 0.04, 2.00, 0.03) == NOISY
+def est(value, low, high, n=10):
+    return Estimate(value, low, high, n, 0.95, "bootstrap")
+
+
+def test_verdict_is_an_equivalence_test_on_the_interval():
+    assert verdict(est(0.02, 0.01, 0.025), 0.03) == WITHIN
+    assert verdict(est(-0.05, -0.06, -0.04), 0.03) == OUTSIDE
+    assert verdict(est(0.10, 0.05, 0.15), 0.03) == OUTSIDE
+    assert verdict(est(0.02, -0.01, 0.05), 0.03) == UNDECIDED        # straddles +0.03
+    assert verdict(est(0.0, -0.2, 0.2), 0.03) == UNDECIDED           # wider than the band: never a pass
+    assert verdict(est(0.0, math.nan, math.nan), 0.03) == UNDECIDED
 
 
 def test_verdict_edge_is_within():
-    # 1.03 - 1.00 is 0.030000000000000027 in floating point: exactly on the band is within.
-    assert verdict(1.00, 0.0, 1.03, 0.03) == WITHIN
-    assert verdict(1.00, 0.0, 0.97, 0.03) == WITHIN
-    assert verdict(1.00, 0.03, 1.0, 0.03) == WITHIN            # noise equal to the band: not too noisy
-    assert verdict(1.00, 0.0, 1.031, 0.03) == OUTSIDE
-    assert verdict(1.00, 0.0301, 1.0, 0.03) == NOISY
+    # 1.03 - 1.00 is 0.030000000000000027 in floating point: an interval ending exactly on the band is within.
+    assert verdict(est(0.02, 0.0, 1.03 - 1.00), 0.03) == WITHIN
+    assert verdict(est(-0.02, 0.97 - 1.00, 0.0), 0.03) == WITHIN
+    assert verdict(est(0.02, 0.0, 0.031), 0.03) == UNDECIDED
 
 
-def test_compare_absolute_from_rounds():
-    c = compare("cpu_2t", [1.00, 1.01, 0.99, 1.00], [1.02, 1.02, 1.03])
-    assert c.verdict == WITHIN and c.band == pytest.approx(0.03) and not c.relative
-    assert c.real.median == pytest.approx(1.0) and c.emulated.median == pytest.approx(1.02)
-    assert c.difference == pytest.approx(0.02)
-    assert (c.real.rounds, c.emulated.rounds) == (4, 3)
-    assert compare("cpu_2t", [1.0] * 3, [1.1] * 3).verdict == OUTSIDE
-    # p25..p75 of 0.9, 1.0, 1.1 is 0.95..1.05: noise 0.05 > 0.03.
-    assert compare("cpu_2t", [0.9, 1.0, 1.1], [1.0] * 3).verdict == NOISY
-    # Fewer than 3 rounds on either side: no spread to judge the noise by, so no verdict.
-    assert compare("cpu_2t", [1.0, 1.0], [1.0] * 3).verdict == FEW
-    assert compare("cpu_2t", [1.0] * 3, [1.5, 1.5]).verdict == FEW
+def rounds(values):
+    return dict(enumerate(values))
 
 
-def test_compare_relative_band_scales_with_the_real_median():
-    # switches: ±5 % of the real value, 200/s -> ±10.
-    c = compare("switches_si5ms", [200.0, 200.0, 200.0], [209.0] * 3)
+def test_compare_pairs_rounds_within_outside_undecided():
+    # Within: per round the emulated ratio is 0.005-0.015 above the real one.
+    real = rounds([1.00, 1.02, 0.98, 1.01, 0.99, 1.00, 1.03, 0.97])
+    emu = rounds([r + d for r, d in zip(real.values(), [0.01, 0.005, 0.015, 0.01, 0.01, 0.005, 0.015, 0.01])])
+    c = compare("cpu_2t", real, emu)
+    assert c.paired and c.verdict == WITHIN and c.band == pytest.approx(0.03) and not c.relative
+    assert c.estimate.n == 8 and c.estimate.value == pytest.approx(0.01)
+    assert 0.005 <= c.estimate.low <= 0.01 <= c.estimate.high <= 0.015
+    assert c.verdict_text == WITHIN
+    # Outside: 0.08-0.12 above in every round.
+    emu = rounds([r + d for r, d in zip(real.values(), [0.1, 0.08, 0.12, 0.1, 0.09, 0.11, 0.1, 0.1])])
+    c = compare("cpu_2t", real, emu)
+    assert c.verdict == OUTSIDE and c.estimate.low > 0.03
+    # Undecided: differences from -0.02 to +0.06: the interval straddles +0.03; the text gives it and the
+    # rounds that would decide it.
+    emu = rounds([r + d for r, d in zip(real.values(), [-0.02, 0.06, 0.0, 0.05, -0.01, 0.04, 0.03, 0.01])])
+    c = compare("cpu_2t", real, emu)
+    assert c.verdict == UNDECIDED and c.estimate.low < 0.03 < c.estimate.high
+    assert c.decision.more_rounds > 0
+    assert c.verdict_text.startswith(f"undecided after 8 rounds (interval [{c.estimate.low:+.3g}, "
+                                     f"{c.estimate.high:+.3g}]); about {c.decision.more_rounds} more rounds")
+    # The bootstrap is seeded: the same rounds give the same interval.
+    assert compare("cpu_2t", real, emu).estimate == c.estimate
+
+
+def test_a_noisy_machine_widens_nothing_the_rounds_share():
+    # Each round moves both sides by up to ±10 % (the machine); the emulation is 0.01 above in
+    # every round. Judged by the paired difference: within band, where comparing the real side's
+    # spread with the band called it "too noisy" before.
+    drift = [0.9, 1.1, 1.0, 0.92, 1.08, 1.05, 0.95, 1.0]
+    c = compare("cpu_2t", rounds(drift), rounds([d + 0.01 for d in drift]))
+    assert c.verdict == WITHIN and c.real.noise > 0.03
+    # The same values unpaired (as a reference file's) cannot cancel the drift: undecided.
+    u = compare("cpu_2t", drift, [d + 0.01 for d in drift])
+    assert not u.paired and u.verdict == UNDECIDED
+
+
+def test_compare_pairs_only_rounds_both_sides_have():
+    real = rounds([1.0, 1.0, 1.0, 1.0])
+    emu = {1: 1.01, 2: 1.01, 3: 1.01, 7: 5.0}                       # round 7 has no real partner
+    c = compare("cpu_2t", real, emu)
+    assert c.estimate.n == 3 and c.verdict == WITHIN
+    assert (c.real.rounds, c.emulated.rounds) == (4, 4)
+    # Fewer than 3 pairs: too few rounds, never a pass.
+    assert compare("cpu_2t", rounds([1.0, 1.0]), rounds([1.0] * 3)).verdict == FEW
+    assert compare("cpu_2t", {0: 1.0, 1: 1.0, 2: 1.0}, {2: 1.0, 3: 1.0, 4: 1.0}).verdict == FEW
+
+
+def test_compare_relative_band_uses_the_relative_difference_per_round():
+    # switches: ±5 %; per round (emulated - real) / |real|.
+    c = compare("switches_si5ms", rounds([200.0, 210.0, 190.0]), rounds([209.0, 219.45, 198.55]))
     assert c.relative and c.band == pytest.approx(10.0) and c.verdict == WITHIN
+    assert c.estimate.value == pytest.approx(0.045)
     assert c.relative_difference == pytest.approx(0.045)
-    assert compare("switches_si5ms", [200.0] * 3, [210.0] * 3).verdict == WITHIN     # on the edge
-    assert compare("switches_si5ms", [200.0] * 3, [211.0] * 3).verdict == OUTSIDE
-    assert compare("switches_si5ms", [180.0, 200.0, 220.0, 240.0], [200.0] * 3).verdict == NOISY
+    assert compare("switches_si5ms", rounds([200.0] * 3), rounds([210.0] * 3)).verdict == WITHIN     # on the edge
+    assert compare("switches_si5ms", rounds([200.0] * 3), rounds([211.0] * 3)).verdict == OUTSIDE
     # convoy: ±20 %.
-    assert compare("convoy_si5ms", [2.0] * 3, [2.39] * 3).verdict == WITHIN
-    assert compare("convoy_si5ms", [2.0] * 3, [1.59] * 3).verdict == OUTSIDE
-    # A negative real median: the band is of its magnitude.
-    assert compare("convoy_si5ms", [-2.0] * 3, [-2.3] * 3).verdict == WITHIN
+    assert compare("convoy_si5ms", rounds([2.0] * 3), rounds([2.39] * 3)).verdict == WITHIN
+    assert compare("convoy_si5ms", rounds([2.0] * 3), rounds([1.59] * 3)).verdict == OUTSIDE
+    # A negative real value: relative to its magnitude.
+    assert compare("convoy_si5ms", rounds([-2.0] * 3), rounds([-2.3] * 3)).verdict == WITHIN
+    # Spread rounds: undecided, the interval in per cent.
+    c = compare("switches_si5ms", rounds([200.0] * 6), rounds([190.0, 215.0, 200.0, 212.0, 196.0, 209.0]))
+    assert c.verdict == UNDECIDED and "%" in c.verdict_text
 
 
-def test_compare_needs_rounds_on_both_sides_and_tally_counts():
+def test_compare_unpaired_lists_and_tally():
+    # Lists (a reference file's rounds) cannot be paired: the difference of the means.
+    c = compare("cpu_2t", [1.0, 1.01, 0.99, 1.0], [1.02, 1.02, 1.03])
+    assert not c.paired and c.estimate.method == "unpaired"
+    assert c.estimate.value == pytest.approx(1.02333 - 1.0, abs=1e-4)
+    assert compare("cpu_2t", [1.0] * 3, [1.1] * 3).verdict == OUTSIDE
+    assert compare("cpu_2t", [1.0] * 3, [1.01] * 3).verdict == WITHIN
+    assert compare("cpu_2t", [1.0, 1.0], [1.0] * 3).verdict == FEW
     assert compare("cpu_2t", [], [1.0]) is None
     assert compare("cpu_2t", [1.0], [float("nan")]) is None
-    cs = [compare("cpu_2t", [1.0] * 3, [1.0] * 3), compare("cpu_2t", [1.0] * 3, [2.0] * 3),
-          compare("cpu_2t", [0.5, 1.0, 1.5], [1.0] * 3), compare("cpu_2t", [1.0], [1.0])]
-    assert tally(cs) == {WITHIN: 1, OUTSIDE: 1, NOISY: 1, FEW: 1}
+    cs = [compare("cpu_2t", rounds([1.0] * 3), rounds([1.0] * 3)),
+          compare("cpu_2t", rounds([1.0] * 3), rounds([2.0] * 3)),
+          compare("cpu_2t", rounds([1.0] * 4), rounds([0.9, 1.1, 1.0, 1.05])), compare("cpu_2t", [1.0], [1.0])]
+    assert tally(cs) == {WITHIN: 1, OUTSIDE: 1, UNDECIDED: 1, FEW: 1}
 
 
 # --- hand-overs -----------------------------------------------------------------------------
@@ -113,7 +168,7 @@ def _results(cells, trials, trace=None, requests=None):
 
 def test_handover_figures_from_a_hand_made_trace():
     cells = [("handover-si5ms-emulated", "emulated", 1), ("handover-si5ms-cpython", "cpython", 1)]
-    # Trial 0 is a warm-up (its takes must not count); trial 1 = round 0, wall 2 s.
+    # Trial 0 is a warm-up (its takes must not count); trial 1 = round 1, wall 2 s.
     ev = [(0, 0, 0, 0, 0.0, "take"), (0, 0, 0, 1, 0.1, "take"),
           (0, 1, 0, 0, 0.0, "take"), (0, 1, 0, 0, 0.004, "take"), (0, 1, 0, 1, 0.005, "take"),
           (0, 1, 0, 0, 0.010, "take"), (0, 1, 0, 1, 0.016, "take"), (0, 1, 0, 1, 0.016, "drop"),
@@ -122,8 +177,8 @@ def test_handover_figures_from_a_hand_made_trace():
     r = _results(cells, [(0, 0, 1, 1.0, 0), (0, 1, 0, 2.0, 0), (1, 0, 1, 1.0, 0), (1, 1, 0, 1.0, 0)], trace)
     # Hand-overs at 5, 10 and 16 ms: 2 in the 11 ms from the first to the last (the wall time,
     # 2 s, does not count), run lengths 5 and 6 ms.
-    assert figure_rounds(r, BY_KEY["switches_si5ms"], "emulated") == {0: pytest.approx(2 / 0.011)}
-    assert figure_rounds(r, BY_KEY["runlength_si5ms"], "emulated") == {0: pytest.approx(0.0055)}
+    assert figure_rounds(r, BY_KEY["switches_si5ms"], "emulated") == {1: pytest.approx(2 / 0.011)}
+    assert figure_rounds(r, BY_KEY["runlength_si5ms"], "emulated") == {1: pytest.approx(0.0055)}
     # A trial whose trace was cut short (trace_dropped on rank 0) gives no round.
     r.workers = pd.DataFrame([(0, 1, 0, 0, 5)], columns=["cell", "trial", "rank", "thread", "trace_dropped"])
     assert figure_rounds(r, BY_KEY["switches_si5ms"], "emulated") == {}
@@ -152,16 +207,17 @@ def test_ratio_rounds_skip_warmups_and_failed_trials():
         (2, 0, 1, 99.0, 0), (2, 1, 1, 99.0, 0), (2, 2, 0, 2.0, 0),
         (3, 0, 1, 99.0, 0), (3, 1, 1, 99.0, 0), (3, 2, 0, 2.2, 0), (3, 3, 0, 3.0, 0)]
     r = _results(cells, trials)
+    # Rounds are trial numbers: round k ran trial k of every cell.
     emu = figure_rounds(r, BY_KEY["cpu_2t"], "emulated")
-    assert emu == {0: pytest.approx(1.2), 2: pytest.approx(1.4)}
+    assert emu == {1: pytest.approx(1.2), 3: pytest.approx(1.4)}
     real = figure_rounds(r, BY_KEY["cpu_2t"], "cpython")
-    assert real == {0: pytest.approx(1.1)}
+    assert real == {2: pytest.approx(1.1)}
     assert figure_rounds(r, BY_KEY["cpu_4t"], "emulated") is None       # cells missing: left out
     f = fidelity(r)
     keys = [row.comparison.key for row in f.rows]
     assert keys == ["cpu_2t", "cpu_2t"]                                  # CPU ratios and switch interval
     assert f.rows[0].comparison.emulated.rounds == 2 and f.rows[0].comparison.real.rounds == 1
-    assert f.counts == {WITHIN: 0, OUTSIDE: 0, NOISY: 0, FEW: 1}         # one figure, counted once
+    assert f.counts == {WITHIN: 0, OUTSIDE: 0, UNDECIDED: 0, FEW: 1}     # one figure, counted once
 
 
 def test_trial_noise_is_the_one_thread_cells_spread_over_its_median():
@@ -266,7 +322,8 @@ def test_real_file_section(fidelity_file, tmp_path, capsys):
     assert {"cpu_2t", "cpu_2r", "io_2t", "convoy_si5ms"} <= keys
     for row in f.rows:
         assert _finite(row.comparison.real) and _finite(row.comparison.emulated)
-        assert row.comparison.verdict in (WITHIN, OUTSIDE, NOISY, FEW)
+        assert row.comparison.verdict in (WITHIN, OUTSIDE, UNDECIDED, FEW)
+        assert row.comparison.paired
     # Both hand-over cells are traced (the cpython one by its probe): both sides' figures exist.
     emu = emulated_figures(r)
     assert emu["switches_si5ms"] and all(v > 0 for v in emu["switches_si5ms"].values())
@@ -289,7 +346,9 @@ def test_real_file_section(fidelity_file, tmp_path, capsys):
                     "### Other CPython versions"):
         assert heading in out
     assert "`cpu_2t_old`" in out and "CPython 2.7.18 (old GIL)" in out
-    assert f"{f.counts[WITHIN]} within band, {f.counts[OUTSIDE]} outside, {f.counts[NOISY]} too noisy here" in out
+    assert f"**{f.counts[WITHIN]} within band, {f.counts[OUTSIDE]} outside, {f.counts[UNDECIDED]} undecided" in out
+    assert "too noisy" not in out
+    assert "cannot be paired with this run's" in out                 # the reference rows: unpaired
     assert r.attrs.get("python_version", "").split()[0] in out
     assert "nan" not in out.lower()
 

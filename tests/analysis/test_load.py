@@ -134,8 +134,10 @@ def test_unfinished_trial_rows_are_left_out(results_file, tmp_path):
 def test_reads_an_interrupted_run_of_the_real_binary(gilbench_binary, tmp_path):
     mpiexec, exe = gilbench_binary
     job = tmp_path / "long.toml"
-    job.write_text('[defaults]\nworkload = "cpu"\nwork = 1_000_000\nwarmups = 0\nrepeats = 400\n'
-                   '[[cell]]\nname = "a"\nthreads = 2\n[[cell]]\nname = "never-reached"\n')
+    # Cells order: every trial of "a" before any of "never-reached" (rounds, the default, would
+    # interleave them).
+    job.write_text('[job]\norder = "cells"\n[defaults]\nworkload = "cpu"\nwork = 1_000_000\nwarmups = 0\n'
+                   'repeats = 400\n[[cell]]\nname = "a"\nthreads = 2\n[[cell]]\nname = "never-reached"\n')
     out = tmp_path / "int.h5"
     proc = subprocess.Popen([mpiexec, "-n", "1", exe, "run", str(job), "-o", str(out), "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

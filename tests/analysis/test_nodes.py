@@ -98,7 +98,12 @@ def measured_workers(path, name):
         g = f["runs"][list_runs(path)[-1]]
         cells, trials, workers = read_table(g, "cells"), read_table(g, "trials"), read_table(g, "workers")
     cell = int(cells.loc[cells["name"] == name, "cell"].iloc[0])
-    measured = trials[(trials["cell"] == cell) & (trials["warmup"] == 0)]["trial"]
+    # As the statistics count: no warm-ups, and no disturbed trials unless the run keeps them.
+    with h5py.File(path, "r") as f:
+        keep = f["runs"][list_runs(path)[-1]].attrs.get("disturbed_trials", b"drop")
+    keep = (keep.decode() if isinstance(keep, bytes) else str(keep)) == "keep"
+    clean = (trials["disturbed"] == 0) if "disturbed" in trials.columns and not keep else True
+    measured = trials[(trials["cell"] == cell) & (trials["warmup"] == 0) & clean]["trial"]
     return workers[(workers["cell"] == cell) & workers["trial"].isin(measured)]
 
 

@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from gilbench_analysis.paired import Estimate, order_interval, paired_difference, paired_ratio, t_quantile, verdict
+from gilbench_analysis.paired import (Estimate, order_interval, paired_difference, paired_ratio,
+                                      paired_relative_difference, t_quantile, unpaired_difference, verdict)
 
 SIMULATIONS = 1000
 
@@ -40,6 +41,45 @@ def test_bootstrap_difference_covers_about_95_percent_of_normal_rounds(n):
 def test_bootstrap_ratio_covers_about_95_percent_of_lognormal_rounds(n):
     c = coverage(lognormal_rounds, 1.1, paired_ratio, n, seed=100 + n)
     assert 0.93 <= c <= 0.97, c
+
+
+def unpaired_rounds(rng, n):
+    # Two sets of rounds from different runs: nothing shared, unequal spreads and sizes.
+    return 1.2 + rng.normal(0, 0.1, n), 1.0 + rng.normal(0, 0.05, n + 3)
+
+
+@pytest.mark.parametrize("n", [10, 30])
+def test_unpaired_bootstrap_difference_covers_about_95_percent(n):
+    c = coverage(unpaired_rounds, 0.2, unpaired_difference, n, seed=200 + n)
+    assert 0.93 <= c <= 0.97, c
+
+
+def test_unpaired_relative_difference_covers_about_95_percent_at_30_rounds():
+    def draw(rng, n):
+        return np.exp(np.log(1.1) + rng.normal(0, 0.08, n)), np.exp(rng.normal(0, 0.08, n))
+
+    def relative(a, b, seed):
+        return unpaired_difference(a, b, seed=seed, relative=True)
+    c = coverage(draw, 0.1, relative, 30, seed=330)   # equal spreads: the ratio of the means is 1.1
+    assert 0.93 <= c <= 0.97, c
+
+
+def test_unpaired_edge_cases():
+    e = unpaired_difference([1.1, 1.1, 1.1], [1.0, 1.0, 1.0, float("nan")])
+    assert e.method == "unpaired" and e.n == 3
+    assert (e.value, e.low, e.high) == pytest.approx((0.1, 0.1, 0.1))      # no spread: a point
+    one = unpaired_difference([1.0], [1.0, 2.0])
+    assert one.n == 1 and math.isnan(one.low)
+    assert math.isnan(unpaired_difference([], [1.0]).value)
+    r = unpaired_difference([2.2, 2.2], [2.0, 2.0], relative=True)
+    assert r.value == pytest.approx(0.1)
+
+
+def test_paired_relative_difference_per_round():
+    e = paired_relative_difference([2.1, 4.2, 1.05], [2.0, 4.0, 1.0])
+    assert e.value == pytest.approx(0.05) and e.low == pytest.approx(0.05) and e.n == 3
+    # A round whose b is 0 has no relative difference: dropped.
+    assert paired_relative_difference([1.0, 2.1, 4.2], [0.0, 2.0, 4.0]).n == 2
 
 
 @pytest.mark.parametrize("n", [10, 30])

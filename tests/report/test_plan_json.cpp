@@ -59,7 +59,8 @@ TEST(PlanJson, CellKeysAreTheCellsColumnsInOrder) {
 }
 
 TEST(PlanJson, OrderIsTheJobsTrialOrder) {
-    EXPECT_EQ(json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}))["order"], "cells");
+    EXPECT_EQ(json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}))["order"], "alternating");
+    EXPECT_EQ(json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}, model::Order::cells))["order"], "cells");
     EXPECT_EQ(json::parse(plan_json("j", "", "j.toml", {cell(0, "a", 1, 1)}, model::Order::rounds))["order"], "rounds");
 }
 

@@ -406,3 +406,58 @@ TEST(Progress, DurationsReadAsAPersonWouldWriteThem) {
     EXPECT_EQ(format_duration(3720), "1h02m");
     EXPECT_EQ(format_duration(-1), "0.0 s");
 }
+
+TEST(PairedRatio, PairsByTrialNumberAndGivesTheMediansInterval) {
+    // Rounds 1..7 of two cells; b lacks round 4 (disturbed, say): 6 pairs.
+    const std::vector<int> ta{1, 2, 3, 4, 5, 6, 7}, tb{1, 2, 3, 5, 6, 7};
+    const std::vector<double> a{2.2, 2.4, 2.0, 9.0, 2.6, 2.1, 2.3}, b{2.0, 2.0, 2.0, 2.0, 2.0, 2.0};
+    const auto r = gilbench::report::paired_ratio(ta, a, tb, b);
+    EXPECT_EQ(r.n, 6);
+    // ratios 1.1 1.2 1.0 1.3 1.05 1.15: median (1.1 + 1.15) / 2; 6 pairs: [min, max] at 1 - 2/64
+    EXPECT_NEAR(r.median, 1.125, 1e-12);
+    EXPECT_NEAR(r.ci.low, 1.0, 1e-12);
+    EXPECT_NEAR(r.ci.high, 1.3, 1e-12);
+    EXPECT_NEAR(r.ci.level, 1.0 - 2.0 / 64, 1e-12);
+    EXPECT_EQ(gilbench::report::paired_ratio({1}, {1.0}, {2}, {1.0}).n, 0);  // no common round
+}
+
+TEST(SeedTable, ShowsEachLayoutsRatioToItsSingleThreadWithItsInterval) {
+    using gilbench::model::Workload;
+    std::vector<CellTimes> cells{cell("a", Workload::cpu, 1, 1, {2.0, 2.0, 2.0, 2.0, 2.0, 2.0}),
+                                 cell("b", Workload::cpu, 1, 2, {2.2, 2.4, 2.0, 2.6, 2.1, 2.3}),
+                                 cell("c", Workload::cpu, 2, 1, {1.0, 1.1})};
+    cells[0].trial = cells[1].trial = {1, 2, 3, 4, 5, 6};
+    cells[2].trial = {1, 2};
+    cells[2].disturbed = 4;
+    cells[2].disturbance = "other processes used 1.30 CPUs";
+    const auto table = gilbench::report::format_seed_table(cells);
+    ASSERT_TRUE(table);
+    auto has = [&](const char* pattern) { return std::regex_search(*table, std::regex(pattern)); };
+    EXPECT_TRUE(has(R"(\nsingle thread +2\.000 s +-\n)")) << *table;
+    EXPECT_TRUE(has(R"(\nmulti thread \(2 threads\) +2\.250 s 1\.12x \[1\.00, 1\.30\] +-\n)")) << *table;
+    // 2 pairs reach only 50 %: the level is shown, and so are the disturbed trials.
+    EXPECT_TRUE(has(R"(\nmulti process \(2 ranks\) +1\.050 s 0\.53x \[0\.50, 0\.55\] \(50%\) \(4 of 6 disturbed\) +-\n)"))
+        << *table;
+    EXPECT_TRUE(has(R"(4 of 6 trials disturbed: other processes used 1\.30 CPUs; they are left out)")) << *table;
+}
+
+TEST(SummarizeCell, LeavesDisturbedTrialsOutUnlessTheRunKeepsThem) {
+    gilbench::model::Cell c;
+    c.index = 0;
+    std::vector<gilbench::model::TrialRecord> trials(4);
+    const double walls[] = {2.0, 9.0, 4.0, 3.0};
+    for (int t = 0; t < 4; ++t) {
+        trials[static_cast<std::size_t>(t)].trial = t;
+        trials[static_cast<std::size_t>(t)].wall_s = walls[t];
+    }
+    trials[1].disturbed = true;
+    trials[1].disturbance = "the reference loop ran 14 % slow";
+    const auto dropped = gilbench::report::summarize_cell(c, gilbench::report::CellState::complete, trials, {});
+    EXPECT_EQ(dropped.n, 3);
+    EXPECT_EQ(dropped.disturbed_trials, 1);
+    EXPECT_DOUBLE_EQ(dropped.max_s, 4.0);
+    const auto kept = gilbench::report::summarize_cell(c, gilbench::report::CellState::complete, trials, {}, true);
+    EXPECT_EQ(kept.n, 4);
+    EXPECT_EQ(kept.disturbed_trials, 1);
+    EXPECT_DOUBLE_EQ(kept.max_s, 9.0);
+}

@@ -102,9 +102,15 @@ def _print_summary(results, out=None) -> None:
         emit(table.to_string(line_width=None))
     for f in function_families(results):
         emit(f"\n{f.title}")
-        emit(f.shapes[["name", "ranks", "threads", "trials", "median", "speedup", "cpu_over_wall"]]
+        emit(f.shapes[["name", "ranks", "threads", "trials", "median", "speedup", "speedup_low", "speedup_high",
+                       "cpu_over_wall"]]
              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         emit(f"{f.function}: {f.verdict}")
     if not results.failed.empty:
         emit(f"\nfailed: {len(results.failed)} measured trial(s) had I/O errors (trials.io_errors > 0); "
              "they are left out of every statistic above")
+    if not results.disturbed.empty:
+        reasons = [x for x in results.disturbed["disturbance"].fillna("") if x]
+        emit(f"\ndisturbed: {len(results.disturbed)} measured trial(s) were flagged (trials.disturbed = 1"
+             + (f"; the first: {reasons[0]}" if reasons else "") + "); they are left out of every statistic "
+             "above, pairing included; rerun on an idle node")
