@@ -1,16 +1,18 @@
 #!/usr/bin/python3
-"""Is this machine steady enough to judge a CPU ratio to ±0.03? Measured by a plain CPython,
-without gilbench, before a 10-minute fidelity run says "too noisy here".
+"""Is this machine steady enough to judge a CPU ratio to ±0.03, and in how many rounds? Measured
+by a plain CPython, without gilbench, before a 10-minute fidelity run.
 
 It times the countdown (`while n > 0: n -= 1`) in this interpreter, sized to take SECONDS, as one
 thread and then as two threads (the GIL's switch interval as given), back to back, ROUNDS times,
 and prints:
   - one thread's trial: the median and its noise, (p75 - p25) / 2 over the median;
   - 2 threads / 1 thread per round: the median, p25-p75 and the noise, (p75 - p25) / 2.
-The fidelity section of `gilbench-report --fidelity` calls a CPU ratio "too noisy here" when the
-real side's noise is wider than its band (±0.03), so a machine where this script's ratio noise
-is wider cannot give a CPU ratio a verdict, whatever gilbench does. A ratio of two trials varies
-about √2 times as much as one trial, so the trials must be steadier than about ±2 %.
+  - the rounds a fidelity verdict on a CPU ratio would need here (docs/statistics.md): the
+    verdict is decided when the 95 % interval of the paired difference (emulated - real) fits in
+    the band ±0.03; each side carries this ratio's noise, so its spread per round is about √2
+    times the ratio's standard deviation (estimated as IQR / 1.349), and the interval's
+    half-width 1.96 sd / √n must come under the band: n ≈ (1.96 √2 sd / 0.03)². A machine whose
+    ratio noise is wider than the band needs many rounds ("undecided" verdicts say how many).
 
     /usr/bin/python3 bench/host_noise.py                      # 20 rounds of 0.2 s, ~10 s
     ~/.pyenv/versions/3.12.1/bin/python bench/host_noise.py --rounds 40 --json /tmp/noise.json
@@ -20,6 +22,7 @@ arguments.
 """
 import argparse
 import json
+import math
 import platform
 import statistics
 import sys
@@ -81,7 +84,15 @@ def measure(rounds, seconds, interval):
         "ratio_2t": {"median": mr, "p25": p25_r, "p75": p75_r},
         "ratio_noise": ratio_noise,
         "steady_enough": ratio_noise <= BAND,
+        "rounds_for_band": rounds_for_band(p75_r - p25_r),
     }
+
+
+def rounds_for_band(iqr):
+    """Rounds for a paired difference of two such ratios to have a 95 % interval within ±BAND
+    when the true difference is 0 (see the module's text)."""
+    sd = iqr / 1.349
+    return max(3, math.ceil((1.96 * math.sqrt(2) * sd / BAND) ** 2))
 
 
 def positive(kind):
@@ -114,11 +125,12 @@ def main(argv=None):
     print(f"2t / 1t:     median {q['median']:.3f}, noise ±{r['ratio_noise']:.3f} "
           f"(p25-p75 {q['p25']:.3f}-{q['p75']:.3f})")
     if r["steady_enough"]:
-        print(f"verdict: steady enough for CPU ratios to ±{BAND:g} (noise ±{r['ratio_noise']:.3f})")
+        print(f"verdict: steady enough for CPU ratios to ±{BAND:g} (noise ±{r['ratio_noise']:.3f}); a fidelity "
+              f"verdict needs about {r['rounds_for_band']} rounds")
     else:
-        print(f"verdict: too noisy for CPU ratios to ±{BAND:g} (noise ±{r['ratio_noise']:.3f}): the fidelity "
-              "section will call them \"too noisy here\"; use a quieter machine (an idle node, no other "
-              "tenants) for those figures")
+        print(f"verdict: too noisy for CPU ratios to ±{BAND:g} in a few rounds (noise ±{r['ratio_noise']:.3f}): a "
+              f"fidelity verdict needs about {r['rounds_for_band']} rounds here; a quieter machine (an idle "
+              "node, no other tenants) needs fewer")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(r, f, indent=1)

@@ -225,6 +225,8 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
         return 128 + runner::stop_signal();  // abandoned meanwhile (the watcher's takeover)
     print_safely("\n{}", report::format_cell_table(job.cells, recorder.summary()));
     if (auto seed = report::format_seed_table(recorder.times())) print_safely("\n{}", *seed);
+    if (const std::string note = recorder.disturbed_note(); !note.empty())
+        print_safely(stderr, "gilbench: warning: {}\n", note);
     const int total = recorder.stored_trials() + recorder.new_trials();
     if (recorder.stored_trials() > 0)
         print_safely("\nresults: {} (/runs/{}, {} trials: {} from before the resume, {} now)\n", output, run_name,

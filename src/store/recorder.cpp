@@ -127,6 +127,27 @@ int Recorder::measured(std::size_t position) const {
     return n;
 }
 
+std::string Recorder::disturbed_note() const {
+    std::lock_guard lock(mutex_);
+    int disturbed = 0, measured = 0;
+    std::string reason;
+    for (const auto& pc : per_cell_)
+        for (const auto& t : pc.trials) {
+            if (t.warmup) continue;
+            ++measured;
+            if (!t.disturbed) continue;
+            if (disturbed++ == 0) reason = t.disturbance;
+        }
+    if (measured == 0 || 2 * disturbed <= measured) return {};
+    return fmt::format("{} of {} measured trials were disturbed (the first: {}): {}; rerun on an idle node "
+                       "(trials.disturbance says what took the time)",
+                       disturbed, measured, reason,
+                       keep_disturbed_            ? "they are kept in the statistics (--disturbed keep), which measure "
+                                                    "the machine's load as much as the workload"
+                       : disturbed == measured ? "no clean trial is left, so the tables show no times"
+                                               : "the statistics rest on the others");
+}
+
 int Recorder::new_trials() const {
     std::lock_guard lock(mutex_);
     return new_trials_;

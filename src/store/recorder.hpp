@@ -44,6 +44,9 @@ public:
     // "" if no stored trial of the run (earlier starts included) had I/O errors; else how many,
     // where, and the first error of this start.
     std::string io_failure_summary() const;
+    // "" unless most measured trials of the run (earlier starts included) were disturbed; else
+    // how many, the first reason, and what to do.
+    std::string disturbed_note() const;
     // Measured (non-warm-up) trials stored for the cell at `position`, earlier starts included.
     int measured(std::size_t position) const;
 

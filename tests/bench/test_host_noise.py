@@ -32,6 +32,7 @@ def test_a_run_reports_its_figures_and_a_verdict_that_follows_them(tmp_path):
     assert r["steady_enough"] == (r["ratio_noise"] <= host_noise.BAND)
     assert ("verdict: steady enough" in p.stdout) == r["steady_enough"]
     assert ("verdict: too noisy" in p.stdout) == (not r["steady_enough"])
+    assert r["rounds_for_band"] >= 3 and f"about {r['rounds_for_band']} rounds" in p.stdout
 
 
 def test_bad_arguments_exit_2_naming_the_problem():

@@ -183,7 +183,7 @@ STOP_JOB = textwrap.dedent("""\
 def test_stop_on_failure_stops_the_run_at_the_first_failed_trial_and_resume_continues(tmp_path):
     job, lib = write_job(tmp_path, STOP_JOB)
     out = tmp_path / "stop.h5"
-    p = gbrun.run(2, "run", job, "-o", out, "-q", "--stop-on-failure")
+    p = gbrun.run(2, "run", job, "-o", out, "-q", "--stop-on-failure", "--order", "cells")
     assert p.returncode == 3, p.stderr
     assert "stopped after the first trial with a failure (--stop-on-failure)" in p.stderr, p.stderr
     assert "--resume" in p.stderr, p.stderr

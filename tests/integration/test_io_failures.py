@@ -96,7 +96,8 @@ def run_flaky(server, tmp_path, *extra):
     job = tmp_path / "flaky.toml"
     job.write_text(job_text(server.server_address[1]))
     out = tmp_path / "flaky.h5"
-    p = gbrun.run(None, "run", job, "-o", out, "--progress", "lines", *extra, timeout=120)
+    # Cells order: the flaky server fails requests by their count, which sets the trials it hits.
+    p = gbrun.run(None, "run", job, "-o", out, "--progress", "lines", "--order", "cells", *extra, timeout=120)
     return p, out
 
 

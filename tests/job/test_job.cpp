@@ -232,8 +232,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nplacement='scatter'\n",
                "bad.toml:4: key 'placement': 'scatter' is not one of: launch, pack, spread"},
         BadJob{"[job]\norder='round'\n[[cell]]\nworkload='cpu'\nwork=5\n",
-               "bad.toml:2: key 'order': must be \"cells\" (every trial of a cell, then the next cell) or "
-               "\"rounds\" (trial k of every cell before trial k+1 of any), got \"round\""},
+               "bad.toml:2: key 'order': must be \"alternating\" (the default: trial k of every cell before trial "
+               "k+1 of any, odd rounds in reverse order), \"rounds\" (the same, every round in plan order) or "
+               "\"cells\" (every trial of a cell, then the next cell), got \"round\""},
         BadJob{"[job]\norder=2\n[[cell]]\nworkload='cpu'\nwork=5\n", "bad.toml:2: key 'order': must be a string"},
         BadJob{"[job]\nrounds=true\n[[cell]]\nworkload='cpu'\nwork=5\n",
                "key 'rounds': is not a [job] setting; use name, description and order"}));

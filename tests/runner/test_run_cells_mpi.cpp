@@ -62,8 +62,10 @@ TEST(RunCellsMpi, EachEngineIsPreparedOnceAndEachCellRunsOnItsOwn) {
     a.engine_name = "a";
     b.engine_name = "b";
     RecordingSink sink;
+    runner::RunSettings cells_order;
+    cells_order.order = gilbench::model::Order::cells;  // every trial of a cell, then the next
     const runner::RunEnd end = runner::run_cells(
-        world, topo, cells, {}, [&](const Cell& c) -> gilbench::engine::Engine& { return c.name[0] == 'a' ? a : b; },
+        world, topo, cells, cells_order, [&](const Cell& c) -> gilbench::engine::Engine& { return c.name[0] == 'a' ? a : b; },
         world.rank() == 0 ? &sink : nullptr);
     EXPECT_EQ(end.outcome, runner::RunOutcome::complete);
 
@@ -195,7 +197,9 @@ using Events = std::vector<std::string>;
 
 TEST(RunCellsMpi, CellsOrderRunsEveryTrialOfACellBeforeTheNext) {
     const boost::mpi::communicator world;
-    const Ran r = run(uneven_cells(), {});
+    runner::RunSettings settings;
+    settings.order = gilbench::model::Order::cells;
+    const Ran r = run(uneven_cells(), settings);
     EXPECT_EQ(r.end.outcome, runner::RunOutcome::complete);
     EXPECT_EQ(r.trials_made, world.rank() == 0 ? 8 : 3);
     if (world.rank() == 0) {

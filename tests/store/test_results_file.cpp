@@ -240,14 +240,16 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
                    "function", "python_path",
                    // what the cell's engine measures (model::engine_columns)
                    "engine_label", "engine_real", "gil_counters", "trace_events", "request_timings", "lock_free"}},
-        {"trials", {"cell", "trial", "warmup", "wall_s", "io_errors"}},
+        {"trials", {"cell", "trial", "warmup", "wall_s", "io_errors", "others_cpus", "steal", "reference_slowdown",
+                    "cpu_share", "disturbed", "disturbance"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
                      "io_requests", "io_errors", "trace_dropped", "cpu_s"}},
         {"trace", {"cell", "trial", "rank", "thread", "t_s", "event"}},
         {"requests", {"cell", "trial", "rank", "thread", "request", "start_s", "end_s", "ok"}},
         {"summary", {"cell", "state", "trials", "n", "median_s", "min_s", "max_s", "mean_s", "std_s", "ci_low_s",
-                     "ci_high_s", "ci_level", "rank_min_s", "rank_avg_s", "rank_max_s", "failed_trials"}},
+                     "ci_high_s", "ci_level", "rank_min_s", "rank_avg_s", "rank_max_s", "failed_trials",
+                     "disturbed_trials"}},
         {"errors", {"cell", "trial", "rank", "thread", "message", "detail"}},
     };
     for (const auto& [name, fields] : tables) {
