@@ -331,7 +331,8 @@ def _round_trials(results: Results, cell_row) -> pd.DataFrame:
     m = results.measured
     t = m[m["cell"] == cell_row["cell"]]
     t = t[np.isfinite(t["wall_s"].astype(float))]
-    return t.assign(round=t["trial"].astype(int))
+    # trials.round: the round a trial ran in (a retry of a disturbed trial keeps its round's).
+    return t.assign(round=t["round"].astype(int) if "round" in t.columns else t["trial"].astype(int))
 
 
 def wall_rounds(results: Results, cell_row) -> dict:

@@ -76,7 +76,9 @@ def _speedup(t1: float, t: float, n: int, scaling: str) -> float:
 def _walls_by_trial(results: Results, cell) -> pd.Series:
     m = results.measured
     t = m[m["cell"] == cell]
-    return pd.Series(t["wall_s"].to_numpy(dtype=float), index=t["trial"].astype(int).to_numpy())
+    # Keyed by round: a retry of a disturbed trial stands in for the round it repeats.
+    key = t["round"] if "round" in t.columns else t["trial"]
+    return pd.Series(t["wall_s"].to_numpy(dtype=float), index=key.astype(int).to_numpy())
 
 
 def paired_speedup(results: Results, base_cell, cell, n: int, scaling: str) -> Estimate:

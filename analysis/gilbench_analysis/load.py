@@ -49,7 +49,7 @@ COLUMNS = {
     "trials": {"cell": "int32", "trial": "int32", "warmup": "uint8", "wall_s": "float64",
                "io_errors": "int64", "others_cpus": "float64", "steal": "float64",
                "reference_slowdown": "float64", "cpu_share": "float64", "disturbed": "uint8",
-               "disturbance": "object"},
+               "disturbance": "object", "round": "int32"},
     "workers": {"cell": "int32", "trial": "int32", "rank": "int32", "thread": "int32",
                 "node": "int32", "start_s": "float64", "end_s": "float64", "ops": "int64",
                 "gil_acquisitions": "int64", "gil_wait_s": "float64", "gil_hold_s": "float64",
@@ -258,7 +258,10 @@ def _with_defaults(name: str, df: pd.DataFrame) -> pd.DataFrame:
     for col, dtype in COLUMNS[name].items():
         if col in df.columns or (name == "cells" and col in ENGINE_COLUMNS):
             continue
-        if (name, col) in DEFAULTS:
+        if (name, col) == ("trials", "round") and "trial" in df.columns:
+            # Before retries of disturbed trials every trial was its own round.
+            df[col] = df["trial"].astype(dtype)
+        elif (name, col) in DEFAULTS:
             df[col] = pd.Series(DEFAULTS[name, col], index=df.index, dtype=dtype)
         elif dtype == "object":
             df[col] = ""

@@ -183,7 +183,9 @@ def round_walls(results: Results, cell) -> pd.Series:
     "cells": trial k of each cell, not adjacent in time)."""
     m = results.measured
     t = m[m["cell"] == cell]
-    return pd.Series(t["wall_s"].to_numpy(dtype=float), index=t["trial"].astype(int).to_numpy()).sort_index()
+    # Keyed by round: a retry of a disturbed trial stands in for the round it repeats.
+    key = t["round"] if "round" in t.columns else t["trial"]
+    return pd.Series(t["wall_s"].to_numpy(dtype=float), index=key.astype(int).to_numpy()).sort_index()
 
 
 def seed_ratio(results: Results, cell, base_cell):

@@ -351,6 +351,17 @@ std::optional<store::Target> open_results(const RunOptions& options, const job::
     return target;
 }
 
+// What the statistics do with disturbed trials: --disturbed, else $GILBENCH_DISTURBED, else
+// "drop"; a resumed run keeps its own (its summary rows were made so).
+std::string disturbed_trials(const RunOptions& options, const store::Target& target) {
+    if (target.plan.resumes() && !target.plan.stored->disturbed_trials.empty())
+        return target.plan.stored->disturbed_trials;
+    if (!options.disturbed.empty()) return options.disturbed;
+    const char* env = std::getenv("GILBENCH_DISTURBED");
+    if (env && (std::string_view(env) == "keep" || std::string_view(env) == "drop")) return env;
+    return "drop";
+}
+
 // Step 3's settings for the runner; every rank.
 runner::RunSettings run_settings(const RunOptions& options, const job::Job& job, const runner::Servers& servers,
                                  const std::optional<store::Target>& target, const boost::mpi::communicator& world) {
@@ -360,6 +371,12 @@ runner::RunSettings run_settings(const RunOptions& options, const job::Job& job,
     settings.stop_signal = runner::stop_signal;
     settings.stop_on_failure = options.stop_on_failure;
     settings.order = trial_order(options, job, target, world);
+    // Disturbed trials are retried only where they are dropped from the statistics: a run that
+    // keeps them (a test suite, a busy machine on purpose) has nothing to replace.
+    int retries = 0;
+    if (world.rank() == 0) retries = disturbed_trials(options, *target) == "drop" ? options.retries : 0;
+    boost::mpi::broadcast(world, retries, 0);
+    settings.retries = retries;
     if (world.rank() == 0) settings.done = target->plan.done(job.cells.size());
     boost::mpi::broadcast(world, settings.done.trials, 0);
     boost::mpi::broadcast(world, settings.done.closed, 0);
@@ -383,17 +400,6 @@ store::RunInfo describe_run(const job::Job& job, const runner::Topology& topo, i
         info.calibration = calibration.costs.how;
     }
     return info;
-}
-
-// What the statistics do with disturbed trials: --disturbed, else $GILBENCH_DISTURBED, else
-// "drop"; a resumed run keeps its own (its summary rows were made so).
-std::string disturbed_trials(const RunOptions& options, const store::Target& target) {
-    if (target.plan.resumes() && !target.plan.stored->disturbed_trials.empty())
-        return target.plan.stored->disturbed_trials;
-    if (!options.disturbed.empty()) return options.disturbed;
-    const char* env = std::getenv("GILBENCH_DISTURBED");
-    if (env && (std::string_view(env) == "keep" || std::string_view(env) == "drop")) return env;
-    return "drop";
 }
 
 // Step 4's start on rank 0: the recording, the signal watcher and the run's opening line.
@@ -548,6 +554,11 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                     "flagged) or keep (they count, still flagged: for runs on a machine known to be busy, such "
                     "as a test suite). Default: $GILBENCH_DISTURBED, else drop; a resumed run keeps its own")
         ->check(CLI::IsMember({"drop", "keep"}));
+    run->add_option("--retries", o.retries,
+                    "The most times per cell a disturbed measured trial is run again (at once, in the same "
+                    "round, with a trial number past the plan's; at most 2 in a row for one round); default: the "
+                    "cell's repeats; 0: none. Only where disturbed trials are dropped (--disturbed drop)")
+        ->check(CLI::Range(0, 1000000));
     run->add_option("--order", o.order,
                     "The order of the trials, instead of the job's `[job] order` (default alternating): "
                     "alternating (round k runs trial k of every cell, odd rounds in reverse order, so cells "

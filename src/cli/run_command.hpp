@@ -26,6 +26,7 @@ struct RunOptions {
     bool no_calibration = false;   // use the documented fallback costs (deterministic runs)
     std::string order;             // cells | rounds | alternating: overrides the job's `[job] order`; "": the job's
     std::string disturbed;         // drop | keep: disturbed trials in the statistics; "": $GILBENCH_DISTURBED or drop
+    int retries = -1;              // retries of disturbed trials per cell; -1: the cell's repeats
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

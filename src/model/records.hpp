@@ -31,6 +31,10 @@ struct TrialRecord {
     // like a failed trial's. `disturbance` says which and by how much ("" when clean).
     bool disturbed = false;
     std::string disturbance;
+    // The round it ran in: trials of different cells with the same round ran close in time
+    // (the pairs of a comparison). = trial, but for a retry of a disturbed trial, which has a
+    // trial number past the plan's and the round of the trial it repeats.
+    std::int32_t round = 0;  // (last: positional initializers of the fields above stay valid)
 };
 
 // One worker (thread) in one trial. Times are seconds since the trial's start barrier

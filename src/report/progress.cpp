@@ -76,7 +76,9 @@ std::string left_text(const Progress& p, std::optional<double> now_s = std::null
 std::string progress_line(const Progress& p, const TrialUpdate& u, double now_s) {
     const PlannedCell& c = p.cell(u.cell);
     return fmt::format("cell {}/{} {}: trial {}/{}{} wall {:.3f} s (elapsed {}, left {})", u.cell + 1, p.cells(),
-                       c.name, u.trial + 1, c.trials, u.warmup ? " (warm-up)" : "", u.wall_s, format_duration(now_s),
+                       c.name, u.trial + 1, c.trials,
+                       u.warmup ? " (warm-up)" : u.trial >= c.trials ? " (a retry of a disturbed trial)" : "", u.wall_s,
+                       format_duration(now_s),
                        left_text(p));
 }
 

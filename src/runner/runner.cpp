@@ -89,6 +89,7 @@ struct Verdict {
     int signal = 0;  // highest signal number any rank received
     int budget = 0;  // 1: the cell's time budget ran out (set by the cell's rank 0 only)
     int failed = 0;  // 1: a trial failed and the run stops on failure (set by rank 0 only)
+    int retry = 0;   // 1: the trial was disturbed: run it again at once (set by rank 0 only)
 };
 
 // What one failed worker may add to the errors table: an exception's text is the user's (a
@@ -183,17 +184,18 @@ std::vector<LocalTrial> gather_asleep(const boost::mpi::communicator& comm, Loca
 }
 
 Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out,
-              bool failed = false, Patience patience = while_others_measure) {
-    std::array<int, 4> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
-                            settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0, failed ? 1 : 0};
-    std::array<int, 4> all{};
+              bool failed = false, Patience patience = while_others_measure, bool retry = false) {
+    std::array<int, 5> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
+                            settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0, failed ? 1 : 0,
+                            retry ? 1 : 0};
+    std::array<int, 5> all{};
     // Every field is a flag or a number where the highest wins, so one element-wise max does.
     // Non-blocking, and waited for as `patience` says (at the start gate the other ranks wait
     // here while rank 0 stores the previous trial).
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Iallreduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_INT, MPI_MAX, comm, &req);
     wait_asleep(req, patience);
-    return {all[0], all[1], all[2], all[3]};
+    return {all[0], all[1], all[2], all[3], all[4]};
 }
 
 }  // namespace
@@ -545,7 +547,32 @@ struct Lane {
     std::string url;
     int measured = 0;      // measured trials stored, earlier starts included
     double spent_s = 0.0;  // rank 0: time in this cell's own trials (its time budget's clock)
+    // Retries of disturbed trials (RunSettings::retries), kept alike on every rank.
+    int next_trial = 0;    // the trial number the next retry gets: past the plan and what is stored
+    int retries = 0;       // retries on this start
+    int streak_round = -1, streak = 0;  // retries in a row of one round
+    bool disturbed = false;  // rank 0: the cell's last trial was flagged disturbed
 };
+
+// At most this many retries of one round's trial in a row: a machine that stays busy is
+// reported, not waited out.
+constexpr int max_retries_in_a_row = 2;
+
+// Rank 0: whether the trial just run (slot `slot`) is run again at once.
+bool wants_retry(const Lane& lane, const model::Cell& cell, const Slot& slot, const RunSettings& settings) {
+    const int limit = settings.retries < 0 ? cell.repeats : settings.retries;
+    if (!lane.disturbed || slot.trial < cell.warmups || lane.retries >= limit) return false;
+    return lane.streak_round != slot.round_of() || lane.streak < max_retries_in_a_row;
+}
+
+// Every rank, once the ranks agreed on a retry: the slot after `at` repeats its round.
+void add_retry(Schedule& schedule, std::size_t at, Lane& lane) {
+    const Slot done = schedule.slots()[at];
+    schedule.insert_after(at, Slot{done.cell, lane.next_trial++, -1});
+    ++lane.retries;
+    lane.streak = lane.streak_round == done.round_of() ? lane.streak + 1 : 1;
+    lane.streak_round = done.round_of();
+}
 
 // Every cell's lane: each cell keeps one sub-communicator for the whole run (built before the
 // first trial, collectively over the world in plan order; cells on the same ranks share one,
@@ -580,7 +607,11 @@ std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topolo
                      .first;
         lane.sub = &at->second;
         lane.url = io_url_for(cell, settings);
-        for (int t : stored_trials(settings, ci)) lane.measured += t >= cell.warmups;
+        lane.next_trial = cell.warmups + cell.repeats;
+        for (int t : stored_trials(settings, ci)) {
+            lane.measured += t >= cell.warmups;
+            lane.next_trial = std::max(lane.next_trial, t + 1);
+        }
     }
     return lanes;
 }
@@ -590,8 +621,10 @@ std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topolo
 // The disturbance probes (runner/probes.hpp) take the trial's edges at its start gate, where
 // every thread is made and waiting, and once the rank's workers have ended.
 bool run_trial(const boost::mpi::communicator& world, const Topology& topology, const model::Cell& cell,
-               std::size_t ci, int k, Lane& lane, const RunSettings& settings, const engine::EngineFor& engine_for,
-               TrialSink* sink, bool& failed, disturbance::ReferenceClock& reference) {
+               std::size_t ci, const Slot& slot, Lane& lane, const RunSettings& settings,
+               const engine::EngineFor& engine_for, TrialSink* sink, bool& failed,
+               disturbance::ReferenceClock& reference) {
+    const int k = slot.trial;
     const boost::mpi::communicator& sub = *lane.sub;
     const auto began = clock::now();
     const engine::TrialContext context{k, world.rank(), topology.node, sub.rank(), lane.url};
@@ -612,6 +645,8 @@ bool run_trial(const boost::mpi::communicator& world, const Topology& topology, 
         model::TrialResult result = join_trial(cell, k, all);
         judge_trial(result.trial, probes, result.workers,
                     ProbeContext{&cell, &topology.rank_cpus, &topology.cores, settings.disturbance});
+        result.trial.round = slot.round_of();
+        lane.disturbed = result.trial.disturbed;
         // World rank 0 is every cell's rank 0: it alone keeps this flag.
         failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
         if (sink) sink->on_trial(cell, ci, result);
@@ -632,7 +667,7 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
     const bool root = world.rank() == 0;  // every cell's rank 0: it stores, and alone decides budgets
     std::vector<std::set<int>> stored(cells.size());
     for (std::size_t ci = 0; ci < cells.size(); ++ci) stored[ci] = stored_trials(settings, ci);
-    const Schedule schedule(cells, settings.order, stored, settings.done.closed);
+    Schedule schedule(cells, settings.order, stored, settings.done.closed);
     std::map<std::vector<int>, boost::mpi::communicator> subs;  // a cell's ranks -> their communicator
     std::vector<Lane> lanes = make_lanes(world, topology, cells, settings, schedule, subs, sink);
     auto end_cell = [&](std::size_t ci, CellEnd end) {
@@ -641,29 +676,31 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
     };
     bool failed = false;  // rank 0: a trial failed and the run stops on failure
     disturbance::ReferenceClock reference;  // this rank's reference loop times over the run
-    const std::vector<Slot>& slots = schedule.slots();
-    for (std::size_t at = 0; at < slots.size(); ++at) {
-        const std::size_t ci = slots[at].cell;
-        const int k = slots[at].trial;
+    for (std::size_t at = 0; at < schedule.slots().size(); ++at) {
+        const Slot slot = schedule.slots()[at];  // a copy: a retry inserts into the schedule
+        const std::size_t ci = slot.cell;
         const model::Cell& cell = cells[ci];
         Lane& lane = lanes[ci];
         if (!lane.running) continue;
         const auto pos = static_cast<std::ptrdiff_t>(at);
-        const bool called_off =
-            lane.member && !run_trial(world, topology, cell, ci, k, lane, settings, engine_for, sink, failed, reference);
+        lane.disturbed = false;
+        const bool called_off = lane.member && !run_trial(world, topology, cell, ci, slot, lane, settings, engine_for,
+                                                          sink, failed, reference);
         // Rank 0's decisions: the budget ends the cell once it has a measured trial and has run
         // its budget (warm-ups always all run: they come first); a failure stops the run unless
         // this was the very last trial of all (then the run is complete).
-        bool budget_out = false, stop_failed = false;
+        bool budget_out = false, stop_failed = false, retry = false;
         if (root) {
             budget_out = !called_off && cell.time_budget_s > 0 && lane.measured >= 1 &&
                          lane.spent_s >= cell.time_budget_s && schedule.cell_has_after(ci, pos);
+            retry = !called_off && !budget_out && wants_retry(lane, cell, slot, settings);
             bool more = false;
             for (std::size_t j = 0; j < lanes.size() && !more; ++j)
                 more = lanes[j].running && !(j == ci && budget_out) && schedule.cell_has_after(j, pos);
-            stop_failed = failed && (called_off || more);
+            stop_failed = failed && (called_off || more || retry);
         }
-        const Verdict v = agree(world, settings, budget_out, stop_failed, lane.member ? at_the_gate : between_cells);
+        const Verdict v =
+            agree(world, settings, budget_out, stop_failed, lane.member ? at_the_gate : between_cells, retry);
         if (v.stop || v.failed) {
             for (std::size_t j = 0; j < lanes.size(); ++j)
                 if (lanes[j].running)
@@ -672,6 +709,7 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
             if (v.stop) return {RunOutcome::interrupted, v.signal};
             return {RunOutcome::failed, 0};
         }
+        if (v.retry) add_retry(schedule, at, lane);
         if (v.budget) end_cell(ci, CellEnd::budget);
         else if (!schedule.cell_has_after(ci, pos)) end_cell(ci, CellEnd::complete);
     }

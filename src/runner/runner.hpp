@@ -135,6 +135,11 @@ struct RunSettings {
     model::Order order = model::Order::alternating;
     // When a trial counts as disturbed (runner/disturbance.hpp; docs/statistics.md).
     disturbance::Thresholds disturbance{};
+    // The most retries of disturbed measured trials per cell on this start (0: none; -1: as many
+    // as the cell's repeats). A retry
+    // runs at once, as the next slot, in the same round (TrialRecord::round), with the next
+    // trial number past the plan; at most 2 in a row for one round.
+    int retries = 0;
 };
 
 // failed: stopped after a trial with a failure, as RunSettings::stop_on_failure asked.

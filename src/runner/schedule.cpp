@@ -34,4 +34,12 @@ Schedule::Schedule(const std::vector<model::Cell>& cells, model::Order order, co
     for (std::size_t i = 0; i < slots_.size(); ++i) last_[slots_[i].cell] = static_cast<std::ptrdiff_t>(i);
 }
 
+void Schedule::insert_after(std::size_t at, Slot slot) {
+    slot.round = slots_.at(at).round_of();
+    slots_.insert(slots_.begin() + static_cast<std::ptrdiff_t>(at) + 1, slot);
+    for (auto& last : last_)
+        if (last > static_cast<std::ptrdiff_t>(at)) ++last;
+    last_.at(slot.cell) = std::max(last_[slot.cell], static_cast<std::ptrdiff_t>(at) + 1);
+}
+
 }  // namespace gilbench::runner

@@ -15,6 +15,8 @@ namespace gilbench::runner {
 struct Slot {
     std::size_t cell = 0;  // the cell's place in the plan
     int trial = 0;         // 0-based, warm-ups first; also the round of rounds orders
+    int round = -1;        // the round it belongs to: its trial's, or the one a retry repeats (-1: = trial)
+    int round_of() const { return round < 0 ? trial : round; }
 };
 
 // Orders (model::Order):
@@ -38,6 +40,9 @@ public:
     }
     // The number of rounds: the most trials any cell has (warm-ups included).
     int rounds() const { return rounds_; }
+    // A retry: `slot` runs right after position `at` (so it stays next to the cells it is
+    // compared with), in the same round as the slot at `at`.
+    void insert_after(std::size_t at, Slot slot);
 
 private:
     std::vector<Slot> slots_;

@@ -82,7 +82,7 @@ std::vector<report::CellTimes> Recorder::times() const {
             } else {
                 if (t.disturbed && ct.disturbed++ == 0) ct.disturbance = t.disturbance;
                 ct.wall_s.push_back(t.wall_s);
-                ct.trial.push_back(t.trial);
+                ct.trial.push_back(t.round);  // the pairing key: a retry stands in for its round
             }
         }
         out.push_back(std::move(ct));
@@ -127,6 +127,21 @@ int Recorder::measured(std::size_t position) const {
     return n;
 }
 
+// Retries are trials past the plan (runner::RunSettings::retries).
+std::string Recorder::retry_note_locked() const {
+    int retries = 0, still = 0;
+    for (std::size_t i = 0; i < cells_.size(); ++i)
+        for (const auto& t : per_cell_[i].trials)
+            if (t.trial >= cells_[i].warmups + cells_[i].repeats) {
+                ++retries;
+                still += t.disturbed;
+            }
+    if (retries == 0) return {};
+    return fmt::format("{} disturbed trial(s) were run again ({} of the retries disturbed too); the statistics use "
+                       "the clean ones",
+                       retries, still);
+}
+
 std::string Recorder::disturbed_note() const {
     std::lock_guard lock(mutex_);
     int disturbed = 0, measured = 0;
@@ -138,7 +153,7 @@ std::string Recorder::disturbed_note() const {
             if (!t.disturbed) continue;
             if (disturbed++ == 0) reason = t.disturbance;
         }
-    if (measured == 0 || 2 * disturbed <= measured) return {};
+    if (measured == 0 || 2 * disturbed <= measured) return retry_note_locked();
     return fmt::format("{} of {} measured trials were disturbed (the first: {}): {}; rerun on an idle node "
                        "(trials.disturbance says what took the time)",
                        disturbed, measured, reason,

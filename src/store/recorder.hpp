@@ -44,8 +44,8 @@ public:
     // "" if no stored trial of the run (earlier starts included) had I/O errors; else how many,
     // where, and the first error of this start.
     std::string io_failure_summary() const;
-    // "" unless most measured trials of the run (earlier starts included) were disturbed; else
-    // how many, the first reason, and what to do.
+    // "" unless most measured trials of the run (earlier starts included) were disturbed (then
+    // how many, the first reason, and what to do) or some were run again (then how many).
     std::string disturbed_note() const;
     // Measured (non-warm-up) trials stored for the cell at `position`, earlier starts included.
     int measured(std::size_t position) const;
@@ -66,6 +66,7 @@ private:
         int new_trials = 0;         // trials run on this start
         std::optional<report::CellState> written_state;  // the summary row in the file (nullopt if none)
     };
+    std::string retry_note_locked() const;
     void keep_trial(const model::TrialRecord& t);
     void keep_worker(const model::WorkerRecord& w);
     void keep(const model::TrialResult& r);

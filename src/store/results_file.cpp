@@ -696,7 +696,9 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
             // Fields an older file lacks read as a default record's: io_errors 0, the
             // disturbance probes NaN (not measured), not disturbed.
             detail::string_arena blank_text;
-            std::vector<detail::trial_row> rows(w.trials.size(), detail::to_row(model::TrialRecord{}, blank_text));
+            detail::trial_row blank = detail::to_row(model::TrialRecord{}, blank_text);
+            blank.round = -1;  // read as the trial number where the file has no rounds
+            std::vector<detail::trial_row> rows(w.trials.size(), blank);
             w.trials.read(mem.get(), rows.data());
             for (const auto& r : rows) stored.trials.push_back(detail::from_row(r));
             // Only the strings HDF5 allocated (the columns the file has) are handed back.

@@ -215,6 +215,7 @@ h5::datatype trial_row_type() {
     GILBENCH_MEMBER(t, trial_row, cpu_share, H5T_NATIVE_DOUBLE);
     GILBENCH_MEMBER(t, trial_row, disturbed, H5T_NATIVE_UINT8);
     GILBENCH_MEMBER(t, trial_row, disturbance, str.get());
+    GILBENCH_MEMBER(t, trial_row, round, H5T_NATIVE_INT32);
     return t;
 }
 
@@ -409,6 +410,7 @@ model::TrialRecord from_row(const trial_row& r) {
         .cpu_share = r.cpu_share,
         .disturbed = r.disturbed != 0,
         .disturbance = r.disturbance ? r.disturbance : "",
+        .round = r.round < 0 ? r.trial : r.round,  // older files have no rounds: a trial's own
     };
 }
 
@@ -425,6 +427,7 @@ trial_row to_row(const model::TrialRecord& t, string_arena& strings) {
         .cpu_share = t.cpu_share,
         .disturbed = static_cast<std::uint8_t>(t.disturbed ? 1 : 0),
         .disturbance = strings.utf8(t.disturbance),
+        .round = t.round,
     };
 }
 

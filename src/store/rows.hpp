@@ -44,6 +44,7 @@ struct trial_row {
     double cpu_share;
     std::uint8_t disturbed;
     const char* disturbance;
+    std::int32_t round;
 };
 
 // Workers and requests are written straight from model::WorkerRecord / RequestRecord (all

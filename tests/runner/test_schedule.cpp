@@ -85,3 +85,20 @@ TEST(Schedule, ClosedCellsGetNoSlotsAndCellHasAfterTracksTheLast) {
     EXPECT_TRUE(s.cell_has_after(1, 0));
     EXPECT_FALSE(s.cell_has_after(1, 1));
 }
+
+TEST(Schedule, ARetryRunsNextInTheRoundOfTheTrialItRepeats) {
+    gr::Schedule s(cells_with_trials({{0, 2}, {0, 2}}), Order::rounds);
+    // Slot 1 is cell 1's trial 0 (round 0); its retry gets trial 2 and round 0.
+    s.insert_after(1, gr::Slot{1, 2, -1});
+    EXPECT_EQ(flat(s), (Slots{{0, 0}, {1, 0}, {1, 2}, {0, 1}, {1, 1}}));
+    EXPECT_EQ(s.slots()[2].round_of(), 0);
+    EXPECT_EQ(s.slots()[4].round_of(), 1);
+    // A retry of the retry stays in round 0.
+    s.insert_after(2, gr::Slot{1, 3, -1});
+    EXPECT_EQ(s.slots()[3].trial, 3);
+    EXPECT_EQ(s.slots()[3].round_of(), 0);
+    EXPECT_TRUE(s.cell_has_after(1, 4));
+    EXPECT_FALSE(s.cell_has_after(1, 5));
+    EXPECT_FALSE(s.cell_has_after(0, 4));  // cell 0's last slot moved from 2 to 4
+    EXPECT_TRUE(s.cell_has_after(0, 3));
+}
