@@ -71,13 +71,11 @@ PairedRatio paired_ratio(const std::vector<int>& trial_a, const std::vector<doub
         const auto it = by_trial.find(trial_a[i]);
         if (it != by_trial.end() && it->second > 0) ratios.push_back(a[i] / it->second);
     }
+    const Summary s = summarize(std::move(ratios));  // the median and its interval, as for a cell's times
     PairedRatio r;
-    r.n = static_cast<int>(ratios.size());
-    if (ratios.empty()) return r;
-    std::sort(ratios.begin(), ratios.end());
-    const std::size_t n = ratios.size();
-    r.median = n % 2 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
-    r.ci = median_interval(ratios);
+    r.n = s.n;
+    r.median = s.median;
+    r.ci = s.ci;
     return r;
 }
 

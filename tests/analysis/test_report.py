@@ -151,7 +151,8 @@ def future_file(results_file, path):
         new_trials = pd.DataFrame(dict(cell=6, trial=[0, 1, 2], warmup=[1, 0, 0], wall_s=[0.3, 0.3, 0.31], io_errors=0))
         # The columns of the trials' disturbance probes, where the file has them: clean trials.
         for col in trials.columns.difference(new_trials.columns):
-            new_trials[col] = "" if trials[col].dtype == object else 0 if col == "disturbed" else np.nan
+            new_trials[col] = ("" if trials[col].dtype == object else 0 if col == "disturbed"
+                               else new_trials["trial"] if col == "round" else np.nan)
         rewrite_table(g, "trials", pd.concat([trials, new_trials], ignore_index=True).astype(trials.dtypes.to_dict()))
         workers = read_table(g, "workers")
         w = workers[workers["cell"] == 4].copy()

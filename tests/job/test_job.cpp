@@ -33,7 +33,7 @@ std::string error_of(const std::string& text) {
 TEST(Job, FidelityJobPlansEveryReferenceCellWithBothEngines) {
     namespace gm = gilbench::model;
     const gj::Job job = gj::load_job(std::string(GILBENCH_SOURCE_DIR) + "/jobs/fidelity.toml");
-    EXPECT_EQ(job.order, gm::Order::rounds);
+    EXPECT_EQ(job.order, gm::Order::alternating);
     EXPECT_EQ(job.max_ranks(), 2);
     const std::string emulated = "-emulated", cpython = "-cpython";
     const auto ends_with = [](const std::string& s, const std::string& end) {

@@ -241,7 +241,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
                    // what the cell's engine measures (model::engine_columns)
                    "engine_label", "engine_real", "gil_counters", "trace_events", "request_timings", "lock_free"}},
         {"trials", {"cell", "trial", "warmup", "wall_s", "io_errors", "others_cpus", "steal", "reference_slowdown",
-                    "cpu_share", "disturbed", "disturbance"}},
+                    "cpu_share", "disturbed", "disturbance", "round"}},
         {"workers", {"cell", "trial", "rank", "thread", "node", "start_s", "end_s", "ops",
                      "gil_acquisitions", "gil_wait_s", "gil_hold_s", "gil_forced_drops",
                      "io_requests", "io_errors", "trace_dropped", "cpu_s"}},
