@@ -695,9 +695,11 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
             const h5::datatype mem = h5::common_members(full.get(), stored_type.get(), "trials row");
             // Fields an older file lacks read as a default record's: io_errors 0, the
             // disturbance probes NaN (not measured), not disturbed.
+            const model::TrialRecord defaults;  // outlives the rows: to_row may point into its strings
             detail::string_arena blank_text;
-            detail::trial_row blank = detail::to_row(model::TrialRecord{}, blank_text);
-            blank.round = -1;  // read as the trial number where the file has no rounds
+            detail::trial_row blank = detail::to_row(defaults, blank_text);
+            blank.disturbance = "";  // static: the rows outlive nothing they point to
+            blank.round = -1;        // read as the trial number where the file has no rounds
             std::vector<detail::trial_row> rows(w.trials.size(), blank);
             w.trials.read(mem.get(), rows.data());
             for (const auto& r : rows) stored.trials.push_back(detail::from_row(r));
