@@ -32,6 +32,10 @@ class Cluster:
                     and k != "GILBENCH_SLURM_LOCAL"}
         self.env.update(SLURM_CONF=str(self.folder / "slurm.conf"), GILBENCH=GILBENCH,
                         GILBENCH_ROOT=str(SOURCE))
+        # The jobs share this machine with each other (array tasks, tests beside them): they keep
+        # disturbed trials in their statistics, flagged, instead of retrying them, so that the
+        # trial counts the tests check do not depend on the machine's load (docs/statistics.md).
+        self.env.setdefault("GILBENCH_DISTURBED", "keep")
 
     def run(self, *args, timeout=60, check=True, env=None, cwd=None):
         p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout,
