@@ -104,6 +104,13 @@ int run_plan(const PlanOptions& options) {
     else
         fmt::print("trials cell by cell ([job] order = \"cells\"): no two cells run close in time, so their ratios "
                    "carry the machine's drift\n");
+    if (job.auto_rounds.on) {
+        const model::AutoRounds& a = job.auto_rounds;
+        fmt::print("repeats = \"auto\": the trials above are the pilot ({} measured rounds); its spread then fixes "
+                   "the rounds that give every ratio a 95 % interval of +-{:g} %, at most {}{} (docs/statistics.md)\n",
+                   a.pilot, 100 * a.precision, a.max,
+                   a.budget_s > 0 ? fmt::format(", within {:g} s", a.budget_s) : std::string());
+    }
     fmt::print("{}", plan_table(job.cells));
     return 0;
 }

@@ -55,8 +55,19 @@ const char* signal_name(int sig) {
 // Rank 0's trial sink: the recorder stores each trial, then the display shows it.
 class RecordAndShow final : public runner::TrialSink {
 public:
-    RecordAndShow(store::Recorder& recorder, report::ProgressDisplay& display)
-        : recorder_(recorder), display_(display) {}
+    RecordAndShow(store::Recorder& recorder, report::ProgressDisplay& display, const std::vector<model::Cell>& cells)
+        : recorder_(recorder), display_(display), cells_(cells) {}
+    void on_rounds_decided(const runner::auto_rounds::Decision& d) override {
+        recorder_.on_rounds_decided(d);
+        for (std::size_t i = 0; i < cells_.size(); ++i)
+            display_.replan(i, cells_[i].warmups + std::max(cells_[i].repeats, d.rounds));
+        display_.note(fmt::format("the pilot fixed {} rounds per cell ({}: {})", d.rounds, d.reason, d.detail));
+    }
+    void on_run_budget_spent(double budget_s) override {
+        recorder_.on_run_budget_spent(budget_s);
+        display_.note(fmt::format("the run's time budget of {} is spent: every cell ends here",
+                                  report::format_duration(budget_s)));
+    }
     void on_trial(const model::Cell& cell, std::size_t position, const model::TrialResult& r) override {
         recorder_.on_trial(cell, position, r);
         display_.trial(cell, position, r);
@@ -69,11 +80,18 @@ public:
 private:
     store::Recorder& recorder_;
     report::ProgressDisplay& display_;
+    const std::vector<model::Cell>& cells_;
 };
+
+// Each cell's trials: its plan's, or as many rounds as a resumed run's pilot fixed (repeats = "auto").
+int planned_trials(const model::Cell& c, const store::ResumePlan& plan) {
+    const int rounds = plan.stored ? plan.stored->auto_rounds : 0;
+    return c.warmups + std::max(c.repeats, rounds);
+}
 
 std::vector<report::PlannedCell> planned(const std::vector<model::Cell>& cells, const store::ResumePlan& plan) {
     std::vector<report::PlannedCell> out;
-    for (const auto& c : cells) out.push_back({c.name, c.warmups + c.repeats, 0, false, c.time_budget_s});
+    for (const auto& c : cells) out.push_back({c.name, planned_trials(c, plan), 0, false, c.time_budget_s});
     if (plan.stored)
         for (const auto& t : plan.stored->trials)
             if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < out.size()) ++out[static_cast<std::size_t>(t.cell)].done;
@@ -99,7 +117,7 @@ struct Recording {
     store::RunWriter writer;
     store::Recorder recorder;
     report::ProgressDisplay display;
-    RecordAndShow sink{recorder, display};
+    RecordAndShow sink;
 
     // `info`: the run's attributes, for a new run.
     Recording(store::Target& target, const job::Job& job, const std::vector<std::string>& hosts_now,
@@ -108,7 +126,8 @@ struct Recording {
           writer(open_run(target, job, hosts, info)),
           recorder(writer, job.cells, target.plan.resumes() ? &*target.plan.stored : nullptr,
                    hosts.identity() ? std::vector<int>{} : hosts.node),
-          display(mode, planned(job.cells, target.plan), runner::default_trace_capacity) {}
+          display(mode, planned(job.cells, target.plan), runner::default_trace_capacity),
+          sink(recorder, display, job.cells) {}
 
 private:
     static store::RunWriter open_run(store::Target& target, const job::Job& job, const store::HostMap& hosts,
@@ -153,6 +172,28 @@ void watch_signals(Recording& rec, const std::string& output, const std::string&
 
 // Step 1: the job as every rank parses it, with the command-line overrides, checked against
 // the world. nullopt: refused (rank 0 said why).
+// --precision, --max-repeats and --run-budget: [job.auto]'s settings, for repeats = "auto" only.
+void apply_auto_options(const RunOptions& o, job::Job& job) {
+    const bool given = o.precision > 0 || o.max_repeats > 0 || o.run_budget >= 0;
+    if (given && !job.auto_rounds.on)
+        throw job::JobError("options --precision, --max-repeats and --run-budget size a run with repeats = \"auto\": "
+                            "add --repeats auto, or write repeats = \"auto\" in the job's [defaults]");
+    model::AutoRounds& a = job.auto_rounds;
+    if (o.precision > 0) a.precision = o.precision;
+    if (o.max_repeats > 0) a.max = o.max_repeats;
+    if (o.run_budget >= 0) a.budget_s = o.run_budget;
+    if (a.on && a.max < a.pilot)
+        throw job::JobError(fmt::format("option --max-repeats: {} is fewer rounds than the pilot's {} ([job.auto] "
+                                        "pilot); give at least {}",
+                                        a.max, a.pilot, a.pilot));
+}
+
+// The run's repeats_auto attribute: "" when off.
+std::string auto_text(const model::AutoRounds& a) {
+    if (!a.on) return {};
+    return fmt::format("precision={} pilot={} max={} budget={}", a.precision, a.pilot, a.max, a.budget_s);
+}
+
 std::optional<job::Job> prepare_job(const RunOptions& options, const boost::mpi::communicator& world) {
     const bool root = world.rank() == 0;
     const std::optional<std::string> text = runner::share_job_text(world, options.job_path);
@@ -160,6 +201,7 @@ std::optional<job::Job> prepare_job(const RunOptions& options, const boost::mpi:
     job::Job job = job::parse_job(*text, options.job_path);
     try {
         job::apply_overrides(job, options.overrides);
+        apply_auto_options(options, job);
     } catch (const job::JobError& e) {
         if (root) print_safely(stderr, "gilbench: error: {}\n", e.what());
         return std::nullopt;
@@ -227,6 +269,7 @@ int report_outcome(const RunOptions& options, const job::Job& job, const std::st
     if (auto seed = report::format_seed_table(recorder.times())) print_safely("\n{}", *seed);
     if (const std::string note = recorder.disturbed_note(); !note.empty())
         print_safely(stderr, "gilbench: warning: {}\n", note);
+    if (const std::string note = recorder.rounds_note(); !note.empty()) print_safely("\n{}\n", note);
     const int total = recorder.stored_trials() + recorder.new_trials();
     if (recorder.stored_trials() > 0)
         print_safely("\nresults: {} (/runs/{}, {} trials: {} from before the resume, {} now)\n", output, run_name,
@@ -380,6 +423,8 @@ runner::RunSettings run_settings(const RunOptions& options, const job::Job& job,
     if (world.rank() == 0) settings.done = target->plan.done(job.cells.size());
     boost::mpi::broadcast(world, settings.done.trials, 0);
     boost::mpi::broadcast(world, settings.done.closed, 0);
+    boost::mpi::broadcast(world, settings.done.auto_rounds, 0);
+    settings.auto_rounds = job.auto_rounds;
     return settings;
 }
 
@@ -411,9 +456,14 @@ std::unique_ptr<Recording> start_recording(const RunOptions& options, const job:
     rec->recorder.keep_disturbed(info.disturbed_trials == "keep");
     watch_signals(*rec, output, resume_command(job, output, world_size));
     std::size_t trials = 0;
-    for (const auto& c : job.cells) trials += static_cast<std::size_t>(c.warmups + c.repeats);
-    print_safely(stderr, "gilbench: job '{}': {} cells, {} trials{} on {} rank(s), {} node(s); writing {} (/runs/{})\n",
+    for (const auto& c : job.cells) trials += static_cast<std::size_t>(planned_trials(c, target.plan));
+    const bool pilot = job.auto_rounds.on && !(target.plan.stored && target.plan.stored->auto_rounds > 0);
+    print_safely(stderr, "gilbench: job '{}': {} cells, {} trials{}{} on {} rank(s), {} node(s); writing {} (/runs/{})\n",
                  job.name, job.cells.size(), trials,
+                 pilot ? fmt::format(" in its pilot (repeats = \"auto\": {} rounds, then as many as they ask for, at "
+                                     "most {})",
+                                     job.auto_rounds.pilot, job.auto_rounds.max)
+                       : "",
                  order_phrase(info.order),
                  world_size, topo.hosts.size(), output, rec->writer.name());
     return rec;
@@ -463,6 +513,14 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
     bool failed = false;
     std::optional<store::Target> target = open_results(options, job, output, world, &failed);  // 2. the file
     if (failed) return 1;
+    // A resumed run keeps the sizing its pilot was judged by.
+    std::string refused;
+    if (root && target->plan.resumes() && target->plan.stored->repeats_auto != auto_text(job.auto_rounds))
+        refused = fmt::format("the run in {} was started with repeats = \"auto\" settings '{}', this start asks for "
+                              "'{}'; resume it with the same [job.auto] and options, or start a new run without "
+                              "--resume",
+                              output, target->plan.stored->repeats_auto, auto_text(job.auto_rounds));
+    if (runner::failed_everywhere(world, refused)) return 1;
 
     // 3. Where ranks live, one embedded server per node, and every external URL probed.
     http::global_init();
@@ -488,6 +546,7 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         try {
             store::RunInfo info = describe_run(job, topo, world.size(), settings, *servers, calibration, engines);
             info.disturbed_trials = disturbed_trials(options, *target);
+            info.repeats_auto = auto_text(job.auto_rounds);
             rec = start_recording(options, job, *target, topo, info, world.size(), output);
         } catch (const std::exception& e) {
             error = e.what();
@@ -559,6 +618,20 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                     "round, with a trial number past the plan's; at most 2 in a row for one round); default: the "
                     "cell's repeats; 0: none. Only where disturbed trials are dropped (--disturbed drop)")
         ->check(CLI::Range(0, 1000000));
+    run->add_option("--precision", o.precision,
+                    "With --repeats auto (or repeats = \"auto\" in the job): the half-width wanted of every "
+                    "paired ratio's 95 % interval, relative (0.03: +-3 %); default [job.auto] precision, else 0.03. "
+                    "A pilot of [job.auto] pilot rounds (default 6) measures the noise and fixes the rounds "
+                    "once (Stein's two-stage rule, docs/statistics.md)")
+        ->check(CLI::Range(0.001, 1.0));
+    run->add_option("--max-repeats", o.max_repeats,
+                    "With repeats = \"auto\": the most rounds (default [job.auto] max, else 40)")
+        ->check(CLI::Range(3, 1000000));
+    run->add_option("--run-budget", o.run_budget,
+                    "With repeats = \"auto\": the most seconds the run's rounds may take; the pilot asks for no "
+                    "more rounds than fit at its pace, and every cell ends when it is spent (default [job.auto] "
+                    "budget, else none)")
+        ->check(CLI::Range(0.0, 31.0 * 86400));
     run->add_option("--order", o.order,
                     "The order of the trials, instead of the job's `[job] order` (default alternating): "
                     "alternating (round k runs trial k of every cell, odd rounds in reverse order, so cells "

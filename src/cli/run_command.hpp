@@ -27,6 +27,10 @@ struct RunOptions {
     std::string order;             // cells | rounds | alternating: overrides the job's `[job] order`; "": the job's
     std::string disturbed;         // drop | keep: disturbed trials in the statistics; "": $GILBENCH_DISTURBED or drop
     int retries = -1;              // retries of disturbed trials per cell; -1: the cell's repeats
+    // repeats = "auto" ([job.auto] settings; 0 / -1: the job's)
+    double precision = 0.0;
+    int max_repeats = 0;
+    double run_budget = -1.0;
 };
 
 void setup_run(CLI::App& app, RunOptions& options, int& exit_code);

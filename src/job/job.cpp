@@ -449,13 +449,48 @@ bool Job::uses_embedded_server() const {
 
 namespace {
 
-// [job]: name, description and order.
+// [job.auto]: how repeats = "auto" sizes the run (model::AutoRounds).
+void parse_auto_section(const toml::node& a, const Reporter& report, model::AutoRounds& autos) {
+    const toml::table* t = a.as_table();
+    if (!t) report.fail(&a, "auto", "must be a table: [job.auto] with precision, pilot, max and budget");
+    auto number = [&](std::string_view key, double low, double high, std::string_view what) {
+        const toml::node* n = t->get(key);
+        const std::optional<double> v = n->value<double>();
+        if (!v || n->is_boolean() || !(*v >= low && *v <= high))
+            report.fail(n, fmt::format("auto.{}", key), fmt::format("must be {} from {} to {}", what, low, high));
+        return *v;
+    };
+    for (const auto& [k, v] : *t) {
+        const std::string_view key = k.str();
+        if (key == "precision") autos.precision = number(key, 0.001, 1.0, "a relative half-width (0.03: 3 %)");
+        else if (key == "budget") autos.budget_s = number(key, 0.0, 31.0 * 86400, "seconds (0: no limit)");
+        else if (key == "pilot" || key == "max") {
+            if (!v.is_integer()) report.fail(&v, fmt::format("auto.{}", key), "must be a whole number of rounds");
+            const std::int64_t n = *v.value<std::int64_t>();
+            if (n < 3 || n > 1000000)
+                report.fail(&v, fmt::format("auto.{}", key), "must be from 3 to 1000000 rounds (3: the fewest that "
+                                                             "give a spread)");
+            (key == "pilot" ? autos.pilot : autos.max) = static_cast<int>(n);
+        } else
+            report.fail(&v, fmt::format("auto.{}", key), "is not a [job.auto] setting; use precision, pilot, max and "
+                                                        "budget");
+    }
+    if (autos.max < autos.pilot)
+        report.fail(&a, "auto.max", fmt::format("is {}, fewer rounds than the pilot's {}; give max >= pilot",
+                                                autos.max, autos.pilot));
+}
+
+// [job]: name, description, order and [job.auto].
 void parse_job_section(const toml::node& j, const Reporter& report, Job& job) {
     const toml::table* t = j.as_table();
     if (!t) report.fail(&j, "job", "must be a table: [job]");
     for (const auto& [k, v] : *t) {
+        if (k.str() == "auto") {
+            parse_auto_section(v, report, job.auto_rounds);
+            continue;
+        }
         if (k.str() != "name" && k.str() != "description" && k.str() != "order")
-            report.fail(&v, k.str(), "is not a [job] setting; use name, description and order");
+            report.fail(&v, k.str(), "is not a [job] setting; use name, description, order and [job.auto]");
         if (!v.is_string()) report.fail(&v, k.str(), "must be a string");
     }
     if (const toml::node* o = t->get("order")) {
@@ -545,6 +580,29 @@ Job parse_job(std::string_view text, std::string_view source_name) {
     job.text = std::string(text);
     if (const toml::node* j = root.get("job")) parse_job_section(*j, report, job);
     const toml::table* defaults = parse_defaults(root, report);
+    // repeats = "auto" in [defaults]: every cell runs the pilot's rounds first (the cells hold
+    // it as their repeats), then as many as it fixes (runner/auto_rounds.hpp).
+    toml::table sized;
+    if (const toml::node* r = defaults ? defaults->get("repeats") : nullptr; r && r->is_string()) {
+        if (*r->value<std::string>() != "auto")
+            report.fail(r, "repeats", fmt::format("must be a whole number of trials or \"auto\", got \"{}\"",
+                                                  *r->value<std::string>()));
+        job.auto_rounds.on = true;
+        sized = *defaults;
+        sized.insert_or_assign("repeats", static_cast<std::int64_t>(job.auto_rounds.pilot));
+        defaults = &sized;
+        if (const toml::node* cells = root.get("cell"); cells && cells->is_array())
+            for (const toml::node& c : *cells->as_array())
+                if (const toml::table* t = c.as_table(); t && t->get("repeats"))
+                    report.fail(t->get("repeats"), "repeats",
+                                "is set in [defaults] as \"auto\", which sizes every cell alike (paired rounds); "
+                                "drop it here, or give [defaults] a number");
+    } else if (const toml::node* cells = root.get("cell"); cells && cells->is_array()) {
+        for (const toml::node& c : *cells->as_array())
+            if (const toml::table* t = c.as_table(); t && t->get("repeats") && t->get("repeats")->is_string())
+                report.fail(t->get("repeats"), "repeats",
+                            "\"auto\" sizes every cell alike: write repeats = \"auto\" in [defaults]");
+    }
     parse_cells(root, defaults, report, source_name, job);
     if (job.name.empty()) job.name = file_stem(source_name);
     return job;
@@ -575,10 +633,18 @@ void Overrides::set(std::string_view key, std::string text) {
 
 bool Overrides::has(std::string_view key) const { return values.find(key) != values.end(); }
 
-void apply_overrides(Job& job, const Overrides& o) {
+void apply_overrides(Job& job, const Overrides& given) {
     auto fail = [](std::string_view option, std::string_view problem) {
         throw JobError(fmt::format("option {}: {}", option, problem));
     };
+    // --repeats auto: the job's cells run repeats = "auto" (its [job.auto] settings).
+    Overrides o = given;
+    if (const auto r = o.values.find("repeats"); r != o.values.end() && r->second == "auto") {
+        job.auto_rounds.on = true;
+        r->second = std::to_string(job.auto_rounds.pilot);
+    } else if (r != o.values.end()) {
+        job.auto_rounds.on = false;
+    }
     // Each value is read and checked as the job file's would be, before any cell changes.
     std::vector<std::pair<const CellField*, FieldValue>> values;
     for (const CellField& f : model::cell_fields()) {

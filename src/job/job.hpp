@@ -1,6 +1,7 @@
 // Job files (TOML) -> a validated plan of cells. See docs/job-file.md.
 //
-//   [job]       name, description, order (cells | rounds: how trials are interleaved)
+//   [job]       name, description, order (alternating | rounds | cells: how trials are interleaved)
+//   [job.auto]  precision, pilot, max, budget: how repeats = "auto" sizes the run
 //   [defaults]  any cell key, inherited by every cell
 //   [[cell]]    the cell settings of model::cell_fields() (name, workload, work, ...) and zip
 //
@@ -33,6 +34,9 @@ struct Job {
     std::string name;
     std::string description;
     model::Order order = model::Order::alternating;  // the order the runner takes trials in
+    // repeats = "auto" in [defaults] (or --repeats auto) and [job.auto]: on, the cells' repeats
+    // hold its pilot.
+    model::AutoRounds auto_rounds;
     std::string path;        // where it was read from ("<string>" for parse_job)
     std::string text;        // the TOML text, stored with the results
     std::vector<model::Cell> cells;

@@ -44,6 +44,18 @@ enum class Parallel { threads, subinterpreters };
 // rounds whose odd rounds run the cells in reverse (runner/schedule.hpp: an ABBA design).
 enum class Order { cells, rounds, alternating };
 
+// repeats = "auto" (docs/statistics.md, "Run until decided"): every cell first runs `pilot`
+// measured rounds; their spread fixes how many rounds the run takes (Stein's two-stage rule,
+// runner/auto_rounds.hpp), at most `max`, within `budget_s` of the run's time.
+struct AutoRounds {
+    bool on = false;
+    double precision = 0.03;  // wanted half-width of every paired ratio's 95 % interval, relative
+    int pilot = 6;            // measured rounds that fix the number of rounds
+    int max = 40;             // the most measured rounds
+    double budget_s = 0.0;    // the most seconds the run's rounds may take (0: no limit)
+    bool operator==(const AutoRounds&) const = default;
+};
+
 // The names of an enum's values, in declaration order: the text of job files, options, HDF5
 // and messages. to_string and parse_name below work for any enum listed here.
 template <class E>

@@ -26,6 +26,8 @@ public:
     void trial_done(std::size_t cell, double now_s);
     // `cell` will run no more trials (done, or its budget ran out).
     void cell_done(std::size_t cell, double now_s);
+    // `cell` now plans `trials` trials in all (repeats = "auto" fixed its rounds).
+    void replan(std::size_t cell, int trials) { cells_.at(cell).plan.trials = trials; }
 
     // Estimated seconds left: each unfinished cell's trials times the mean trial time seen
     // in that cell (or in the run so far, for cells not started), capped by its time budget.

@@ -101,10 +101,15 @@ void ProgressDisplay::cell_end(const model::Cell& cell, std::size_t position, bo
     std::lock_guard lock(mutex_);
     if (ended_) return;
     progress_.cell_done(position, seconds());
-    if (budget && mode_ != ProgressMode::none)
+    if (budget && cell.time_budget_s > 0 && mode_ != ProgressMode::none)
         note_locked(fmt::format("cell {}/{} {}: time budget of {} reached; {} of {} repeats ran", position + 1,
                                 progress_.cells(), cell.name, format_duration(cell.time_budget_s), measured,
                                 cell.repeats));
+}
+
+void ProgressDisplay::replan(std::size_t position, int trials) {
+    std::lock_guard lock(mutex_);
+    progress_.replan(position, trials);
 }
 
 void ProgressDisplay::note(const std::string& text) {

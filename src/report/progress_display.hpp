@@ -41,6 +41,7 @@ public:
     // The cell ran its last trial of this start; `budget`: its time budget ended it, after
     // `measured` of its repeats (earlier starts included).
     void cell_end(const model::Cell& cell, std::size_t position, bool budget, int measured);
+    void replan(std::size_t position, int trials);  // Progress::replan
     void note(const std::string& text);  // "gilbench: TEXT" between redraws (nothing with none)
     void warn(const std::string& text);  // "gilbench: warning: TEXT", also with none
     void end();                          // ends the bar's line; the bar is not drawn again

@@ -30,6 +30,7 @@
 #include "runner/host_info.hpp"
 #include "runner/interrupt.hpp"
 #include "runner/probes.hpp"
+#include "runner/auto_rounds.hpp"
 #include "runner/schedule.hpp"
 
 // Boost.Serialization of the plain records, kept here so model/ stays dependency-free.
@@ -90,6 +91,7 @@ struct Verdict {
     int budget = 0;  // 1: the cell's time budget ran out (set by the cell's rank 0 only)
     int failed = 0;  // 1: a trial failed and the run stops on failure (set by rank 0 only)
     int retry = 0;   // 1: the trial was disturbed: run it again at once (set by rank 0 only)
+    int spent = 0;   // 1: the run's time budget (repeats = "auto") ran out (set by rank 0 only)
 };
 
 // What one failed worker may add to the errors table: an exception's text is the user's (a
@@ -184,18 +186,19 @@ std::vector<LocalTrial> gather_asleep(const boost::mpi::communicator& comm, Loca
 }
 
 Verdict agree(const boost::mpi::communicator& comm, const RunSettings& settings, bool budget_out,
-              bool failed = false, Patience patience = while_others_measure, bool retry = false) {
-    std::array<int, 5> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
+              bool failed = false, Patience patience = while_others_measure, bool retry = false,
+              bool spent = false) {
+    std::array<int, 6> mine{settings.stop_requested && settings.stop_requested->load() ? 1 : 0,
                             settings.stop_signal ? settings.stop_signal() : 0, budget_out ? 1 : 0, failed ? 1 : 0,
-                            retry ? 1 : 0};
-    std::array<int, 5> all{};
+                            retry ? 1 : 0, spent ? 1 : 0};
+    std::array<int, 6> all{};
     // Every field is a flag or a number where the highest wins, so one element-wise max does.
     // Non-blocking, and waited for as `patience` says (at the start gate the other ranks wait
     // here while rank 0 stores the previous trial).
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_Iallreduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_INT, MPI_MAX, comm, &req);
     wait_asleep(req, patience);
-    return {all[0], all[1], all[2], all[3], all[4]};
+    return {all[0], all[1], all[2], all[3], all[4], all[5]};
 }
 
 }  // namespace
@@ -552,15 +555,34 @@ struct Lane {
     int retries = 0;       // retries on this start
     int streak_round = -1, streak = 0;  // retries in a row of one round
     bool disturbed = false;  // rank 0: the cell's last trial was flagged disturbed
+    // Rank 0, repeats = "auto": wall seconds of the measured trials by round (a clean trial's
+    // before a disturbed one's), for the pilot's decision; `dirty`: rounds holding a disturbed one.
+    std::map<int, double> walls;
+    std::set<int> dirty;
+    void note_wall(int round, double wall_s, bool disturbed_trial) {
+        const bool have = walls.count(round) > 0;
+        if (have && !dirty.count(round)) return;
+        if (have && disturbed_trial) return;
+        walls[round] = wall_s;
+        if (disturbed_trial) dirty.insert(round);
+        else dirty.erase(round);
+    }
 };
 
 // At most this many retries of one round's trial in a row: a machine that stays busy is
 // reported, not waited out.
 constexpr int max_retries_in_a_row = 2;
 
+// The trial numbers retries start from: past every planned trial, and past the most rounds
+// repeats = "auto" may add, so the rounds it adds keep trial number = round.
+int first_retry_trial(const model::Cell& cell, const RunSettings& settings) {
+    return cell.warmups + std::max(cell.repeats, settings.auto_rounds.on ? settings.auto_rounds.max : 0);
+}
+
 // Rank 0: whether the trial just run (slot `slot`) is run again at once.
 bool wants_retry(const Lane& lane, const model::Cell& cell, const Slot& slot, const RunSettings& settings) {
-    const int limit = settings.retries < 0 ? cell.repeats : settings.retries;
+    const int limit = settings.retries < 0 ? std::max(cell.repeats, settings.auto_rounds.on ? settings.auto_rounds.max : 0)
+                                           : settings.retries;
     if (!lane.disturbed || slot.trial < cell.warmups || lane.retries >= limit) return false;
     return lane.streak_round != slot.round_of() || lane.streak < max_retries_in_a_row;
 }
@@ -581,12 +603,13 @@ void add_retry(Schedule& schedule, std::size_t at, Lane& lane) {
 std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topology& topology,
                              const std::vector<model::Cell>& cells, const RunSettings& settings,
                              const Schedule& schedule, std::map<std::vector<int>, boost::mpi::communicator>& subs,
-                             TrialSink* sink) {
+                             TrialSink* sink, bool pilot_pending) {
     std::vector<Lane> lanes(cells.size());
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const model::Cell& cell = cells[ci];
         Lane& lane = lanes[ci];
-        if (!schedule.cell_has_after(ci, -1)) {
+        // A cell whose pilot is all stored waits for the decision on its further rounds.
+        if (!schedule.cell_has_after(ci, -1) && !(pilot_pending && !closed_by_budget(settings, ci))) {
             if (sink && world.rank() == 0)
                 sink->on_cell_end(cell, ci, closed_by_budget(settings, ci) ? CellEnd::budget : CellEnd::complete);
             continue;
@@ -607,7 +630,9 @@ std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topolo
                      .first;
         lane.sub = &at->second;
         lane.url = io_url_for(cell, settings);
-        lane.next_trial = cell.warmups + cell.repeats;
+        lane.next_trial = first_retry_trial(cell, settings);
+        if (world.rank() == 0 && ci < settings.done.walls.size())
+            for (const StoredWall& w : settings.done.walls[ci]) lane.note_wall(w.round, w.wall_s, w.disturbed);
         for (int t : stored_trials(settings, ci)) {
             lane.measured += t >= cell.warmups;
             lane.next_trial = std::max(lane.next_trial, t + 1);
@@ -647,6 +672,7 @@ bool run_trial(const boost::mpi::communicator& world, const Topology& topology, 
                     ProbeContext{&cell, &topology.rank_cpus, &topology.cores, settings.disturbance});
         result.trial.round = slot.round_of();
         lane.disturbed = result.trial.disturbed;
+        if (k >= cell.warmups && result.trial.io_errors == 0) lane.note_wall(slot.round_of(), result.trial.wall_s, result.trial.disturbed);
         // World rank 0 is every cell's rank 0: it alone keeps this flag.
         failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
         if (sink) sink->on_trial(cell, ci, result);
@@ -665,18 +691,53 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
                     const std::vector<model::Cell>& cells, const RunSettings& settings,
                     const engine::EngineFor& engine_for, TrialSink* sink) {
     const bool root = world.rank() == 0;  // every cell's rank 0: it stores, and alone decides budgets
+    const model::AutoRounds& autos = settings.auto_rounds;
+    const auto began = clock::now();
     std::vector<std::set<int>> stored(cells.size());
     for (std::size_t ci = 0; ci < cells.size(); ++ci) stored[ci] = stored_trials(settings, ci);
-    Schedule schedule(cells, settings.order, stored, settings.done.closed);
+    // repeats = "auto": the plan holds the pilot; a resumed run whose pilot already fixed the
+    // rounds plans them all at once.
+    bool pilot_pending = autos.on && settings.done.auto_rounds <= 0;
+    std::vector<model::Cell> sized = cells;
+    if (autos.on && !pilot_pending)
+        for (model::Cell& c : sized) c.repeats = std::max(c.repeats, settings.done.auto_rounds);
+    Schedule schedule(sized, settings.order, stored, settings.done.closed);
     std::map<std::vector<int>, boost::mpi::communicator> subs;  // a cell's ranks -> their communicator
-    std::vector<Lane> lanes = make_lanes(world, topology, cells, settings, schedule, subs, sink);
+    std::vector<Lane> lanes = make_lanes(world, topology, cells, settings, schedule, subs, sink, pilot_pending);
     auto end_cell = [&](std::size_t ci, CellEnd end) {
         lanes[ci].running = false;
         if (sink && root) sink->on_cell_end(cells[ci], ci, end);
     };
     bool failed = false;  // rank 0: a trial failed and the run stops on failure
+    int trials_run = 0;   // on this start, for the pace the budget assumes
     disturbance::ReferenceClock reference;  // this rank's reference loop times over the run
-    for (std::size_t at = 0; at < schedule.slots().size(); ++at) {
+    for (std::size_t at = 0;; ++at) {
+        if (at == schedule.slots().size()) {
+            if (!pilot_pending) break;
+            // The pilot's last trial: rank 0 fixes the rounds from its spread, every rank plans them.
+            pilot_pending = false;
+            int rounds = autos.pilot;
+            if (root) {
+                auto_rounds::RoundTimes times(cells.size());
+                for (std::size_t ci = 0; ci < cells.size(); ++ci) times[ci] = lanes[ci].walls;
+                const double per_cell = cells.empty() ? 0.0 : static_cast<double>(trials_run) / cells.size();
+                const auto_rounds::Decision d =
+                    auto_rounds::decide(autos, cells, times, seconds_between(began, clock::now()), per_cell);
+                rounds = d.rounds;
+                if (sink) sink->on_rounds_decided(d);
+            }
+            boost::mpi::broadcast(world, rounds, 0);
+            std::vector<int> from(cells.size(), 0), to(cells.size(), 0);
+            for (std::size_t ci = 0; ci < cells.size(); ++ci)
+                if (lanes[ci].running) {
+                    from[ci] = cells[ci].warmups + cells[ci].repeats;
+                    to[ci] = cells[ci].warmups + std::max(cells[ci].repeats, rounds);
+                }
+            schedule.extend(settings.order, from, to);
+            for (std::size_t ci = 0; ci < cells.size(); ++ci)
+                if (lanes[ci].running && from[ci] == to[ci]) end_cell(ci, CellEnd::complete);
+            if (at == schedule.slots().size()) break;
+        }
         const Slot slot = schedule.slots()[at];  // a copy: a retry inserts into the schedule
         const std::size_t ci = slot.cell;
         const model::Cell& cell = cells[ci];
@@ -686,10 +747,12 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
         lane.disturbed = false;
         const bool called_off = lane.member && !run_trial(world, topology, cell, ci, slot, lane, settings, engine_for,
                                                           sink, failed, reference);
+        ++trials_run;
         // Rank 0's decisions: the budget ends the cell once it has a measured trial and has run
         // its budget (warm-ups always all run: they come first); a failure stops the run unless
-        // this was the very last trial of all (then the run is complete).
-        bool budget_out = false, stop_failed = false, retry = false;
+        // this was the very last trial of all (then the run is complete). The run's own budget
+        // (repeats = "auto") ends every cell once the pilot is decided.
+        bool budget_out = false, stop_failed = false, retry = false, spent = false;
         if (root) {
             budget_out = !called_off && cell.time_budget_s > 0 && lane.measured >= 1 &&
                          lane.spent_s >= cell.time_budget_s && schedule.cell_has_after(ci, pos);
@@ -698,20 +761,29 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
             for (std::size_t j = 0; j < lanes.size() && !more; ++j)
                 more = lanes[j].running && !(j == ci && budget_out) && schedule.cell_has_after(j, pos);
             stop_failed = failed && (called_off || more || retry);
+            spent = !called_off && autos.on && !pilot_pending && autos.budget_s > 0 && (more || retry) &&
+                    seconds_between(began, clock::now()) >= autos.budget_s;
         }
-        const Verdict v =
-            agree(world, settings, budget_out, stop_failed, lane.member ? at_the_gate : between_cells, retry);
+        const Verdict v = agree(world, settings, budget_out, stop_failed, lane.member ? at_the_gate : between_cells,
+                                retry, spent);
         if (v.stop || v.failed) {
             for (std::size_t j = 0; j < lanes.size(); ++j)
                 if (lanes[j].running)
-                    end_cell(j, j == ci && !called_off && !schedule.cell_has_after(ci, pos) ? CellEnd::complete
-                                                                                              : CellEnd::interrupted);
+                    end_cell(j, j == ci && !called_off && !schedule.cell_has_after(ci, pos) && !pilot_pending
+                                    ? CellEnd::complete
+                                    : CellEnd::interrupted);
             if (v.stop) return {RunOutcome::interrupted, v.signal};
             return {RunOutcome::failed, 0};
         }
+        if (v.spent) {
+            if (root && sink) sink->on_run_budget_spent(autos.budget_s);
+            for (std::size_t j = 0; j < lanes.size(); ++j)
+                if (lanes[j].running) end_cell(j, CellEnd::budget);
+            break;
+        }
         if (v.retry) add_retry(schedule, at, lane);
         if (v.budget) end_cell(ci, CellEnd::budget);
-        else if (!schedule.cell_has_after(ci, pos)) end_cell(ci, CellEnd::complete);
+        else if (!schedule.cell_has_after(ci, pos) && !pilot_pending) end_cell(ci, CellEnd::complete);
     }
     return {};
 }

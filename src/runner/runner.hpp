@@ -21,6 +21,7 @@
 #include "engine/engine.hpp"
 #include "model/cell.hpp"
 #include "model/records.hpp"
+#include "runner/auto_rounds.hpp"
 #include "runner/probes.hpp"
 
 namespace gilbench::runner {
@@ -68,6 +69,10 @@ public:
     virtual void on_trial(const model::Cell& cell, std::size_t position, const model::TrialResult& result) = 0;
     // After the cell's last trial of this pass (also when nothing was left to run).
     virtual void on_cell_end(const model::Cell& /*cell*/, std::size_t /*position*/, CellEnd /*end*/) {}
+    // repeats = "auto": the pilot fixed the run's rounds (before any further trial runs).
+    virtual void on_rounds_decided(const auto_rounds::Decision& /*decision*/) {}
+    // repeats = "auto": the run's time budget ran out; every cell still running ends (CellEnd::budget).
+    virtual void on_run_budget_spent(double /*budget_s*/) {}
 };
 
 // What one rank measured in one trial (its threads), before the gather.
@@ -108,9 +113,19 @@ inline constexpr double not_measured_seconds = std::numeric_limits<double>::quie
 model::TrialResult join_trial(const model::Cell& cell, int trial, std::vector<LocalTrial>& ranks);
 
 // A resumed run: what is stored already. Must be the same on every rank.
+struct StoredWall {
+    int round = 0;
+    double wall_s = 0.0;
+    bool disturbed = false;
+};
+
 struct Done {
     std::vector<std::vector<int>> trials;  // per cell: the trial numbers stored
     std::vector<char> closed;              // per cell: 1 = nothing more to run (its budget ran out)
+    // repeats = "auto": the measured rounds its pilot fixed (0: not yet), and (rank 0 only) the
+    // stored measured trials' times, for a pilot that this start finishes.
+    int auto_rounds = 0;
+    std::vector<std::vector<StoredWall>> walls;
 };
 
 struct RunSettings {
@@ -140,6 +155,9 @@ struct RunSettings {
     // runs at once, as the next slot, in the same round (TrialRecord::round), with the next
     // trial number past the plan; at most 2 in a row for one round.
     int retries = 0;
+    // repeats = "auto" (runner/auto_rounds.hpp): the cells' repeats are its pilot; once every
+    // cell ran them, rank 0 fixes the rounds and the schedule grows to them.
+    model::AutoRounds auto_rounds{};
 };
 
 // failed: stopped after a trial with a failure, as RunSettings::stop_on_failure asked.

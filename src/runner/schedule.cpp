@@ -42,4 +42,23 @@ void Schedule::insert_after(std::size_t at, Slot slot) {
     last_.at(slot.cell) = std::max(last_[slot.cell], static_cast<std::ptrdiff_t>(at) + 1);
 }
 
+void Schedule::extend(model::Order order, const std::vector<int>& from, const std::vector<int>& to) {
+    const std::size_t n = std::min(from.size(), to.size());
+    auto add = [&](std::size_t c, int t) {
+        last_.at(c) = static_cast<std::ptrdiff_t>(slots_.size());
+        slots_.push_back({c, t});
+    };
+    int end = 0;
+    for (std::size_t c = 0; c < n; ++c) end = std::max(end, to[c]);
+    if (order == model::Order::cells) {
+        for (std::size_t c = 0; c < n; ++c)
+            for (int t = from[c]; t < to[c]; ++t) add(c, t);
+    } else {
+        for (int k = 0; k < end; ++k)
+            for (std::size_t c : round_order(n, order, k))
+                if (k >= from[c] && k < to[c]) add(c, k);
+    }
+    rounds_ = std::max(rounds_, end);
+}
+
 }  // namespace gilbench::runner

@@ -43,6 +43,10 @@ public:
     // A retry: `slot` runs right after position `at` (so it stays next to the cells it is
     // compared with), in the same round as the slot at `at`.
     void insert_after(std::size_t at, Slot slot);
+    // More rounds at the end (repeats = "auto", once its pilot fixed their number): trials
+    // from[c] .. to[c] - 1 of each cell c, in the order's way (round k keeps its place in
+    // the alternation).
+    void extend(model::Order order, const std::vector<int>& from, const std::vector<int>& to);
 
 private:
     std::vector<Slot> slots_;

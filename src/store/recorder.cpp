@@ -142,6 +142,31 @@ std::string Recorder::retry_note_locked() const {
                        retries, still);
 }
 
+void Recorder::on_rounds_decided(const runner::auto_rounds::Decision& d) {
+    std::lock_guard lock(mutex_);
+    auto_rounds_ = d.rounds;
+    auto_reason_ = fmt::format("{}: {}", d.reason, d.detail);
+    writer_.set_auto_rounds(auto_rounds_, auto_reason_);
+}
+
+void Recorder::on_run_budget_spent(double budget_s) {
+    std::lock_guard lock(mutex_);
+    int most = 0;
+    for (const auto& pc : per_cell_) {
+        int measured = 0;
+        for (const auto& t : pc.trials) measured += !t.warmup;
+        most = std::max(most, measured);
+    }
+    auto_reason_ += fmt::format("; the run's budget of {:g} s ran out after {} rounds", budget_s, most);
+    writer_.set_auto_rounds(auto_rounds_, auto_reason_);
+}
+
+std::string Recorder::rounds_note() const {
+    std::lock_guard lock(mutex_);
+    if (auto_rounds_ == 0) return {};
+    return fmt::format("repeats = \"auto\": {} rounds ({})", auto_rounds_, auto_reason_);
+}
+
 std::string Recorder::disturbed_note() const {
     std::lock_guard lock(mutex_);
     int disturbed = 0, measured = 0;

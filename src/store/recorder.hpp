@@ -30,6 +30,13 @@ public:
 
     void on_trial(const model::Cell& cell, std::size_t position, const model::TrialResult& result) override;
     void on_cell_end(const model::Cell& cell, std::size_t position, runner::CellEnd end) override;
+    // repeats = "auto": stores the rounds fixed and why (auto_rounds, auto_rounds_reason), and
+    // that the run's budget ended it.
+    void on_rounds_decided(const runner::auto_rounds::Decision& decision) override;
+    void on_run_budget_spent(double budget_s) override;
+    // repeats = "auto": "" if the run does not use it (or nothing was decided on this start);
+    // else the rounds fixed and why, for the end of the run.
+    std::string rounds_note() const;
 
     // The run ended (complete, interrupted, failed): summary rows for the cells that got trials
     // on this start but never ended, then the status. Once only: false if the run was already
@@ -83,6 +90,8 @@ private:
     int stored_trials_ = 0;
     int new_trials_ = 0;
     std::string first_error_;  // the first I/O error of this start, with its cell and trial
+    int auto_rounds_ = 0;      // repeats = "auto": the rounds fixed on this start (0: none)
+    std::string auto_reason_;
 };
 
 }  // namespace gilbench::store

@@ -544,6 +544,9 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         write_calibration_attrs(g, info);
         h5::write_string_attr(g, "order", detail::to_valid_utf8(info.order));
         h5::write_string_attr(g, "disturbed_trials", detail::to_valid_utf8(info.disturbed_trials));
+        h5::write_string_attr(g, "repeats_auto", detail::to_valid_utf8(info.repeats_auto));
+        h5::write_int_attr(g, "auto_rounds", 0);
+        h5::write_string_attr(g, "auto_rounds_reason", "");
         h5::write_string_array_attr(g, "resumed_utc", {});
         h5::write_string_array_attr(g, "resume_command_lines", {});
 
@@ -726,6 +729,8 @@ StoredRun ResultsFile::read_run(const std::string& name) const {
         stored.calibration = h5::read_string_attr(w.group.get(), "calibration").value_or("");
         stored.order = h5::read_string_attr(w.group.get(), "order").value_or("");
         stored.disturbed_trials = h5::read_string_attr(w.group.get(), "disturbed_trials").value_or("");
+        stored.repeats_auto = h5::read_string_attr(w.group.get(), "repeats_auto").value_or("");
+        stored.auto_rounds = h5::read_int_attr(w.group.get(), "auto_rounds").value_or(0);
         return stored;
     });
 }
@@ -832,6 +837,14 @@ void RunWriter::set_hosts(const std::vector<std::string>& hosts) {
         for (const auto& h : hosts) clean.push_back(detail::to_valid_utf8(h));
         h5::write_string_array_attr(state_->group.get(), "hosts", clean);
         h5::write_int_attr(state_->group.get(), "nodes", static_cast<int>(hosts.size()));
+        state_->flush();
+    });
+}
+
+void RunWriter::set_auto_rounds(int rounds, const std::string& reason) {
+    state_->write("cannot write auto_rounds", 4096 + reason.size(), [&] {
+        h5::write_int_attr(state_->group.get(), "auto_rounds", rounds);
+        h5::write_string_attr(state_->group.get(), "auto_rounds_reason", detail::to_valid_utf8(reason));
         state_->flush();
     });
 }

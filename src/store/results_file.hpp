@@ -76,6 +76,8 @@ struct RunInfo {
     std::string order = "cells";   // the order of the trials: "cells" | "rounds" | "alternating" (model::Order)
     // Disturbed trials (trials.disturbed): "drop" = left out of the statistics, "keep" = in them.
     std::string disturbed_trials = "drop";
+    // repeats = "auto": its settings ("precision=0.03 pilot=6 max=40 budget=0"); "" when off.
+    std::string repeats_auto;
 };
 
 // The file system has no room for the next write (ENOSPC, or the quota: EDQUOT). The message
@@ -123,6 +125,10 @@ struct StoredRun {
     std::string order;
     // "drop" | "keep" (RunInfo::disturbed_trials); "" in files from before the attribute.
     std::string disturbed_trials;
+    // repeats = "auto" (RunInfo::repeats_auto, "" when off or from older files) and the
+    // measured rounds its pilot fixed (0: not yet).
+    std::string repeats_auto;
+    int auto_rounds = 0;
 };
 
 class RunWriter;
@@ -186,6 +192,9 @@ public:
     // answered during this start (-1: no server there); flushes.
     void set_server_requests(const std::vector<std::int64_t>& per_node);
     void set_status(RunStatus status);  // + finished_utc: now, or "" for running; flushes
+    // repeats = "auto": the measured rounds the pilot fixed and why (auto_rounds,
+    // auto_rounds_reason); flushes.
+    void set_auto_rounds(int rounds, const std::string& reason);
 
 private:
     friend class ResultsFile;

@@ -43,9 +43,14 @@ runner::Done ResumePlan::done(std::size_t cells) const {
     if (!stored) return d;  // empty: run everything
     d.trials.resize(cells);
     d.closed.assign(cells, 0);
+    d.walls.resize(cells);
+    d.auto_rounds = stored->auto_rounds;
     for (const auto& t : stored->trials)
-        if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < cells)
+        if (t.cell >= 0 && static_cast<std::size_t>(t.cell) < cells) {
             d.trials[static_cast<std::size_t>(t.cell)].push_back(t.trial);
+            if (!t.warmup && t.io_errors == 0)
+                d.walls[static_cast<std::size_t>(t.cell)].push_back({t.round, t.wall_s, t.disturbed});
+        }
     for (const auto& s : stored->summary)
         if (report::parse_cell_state(s.state) == report::CellState::budget && s.cell >= 0 &&
             static_cast<std::size_t>(s.cell) < cells)

@@ -237,7 +237,53 @@ INSTANTIATE_TEST_SUITE_P(
                "\"cells\" (every trial of a cell, then the next cell), got \"round\""},
         BadJob{"[job]\norder=2\n[[cell]]\nworkload='cpu'\nwork=5\n", "bad.toml:2: key 'order': must be a string"},
         BadJob{"[job]\nrounds=true\n[[cell]]\nworkload='cpu'\nwork=5\n",
-               "key 'rounds': is not a [job] setting; use name, description and order"}));
+               "key 'rounds': is not a [job] setting; use name, description, order and [job.auto]"},
+        BadJob{"[defaults]\nrepeats='many'\n[[cell]]\nworkload='cpu'\nwork=5\n",
+               "bad.toml:2: key 'repeats': must be a whole number of trials or \"auto\", got \"many\""},
+        BadJob{"[defaults]\nrepeats='auto'\n[[cell]]\nworkload='cpu'\nwork=5\nrepeats=3\n",
+               "bad.toml:6: key 'repeats': is set in [defaults] as \"auto\""},
+        BadJob{"[[cell]]\nworkload='cpu'\nwork=5\nrepeats='auto'\n",
+               "bad.toml:4: key 'repeats': \"auto\" sizes every cell alike: write repeats = \"auto\" in [defaults]"},
+        BadJob{"[job.auto]\nprecision=0\n[[cell]]\nworkload='cpu'\nwork=5\n",
+               "bad.toml:2: key 'auto.precision': must be a relative half-width"},
+        BadJob{"[job.auto]\npilot=2\n[[cell]]\nworkload='cpu'\nwork=5\n",
+               "bad.toml:2: key 'auto.pilot': must be from 3 to 1000000 rounds"},
+        BadJob{"[job.auto]\npilot=8\nmax=6\n[[cell]]\nworkload='cpu'\nwork=5\n",
+               "key 'auto.max': is 6, fewer rounds than the pilot's 8"},
+        BadJob{"[job.auto]\nrounds=8\n[[cell]]\nworkload='cpu'\nwork=5\n",
+               "bad.toml:2: key 'auto.rounds': is not a [job.auto] setting"}));
+
+TEST(Job, RepeatsAutoRunsThePilotFirst) {
+    const gj::Job job = gj::parse_job(
+        "[job.auto]\nprecision = 0.02\npilot = 5\nmax = 30\nbudget = 600\n[defaults]\nrepeats = 'auto'\n"
+        "[[cell]]\nworkload='cpu'\nwork=5\nthreads=[1, 2]\n");
+    EXPECT_TRUE(job.auto_rounds.on);
+    EXPECT_DOUBLE_EQ(job.auto_rounds.precision, 0.02);
+    EXPECT_EQ(job.auto_rounds.max, 30);
+    EXPECT_DOUBLE_EQ(job.auto_rounds.budget_s, 600);
+    ASSERT_EQ(job.cells.size(), 2u);
+    for (const auto& c : job.cells) EXPECT_EQ(c.repeats, 5);
+    // [job.auto] alone changes nothing: repeats keep their numbers.
+    const gj::Job fixed = gj::parse_job("[job.auto]\npilot = 5\n[[cell]]\nworkload='cpu'\nwork=5\nrepeats=4\n");
+    EXPECT_FALSE(fixed.auto_rounds.on);
+    EXPECT_EQ(fixed.cells[0].repeats, 4);
+}
+
+TEST(Job, RepeatsAutoFromTheCommandLine) {
+    gj::Job job = gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\nrepeats=4\n");
+    gj::Overrides o;
+    o.set("repeats", "auto");
+    gj::apply_overrides(job, o);
+    EXPECT_TRUE(job.auto_rounds.on);
+    EXPECT_EQ(job.cells[0].repeats, job.auto_rounds.pilot);
+    // A number turns a job's "auto" off.
+    gj::Job autos = gj::parse_job("[defaults]\nrepeats='auto'\n[[cell]]\nworkload='cpu'\nwork=5\n");
+    gj::Overrides n;
+    n.set("repeats", "7");
+    gj::apply_overrides(autos, n);
+    EXPECT_FALSE(autos.auto_rounds.on);
+    EXPECT_EQ(autos.cells[0].repeats, 7);
+}
 
 TEST(Job, OrderIsAlternatingUnlessTheJobAsksForAnother) {
     EXPECT_EQ(gj::parse_job("[[cell]]\nworkload='cpu'\nwork=5\n").order, gilbench::model::Order::alternating);

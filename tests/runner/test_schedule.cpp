@@ -102,3 +102,21 @@ TEST(Schedule, ARetryRunsNextInTheRoundOfTheTrialItRepeats) {
     EXPECT_FALSE(s.cell_has_after(0, 4));  // cell 0's last slot moved from 2 to 4
     EXPECT_TRUE(s.cell_has_after(0, 3));
 }
+
+TEST(Schedule, ExtendAddsRoundsThatKeepTheAlternation) {
+    // repeats = "auto": a pilot of 1 warm-up + 2 measured rounds, then 2 more rounds.
+    gr::Schedule s(cells_with_trials({{1, 2}, {1, 2}}), Order::alternating);
+    s.extend(Order::alternating, {3, 3}, {5, 5});
+    EXPECT_EQ(flat(s), (Slots{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 2}, {1, 2}, {1, 3}, {0, 3}, {0, 4}, {1, 4}}));
+    EXPECT_EQ(s.rounds(), 5);
+    EXPECT_TRUE(s.cell_has_after(0, 7));
+    EXPECT_FALSE(s.cell_has_after(0, 8));
+    EXPECT_TRUE(s.cell_has_after(1, 8));
+    EXPECT_FALSE(s.cell_has_after(1, 9));
+}
+
+TEST(Schedule, ExtendSkipsCellsWithNothingToAdd) {
+    gr::Schedule s(cells_with_trials({{0, 1}, {0, 1}}), Order::cells);
+    s.extend(Order::cells, {1, 0}, {3, 0});  // cell 1 ended (its budget): nothing for it
+    EXPECT_EQ(flat(s), (Slots{{0, 0}, {1, 0}, {0, 1}, {0, 2}}));
+}
