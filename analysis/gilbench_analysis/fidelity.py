@@ -522,7 +522,10 @@ class Reference:
 
     @property
     def interpreter(self) -> str:
-        return f"{self.implementation} {self.python}".strip()
+        """'CPython 3.11.2 (/usr/bin/python3)': the executable tells apart two builds of one version
+        (Debian's static python3 and the libpython gilbench embeds run Python at different speeds)."""
+        exe = self.meta.get("executable")
+        return f"{self.implementation} {self.python}".strip() + (f" ({exe})" if isinstance(exe, str) and exe else "")
 
 
 def parse_reference(data, path: str = "<reference>") -> Reference:

@@ -337,6 +337,10 @@ def section_seed(doc: Document, runs):
                                    len(runs) == 1 else ""))
 
 
+def _attr_text(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
 def _seed_ratio_text(runs, ratios: bool, narrow: bool) -> str:
     """How to read the seed table's ratios, and how the run's trials were paired."""
     text = ("How to read **1.11× [1.04, 1.19]**: the layout's wall time over the single thread's, per round (the "
@@ -352,6 +356,12 @@ def _seed_ratio_text(runs, ratios: bool, narrow: bool) -> str:
         text += (" A level after the interval, e.g. (75 %): too few rounds for a 95 % interval: shown is "
                  "[min, max] of the per-round ratios with the level it reaches; run more repeats (6 or more "
                  "pairs reach 95 %).")
+    for label, r in runs:
+        rounds, reason = int(r.attrs.get("auto_rounds", 0) or 0), _attr_text(r.attrs.get("auto_rounds_reason", ""))
+        if rounds > 0:
+            who = "This run" if len(runs) == 1 else f"Run {label}"
+            text += (f" {who} took repeats = \"auto\" (docs/statistics.md): its pilot fixed {rounds} rounds "
+                     f"({reason}).")
     by_cells = [label for label, r in runs if _order_text(r) == "cells"]
     if by_cells:
         who = "This run" if len(runs) == 1 else ("Run " + " and ".join(by_cells))

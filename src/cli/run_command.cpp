@@ -16,6 +16,7 @@
 #include "cli/cell_options.hpp"
 #include "cli/provenance.hpp"
 #include "engine/cpython/calibration.hpp"
+#include "engine/cpython/cpython_engine.hpp"
 #include "engine/factory.hpp"
 #include "model/engines.hpp"
 #include "http/client.hpp"  // global_init
@@ -443,6 +444,8 @@ store::RunInfo describe_run(const job::Job& job, const runner::Topology& topo, i
         info.urllib_costs_fields = workloads::UrllibCosts::names();
         info.urllib_costs_version = workloads::UrllibCosts::version;
         info.calibration = calibration.costs.how;
+        if (!calibration.costs.how.starts_with("fallback"))
+            info.calibration_interpreter = engine::CpythonEngine::library_description();
     }
     return info;
 }

@@ -203,7 +203,8 @@ const std::vector<CellField>& table() {
                                   .help = "reuse one HTTP connection for all requests of a worker"}),
         field<&Cell::repeats>({.key = "repeats",
                                .column = "repeats",
-                               .help = "measured trials per cell",
+                               .help = "measured trials per cell; \"auto\" (in [defaults] only): a pilot fixes "
+                                       "them ([job.auto])",
                                .min = 1,
                                .max = 1000000,
                                .option = true,

@@ -681,6 +681,45 @@ bool run_trial(const boost::mpi::communicator& world, const Topology& topology, 
     return true;
 }
 
+// This start's schedule: what the plan has left. With repeats = "auto" the plan holds the pilot;
+// a resumed run whose pilot already fixed the rounds plans them all at once.
+Schedule start_schedule(const std::vector<model::Cell>& cells, const RunSettings& settings) {
+    std::vector<std::set<int>> stored(cells.size());
+    for (std::size_t ci = 0; ci < cells.size(); ++ci) stored[ci] = stored_trials(settings, ci);
+    std::vector<model::Cell> sized = cells;
+    if (settings.auto_rounds.on && settings.done.auto_rounds > 0)
+        for (model::Cell& c : sized) c.repeats = std::max(c.repeats, settings.done.auto_rounds);
+    return Schedule(sized, settings.order, stored, settings.done.closed);
+}
+
+// The pilot's last trial (repeats = "auto"): rank 0 fixes the rounds from its spread
+// (runner/auto_rounds.hpp), every rank adds them to the schedule. Returns the cells that got
+// nothing more (they end complete).
+std::vector<char> plan_after_pilot(const boost::mpi::communicator& world, const std::vector<model::Cell>& cells,
+                                   const RunSettings& settings, Schedule& schedule, const std::vector<Lane>& lanes,
+                                   double elapsed_s, int trials_run, TrialSink* sink) {
+    int rounds = settings.auto_rounds.pilot;
+    if (world.rank() == 0) {
+        auto_rounds::RoundTimes times(cells.size());
+        for (std::size_t ci = 0; ci < cells.size(); ++ci) times[ci] = lanes[ci].walls;
+        const double per_cell = cells.empty() ? 0.0 : static_cast<double>(trials_run) / cells.size();
+        const auto_rounds::Decision d = auto_rounds::decide(settings.auto_rounds, cells, times, elapsed_s, per_cell);
+        rounds = d.rounds;
+        if (sink) sink->on_rounds_decided(d);
+    }
+    boost::mpi::broadcast(world, rounds, 0);
+    std::vector<int> from(cells.size(), 0), to(cells.size(), 0);
+    for (std::size_t ci = 0; ci < cells.size(); ++ci)
+        if (lanes[ci].running) {
+            from[ci] = cells[ci].warmups + cells[ci].repeats;
+            to[ci] = cells[ci].warmups + std::max(cells[ci].repeats, rounds);
+        }
+    schedule.extend(settings.order, from, to);
+    std::vector<char> ended(cells.size(), 0);
+    for (std::size_t ci = 0; ci < cells.size(); ++ci) ended[ci] = lanes[ci].running && from[ci] == to[ci];
+    return ended;
+}
+
 // Every order (RunSettings::order) runs from one schedule (runner/schedule.hpp). After every
 // trial the whole world agrees, asleep (the ranks that sat the trial out wait there), on a stop
 // request, a failure that stops the run and the end of the cell's time budget; that agreement
@@ -693,15 +732,8 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
     const bool root = world.rank() == 0;  // every cell's rank 0: it stores, and alone decides budgets
     const model::AutoRounds& autos = settings.auto_rounds;
     const auto began = clock::now();
-    std::vector<std::set<int>> stored(cells.size());
-    for (std::size_t ci = 0; ci < cells.size(); ++ci) stored[ci] = stored_trials(settings, ci);
-    // repeats = "auto": the plan holds the pilot; a resumed run whose pilot already fixed the
-    // rounds plans them all at once.
     bool pilot_pending = autos.on && settings.done.auto_rounds <= 0;
-    std::vector<model::Cell> sized = cells;
-    if (autos.on && !pilot_pending)
-        for (model::Cell& c : sized) c.repeats = std::max(c.repeats, settings.done.auto_rounds);
-    Schedule schedule(sized, settings.order, stored, settings.done.closed);
+    Schedule schedule = start_schedule(cells, settings);
     std::map<std::vector<int>, boost::mpi::communicator> subs;  // a cell's ranks -> their communicator
     std::vector<Lane> lanes = make_lanes(world, topology, cells, settings, schedule, subs, sink, pilot_pending);
     auto end_cell = [&](std::size_t ci, CellEnd end) {
@@ -714,28 +746,11 @@ RunEnd run_schedule(const boost::mpi::communicator& world, const Topology& topol
     for (std::size_t at = 0;; ++at) {
         if (at == schedule.slots().size()) {
             if (!pilot_pending) break;
-            // The pilot's last trial: rank 0 fixes the rounds from its spread, every rank plans them.
             pilot_pending = false;
-            int rounds = autos.pilot;
-            if (root) {
-                auto_rounds::RoundTimes times(cells.size());
-                for (std::size_t ci = 0; ci < cells.size(); ++ci) times[ci] = lanes[ci].walls;
-                const double per_cell = cells.empty() ? 0.0 : static_cast<double>(trials_run) / cells.size();
-                const auto_rounds::Decision d =
-                    auto_rounds::decide(autos, cells, times, seconds_between(began, clock::now()), per_cell);
-                rounds = d.rounds;
-                if (sink) sink->on_rounds_decided(d);
-            }
-            boost::mpi::broadcast(world, rounds, 0);
-            std::vector<int> from(cells.size(), 0), to(cells.size(), 0);
+            const std::vector<char> ended = plan_after_pilot(world, cells, settings, schedule, lanes,
+                                                             seconds_between(began, clock::now()), trials_run, sink);
             for (std::size_t ci = 0; ci < cells.size(); ++ci)
-                if (lanes[ci].running) {
-                    from[ci] = cells[ci].warmups + cells[ci].repeats;
-                    to[ci] = cells[ci].warmups + std::max(cells[ci].repeats, rounds);
-                }
-            schedule.extend(settings.order, from, to);
-            for (std::size_t ci = 0; ci < cells.size(); ++ci)
-                if (lanes[ci].running && from[ci] == to[ci]) end_cell(ci, CellEnd::complete);
+                if (ended[ci]) end_cell(ci, CellEnd::complete);
             if (at == schedule.slots().size()) break;
         }
         const Slot slot = schedule.slots()[at];  // a copy: a retry inserts into the schedule

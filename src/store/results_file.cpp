@@ -174,9 +174,21 @@ void write_build_attrs(hid_t run, const FileInfo& info) {
     h5::write_string_attr(run, "compiler", info.compiler);
 }
 
+// How the run takes its trials: their order, what the statistics do with disturbed ones, and
+// repeats = "auto"'s settings ("" when off) with the rounds its pilot fixes (0 until then;
+// RunWriter::set_auto_rounds).
+void write_schedule_attrs(hid_t run, const RunInfo& info) {
+    h5::write_string_attr(run, "order", detail::to_valid_utf8(info.order));
+    h5::write_string_attr(run, "disturbed_trials", detail::to_valid_utf8(info.disturbed_trials));
+    h5::write_string_attr(run, "repeats_auto", detail::to_valid_utf8(info.repeats_auto));
+    h5::write_int_attr(run, "auto_rounds", 0);
+    h5::write_string_attr(run, "auto_rounds_reason", "");
+}
+
 // The emulated engine's calibration a run used: its values, their fields' names and the record's
 // version beside them (a reader decodes the values by name), and how the run had them.
 void write_calibration_attrs(hid_t run, const RunInfo& info) {
+    h5::write_string_attr(run, "calibration_interpreter", detail::to_valid_utf8(info.calibration_interpreter));
     h5::write_int64_array_attr(run, "urllib_costs_ns", info.urllib_costs_ns);
     h5::write_string_array_attr(run, "urllib_costs_fields", info.urllib_costs_fields);
     h5::write_int_attr(run, "urllib_costs_version", info.urllib_costs_version);
@@ -542,11 +554,7 @@ RunWriter ResultsFile::begin_run(const RunInfo& info) {
         h5::write_string_attr(g, "os", detail::to_valid_utf8(info.os));
         h5::write_string_attr(g, "python_version", detail::to_valid_utf8(info.python_version));
         write_calibration_attrs(g, info);
-        h5::write_string_attr(g, "order", detail::to_valid_utf8(info.order));
-        h5::write_string_attr(g, "disturbed_trials", detail::to_valid_utf8(info.disturbed_trials));
-        h5::write_string_attr(g, "repeats_auto", detail::to_valid_utf8(info.repeats_auto));
-        h5::write_int_attr(g, "auto_rounds", 0);
-        h5::write_string_attr(g, "auto_rounds_reason", "");
+        write_schedule_attrs(g, info);
         h5::write_string_array_attr(g, "resumed_utc", {});
         h5::write_string_array_attr(g, "resume_command_lines", {});
 

@@ -78,6 +78,9 @@ struct RunInfo {
     std::string disturbed_trials = "drop";
     // repeats = "auto": its settings ("precision=0.03 pilot=6 max=40 budget=0"); "" when off.
     std::string repeats_auto;
+    // The interpreter whose speed the calibration measured (CpythonEngine::library_description);
+    // "" with no calibration.
+    std::string calibration_interpreter;
 };
 
 // The file system has no room for the next write (ENOSPC, or the quota: EDQUOT). The message

@@ -264,7 +264,7 @@ def test_reference_parses_and_drops_null_rounds(tmp_path):
     p = tmp_path / "py312.json"
     p.write_text(json.dumps(GOOD))
     ref = load_reference(p)
-    assert ref.python == "3.12.7" and ref.gil == "new" and ref.interpreter == "CPython 3.12.7"
+    assert ref.python == "3.12.7" and ref.gil == "new" and ref.interpreter == "CPython 3.12.7 (/usr/bin/python3.12)"
     assert ref.figures == {"cpu_2t": [1.0, 1.01]} and ref.unknown == ["later_key"]
 
 

@@ -3,6 +3,7 @@
 // Python.h first, as the C API asks (it may set feature macros the standard headers read).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
@@ -547,6 +548,14 @@ CpythonEngine::~CpythonEngine() {
 }
 
 std::string CpythonEngine::library_version() { return Py_GetVersion(); }
+
+std::string CpythonEngine::library_description() {
+    std::string version = library_version();
+    version = version.substr(0, version.find(' '));
+    Dl_info info{};
+    const bool found = dladdr(reinterpret_cast<void*>(&Py_GetVersion), &info) != 0 && info.dli_fname;
+    return fmt::format("CPython {}, embedded from {}", version, found ? info.dli_fname : "an unknown library");
+}
 
 std::vector<std::int64_t> CpythonEngine::measure_urllib_steps(const std::string& url, int requests) {
     start_interpreter();

@@ -52,6 +52,10 @@ public:
     // The embedded library's version, as its sys.version says ("3.11.2 (main, ...) [GCC 12.2.0]");
     // known without starting the interpreter.
     static std::string library_version();
+    // "CPython 3.11.2, embedded from /usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0": the
+    // interpreter the calibration measures (an embedded library may run slower than the user's
+    // own `python3`, a static build on Debian).
+    static std::string library_description();
     std::string interpreter_version() const override { return library_version(); }
 
     // urllib's own Python code between its system calls, as this interpreter runs it here: the
