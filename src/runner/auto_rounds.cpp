@@ -15,6 +15,9 @@ namespace gilbench::runner::auto_rounds {
 
 namespace {
 
+// The part of the run's budget the rounds are planned to fill (auto_rounds.hpp).
+constexpr double budget_share = 0.9;
+
 // Settings in which a cell may differ from its base: the ones a comparison varies, and the
 // ones that do not change what a trial measures.
 constexpr std::array<std::string_view, 9> not_compared{"name",    "threads", "ranks", "io_threads", "placement",
@@ -121,7 +124,9 @@ Decision decide(const model::AutoRounds& settings, const std::vector<model::Cell
     }
     if (settings.budget_s > 0 && rounds_run > 0 && elapsed_s > 0) {
         const double per_round = elapsed_s / rounds_run;
-        const double left = settings.budget_s - elapsed_s;
+        // A tenth kept back: retries of disturbed trials and a slower stretch of the machine make
+        // later rounds longer than the pilot's.
+        const double left = budget_share * settings.budget_s - elapsed_s;
         const int affordable = settings.pilot + std::max(0, static_cast<int>(std::floor(left / per_round)));
         if (affordable < d.rounds) {
             d.rounds = affordable;

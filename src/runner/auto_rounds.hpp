@@ -12,8 +12,8 @@
 //     N = max(n, ceil((t(0.975, n - 1) * s / h)^2))
 // rounds, so that the 95 % interval t(0.975, n - 1) * s / sqrt(N) is at most h wide on each
 // side (exact for normal per-round log ratios: Stein, Ann. Math. Statist. 16(3), 1945). The run
-// takes the largest N over the comparisons, at most `max`, and no more than its time budget
-// allows at the pilot's pace. docs/statistics.md says more; tests/runner/test_auto_rounds.cpp
+// takes the largest N over the comparisons, at most `max`, and no more than 90 % of its time
+// budget allows at the pilot's pace (retries and a slower machine make later rounds longer). docs/statistics.md says more; tests/runner/test_auto_rounds.cpp
 // checks the coverage and the widths by simulation.
 #pragma once
 

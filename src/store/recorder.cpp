@@ -1,5 +1,7 @@
 #include "store/recorder.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 
 namespace gilbench::store {
@@ -151,11 +153,12 @@ void Recorder::on_rounds_decided(const runner::auto_rounds::Decision& d) {
 
 void Recorder::on_run_budget_spent(double budget_s) {
     std::lock_guard lock(mutex_);
-    int most = 0;
+    int most = 0;  // measured rounds of the cell that got furthest (retries are not rounds)
     for (const auto& pc : per_cell_) {
-        int measured = 0;
-        for (const auto& t : pc.trials) measured += !t.warmup;
-        most = std::max(most, measured);
+        std::set<int> rounds;
+        for (const auto& t : pc.trials)
+            if (!t.warmup) rounds.insert(t.round);
+        most = std::max(most, static_cast<int>(rounds.size()));
     }
     auto_reason_ += fmt::format("; the run's budget of {:g} s ran out after {} rounds", budget_s, most);
     writer_.set_auto_rounds(auto_rounds_, auto_reason_);
