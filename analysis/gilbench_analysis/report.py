@@ -337,10 +337,6 @@ def section_seed(doc: Document, runs):
                                    len(runs) == 1 else ""))
 
 
-def _attr_text(v) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
 def _seed_ratio_text(runs, ratios: bool, narrow: bool) -> str:
     """How to read the seed table's ratios, and how the run's trials were paired."""
     text = ("How to read **1.11× [1.04, 1.19]**: the layout's wall time over the single thread's, per round (the "
@@ -357,7 +353,7 @@ def _seed_ratio_text(runs, ratios: bool, narrow: bool) -> str:
                  "[min, max] of the per-round ratios with the level it reaches; run more repeats (6 or more "
                  "pairs reach 95 %).")
     for label, r in runs:
-        rounds, reason = int(r.attrs.get("auto_rounds", 0) or 0), _attr_text(r.attrs.get("auto_rounds_reason", ""))
+        rounds, reason = int(r.attrs.get("auto_rounds", 0) or 0), str(r.attrs.get("auto_rounds_reason", ""))
         if rounds > 0:
             who = "This run" if len(runs) == 1 else f"Run {label}"
             text += (f" {who} took repeats = \"auto\" (docs/statistics.md): its pilot fixed {rounds} rounds "

@@ -573,16 +573,16 @@ struct Lane {
 // reported, not waited out.
 constexpr int max_retries_in_a_row = 2;
 
-// The trial numbers retries start from: past every planned trial, and past the most rounds
-// repeats = "auto" may add, so the rounds it adds keep trial number = round.
-int first_retry_trial(const model::Cell& cell, const RunSettings& settings) {
-    return cell.warmups + std::max(cell.repeats, settings.auto_rounds.on ? settings.auto_rounds.max : 0);
+// The most measured rounds the cell may get: its repeats, or repeats = "auto"'s maximum. Retries
+// are numbered past them, so the rounds "auto" adds keep trial number = round; and the default
+// retry limit is this many.
+int most_rounds(const model::Cell& cell, const RunSettings& settings) {
+    return std::max(cell.repeats, settings.auto_rounds.on ? settings.auto_rounds.max : 0);
 }
 
 // Rank 0: whether the trial just run (slot `slot`) is run again at once.
 bool wants_retry(const Lane& lane, const model::Cell& cell, const Slot& slot, const RunSettings& settings) {
-    const int limit = settings.retries < 0 ? std::max(cell.repeats, settings.auto_rounds.on ? settings.auto_rounds.max : 0)
-                                           : settings.retries;
+    const int limit = settings.retries < 0 ? most_rounds(cell, settings) : settings.retries;
     if (!lane.disturbed || slot.trial < cell.warmups || lane.retries >= limit) return false;
     return lane.streak_round != slot.round_of() || lane.streak < max_retries_in_a_row;
 }
@@ -630,7 +630,7 @@ std::vector<Lane> make_lanes(const boost::mpi::communicator& world, const Topolo
                      .first;
         lane.sub = &at->second;
         lane.url = io_url_for(cell, settings);
-        lane.next_trial = first_retry_trial(cell, settings);
+        lane.next_trial = cell.warmups + most_rounds(cell, settings);
         if (world.rank() == 0 && ci < settings.done.walls.size())
             for (const StoredWall& w : settings.done.walls[ci]) lane.note_wall(w.round, w.wall_s, w.disturbed);
         for (int t : stored_trials(settings, ci)) {
@@ -672,7 +672,8 @@ bool run_trial(const boost::mpi::communicator& world, const Topology& topology, 
                     ProbeContext{&cell, &topology.rank_cpus, &topology.cores, settings.disturbance});
         result.trial.round = slot.round_of();
         lane.disturbed = result.trial.disturbed;
-        if (k >= cell.warmups && result.trial.io_errors == 0) lane.note_wall(slot.round_of(), result.trial.wall_s, result.trial.disturbed);
+        if (k >= cell.warmups && result.trial.io_errors == 0)
+            lane.note_wall(slot.round_of(), result.trial.wall_s, result.trial.disturbed);
         // World rank 0 is every cell's rank 0: it alone keeps this flag.
         failed = failed || (settings.stop_on_failure && result.trial.io_errors > 0);
         if (sink) sink->on_trial(cell, ci, result);
