@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "gil/semaphore.hpp"
+
 namespace gilbench::gil {
 
 class Clock {
@@ -22,6 +24,10 @@ public:
     virtual std::cv_status wait_until(std::condition_variable& cv,
                                       std::unique_lock<std::mutex>& lock,
                                       time_point deadline) = 0;
+
+    // Block until `sem` has a unit and take it (the old GIL's untimed wait). A manual clock
+    // counts the thread among its waiters meanwhile, so tests can see that it blocks.
+    virtual void wait(Semaphore& sem) { sem.wait(); }
 };
 
 // The real clock (std::chrono::steady_clock). A process-wide immutable instance.

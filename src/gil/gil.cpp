@@ -28,10 +28,13 @@
 // what the interval means). `releases_` tells a real wake-up (some thread dropped) apart.
 //
 // Policy `old` follows CPython 2 (Python/ceval.c, _Py_Ticker): every check_interval ticks the
-// holder releases the lock, signals one waiter and immediately re-acquires; the lock is free
-// while the signal is sent, as sem_post's. A tick is real time: Config::tick_scale. Nothing is
+// holder releases the lock and immediately re-acquires it. The lock is a POSIX semaphore, as
+// CPython 2's on Linux (semaphore.hpp): sem_post frees it and then wakes a sleeping waiter with
+// a system call, and sem_wait takes it without any mutex, so a waiter that is awake can win it
+// while the holder is still in that call. A tick is real time: Config::tick_scale. Nothing is
 // handed off and nobody asks: the woken waiter usually finds the lock re-taken (the "GIL
-// battle" on multicore). Waits are untimed. One difference: CPython 2's ticker was one global
+// battle" on multicore), and every release with a waiter costs the holder a wake-up. Waits are
+// untimed; mutex_ guards only the bookkeeping (locked_, last holder, statistics, trace). One difference: CPython 2's ticker was one global
 // counter; ours is per thread and restarts at every take, so each hold runs a full
 // check_interval (only the holder ticks, so this only matters right after a hand-off).
 //
@@ -52,10 +55,6 @@ namespace gilbench::gil {
 namespace {
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Old GIL waits are untimed; waiting in slices of this length only keeps the deadline far
-// from overflow while still going through the injected clock (so manual clocks see them).
-constexpr auto untimed_slice = std::chrono::hours(24);
 
 }  // namespace
 
@@ -152,16 +151,23 @@ void Gil::drop_and_retake(ThreadState& ts, std::unique_lock<std::mutex>& lock) {
     // The wait is counted from the drop, so a forced-out thread's wait for the switch counts
     // as waiting for the GIL: it is time the thread wanted to run and could not.
     const auto dropped_at = release_locked(ts, lock);
-    // No yield in between, as CPython 2's release + acquire: on a multicore machine the
-    // releaser usually wins the mutex back before the woken waiter is even scheduled.
-    lock.lock();
-    wait_while_locked(ts, lock);
+    if (config_.policy == Policy::old_gil) {
+        // Straight from sem_post to sem_wait, as CPython 2's release + acquire: on a multicore
+        // machine the releaser usually takes the lock back before the woken waiter runs.
+        clock_.wait(old_lock_);
+        lock.lock();
+    } else {
+        lock.lock();
+        wait_while_locked(ts, lock);
+    }
     acquire_locked(ts, dropped_at);
 }
 
 void Gil::wait_while_locked(ThreadState& ts, std::unique_lock<std::mutex>& lock) {
     if (config_.policy == Policy::old_gil) {
-        while (locked_) clock_.wait_until(cond_, lock, clock_.now() + untimed_slice);
+        lock.unlock();
+        clock_.wait(old_lock_);
+        lock.lock();
         return;
     }
     while (locked_) {
@@ -230,12 +236,10 @@ Clock::time_point Gil::release_locked(ThreadState& ts, std::unique_lock<std::mut
         eval_breaker_.store(false, std::memory_order_relaxed);
     }
     if (config_.policy == Policy::old_gil) {
-        // CPython 2's lock is a POSIX semaphore (thread_pthread.h, USE_SEMAPHORES): sem_post
-        // frees it, then wakes a waiter with a system call, during which the lock is free and a
-        // waiter that is already awake can take it. Notifying with the mutex held instead
-        // leaves the lock free for a few instructions only, and the waiter starves.
+        // Free the semaphore only after the bookkeeping, outside mutex_: a waiter that takes
+        // it then finds the books closed.
         lock.unlock();
-        cond_.notify_one();
+        old_lock_.post();
         return now;
     }
     cond_.notify_one();

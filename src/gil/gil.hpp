@@ -20,6 +20,7 @@
 
 #include "gil/clock.hpp"
 #include "gil/free_threading.hpp"
+#include "gil/semaphore.hpp"
 #include "model/cell.hpp"
 
 namespace gilbench::gil {
@@ -186,7 +187,9 @@ private:
     // Set together with drop_request_; read without the mutex at every check point, so atomic.
     std::atomic<bool> eval_breaker_{false};
     mutable std::mutex mutex_;     // guards everything below except the switch pair's wait
-    std::condition_variable cond_;  // signalled (one waiter) on every release
+    std::condition_variable cond_;  // new GIL: signalled (one waiter) on every release
+    // Old GIL: the lock itself, as CPython 2's (one unit: free); locked_ and the rest are bookkeeping.
+    Semaphore old_lock_{1};
     // Forced switching: a forced-out holder waits on switch_cond_ until last_holder_ changes.
     // last_holder_ and switch_number_ are written holding both mutexes, read holding either.
     std::mutex switch_mutex_;

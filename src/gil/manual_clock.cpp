@@ -32,6 +32,17 @@ std::cv_status ManualClock::wait_until(std::condition_variable& cv,
     return now_ >= deadline ? std::cv_status::timeout : std::cv_status::no_timeout;
 }
 
+void ManualClock::wait(Semaphore& sem) {
+    {
+        std::lock_guard guard(mutex_);
+        ++semaphore_waiters_;
+        ++waits_started_;
+    }
+    sem.wait();
+    std::lock_guard guard(mutex_);
+    --semaphore_waiters_;
+}
+
 void ManualClock::advance(duration d) {
     if (d < duration::zero()) {
         throw std::runtime_error("ManualClock::advance(" + std::to_string(d.count()) +
@@ -54,7 +65,7 @@ void ManualClock::advance(duration d) {
 
 std::size_t ManualClock::waiters() const {
     std::lock_guard guard(mutex_);
-    return waiters_.size();
+    return waiters_.size() + semaphore_waiters_;
 }
 
 std::uint64_t ManualClock::waits_started() const {

@@ -165,6 +165,24 @@ TEST(GilNewProtocol, WithoutForcedSwitchingTheDropperDoesNotWait) {
     EXPECT_FALSE(gil.eval_breaker());
 }
 
+TEST(ManualClockSemaphore, ABlockedThreadIsCountedUntilPosted) {
+    ManualClock clock;
+    Semaphore sem(0);
+    std::atomic<bool> done{false};
+    std::thread sleeper([&] {
+        clock.wait(sem);
+        done = true;
+    });
+    ASSERT_TRUE(eventually([&] { return clock.waiters() == 1; }));
+    clock.advance(1h);  // time does not end a semaphore wait
+    EXPECT_FALSE(done);
+    EXPECT_EQ(clock.waiters(), 1u);
+    sem.post();
+    sleeper.join();
+    EXPECT_EQ(clock.waiters(), 0u);
+    EXPECT_EQ(clock.waits_started(), 1u);
+}
+
 TEST(GilOldProtocol, WaiterNeverAsksAndWaitsUntilReleased) {
     ManualClock clock;
     Config config;
@@ -178,10 +196,14 @@ TEST(GilOldProtocol, WaiterNeverAsksAndWaitsUntilReleased) {
         gil.drop(waiter);
     });
     ASSERT_TRUE(eventually([&] { return clock.waiters() == 1; }));
+    const auto waits_before = clock.waits_started();
     for (int i = 0; i < 10; ++i) {
-        advance_and_settle(clock, 10 * interval, 1);
+        // The old GIL's wait is untimed: time passing neither wakes the waiter nor makes it ask.
+        clock.advance(10 * interval);
         EXPECT_FALSE(gil.eval_breaker());
+        EXPECT_EQ(clock.waiters(), 1u);
     }
+    EXPECT_EQ(clock.waits_started(), waits_before);
     gil.drop(holder);
     waiter_thread.join();
     EXPECT_EQ(waiter.stats().drop_requests, 0);
@@ -191,7 +213,7 @@ TEST(GilOldProtocol, WaiterNeverAsksAndWaitsUntilReleased) {
     EXPECT_EQ(gil.switch_number(), 2u);
 }
 
-TEST(GilOldProtocol, PeriodicReleaseWakesAWaiterWithoutHandingOff) {
+TEST(GilOldProtocol, PeriodicReleaseFreesTheLockWithoutHandingOff) {
     ManualClock clock;
     Config config;
     config.policy = Policy::old_gil;
@@ -206,13 +228,12 @@ TEST(GilOldProtocol, PeriodicReleaseWakesAWaiterWithoutHandingOff) {
         waiter_done = true;
     });
     ASSERT_TRUE(eventually([&] { return clock.waiters() == 1; }));
-    const auto waits_before = clock.waits_started();
-    // The last tick releases, signals the waiter and re-takes, waiting if the waiter won.
+    // The last tick releases and re-takes, waiting if the waiter won the freed semaphore.
     for (int i = 0; i < config.check_interval; ++i) gil.tick(holder);
     EXPECT_EQ(holder.stats().acquisitions, 2);
-    // The waiter was woken: it either won the race and finished, or lost it and went back
-    // to sleep (a new wait). A waiter left asleep would satisfy neither.
-    EXPECT_TRUE(eventually([&] { return waiter_done || clock.waits_started() > waits_before; }));
+    // The release freed the lock (the trace has its drop and re-take), and the waiter either
+    // won it and finished or lost and still waits: never both, never a hand-off asked for.
+    EXPECT_TRUE(eventually([&] { return waiter_done || clock.waiters() == 1; }));
     gil.drop(holder);
     waiter_thread.join();
     EXPECT_EQ(waiter.stats().acquisitions, 1);

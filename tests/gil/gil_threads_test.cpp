@@ -135,6 +135,42 @@ TEST(GilOldThreads, MutualExclusionWithCheckIntervalReleases) {
     }
 }
 
+// CPython 2's semaphore is free while sem_post wakes a sleeper, and sem_wait needs no mutex, so
+// a waiter that is awake sometimes wins the lock from a holder that releases and re-takes it
+// every tick. A lock that is free for a few instructions only would starve it.
+TEST(GilOldThreads, AWaiterWinsTheLockFromAHolderThatKeepsReleasingIt) {
+    Config config;
+    config.policy = Policy::old_gil;
+    config.check_interval = 1;
+    Gil gil(config);
+    ThreadState holder(0), waiter(1);
+    std::atomic<bool> holder_has_it{false}, waiter_got_it{false}, holder_gave_up{false};
+    std::thread holder_thread([&] {
+        gil.take(holder);
+        holder_has_it = true;
+        // Bounded: 10 s of releases; giving up fails the test below.
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (!waiter_got_it) {
+            if (std::chrono::steady_clock::now() >= give_up) {
+                holder_gave_up = true;
+                break;
+            }
+            gil.tick(holder);
+        }
+        gil.drop(holder);
+    });
+    ASSERT_TRUE(eventually([&] { return holder_has_it.load(); }));
+    gil.take(waiter);
+    waiter_got_it = true;
+    gil.drop(waiter);
+    holder_thread.join();
+    // The waiter took the lock between two of the holder's releases, not after its last drop.
+    EXPECT_FALSE(holder_gave_up) << "the waiter never won the lock in 10 s of releases";
+    EXPECT_EQ(waiter.stats().acquisitions, 1);
+    EXPECT_EQ(waiter.stats().drop_requests, 0);
+    EXPECT_GE(holder.stats().acquisitions, 2);
+}
+
 TEST(GilNewThreads, WaiterGetsTheGilFromABusyHolderAfterAnInterval) {
     Config config;
     config.switch_interval = 1ms;
