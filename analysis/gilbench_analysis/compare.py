@@ -16,11 +16,12 @@ SHAPE_KEYS = ["workload", "ranks", "threads", "gil", "work", "engine", "function
 
 
 def cell_comparison(a: Results, b: Results) -> pd.DataFrame:
-    """One row per cell measured in both: median/min/max/count of each and ratio = b / a."""
+    """One row per cell measured in both: median/min/max/count of each and ratio = b / a, with
+    each side's failed and disturbed trials (left out of its statistics) and the first reason."""
     sa = cell_summary(a)
     sb = cell_summary(b)
     sa, sb = sa[sa["count"] > 0], sb[sb["count"] > 0]
-    cols = ["median", "min", "max", "count"]
+    cols = ["median", "min", "max", "count", "failed", "disturbed", "disturbance"]
     by_name = sa.merge(sb[["name", *cols]], on="name", suffixes=("_a", "_b"))
     rest_a = sa[~sa["name"].isin(by_name["name"])]
     rest_b = sb[~sb["name"].isin(by_name["name"])]

@@ -619,6 +619,9 @@ WARM_FIELDS = tuple(f"{s}_warm_ns" for s in _STEP_FIELDS)
 COLD_FIELDS = tuple(f"{s}_cold_ns" for s in _STEP_FIELDS)
 SPEED_FIELDS = ("countdown_per_1000_ns", "urllib_per_1000_instructions_ns")
 COLD_SCALE_FIELDS = ("cold_scale_500us_permille", "cold_scale_50ms_permille")
+# Record version 5: the countdown of the interpreter the old GIL's ticks are timed on (a Python 2
+# given by gilbench run --old-gil-python, else the embedded one's, which the text then omits).
+OLD_GIL_FIELD = "old_gil_countdown_per_1000_ns"
 # Files written before the names (no run attribute urllib_costs_fields) hold the values only, in
 # this order: record version 1 the first 7 per node, 2 the first 14, 3 the first 16, 4 all 18.
 # The one place these layouts are known; everything else reads the costs by name.
@@ -674,6 +677,8 @@ def urllib_costs_text(attrs: dict) -> str:
         if has(node, SPEED_FIELDS):
             countdown, urllib = (node[f] / 1000 for f in SPEED_FIELDS)
             text += f", countdown {countdown:.1f} ns/iteration, urllib {urllib:.1f} ns/instruction"
+            if node.get(OLD_GIL_FIELD, node[SPEED_FIELDS[0]]) != node[SPEED_FIELDS[0]]:
+                text += f", old GIL's ticks timed on a countdown of {node[OLD_GIL_FIELD] / 1000:.1f} ns/iteration"
         if has(node, COLD_SCALE_FIELDS):
             shorter, longer = (node[f] / 10 for f in COLD_SCALE_FIELDS)
             text += f", cold after 0.5 / 50 ms waits: {shorter:.0f} / {longer:.0f} %"

@@ -37,7 +37,7 @@ COLUMNS = {
               "switch_interval_s": "float64", "check_interval": "int32", "url": "object",
               "latency_s": "float64", "keep_alive": "uint8", "repeats": "int32",
               "warmups": "int32", "trace": "uint8", "io_threads": "int32", "placement": "object",
-              "io_timeout_s": "float64", "time_budget_s": "float64", "engine": "object",
+              "io_timeout_s": "float64", "time_budget_s": "float64", "precision": "float64", "engine": "object",
               "function": "object", "python_path": "object", "parallel": "object",
               # What the cell's engine measured, written from its description (the writer's
               # engine_columns(), src/model/engines.hpp): the analysis asks these, never the

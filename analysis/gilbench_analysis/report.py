@@ -200,12 +200,13 @@ def section_cells(doc: Document, runs):
         out = pd.DataFrame({
             "cell": table["name"], "workload": table["workload"],
             "P × T": [f"{p} × {t}" for p, t in zip(table["ranks"], table["threads"])], "GIL": table["gil"],
-            f"{la}: median (min–max) s": [_spread(m, lo, hi)
-                                          for m, lo, hi in zip(table["median_a"], table["min_a"], table["max_a"])],
-            f"{lb}: median (min–max) s": [_spread(m, lo, hi)
-                                          for m, lo, hi in zip(table["median_b"], table["min_b"], table["max_b"])],
+            f"{la}: median (min–max) s": _compared_side(table, "_a"),
+            f"{lb}: median (min–max) s": _compared_side(table, "_b"),
             f"{lb} / {la}": [ratio_text(r) for r in table["ratio"]]})
-        doc.table(out, "Median wall time of the measured trials; spread = fastest–slowest repeat.")
+        marked = (table["failed_a"] + table["failed_b"] + table["disturbed_a"] + table["disturbed_b"]).gt(0).any()
+        doc.table(out, "Median wall time of the measured trials; spread = fastest–slowest repeat."
+                  + (" ⚠ marks a side's trials that failed (I/O errors) or that its runner flagged disturbed: "
+                     "they are left out of that side's median and of the ratio." if marked else ""))
         path = plots.compare_cells_figure(table, [la, lb], doc.outdir / "compare-cells.png")
         doc.figure(Path(path).name, f"Median wall time per cell, {la} (filled circles) and {lb} (open squares); "
                                     f"whiskers span the fastest to the slowest repeat; right: the ratio {lb} / {la}.")
@@ -245,6 +246,12 @@ def section_cells(doc: Document, runs):
               + (" ⚠ k of m trials disturbed: the runner flagged k of the cell's m measured trials (the machine "
                  "took time from them: the reason follows); they are left out of n and of the statistics."
                  if s["disturbed"].any() else ""))
+
+
+def _compared_side(table: pd.DataFrame, side: str) -> list:
+    """One run's column of the two-run cells table: median (min–max), marked as the single run's."""
+    cols = [table[c + side] for c in ("median", "min", "max", "count", "failed", "disturbed", "disturbance")]
+    return [_marked(_spread(m, lo, hi), n, f, d, why) for m, lo, hi, n, f, d, why in zip(*cols)]
 
 
 def _uncounted_text(s: pd.DataFrame) -> str:

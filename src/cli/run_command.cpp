@@ -341,8 +341,11 @@ std::optional<workloads::UrllibCosts> kept_costs(const RunOptions& options, cons
     std::optional<workloads::UrllibCosts> kept = runner::share_kept_costs(stored, topo, world);
     if (kept && world.rank() == 0)
         print_safely(stderr, "gilbench: the resumed run keeps its urllib costs ({}){}\n", target->plan.stored->calibration,
-                     options.recalibrate || options.no_calibration
-                         ? fmt::format("; {} does not change them", options.recalibrate ? "--recalibrate" : "--no-calibration")
+                     options.recalibrate || options.no_calibration || !options.old_gil_python.empty()
+                         ? fmt::format("; {} does not change them",
+                                       options.recalibrate      ? "--recalibrate"
+                                       : options.no_calibration ? "--no-calibration"
+                                                                : "--old-gil-python")
                          : std::string());
     return kept;
 }
@@ -369,7 +372,14 @@ RunCalibration calibrate(const RunOptions& options, const job::Job& job, const r
     voice.warning = [](const std::string& host, const std::string& warning) {
         print_safely(stderr, "gilbench: warning: {}: {}\n", host, warning);
     };
-    out.costs = runner::calibrate_nodes(mode, engine::calibration_cache_dir(), topo, world, voice);
+    // A Python 2 times the old GIL's ticks only where a cell runs the old GIL.
+    const bool old_gil = std::any_of(job.cells.begin(), job.cells.end(), [](const model::Cell& c) {
+        return c.engine == "emulated" && c.gil == model::GilPolicy::old_gil;
+    });
+    if (!options.old_gil_python.empty() && !old_gil && world.rank() == 0)
+        print_safely(stderr, "gilbench: note: --old-gil-python is not used: no emulated cell runs gil = \"old\"\n");
+    out.costs = runner::calibrate_nodes(mode, engine::calibration_cache_dir(), topo, world, voice,
+                                        old_gil ? options.old_gil_python : std::string());
     return out;
 }
 
@@ -538,7 +548,8 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
         for (const auto& w : runner::oversubscription_warnings(job.cells, topo))
             print_safely(stderr, "gilbench: warning: {}\n", w);
     // Before the first trial, so no cell's timing shares the machine with it.
-    const RunCalibration calibration = calibrate(options, job, topo, target, world);
+    RunCalibration calibration = calibrate(options, job, topo, target, world);
+    if (runner::any_failed(world, calibration.costs.error)) return 1;
     // One object per engine the cells name: the runner prepares each once per rank.
     engine::EngineSet engines(engine::EngineSetup{calibration.costs.mine});
 
@@ -610,6 +621,12 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                   "Use the documented fallback urllib costs (one development machine's) instead of this "
                   "machine's: the same figures everywhere; the run is stored as 'fallback: --no-calibration'")
         ->excludes("--recalibrate");
+    run->add_option("--old-gil-python", o.old_gil_python,
+                    "A Python 2 executable (e.g. ~/.pyenv/versions/2.7.18/bin/python) whose countdown times the "
+                    "emulated old GIL's ticks, so that its releases come as often as that interpreter's; by "
+                    "default the embedded CPython 3 stands in. Run without a shell, on each node; the run stops "
+                    "if it cannot (not found, not a Python 2). Stored in the run's calibration attribute")
+        ->excludes("--no-calibration");
     run->add_option("--disturbed", o.disturbed,
                     "What the statistics do with disturbed trials (another process, steal or a slower core took "
                     "time from them; trials.disturbed says which): drop (the default; they stay in the file, "

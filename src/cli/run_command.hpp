@@ -24,6 +24,7 @@ struct RunOptions {
     bool stop_on_failure = false;  // stop after the first trial with a failure (status 'failed')
     bool recalibrate = false;      // measure urllib's costs again instead of reading the cache
     bool no_calibration = false;   // use the documented fallback costs (deterministic runs)
+    std::string old_gil_python;    // a Python 2 to time the old GIL's ticks on ("" none)
     std::string order;             // cells | rounds | alternating: overrides the job's `[job] order`; "": the job's
     std::string disturbed;         // drop | keep: disturbed trials in the statistics; "": $GILBENCH_DISTURBED or drop
     int retries = -1;              // retries of disturbed trials per cell; -1: the cell's repeats

@@ -132,6 +132,10 @@ struct Cell {
     // Seconds; 0: none. Once a cell has run this long (warm-ups included) and has at least one
     // measured trial, it starts no further repeats.
     double time_budget_s = 0.0;
+    // repeats = "auto" only: the relative half-width this cell's comparisons need (its ratio to
+    // its base, or its own time), in place of the job's [job.auto] precision; 0: the job's.
+    // A figure with a wide band (the convoy's +-20 %) need not drive the run to +-2 %.
+    double precision = 0.0;
     // What runs the cell's threads: the name of a registered engine (model/engines.hpp says
     // what each accepts and measures; the job checks the name).
     std::string engine = "emulated";

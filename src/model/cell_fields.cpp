@@ -232,6 +232,12 @@ const std::vector<CellField>& table() {
                                      .option = true,
                                      .plan_column = 13,
                                      .plan_header = "budget s"}),
+        field<&Cell::precision>({.key = "precision",
+                                 .column = "precision",
+                                 .help = "repeats = \"auto\" only: the relative half-width (0.1: 10 %) this cell's "
+                                         "ratio to its base needs, in place of [job.auto] precision; 0: the job's",
+                                 .min = 0.0,
+                                 .max = 1.0}),
         field<&Cell::placement>({.key = "placement",
                                  .column = "placement",
                                  .help = "which ranks the cell runs on: launch (the first ranks, as launched), pack "

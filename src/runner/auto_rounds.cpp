@@ -20,8 +20,9 @@ constexpr double budget_share = 0.9;
 
 // Settings in which a cell may differ from its base: the ones a comparison varies, and the
 // ones that do not change what a trial measures.
-constexpr std::array<std::string_view, 9> not_compared{"name",    "threads", "ranks", "io_threads", "placement",
-                                                       "repeats", "warmups", "trace", "time_budget"};
+constexpr std::array<std::string_view, 10> not_compared{"name",    "threads", "ranks", "io_threads", "placement",
+                                                       "repeats", "warmups", "trace", "time_budget",
+                                                       "precision"};
 
 bool same_but_scale(const model::Cell& a, const model::Cell& b) {
     for (const model::CellField& f : model::cell_fields()) {
@@ -104,15 +105,17 @@ Decision decide(const model::AutoRounds& settings, const std::vector<model::Cell
         const std::map<int, double>* b = alone ? nullptr : &times[static_cast<std::size_t>(base[i])];
         const Spread s = log_spread(times[i], b);
         if (s.n < 2) continue;
-        const int n = rounds_for(s.sd, s.n, settings.precision);
+        const bool own = cells[i].precision > 0;
+        const int n = rounds_for(s.sd, s.n, own ? cells[i].precision : settings.precision);
         if (n <= most) continue;
         most = n;
-        d.detail = alone ? fmt::format("'{}' (its time spread {:.1f} % over {} pilot rounds) needs {} rounds",
-                                       cells[i].name, 100 * std::expm1(s.sd), s.n, n)
+        const std::string at = own ? fmt::format(" for its precision of {:g} %", 100 * cells[i].precision) : "";
+        d.detail = alone ? fmt::format("'{}' (its time spread {:.1f} % over {} pilot rounds) needs {} rounds{}",
+                                       cells[i].name, 100 * std::expm1(s.sd), s.n, n, at)
                          : fmt::format("'{}' against '{}' (their ratio spread {:.1f} % over {} pilot rounds) needs {} "
-                                       "rounds",
+                                       "rounds{}",
                                        cells[i].name, cells[static_cast<std::size_t>(base[i])].name,
-                                       100 * std::expm1(s.sd), s.n, n);
+                                       100 * std::expm1(s.sd), s.n, n, at);
     }
     if (most < 0) return d;
     d.rounds = std::max(most, settings.pilot);

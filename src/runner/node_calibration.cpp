@@ -10,7 +10,8 @@
 namespace gilbench::runner {
 
 NodeCalibration calibrate_nodes(engine::CalibrationMode mode, const std::string& cache_dir, const Topology& topology,
-                                const boost::mpi::communicator& world, const CalibrationVoice& voice) {
+                                const boost::mpi::communicator& world, const CalibrationVoice& voice,
+                                const std::string& old_gil_python) {
     NodeCalibration out;
     std::vector<std::int64_t> costs(out.mine.ns.size());
     std::string how;
@@ -22,6 +23,15 @@ NodeCalibration calibrate_nodes(engine::CalibrationMode mode, const std::string&
         if (!c.warning.empty() && voice.warning) voice.warning(host, c.warning);
         costs.assign(c.costs.ns.begin(), c.costs.ns.end());
         how = c.how;
+        if (!old_gil_python.empty()) {
+            std::string why;
+            if (const auto t = engine::time_old_gil_python(old_gil_python, &why)) {
+                costs[workloads::UrllibCosts::old_gil_countdown_per_1000] = t->per_1000_ns;
+                how += "; " + engine::describe(*t, old_gil_python);
+            } else {
+                out.error = fmt::format("{}: --old-gil-python: {}", host, why);
+            }
+        }
     }
     // The node's other ranks wait asleep meanwhile: one spinning in the broadcast takes a core
     // from the calibration's two threads, and a CPU-bound thread that shares a core with the

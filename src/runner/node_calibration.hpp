@@ -14,6 +14,7 @@
 #include <boost/mpi/communicator.hpp>
 
 #include "engine/cpython/calibration.hpp"
+#include "engine/cpython/old_gil_python.hpp"
 #include "runner/runner.hpp"
 #include "engine/emulated/workloads/workload.hpp"
 
@@ -24,6 +25,9 @@ struct NodeCalibration {
     // rank 0: UrllibCosts::values per node (in the order of UrllibCosts::fields), in hosts order
     std::vector<std::int64_t> per_node;
     std::string how;  // rank 0: one text, or "host: text; ..." where nodes differ
+    // A node's first rank: why its Python 2 could not time the old GIL's ticks ("" when fine);
+    // the run stops on it (runner::any_failed) rather than time them on CPython 3 unasked.
+    std::string error;
 };
 
 // What a calibrating rank says, with its host's name: `measuring` just before a measurement
@@ -33,9 +37,12 @@ struct CalibrationVoice {
     std::function<void(const std::string& host, const std::string& warning)> warning;
 };
 
-// `cache_dir`: engine::calibration_cache_dir() in a run.
+// `cache_dir`: engine::calibration_cache_dir() in a run. `old_gil_python`: a Python 2 each node's
+// first rank times the old GIL's ticks on (engine/cpython/old_gil_python.hpp), after the
+// calibration and never cached; "" for none (the embedded CPython 3 stands in).
 NodeCalibration calibrate_nodes(engine::CalibrationMode mode, const std::string& cache_dir, const Topology& topology,
-                                const boost::mpi::communicator& world, const CalibrationVoice& voice = {});
+                                const boost::mpi::communicator& world, const CalibrationVoice& voice = {},
+                                const std::string& old_gil_python = "");
 
 // A resumed run's stored costs: rank 0 passes UrllibCosts::values per node of this start (in
 // topology order; each node's in the order of UrllibCosts::fields, as ResumePlan::kept_costs

@@ -74,7 +74,11 @@ std::vector<std::int64_t> ResumePlan::kept_costs(const std::vector<std::string>&
     if (costs.size() != per_node * stored->hosts.size()) return {};
     std::vector<std::size_t> position;  // of each of `fields` among a node's stored values
     for (const std::string& f : fields) {
-        const auto it = std::find(names.begin(), names.end(), f);
+        auto it = std::find(names.begin(), names.end(), f);
+        // A run stored before the old GIL's own countdown (record version 4) timed its ticks on
+        // the embedded countdown: keep doing so.
+        if (it == names.end() && f == "old_gil_countdown_per_1000_ns")
+            it = std::find(names.begin(), names.end(), "countdown_per_1000_ns");
         if (it == names.end()) return {};
         position.push_back(static_cast<std::size_t>(it - names.begin()));
     }

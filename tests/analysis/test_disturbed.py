@@ -177,3 +177,17 @@ def test_marks_name_failed_and_disturbed_trials():
     assert _marked("0.41", 3, 0, 2, "steal 12 %") == "0.41 ⚠ 2 of 5 trials disturbed: steal 12 %; rerun on an idle node"
     assert _marked("0.41", 2, 1, 2, "") == "0.41 ⚠ 1 of 5 failed ⚠ 2 of 5 trials disturbed; rerun on an idle node"
     assert _marked("", 0, 0, 3, "x") == "⚠ 3 of 3 trials disturbed: x; rerun on an idle node"
+
+
+def test_two_runs_compared_mark_the_disturbed_side(results_file, disturbed_file, tmp_path):
+    runs = [("clean", load(results_file)), ("disturbed", load(disturbed_file))]
+    written = write_report(runs, tmp_path / "report", ReportOptions(html=False))
+    md = open(written.markdown, encoding="utf-8").read()
+    cells = md.split("## Cells", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in cells.splitlines() if line.startswith("| cpu-multi-thread |"))
+    clean_side, disturbed_side = row.split("|")[5:7]
+    assert "⚠" not in clean_side
+    assert f"⚠ 2 of 9 trials disturbed: {REASON}; rerun on an idle node" in disturbed_side
+    assert "left out of that side's median and of the ratio" in cells
+    base = next(line for line in cells.splitlines() if line.startswith("| cpu-single-thread |"))
+    assert "⚠ 1 of 9 trials disturbed: steal 12 % of the node's CPU time" in base.split("|")[6]

@@ -251,7 +251,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadJob{"[job.auto]\npilot=8\nmax=6\n[[cell]]\nworkload='cpu'\nwork=5\n",
                "key 'auto.max': is 6, fewer rounds than the pilot's 8"},
         BadJob{"[job.auto]\nrounds=8\n[[cell]]\nworkload='cpu'\nwork=5\n",
-               "bad.toml:2: key 'auto.rounds': is not a [job.auto] setting"}));
+               "bad.toml:2: key 'auto.rounds': is not a [job.auto] setting"},
+        BadJob{"[defaults]\nrepeats='auto'\n[[cell]]\nworkload='cpu'\nwork=5\nprecision=1.5\n",
+               "bad.toml:6: key 'precision':"}));
 
 TEST(Job, RepeatsAutoRunsThePilotFirst) {
     const gj::Job job = gj::parse_job(
@@ -263,6 +265,11 @@ TEST(Job, RepeatsAutoRunsThePilotFirst) {
     EXPECT_DOUBLE_EQ(job.auto_rounds.budget_s, 600);
     ASSERT_EQ(job.cells.size(), 2u);
     for (const auto& c : job.cells) EXPECT_EQ(c.repeats, 5);
+    // A cell's own precision: stored in that cell only.
+    const gj::Job own = gj::parse_job("[defaults]\nrepeats = 'auto'\n[[cell]]\nworkload='cpu'\nwork=5\n"
+                                      "threads=[1, 2]\nprecision=0.1\n[[cell]]\nname='io'\nworkload='io'\nwork=5\n");
+    EXPECT_DOUBLE_EQ(own.cells[0].precision, 0.1);
+    EXPECT_DOUBLE_EQ(own.cells[2].precision, 0.0);
     // [job.auto] alone changes nothing: repeats keep their numbers.
     const gj::Job fixed = gj::parse_job("[job.auto]\npilot = 5\n[[cell]]\nworkload='cpu'\nwork=5\nrepeats=4\n");
     EXPECT_FALSE(fixed.auto_rounds.on);

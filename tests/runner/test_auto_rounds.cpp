@@ -117,6 +117,33 @@ TEST(AutoRounds, ACellWithoutBaseIsJudgedOnItsOwnTime) {
     EXPECT_NE(d.detail.find("its time spread"), std::string::npos) << d.detail;
 }
 
+TEST(AutoRounds, ACellsOwnPrecisionSizesItsComparison) {
+    // The noisy pair asks for many rounds at the job's 3 %, few at its own 50 %: the quieter pair
+    // at 3 % then fixes the run.
+    std::vector<Cell> cells{cell("1t", 1), cell("2t", 2), cell("2r", 1, 2)};
+    const std::vector<double> quiet{0.06, -0.06, 0.02, -0.02, 0.05, -0.05};
+    const std::vector<double> noisy{0.3, -0.3, 0.1, -0.1, 0.25, -0.25};
+    ar::RoundTimes times{rounds(std::vector<double>(6, 0.0), 1.0), rounds(quiet, 1.0), rounds(noisy, 0.5)};
+    AutoRounds a;
+    a.on = true;
+    a.max = 100000;
+    const int at_job_precision = ar::decide(a, cells, times, 0, 0).rounds;
+    cells[2].precision = 0.5;
+    // Its own precision is not a setting its base must share.
+    EXPECT_EQ(ar::base_cells(cells), (std::vector<std::ptrdiff_t>{-1, 0, 0}));
+    const ar::Decision d = ar::decide(a, cells, times, 0, 0);
+    EXPECT_LT(d.rounds, at_job_precision);
+    double ss = 0;  // the quieter pair's own need at 3 % (its mean is 0)
+    for (double v : quiet) ss += v * v;
+    EXPECT_EQ(d.rounds, ar::rounds_for(std::sqrt(ss / 5), 6, 0.03));
+    EXPECT_NE(d.detail.find("'2t' against '1t'"), std::string::npos) << d.detail;
+    // Made the noisiest at its own precision, the detail says which precision asked.
+    cells[2].precision = 0.005;
+    const ar::Decision strict = ar::decide(a, cells, times, 0, 0);
+    EXPECT_GT(strict.rounds, at_job_precision);
+    EXPECT_NE(strict.detail.find("for its precision of 0.5 %"), std::string::npos) << strict.detail;
+}
+
 // The error rate of the whole procedure, simulated: a pilot of 6 paired rounds fixes N (Stein),
 // N - 6 more rounds are drawn, and the interval is the mean of all N per-round log ratios.
 // - Stein's own interval (+- t(0.975, 5) * s_pilot / sqrt(N)) covers the true log ratio 95 % of

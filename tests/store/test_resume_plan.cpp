@@ -215,6 +215,12 @@ TEST(ResumePlanKeptCosts, StoredCostsAreFoundByName) {
     // Names that do not fit the values: none.
     plan.stored->urllib_costs_fields = {"a_ns", "b_ns"};
     EXPECT_TRUE(plan.kept_costs({"n0"}, {"a_ns", "b_ns"}).empty());
+    // Stored before the old GIL had a countdown of its own (record version 4): its ticks were
+    // timed on the embedded countdown, and the resumed start keeps that.
+    plan.stored->urllib_costs_fields = {"countdown_per_1000_ns", "a_ns"};
+    plan.stored->urllib_costs_ns = {43000, 1, 42000, 10};
+    EXPECT_EQ(plan.kept_costs({"n0", "n1"}, {"a_ns", "countdown_per_1000_ns", "old_gil_countdown_per_1000_ns"}),
+              std::vector<std::int64_t>({1, 43000, 43000, 10, 42000, 42000}));
 }
 
 TEST(MergeHosts, ANewRunNumbersNodesAsThisStart) {

@@ -61,11 +61,15 @@ std::optional<workloads::UrllibCosts> calibrate_urllib(const std::string& url, s
         return std::nullopt;
     }
     workloads::UrllibCosts c;
-    if (ns.size() != c.ns.size()) {
-        if (why) *why = fmt::format("the embedded Python measured {} urllib steps instead of {}", ns.size(), c.ns.size());
+    if (ns.size() != workloads::UrllibCosts::measured_values) {
+        if (why)
+            *why = fmt::format("the embedded Python measured {} urllib steps instead of {}", ns.size(),
+                               workloads::UrllibCosts::measured_values);
         return std::nullopt;
     }
     std::copy(ns.begin(), ns.end(), c.ns.begin());
+    // The embedded CPython 3 times the old GIL's ticks until a run gives a Python 2.
+    c.ns[workloads::UrllibCosts::old_gil_countdown_per_1000] = c.ns[workloads::UrllibCosts::countdown_per_1000];
     if (!plausible(c)) {
         if (why) *why = fmt::format("a urllib cost measured <= 0 ns ({})", fmt::join(ns, ", "));
         return std::nullopt;

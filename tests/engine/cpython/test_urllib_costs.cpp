@@ -78,7 +78,7 @@ TEST(UrllibCostsRecord, EveryValueHasOneUniqueNameInTheOrderOfTheValues) {
     }
     EXPECT_EQ(UrllibCosts::names().size(), UrllibCosts::values);
     EXPECT_EQ(UrllibCosts::names().front(), "before_request_warm_ns");
-    EXPECT_EQ(UrllibCosts::names().back(), "cold_scale_50ms_permille");
+    EXPECT_EQ(UrllibCosts::names().back(), "old_gil_countdown_per_1000_ns");
     EXPECT_FALSE(UrllibCosts::index_of("urllib_costs_ns"));
 }
 
@@ -87,6 +87,12 @@ TEST(UrllibCostsRecord, NamesReachTheValuesTheWorkloadReads) {
     EXPECT_EQ(c.get("after_send_cold_ns"), c.at(UrllibCosts::after_send, true).count());
     EXPECT_EQ(c.get("after_close_warm_ns"), c.at(UrllibCosts::after_close).count());
     c.set("countdown_per_1000_ns", 40'000);
+    EXPECT_DOUBLE_EQ(c.countdown_ns_per_iteration(), 40.0);
+    // The old GIL's ticks: the embedded countdown's in the fallback, a Python 2's when set.
+    EXPECT_EQ(UrllibCosts::fallback().get("old_gil_countdown_per_1000_ns"),
+              UrllibCosts::fallback().get("countdown_per_1000_ns"));
+    c.set("old_gil_countdown_per_1000_ns", 13'000);
+    EXPECT_DOUBLE_EQ(c.old_gil_countdown_ns_per_iteration(), 13.0);
     EXPECT_DOUBLE_EQ(c.countdown_ns_per_iteration(), 40.0);
     c.set("urllib_per_1000_instructions_ns", 25'000);
     EXPECT_DOUBLE_EQ(c.urllib_ns_per_instruction(), 25.0);
@@ -111,7 +117,7 @@ TEST_F(CacheFile, RoundTripsByName) {
     std::ifstream in(file_);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(text.rfind("gilbench urllib costs 5\n", 0), 0u) << text;
-    EXPECT_NE(text.find("\nrecord_version 4\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("\nrecord_version 5\n"), std::string::npos) << text;
     EXPECT_NE(text.find("\nafter_send_cold_ns 23\n"), std::string::npos) << text;  // index 11
     EXPECT_NE(text.find("\ncold_scale_50ms_permille 35\n"), std::string::npos) << text;
     const auto back = read_cached_costs(file_, version);
@@ -144,8 +150,8 @@ TEST_F(CacheFile, AnythingButACompleteCacheOfThisRecordIsMeasuredAgain) {
         {"a value that is no number",
          [](std::string& s) { replace(s, "after_recv_cold_ns 112", "after_recv_cold_ns x"); }},
         {"a value and more", [](std::string& s) { replace(s, "after_recv_cold_ns 112", "after_recv_cold_ns 112 3"); }},
-        {"another version of the record", [](std::string& s) { replace(s, "record_version 4", "record_version 3"); }},
-        {"no version of the record", [](std::string& s) { replace(s, "record_version 4\n", ""); }},
+        {"another version of the record", [](std::string& s) { replace(s, "record_version 5", "record_version 4"); }},
+        {"no version of the record", [](std::string& s) { replace(s, "record_version 5\n", ""); }},
         {"no measured_utc", [](std::string& s) { replace(s, "measured_utc 2026-12-01T18:00:00Z\n", ""); }},
         {"another format", [](std::string& s) { replace(s, "urllib costs 5", "urllib costs 6"); }},
     };

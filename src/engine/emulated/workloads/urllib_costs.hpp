@@ -40,7 +40,7 @@ struct UrllibCostField {
 // turned off.
 struct UrllibCosts {
     // The order of the steps in `ns`: the 7 warm costs, then the same 7 cold, then the two
-    // speeds and the two cold scales below (`fields` names each).
+    // speeds, the two cold scales and the old GIL's countdown below (`fields` names each).
     enum Step : std::size_t {
         before_request,  // urlopen: Request, opener, handlers, up to getaddrinfo
         after_resolve,   // socket.create_connection's loop, up to socket()
@@ -63,14 +63,19 @@ struct UrllibCosts {
     // Last, the share of the cold excess (cold - warm) paid after the first and the last of
     // `waits`, per mille (1000 after the middle one, by definition): cold().
     static constexpr std::size_t cold_scale_first = 2 * count + 2;
-    static constexpr std::size_t values = cold_scale_first + 2;
+    // Then the countdown per 1000 iterations of the interpreter the old GIL's ticks are timed on:
+    // a Python 2 given to the run (gilbench run --old-gil-python), else countdown_per_1000's
+    // value (the embedded CPython 3 stands in). The calibration itself measures the fields above.
+    static constexpr std::size_t old_gil_countdown_per_1000 = cold_scale_first + 2;
+    static constexpr std::size_t measured_values = old_gil_countdown_per_1000;
+    static constexpr std::size_t values = old_gil_countdown_per_1000 + 1;
 
     // The record's version: which fields it has. Each version's fields are the previous one's
     // and more, appended: 1 the 7 warm costs; 2 and the 7 cold; 3 and the two speeds; 4 and the
-    // two cold scales. Files written before the names carried the values only, in this order
+    // two cold scales; 5 and the old GIL's countdown. Files written before the names carried the values only, in this order
     // (analysis/gilbench_analysis/fidelity.py, urllib_costs_per_node, decodes them by length).
     // A field whose meaning changes gets a new name.
-    static constexpr int version = 4;
+    static constexpr int version = 5;
     // Every value of `ns`, by name, in the order of `ns` (fields[i].index == i).
     static constexpr std::array<UrllibCostField, values> fields{{
         {"before_request_warm_ns", before_request, "ns", "urlopen up to getaddrinfo, warm (alone)"},
@@ -95,6 +100,8 @@ struct UrllibCosts {
          "the share of the cold excess (cold - warm) paid after a 0.5 ms wait"},
         {"cold_scale_50ms_permille", cold_scale_first + 1, "permille",
          "the share of the cold excess (cold - warm) paid after a 50 ms wait"},
+        {"old_gil_countdown_per_1000_ns", old_gil_countdown_per_1000, "ns",
+         "the countdown per 1000 iterations of the interpreter the old GIL's ticks are timed on"},
     }};
     // The index in `ns` of the field `name`; nullopt for a name the record does not have.
     static std::optional<std::size_t> index_of(std::string_view name);
@@ -118,6 +125,9 @@ struct UrllibCosts {
     // The real interpreter's time for one countdown iteration, and for one of urllib's
     // instructions (warm), in ns.
     double countdown_ns_per_iteration() const { return static_cast<double>(ns[countdown_per_1000]) / 1000.0; }
+    double old_gil_countdown_ns_per_iteration() const {
+        return static_cast<double>(ns[old_gil_countdown_per_1000]) / 1000.0;
+    }
     double urllib_ns_per_instruction() const { return static_cast<double>(ns[urllib_per_1000_instructions]) / 1000.0; }
     // The documented fallback, used only when the run cannot calibrate (no interpreter can be
     // embedded, the measurement failed) or is told not to (--no-calibration): medians measured

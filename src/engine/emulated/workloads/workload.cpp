@@ -176,7 +176,7 @@ private:
 }  // namespace
 
 double countdown_tick_scale(const UrllibCosts& real) {
-    return interp::old_gil_countdown_ns_per_iteration() / real.countdown_ns_per_iteration();
+    return interp::old_gil_countdown_ns_per_iteration() / real.old_gil_countdown_ns_per_iteration();
 }
 
 std::unique_ptr<Worker> make_worker(const model::Cell& cell, int thread, const std::string& io_url,
