@@ -236,7 +236,7 @@ TEST_F(ResultsFileTest, TablesHaveTheSchemaColumnsAndStartEmpty) {
     const std::vector<std::pair<std::string, std::vector<std::string>>> tables = {
         {"cells", {"cell", "name", "workload", "gil", "parallel", "ranks", "threads", "io_threads", "work", "scaling",
                    "switch_interval_s", "check_interval", "url", "latency_s", "keep_alive",
-                   "repeats", "warmups", "trace", "time_budget_s", "placement", "io_timeout_s", "engine",
+                   "repeats", "warmups", "trace", "time_budget_s", "precision", "placement", "io_timeout_s", "engine",
                    "function", "python_path",
                    // what the cell's engine measures (model::engine_columns)
                    "engine_label", "engine_real", "gil_counters", "trace_events", "request_timings", "lock_free"}},
