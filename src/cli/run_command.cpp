@@ -580,6 +580,24 @@ int run_job(const RunOptions& options, const boost::mpi::communicator& world) {
 
 }  // namespace
 
+// The emulated engine's calibration (engine/cpython/calibration.hpp, old_gil_python.hpp).
+void add_calibration_options(CLI::App& run, RunOptions& o) {
+    run.add_flag("--recalibrate", o.recalibrate,
+                  "Measure urllib's per-step Python costs (what the emulated engine's io and mixed cells run "
+                  "between system calls) again with the embedded CPython, instead of reading them from the "
+                  "cache ($XDG_CACHE_HOME/gilbench, default ~/.cache/gilbench), and cache the new ones");
+    run.add_flag("--no-calibration", o.no_calibration,
+                  "Use the documented fallback urllib costs (one development machine's) instead of this "
+                  "machine's: the same figures everywhere; the run is stored as 'fallback: --no-calibration'")
+        ->excludes("--recalibrate");
+    run.add_option("--old-gil-python", o.old_gil_python,
+                    "A Python 2 executable (e.g. ~/.pyenv/versions/2.7.18/bin/python) whose countdown times the "
+                    "emulated old GIL's ticks, so that its releases come as often as that interpreter's; by "
+                    "default the embedded CPython 3 stands in. Run without a shell, on each node; the run stops "
+                    "if it cannot (not found, not a Python 2). Stored in the run's calibration attribute")
+        ->excludes("--no-calibration");
+}
+
 void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
     CLI::App* run = app.add_subcommand("run", "Run a job file under MPI and write every trial to HDF5");
     run->footer(
@@ -613,20 +631,7 @@ void setup_run(CLI::App& app, RunOptions& o, int& exit_code) {
                   "Stop the run after the first trial with a failure (a failed request, an exception in the "
                   "user's Python function) instead of going on with the other trials and cells; the run is "
                   "stored with status 'failed', exits with status 3, and --resume continues it");
-    run->add_flag("--recalibrate", o.recalibrate,
-                  "Measure urllib's per-step Python costs (what the emulated engine's io and mixed cells run "
-                  "between system calls) again with the embedded CPython, instead of reading them from the "
-                  "cache ($XDG_CACHE_HOME/gilbench, default ~/.cache/gilbench), and cache the new ones");
-    run->add_flag("--no-calibration", o.no_calibration,
-                  "Use the documented fallback urllib costs (one development machine's) instead of this "
-                  "machine's: the same figures everywhere; the run is stored as 'fallback: --no-calibration'")
-        ->excludes("--recalibrate");
-    run->add_option("--old-gil-python", o.old_gil_python,
-                    "A Python 2 executable (e.g. ~/.pyenv/versions/2.7.18/bin/python) whose countdown times the "
-                    "emulated old GIL's ticks, so that its releases come as often as that interpreter's; by "
-                    "default the embedded CPython 3 stands in. Run without a shell, on each node; the run stops "
-                    "if it cannot (not found, not a Python 2). Stored in the run's calibration attribute")
-        ->excludes("--no-calibration");
+    add_calibration_options(*run, o);
     run->add_option("--disturbed", o.disturbed,
                     "What the statistics do with disturbed trials (another process, steal or a slower core took "
                     "time from them; trials.disturbed says which): drop (the default; they stay in the file, "
